@@ -1,0 +1,141 @@
+//! The actor model every component of distlab is written in (design.md, rule 3).
+//!
+//! A node, a client, a Redis-like store, a saga orchestrator: each is a state machine whose
+//! handlers (`on_start`, `on_message`, `on_timer`) receive a [`Ctx`] and *record* what they want
+//! done — send a message, set or cancel a timer, note an observation. The context performs
+//! nothing. The simulator applies the recorded [`Effect`]s through its network and event queue;
+//! the native driver applies the same effects with tokio and a real Redis. That is what lets one
+//! implementation of each pattern run in the browser, in tests and against real servers.
+//!
+//! Actors never see the simulator: the only clock they can read is their own node's (which may
+//! be skewed), and the only randomness is the simulation's seeded [`Rng`].
+
+use std::fmt::Debug;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sim::{Rng, SimDuration, SimTime};
+
+/// Identifies a node in a world: an index, stable for the whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub u32);
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+impl NodeId {
+    /// The index of this node in its world's node list.
+    pub fn index(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+/// A timer chosen by the actor. Setting a timer that is already pending re-arms it: one id, at
+/// most one pending firing. Actors usually name their timers with constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TimerId(pub u64);
+
+/// The vocabulary of one world: what its actors send each other and what they report to the
+/// checkers and the page. Every actor in a world speaks the same protocol.
+pub trait Protocol: 'static {
+    /// A message on the wire.
+    type Msg: Clone + Debug + Serialize;
+    /// An observation: something an actor did or saw that a checker judges (e.g. "applied +3").
+    type Obs: Clone + Debug + Serialize;
+}
+
+/// A component as a deterministic state machine.
+///
+/// Crash semantics: when its node crashes the actor value is dropped; on restart a fresh one is
+/// built from [`Actor::Durable`] (what it had persisted) by the factory given to the world. So
+/// volatile state is lost by construction, not by the actor remembering to forget it.
+pub trait Actor<P: Protocol>: 'static {
+    /// What this actor keeps on disk across a crash; `()` for an actor that keeps nothing.
+    type Durable: Clone + Debug + 'static;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, P>);
+    fn on_message(&mut self, ctx: &mut Ctx<'_, P>, from: NodeId, msg: P::Msg);
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId);
+
+    /// The state that survives a crash, read at the moment of the crash.
+    fn durable(&self) -> Self::Durable;
+
+    /// The state the page shows for this node (its "public" state).
+    fn public_state(&self) -> serde_json::Value;
+}
+
+/// One thing a handler asked for. Applied in order after the handler returns.
+#[derive(Clone, Debug)]
+pub enum Effect<P: Protocol> {
+    Send { to: NodeId, msg: P::Msg },
+    SetTimer { timer: TimerId, after: SimDuration },
+    CancelTimer { timer: TimerId },
+    Observe(P::Obs),
+}
+
+/// The handler's view of the world: its own identity, its own clock, the seeded randomness, and
+/// a place to record effects.
+#[derive(Debug)]
+pub struct Ctx<'a, P: Protocol> {
+    me: NodeId,
+    now: SimTime,
+    rng: &'a mut Rng,
+    effects: &'a mut Vec<Effect<P>>,
+}
+
+impl<'a, P: Protocol> Ctx<'a, P> {
+    /// Builds a context; used by the simulator and the native driver, never by actors.
+    pub fn new(
+        me: NodeId,
+        now: SimTime,
+        rng: &'a mut Rng,
+        effects: &'a mut Vec<Effect<P>>,
+    ) -> Self {
+        Ctx {
+            me,
+            now,
+            rng,
+            effects,
+        }
+    }
+
+    /// This node's id.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// This node's clock: true time plus this node's skew, drift and jumps.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The simulation's seeded randomness.
+    pub fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+
+    pub fn send(&mut self, to: NodeId, msg: P::Msg) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Fires `on_timer(timer)` after `after` has passed on this node's clock; re-arms a pending
+    /// timer with the same id.
+    pub fn set_timer(&mut self, timer: TimerId, after: SimDuration) {
+        self.effects.push(Effect::SetTimer { timer, after });
+    }
+
+    /// Cancels a pending timer; cancelling one that is not pending does nothing.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.effects.push(Effect::CancelTimer { timer });
+    }
+
+    /// Records an observation for the checkers and the page.
+    pub fn observe(&mut self, obs: P::Obs) {
+        self.effects.push(Effect::Observe(obs));
+    }
+}

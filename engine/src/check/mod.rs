@@ -1,0 +1,34 @@
+//! Property checkers: pure functions over recorded histories that say whether a run kept a
+//! promise, and if not, show why (design.md, rule 7). Every scenario declares the properties it
+//! promises; the CLI and the page print the verdicts.
+
+pub mod convergence;
+
+use serde::{Deserialize, Serialize};
+
+/// A checker's judgement of one property over one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The property's name, e.g. `convergence`.
+    pub property: String,
+    pub holds: bool,
+    /// What was measured (when it holds) or the counterexample (when it does not).
+    pub detail: String,
+}
+
+impl Verdict {
+    pub fn holds(property: &str, detail: String) -> Self {
+        Verdict {
+            property: property.to_owned(),
+            holds: true,
+            detail,
+        }
+    }
+    pub fn fails(property: &str, detail: String) -> Self {
+        Verdict {
+            property: property.to_owned(),
+            holds: false,
+            detail,
+        }
+    }
+}

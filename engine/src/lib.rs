@@ -1,0 +1,21 @@
+//! distlab's engine: the deterministic, I/O-free core shared by the browser lab (through
+//! WebAssembly), the native runner (through tokio and real Redis) and the tests.
+//!
+//! Architecture Invariant: nothing in this crate reads a wall clock, the OS's randomness, the
+//! environment or a file, and nothing prints. Time arrives as [`sim::SimTime`], randomness from
+//! the simulation's one seeded [`sim::Rng`]. `clippy.toml` in this crate enforces it.
+//!
+//! Layout: [`sim`] is the simulator, [`actor`] the model every component is written in,
+//! [`store`] a Redis-semantics keyspace served by an actor, [`replication`] the replicated data
+//! types, [`check`] the property checkers, and [`scenario`] the catalogue of runnable worlds.
+
+pub mod actor;
+pub mod check;
+pub mod config;
+pub mod replication;
+pub mod scenario;
+pub mod sim;
+pub mod store;
+
+pub use actor::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
+pub use config::ConfigError;

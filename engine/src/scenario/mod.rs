@@ -1,0 +1,163 @@
+//! The catalogue of runnable worlds. A scenario is a function from a validated configuration
+//! and a seed to a world of actors, a fault schedule and the properties it promises; the CLI, the
+//! page and the tests all start scenarios through [`build`], so they all run the same thing.
+
+mod pn_counter;
+
+use serde::Serialize;
+
+use crate::actor::Protocol;
+use crate::check::Verdict;
+use crate::config::ConfigError;
+use crate::sim::{Fault, Sim, SimError, SimTime, Trace, WorldSnapshot};
+
+pub use pn_counter::PnCounterConfig;
+
+/// Builds a scenario's world from its raw configuration and a seed.
+type BuildFn =
+    fn(&'static ScenarioSpec, &serde_json::Value, u64) -> Result<Box<dyn ScenarioRun>, ConfigError>;
+
+/// A scenario as listed in the catalogue. Titles exist in English and Chinese.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ScenarioSpec {
+    pub name: &'static str,
+    /// The chapter section it teaches, e.g. `46.1`.
+    pub section: &'static str,
+    pub title_en: &'static str,
+    pub title_zh: &'static str,
+    /// The properties its checkers judge.
+    pub properties: &'static [&'static str],
+    #[serde(skip)]
+    build: BuildFn,
+}
+
+/// A scenario that could not start.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("unknown scenario {name:?}: the scenarios are {known}")]
+    Unknown { name: String, known: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Every scenario, in chapter order.
+pub fn catalog() -> &'static [ScenarioSpec] {
+    &CATALOG
+}
+
+static CATALOG: [ScenarioSpec; 1] = [ScenarioSpec {
+    name: "pn-counter",
+    section: "46.1",
+    title_en: "PN-Counter CRDT over 3 replicas with anti-entropy gossip (set \"merge\": \"chapter\" for the chapter's broken merge)",
+    title_zh: "三副本 PN-Counter CRDT 与反熵 gossip（设 \"merge\": \"chapter\" 可重现本章错误的 merge）",
+    properties: &["convergence"],
+    build: pn_counter::build,
+}];
+
+/// Builds `name` with `config` (a JSON object of overrides; `{}` or `null` for the defaults).
+pub fn build(
+    name: &str,
+    config: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let spec = catalog()
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ScenarioError::Unknown {
+            name: name.to_owned(),
+            known: catalog()
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let config = if config.is_null() {
+        serde_json::json!({})
+    } else {
+        config.clone()
+    };
+    Ok((spec.build)(spec, &config, seed)?)
+}
+
+/// A running scenario, whatever its protocol: what the CLI and the page drive.
+pub trait ScenarioRun {
+    fn spec(&self) -> &'static ScenarioSpec;
+    fn seed(&self) -> u64;
+    /// When a headless run stops unless told otherwise.
+    fn default_until(&self) -> SimTime;
+    fn step(&mut self) -> Result<Option<SimTime>, SimError>;
+    fn run_until(&mut self, until: SimTime) -> Result<(), SimError>;
+    fn run_until_quiescent(&mut self) -> Result<(), SimError>;
+    fn inject(&mut self, fault: Fault) -> Result<(), SimError>;
+    fn now(&self) -> SimTime;
+    fn events_processed(&self) -> u64;
+    fn snapshot(&self) -> WorldSnapshot;
+    fn trace(&self) -> &Trace;
+    /// The checkers' verdicts on the run so far.
+    fn verdicts(&self) -> Vec<Verdict>;
+    /// Measurements of the run so far, by name.
+    fn summary(&self) -> serde_json::Map<String, serde_json::Value>;
+}
+
+/// What a scenario adds to its world: how to judge it and what to measure.
+pub trait Judge<P: Protocol> {
+    fn verdicts(&self, sim: &Sim<P>) -> Vec<Verdict>;
+    fn summary(&self, sim: &Sim<P>) -> serde_json::Map<String, serde_json::Value>;
+}
+
+/// A world plus its judge: the one implementation of [`ScenarioRun`].
+struct Run<P: Protocol, J: Judge<P>> {
+    spec: &'static ScenarioSpec,
+    seed: u64,
+    default_until: SimTime,
+    sim: Sim<P>,
+    judge: J,
+}
+
+impl<P: Protocol, J: Judge<P>> ScenarioRun for Run<P, J> {
+    fn spec(&self) -> &'static ScenarioSpec {
+        self.spec
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn default_until(&self) -> SimTime {
+        self.default_until
+    }
+    fn step(&mut self) -> Result<Option<SimTime>, SimError> {
+        self.sim.step()
+    }
+    fn run_until(&mut self, until: SimTime) -> Result<(), SimError> {
+        self.sim.run_until(until)
+    }
+    fn run_until_quiescent(&mut self) -> Result<(), SimError> {
+        self.sim.run_until_quiescent()
+    }
+    fn inject(&mut self, fault: Fault) -> Result<(), SimError> {
+        self.sim.inject(fault)
+    }
+    fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+    fn events_processed(&self) -> u64 {
+        self.sim.events_processed()
+    }
+    fn snapshot(&self) -> WorldSnapshot {
+        self.sim.snapshot()
+    }
+    fn trace(&self) -> &Trace {
+        self.sim.trace()
+    }
+    fn verdicts(&self) -> Vec<Verdict> {
+        self.judge.verdicts(&self.sim)
+    }
+    fn summary(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut s = self.judge.summary(&self.sim);
+        s.insert("events".into(), self.sim.events_processed().into());
+        s.insert(
+            "net".into(),
+            serde_json::to_value(self.sim.net_stats()).unwrap_or_default(),
+        );
+        s
+    }
+}

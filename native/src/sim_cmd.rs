@@ -1,0 +1,205 @@
+//! `distlab sim list` and `distlab sim run`: scenarios from the engine's catalogue, run in
+//! simulated time, with their summary, the checkers' verdicts and the trace hash.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use distlab_engine::scenario::{self, ScenarioRun};
+use distlab_engine::sim::{SimDuration, SimTime, format_hash};
+use serde_json::json;
+
+use crate::{Failure, Outcome};
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// List the scenarios.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Language of the titles.
+        #[arg(long, value_enum, default_value_t = Lang::En)]
+        lang: Lang,
+    },
+    /// Run one scenario headless and print its summary, verdicts and trace hash.
+    Run(RunArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario name (see `distlab sim list`).
+    scenario: String,
+    /// The seed: the same scenario, configuration and seed always give the same run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// How much simulated time to run, e.g. 500ms, 10s, 2m (default: the scenario's own length).
+    #[arg(long, value_parser = parse_duration)]
+    until: Option<SimDuration>,
+    /// Overrides of the scenario's configuration, as a JSON object, e.g. '{"replicas":5}'.
+    #[arg(long, default_value = "{}")]
+    config: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write every trace record to this file, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    s.parse::<SimDuration>().map_err(|e| e.to_string())
+}
+
+pub fn run(cmd: SimCommand) -> Result<Outcome, Failure> {
+    match cmd {
+        SimCommand::List { json, lang } => list(json, lang),
+        SimCommand::Run(args) => run_one(&args),
+    }
+}
+
+fn list(json: bool, lang: Lang) -> Result<Outcome, Failure> {
+    let catalog = scenario::catalog();
+    if json {
+        let text = serde_json::to_string_pretty(catalog)
+            .context("encoding the catalogue")
+            .map_err(Failure::limit)?;
+        println!("{text}");
+        return Ok(Outcome::Ok);
+    }
+    let width = catalog.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in catalog {
+        let title = if lang == Lang::Zh {
+            s.title_zh
+        } else {
+            s.title_en
+        };
+        println!("{:width$}  {:5}  {title}", s.name, s.section);
+    }
+    Ok(Outcome::Ok)
+}
+
+fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
+    let config: serde_json::Value = serde_json::from_str(&args.config)
+        .with_context(|| format!("--config is not valid JSON: {}", args.config))
+        .map_err(Failure::bad_input)?;
+    if !config.is_object() {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "--config must be a JSON object, got {config}"
+        )));
+    }
+    let mut run =
+        scenario::build(&args.scenario, &config, args.seed).map_err(Failure::bad_input)?;
+    let until = args
+        .until
+        .map_or(run.default_until(), |d| SimTime::ZERO + d);
+    run_with_progress(run.as_mut(), until).map_err(Failure::limit)?;
+    if let Some(path) = &args.trace {
+        write_trace(run.as_ref(), path).map_err(Failure::bad_input)?;
+    }
+    let verdicts = run.verdicts();
+    if args.json {
+        let out = json!({
+            "scenario": run.spec().name,
+            "section": run.spec().section,
+            "seed": run.seed(),
+            "config": config,
+            "until_us": until.as_micros(),
+            "summary": run.summary(),
+            "verdicts": verdicts,
+            "trace_records": run.trace().len(),
+            "trace_hash": format_hash(run.trace().hash()),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        print_text(run.as_ref(), until);
+    }
+    let all_hold = verdicts.iter().all(|v| v.holds);
+    Ok(if all_hold {
+        Outcome::Ok
+    } else {
+        Outcome::PropertyViolated
+    })
+}
+
+/// Runs in twenty slices, printing progress to stderr when it is a terminal.
+fn run_with_progress(run: &mut dyn ScenarioRun, until: SimTime) -> anyhow::Result<()> {
+    let show = std::io::stderr().is_terminal();
+    const SLICES: u64 = 20;
+    for i in 1..=SLICES {
+        let t = SimTime::from_micros(until.as_micros() / SLICES * i);
+        let t = if i == SLICES { until } else { t };
+        run.run_until(t)
+            .with_context(|| format!("the run stopped at t = {}", run.now()))?;
+        if show {
+            eprint!(
+                "\r  running {}: {:3}% (t = {t}, {} events)",
+                run.spec().name,
+                i * 100 / SLICES,
+                run.events_processed()
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    if show {
+        eprintln!();
+    }
+    Ok(())
+}
+
+fn write_trace(run: &dyn ScenarioRun, path: &PathBuf) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for r in run.trace().records() {
+        serde_json::to_writer(&mut out, r)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn print_text(run: &dyn ScenarioRun, until: SimTime) {
+    let spec = run.spec();
+    println!(
+        "scenario: {} ({}), seed {}, run to t = {until}",
+        spec.name,
+        spec.section,
+        run.seed()
+    );
+    println!("summary:");
+    for (key, value) in run.summary() {
+        println!("  {key}: {}", render(&value));
+    }
+    println!("checks:");
+    for v in run.verdicts() {
+        println!(
+            "  {} {}: {}",
+            if v.holds { "PASS" } else { "FAIL" },
+            v.property,
+            v.detail
+        );
+    }
+    println!("trace hash: {}", format_hash(run.trace().hash()));
+}
+
+/// Scalars bare, objects as `k=v` lists, everything else as compact JSON.
+fn render(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".to_owned(),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={}", render(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}

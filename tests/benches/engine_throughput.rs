@@ -1,0 +1,121 @@
+//! `cargo bench -p distlab-tests`: the engine's throughput, each figure next to a baseline
+//! measured in the same run on the same machine (these machines are noisy; compare ratios).
+//!
+//! - simulator: events per second of the `pn-counter` scenario (actors, network, trace and its
+//!   hash included) against a bare `BTreeMap` event queue doing one insert and one pop per event;
+//! - store: `SET` + `GET` pairs through the Redis-semantics keyspace against the same pairs on a
+//!   bare `BTreeMap<String, String>`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use distlab_engine::scenario;
+use distlab_engine::store::{Cmd, Keyspace};
+
+/// Repeats `f` until at least `min` has passed; returns (units of work per second, runs).
+fn measure(min: Duration, mut f: impl FnMut() -> u64) -> (f64, u32) {
+    let start = Instant::now();
+    let (mut units, mut runs) = (0u64, 0u32);
+    while start.elapsed() < min || runs < 3 {
+        units += f();
+        runs += 1;
+    }
+    (units as f64 / start.elapsed().as_secs_f64(), runs)
+}
+
+fn simulator(seconds: u64) -> u64 {
+    let config =
+        serde_json::json!({ "chaos_ms": seconds * 1_000 / 2, "settle_ms": seconds * 1_000 / 2 });
+    let mut run = scenario::build("pn-counter", &config, 1).expect("builds");
+    let until = run.default_until();
+    run.run_until(until).expect("runs");
+    black_box(run.trace().hash());
+    run.events_processed()
+}
+
+fn bare_queue(events: u64) -> u64 {
+    let mut q: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+    let mut x = 1u64;
+    for seq in 0..64 {
+        q.insert((seq, seq), seq);
+    }
+    for seq in 0..events {
+        let ((t, _), v) = q.pop_first().expect("never empty");
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        q.insert((t + (x >> 40), seq + 64), black_box(v));
+    }
+    events
+}
+
+const KEYS: u64 = 10_000;
+
+fn store_pairs() -> u64 {
+    let mut ks = Keyspace::new();
+    for i in 0..KEYS {
+        let key = format!("key:{i}");
+        let set = Cmd::Set {
+            key: key.clone(),
+            value: i.to_string(),
+            condition: None,
+            expiry: None,
+            get: false,
+        };
+        black_box(ks.apply(0, &set));
+        black_box(ks.apply(0, &Cmd::Get { key }));
+    }
+    KEYS
+}
+
+fn bare_map_pairs() -> u64 {
+    let mut m: BTreeMap<String, String> = BTreeMap::new();
+    for i in 0..KEYS {
+        let key = format!("key:{i}");
+        m.insert(key.clone(), i.to_string());
+        black_box(m.get(&key).cloned());
+    }
+    KEYS
+}
+
+fn row(what: &str, rate: f64, unit: &str, baseline: f64) {
+    println!("{what:<48} {rate:>14.0} {unit:<8} {:>7.3}", rate / baseline);
+}
+
+fn main() {
+    let min = Duration::from_secs(2);
+    println!(
+        "{:<48} {:>14} {:<8} {:>7}",
+        "measurement", "rate", "unit", "ratio"
+    );
+    let (sim_rate, _) = measure(min, || simulator(20));
+    let events_per_run = simulator(20);
+    let (queue_rate, _) = measure(min, || bare_queue(events_per_run));
+    row(
+        "baseline: bare BTreeMap event queue",
+        queue_rate,
+        "events/s",
+        queue_rate,
+    );
+    row(
+        "simulator: pn-counter (20 s simulated)",
+        sim_rate,
+        "events/s",
+        queue_rate,
+    );
+    let (map_rate, _) = measure(min, bare_map_pairs);
+    let (store_rate, _) = measure(min, store_pairs);
+    row(
+        "baseline: bare BTreeMap SET+GET pairs",
+        map_rate,
+        "pairs/s",
+        map_rate,
+    );
+    row(
+        "store: Keyspace SET+GET pairs",
+        store_rate,
+        "pairs/s",
+        map_rate,
+    );
+}
