@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::sim::SimTime;
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -758,6 +759,167 @@ proptest! {
             if let Reply::Error(e) = &reply {
                 prop_assert_eq!(e.as_str(), WRONGTYPE);
             }
+        }
+    }
+}
+
+mod in_the_simulation {
+    //! The `StoreNode` actor serving clients over the simulated network.
+
+    use serde::Serialize;
+
+    use super::*;
+    use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+    use crate::sim::{Fault, Sim, SimConfig, SimDuration};
+
+    struct P;
+    impl Protocol for P {
+        type Msg = StoreMsg;
+        type Obs = Answer;
+    }
+
+    impl CarriesStore for StoreMsg {
+        fn as_store(&self) -> Option<&StoreMsg> {
+            Some(self)
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    struct Answer {
+        req: u64,
+        reply: Reply,
+    }
+
+    /// Sends `script[i].1` to the store at `script[i].0` ms and observes every reply.
+    struct Client {
+        store: NodeId,
+        script: Vec<(u64, Cmd)>,
+    }
+
+    impl Actor<P> for Client {
+        type Durable = ();
+        fn on_start(&mut self, ctx: &mut Ctx<'_, P>) {
+            for (i, (at_ms, _)) in self.script.iter().enumerate() {
+                ctx.set_timer(TimerId(i as u64), SimDuration::from_millis(*at_ms));
+            }
+        }
+        fn on_message(&mut self, ctx: &mut Ctx<'_, P>, _: NodeId, msg: StoreMsg) {
+            if let StoreMsg::Reply { req, reply } = msg {
+                ctx.observe(Answer { req, reply });
+            }
+        }
+        fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId) {
+            let cmd = self.script[usize::try_from(timer.0).unwrap()].1.clone();
+            ctx.send(self.store, StoreMsg::Request { req: timer.0, cmd });
+        }
+        fn durable(&self) {}
+        fn public_state(&self) -> serde_json::Value {
+            serde_json::Value::Null
+        }
+    }
+
+    fn world(persistent: bool, script: Vec<(u64, Cmd)>) -> Sim<P> {
+        let mut sim = Sim::new(SimConfig::new(1));
+        sim.add_node("redis", move |d| {
+            StoreNode::new(StoreConfig { persistent }, d)
+        })
+        .unwrap();
+        sim.add_node("client", move |_| Client {
+            store: NodeId(0),
+            script: script.clone(),
+        })
+        .unwrap();
+        sim
+    }
+
+    fn answers(sim: &Sim<P>) -> Vec<(u64, Reply)> {
+        sim.observations()
+            .iter()
+            .map(|o| (o.obs.req, o.obs.reply.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn serves_commands_over_the_network() {
+        let mut sim = world(
+            false,
+            vec![
+                (10, set("k", "v")),
+                (20, get("k")),
+                (30, Cmd::Incr { key: s("k") }),
+            ],
+        );
+        sim.run_until_quiescent().unwrap();
+        assert_eq!(
+            answers(&sim),
+            vec![
+                (0, Reply::ok()),
+                (1, bulk("v")),
+                (2, Reply::err(NOT_AN_INTEGER))
+            ]
+        );
+        let store = sim.actor::<StoreNode>(NodeId(0)).unwrap();
+        assert_eq!(store.commands(), 3);
+        assert_eq!(sim.snapshot().nodes[0].state["key_count"], 1);
+    }
+
+    #[test]
+    fn expiry_follows_the_store_nodes_clock() {
+        let px = set_with("lease", "t1", None, Some(SetExpiry::Px(500)), false);
+        let mut sim = world(
+            false,
+            vec![(10, px), (100, get("lease")), (120, get("lease"))],
+        );
+        sim.schedule(
+            SimTime::from_millis(110),
+            Fault::ClockJump {
+                node: "redis".into(),
+                delta_us: 1_000_000,
+            },
+        );
+        sim.run_until_quiescent().unwrap();
+        let got = answers(&sim);
+        assert_eq!(
+            got[1],
+            (1, bulk("t1")),
+            "before the jump, 90 ms into a 500 ms lease"
+        );
+        assert_eq!(
+            got[2],
+            (2, Reply::Nil),
+            "the store's clock jumped 1 s: the lease is gone after 110 ms of true time"
+        );
+    }
+
+    #[test]
+    fn a_crash_empties_a_volatile_store_and_spares_a_persistent_one() {
+        for (persistent, after_restart) in [(false, Reply::Nil), (true, bulk("v"))] {
+            let mut sim = world(
+                persistent,
+                vec![(10, set("k", "v")), (50, get("k")), (100, get("k"))],
+            );
+            sim.schedule(
+                SimTime::from_millis(40),
+                Fault::Crash {
+                    node: "redis".into(),
+                },
+            );
+            sim.schedule(
+                SimTime::from_millis(80),
+                Fault::Restart {
+                    node: "redis".into(),
+                },
+            );
+            sim.run_until_quiescent().unwrap();
+            let got = answers(&sim);
+            assert_eq!(
+                got.len(),
+                2,
+                "the request sent while the store was down got no reply"
+            );
+            assert_eq!(got[0], (0, Reply::ok()));
+            assert_eq!(got[1], (2, after_restart), "persistent = {persistent}");
+            assert_eq!(sim.net_stats().dropped_node_down, 1);
         }
     }
 }
