@@ -46,6 +46,9 @@ pub struct RunArgs {
     /// Overrides of the scenario's configuration, as a JSON object, e.g. '{"replicas":5}'.
     #[arg(long, default_value = "{}")]
     config: String,
+    /// Stop with exit code 3 if the run needs more events than this.
+    #[arg(long, value_name = "N", default_value_t = 5_000_000)]
+    events_max: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -97,6 +100,7 @@ fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
     }
     let mut run =
         scenario::build(&args.scenario, &config, args.seed).map_err(Failure::bad_input)?;
+    run.set_events_max(args.events_max);
     let until = args
         .until
         .map_or(run.default_until(), |d| SimTime::ZERO + d);

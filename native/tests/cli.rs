@@ -148,3 +148,19 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
         assert!(stdout(&o).is_empty());
     }
 }
+
+#[test]
+fn a_run_that_hits_its_event_bound_exits_3() {
+    let o = distlab(&["sim", "run", "pn-counter", "--events-max", "100"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: the run stopped at t = "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains(": the run reached events_max = 100 at t = "),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -85,6 +85,8 @@ pub trait ScenarioRun {
     fn seed(&self) -> u64;
     /// When a headless run stops unless told otherwise.
     fn default_until(&self) -> SimTime;
+    /// Bounds the number of events the run may process (see `SimConfig::events_max`).
+    fn set_events_max(&mut self, events_max: u64);
     fn step(&mut self) -> Result<Option<SimTime>, SimError>;
     fn run_until(&mut self, until: SimTime) -> Result<(), SimError>;
     fn run_until_quiescent(&mut self) -> Result<(), SimError>;
@@ -123,6 +125,9 @@ impl<P: Protocol, J: Judge<P>> ScenarioRun for Run<P, J> {
     }
     fn default_until(&self) -> SimTime {
         self.default_until
+    }
+    fn set_events_max(&mut self, events_max: u64) {
+        self.sim.set_events_max(events_max);
     }
     fn step(&mut self) -> Result<Option<SimTime>, SimError> {
         self.sim.step()

@@ -381,6 +381,12 @@ impl<P: Protocol> Sim<P> {
         &self.config
     }
 
+    /// Changes the bound on events over the world's whole life (a run already past it stops at
+    /// its next step).
+    pub fn set_events_max(&mut self, events_max: u64) {
+        self.config.events_max = events_max;
+    }
+
     pub fn events_processed(&self) -> u64 {
         self.events_processed
     }
