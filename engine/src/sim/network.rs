@@ -176,16 +176,15 @@ impl Network {
         self.cuts.iter().copied()
     }
 
-    /// Decides the fate of a message sent now: drop, or when each copy arrives.
+    /// Decides the fate of a message sent now: drop, or when each copy arrives. Drops are
+    /// counted by the caller, which also counts the drops that happen on arrival.
     pub fn route(&mut self, rng: &mut Rng, now: SimTime, from: NodeId, to: NodeId) -> Route {
         self.stats.sent += 1;
         if self.is_cut(from, to) {
-            self.stats.count_drop(DropReason::Partition);
             return Route::Dropped(DropReason::Partition);
         }
         let link = self.link(from, to);
         if rng.chance(link.loss) {
-            self.stats.count_drop(DropReason::Loss);
             return Route::Dropped(DropReason::Loss);
         }
         let copies = if rng.chance(link.duplicate) { 2 } else { 1 };

@@ -687,15 +687,7 @@ impl<P: Protocol> Sim<P> {
         );
         let deliveries = match self.network.route(&mut self.rng, self.now, from, to) {
             Route::Dropped(reason) => {
-                self.trace.push(
-                    self.now,
-                    TraceKind::Drop {
-                        msg_id,
-                        from,
-                        to,
-                        reason,
-                    },
-                );
+                self.drop_message(msg_id, from, to, reason);
                 return Ok(());
             }
             Route::Deliver(deliveries) => deliveries,

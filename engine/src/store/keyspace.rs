@@ -148,14 +148,10 @@ impl Keyspace {
 
     /// The string under `key`: `Ok(None)` when missing, `Err(WRONGTYPE)` for another type.
     fn string(&mut self, now_ms: i64, key: &str) -> Result<Option<&mut String>, Reply> {
-        match self.live(now_ms, key) {
-            None => Ok(None),
-            Some(Entry {
-                value: Value::String(s),
-                ..
-            }) => Ok(Some(s)),
-            Some(_) => Err(Reply::err(errors::WRONGTYPE)),
-        }
+        self.typed(now_ms, key, None, |v| match v {
+            Value::String(s) => Some(s),
+            _ => None,
+        })
     }
 
     pub(crate) fn get(&mut self, now_ms: i64, key: &str) -> Reply {
@@ -283,6 +279,32 @@ impl Keyspace {
         Reply::Int(next)
     }
 
+    /// The value of type `T` under `key`, picked out by `pick`: `Ok(None)` when missing (after
+    /// creating it with `create`, if given), `Err(WRONGTYPE)` when the key holds another type.
+    fn typed<T>(
+        &mut self,
+        now_ms: i64,
+        key: &str,
+        create: Option<fn() -> Value>,
+        pick: fn(&mut Value) -> Option<&mut T>,
+    ) -> Result<Option<&mut T>, Reply> {
+        if let Some(make) = create
+            && self.live(now_ms, key).is_none()
+        {
+            let entry = Entry {
+                value: make(),
+                expires_at_ms: None,
+            };
+            self.entries.insert(key.to_owned(), entry);
+        }
+        match self.live(now_ms, key) {
+            None => Ok(None),
+            Some(entry) => pick(&mut entry.value)
+                .map(Some)
+                .ok_or_else(|| Reply::err(errors::WRONGTYPE)),
+        }
+    }
+
     /// The hash under `key`, created empty when missing if `create` is set.
     fn hash(
         &mut self,
@@ -290,21 +312,11 @@ impl Keyspace {
         key: &str,
         create: bool,
     ) -> Result<Option<&mut BTreeMap<String, String>>, Reply> {
-        if create && self.live(now_ms, key).is_none() {
-            let entry = Entry {
-                value: Value::Hash(BTreeMap::new()),
-                expires_at_ms: None,
-            };
-            self.entries.insert(key.to_owned(), entry);
-        }
-        match self.live(now_ms, key) {
-            None => Ok(None),
-            Some(Entry {
-                value: Value::Hash(h),
-                ..
-            }) => Ok(Some(h)),
-            Some(_) => Err(Reply::err(errors::WRONGTYPE)),
-        }
+        let make: fn() -> Value = || Value::Hash(BTreeMap::new());
+        self.typed(now_ms, key, create.then_some(make), |v| match v {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        })
     }
 
     fn hset(&mut self, now_ms: i64, key: &str, fields: &[(String, String)]) -> Reply {
@@ -385,22 +397,13 @@ impl Keyspace {
         }
     }
 
+    /// The sorted set under `key`, created empty when missing if `create` is set.
     fn zset(&mut self, now_ms: i64, key: &str, create: bool) -> Result<Option<&mut ZSet>, Reply> {
-        if create && self.live(now_ms, key).is_none() {
-            let entry = Entry {
-                value: Value::Zset(ZSet::default()),
-                expires_at_ms: None,
-            };
-            self.entries.insert(key.to_owned(), entry);
-        }
-        match self.live(now_ms, key) {
-            None => Ok(None),
-            Some(Entry {
-                value: Value::Zset(z),
-                ..
-            }) => Ok(Some(z)),
-            Some(_) => Err(Reply::err(errors::WRONGTYPE)),
-        }
+        let make: fn() -> Value = || Value::Zset(ZSet::default());
+        self.typed(now_ms, key, create.then_some(make), |v| match v {
+            Value::Zset(z) => Some(z),
+            _ => None,
+        })
     }
 
     fn zadd(&mut self, now_ms: i64, key: &str, members: &[(f64, String)]) -> Reply {
