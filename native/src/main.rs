@@ -1,9 +1,11 @@
-//! `distlab`: the native face of distlab. Today it runs scenarios headless (`distlab sim ...`);
-//! the native-runner issue adds real Redis and the benchmark harness.
+//! `distlab`: the native face of distlab — scenarios headless (`distlab sim ...`) and engine
+//! actors against real Redis with benchmarks (`distlab bench`).
 //!
-//! Exit codes: 0 every checked property holds; 1 a property is violated; 2 bad input (unknown
-//! scenario, bad configuration or duration); 3 the run hit one of the simulator's limits.
+//! Exit codes: 0 success; 1 a checked property is violated, or a run failed midway; 2 bad input
+//! (unknown scenario, bad configuration, unusable Redis target); 3 a simulated run hit one of the
+//! simulator's limits; 130 interrupted (Ctrl-C).
 
+mod bench_cmd;
 mod sim_cmd;
 
 use std::process::ExitCode;
@@ -26,6 +28,8 @@ enum Command {
     /// Run the engine's scenarios in simulated time, headless.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// Measure patterns against Redis, next to Redis's own raw speed in the same run.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -35,7 +39,7 @@ pub enum Outcome {
     PropertyViolated,
 }
 
-/// A failure with its exit code: 2 for bad input, 3 for a run stopped by a limit.
+/// A failure with its exit code.
 #[derive(Debug)]
 pub struct Failure {
     pub code: u8,
@@ -55,12 +59,25 @@ impl Failure {
             error: error.into(),
         }
     }
+    pub fn runtime(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: 1,
+            error: error.into(),
+        }
+    }
+    pub fn interrupted() -> Self {
+        Failure {
+            code: 130,
+            error: anyhow::anyhow!("interrupted"),
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sim(cmd) => sim_cmd::run(cmd),
+        Command::Bench(args) => on_runtime(|| async move { bench_cmd::run(&args).await }),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
@@ -70,4 +87,20 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Runs `work` on a single-threaded tokio runtime inside a `LocalSet` (the real-time driver's
+/// home), with rustls's crypto provider installed for `rediss://` targets.
+fn on_runtime<F, Fut>(work: F) -> Result<Outcome, Failure>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Outcome, Failure>>,
+{
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, work())
 }

@@ -12,6 +12,7 @@ mod keyspace;
 mod node;
 mod number;
 mod scripts;
+pub mod workload;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,13 @@ pub trait CarriesStore: From<StoreMsg> {
     fn as_store(&self) -> Option<&StoreMsg>;
 }
 
+/// A world whose only traffic is store traffic speaks `StoreMsg` itself.
+impl CarriesStore for StoreMsg {
+    fn as_store(&self) -> Option<&StoreMsg> {
+        Some(self)
+    }
+}
+
 /// How a store keeps its data.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

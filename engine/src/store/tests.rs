@@ -778,12 +778,6 @@ mod in_the_simulation {
         type Obs = Answer;
     }
 
-    impl CarriesStore for StoreMsg {
-        fn as_store(&self) -> Option<&StoreMsg> {
-            Some(self)
-        }
-    }
-
     #[derive(Clone, Debug, PartialEq, Serialize)]
     struct Answer {
         req: u64,

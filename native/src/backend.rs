@@ -1,0 +1,366 @@
+//! Where the native runner's store commands go: a real Redis (standalone or Cluster) through the
+//! `redis` crate, or the engine's own in-memory keyspace in real time when no server is around.
+//!
+//! Every command is rewritten so that its keys live under the run's prefix (`distlab:<run>:`),
+//! and [`Backend::delete_own_keys`] removes exactly the keys under that prefix at exit: the tool
+//! never deletes, and never flushes, what it did not write.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use distlab_engine::store::{Cmd, Keyspace, Reply, ScriptName};
+use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+
+use crate::reply;
+
+/// A failure that is not a Redis reply: the connection broke, or the server went away.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct BackendError(pub String);
+
+impl From<redis::RedisError> for BackendError {
+    fn from(e: redis::RedisError) -> Self {
+        BackendError(e.to_string())
+    }
+}
+
+/// The named scripts, prepared once (their SHA-1 is computed at construction).
+#[derive(Clone)]
+struct Scripts(Arc<Vec<(ScriptName, redis::Script)>>);
+
+impl Scripts {
+    fn new() -> Self {
+        Scripts(Arc::new(
+            ScriptName::ALL
+                .iter()
+                .map(|s| (*s, redis::Script::new(s.lua())))
+                .collect(),
+        ))
+    }
+    fn get(&self, name: ScriptName) -> &redis::Script {
+        let found = self.0.iter().find(|(n, _)| *n == name);
+        // ALL lists every script, so every name is present.
+        &found.unwrap_or(&self.0[0]).1
+    }
+}
+
+impl std::fmt::Debug for Scripts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, s)| (n.as_str(), s.get_hash())))
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+enum Conn {
+    Standalone(ConnectionManager),
+    Cluster(ClusterConnection),
+    Memory {
+        keyspace: Arc<Mutex<Keyspace>>,
+        epoch: Instant,
+    },
+}
+
+/// One store the runner talks to. Cheap to clone: clones share the connection.
+#[derive(Clone)]
+pub struct Backend {
+    conn: Conn,
+    prefix: String,
+    scripts: Scripts,
+    /// Set for a cluster: the URL template used to reach each master directly for cleanup.
+    cluster_info: Option<redis::ConnectionInfo>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.conn {
+            Conn::Standalone(_) => "standalone",
+            Conn::Cluster(_) => "cluster",
+            Conn::Memory { .. } => "memory",
+        };
+        f.debug_struct("Backend")
+            .field("kind", &kind)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl Backend {
+    pub fn standalone(con: ConnectionManager, prefix: &str) -> Self {
+        Backend {
+            conn: Conn::Standalone(con),
+            prefix: prefix.to_owned(),
+            scripts: Scripts::new(),
+            cluster_info: None,
+        }
+    }
+
+    pub fn cluster(con: ClusterConnection, info: redis::ConnectionInfo, prefix: &str) -> Self {
+        Backend {
+            conn: Conn::Cluster(con),
+            prefix: prefix.to_owned(),
+            scripts: Scripts::new(),
+            cluster_info: Some(info),
+        }
+    }
+
+    /// The engine's keyspace behind a lock, on a real-time clock starting now.
+    pub fn memory(prefix: &str) -> Self {
+        let conn = Conn::Memory {
+            keyspace: Arc::new(Mutex::new(Keyspace::new())),
+            epoch: Instant::now(),
+        };
+        Backend {
+            conn,
+            prefix: prefix.to_owned(),
+            scripts: Scripts::new(),
+            cluster_info: None,
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn is_memory(&self) -> bool {
+        matches!(self.conn, Conn::Memory { .. })
+    }
+
+    /// Executes one command (its keys prefixed). Server error replies are `Ok(Reply::Error)`;
+    /// only a broken connection is an `Err`.
+    pub async fn exec(&self, cmd: &Cmd) -> Result<Reply, BackendError> {
+        let cmd = cmd.with_key_prefix(&self.prefix);
+        match &self.conn {
+            Conn::Standalone(con) => self.exec_on(&mut con.clone(), &cmd).await,
+            Conn::Cluster(con) => self.exec_on(&mut con.clone(), &cmd).await,
+            Conn::Memory { keyspace, epoch } => Ok(memory_apply(keyspace, *epoch, &cmd)),
+        }
+    }
+
+    async fn exec_on<C: redis::aio::ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        cmd: &Cmd,
+    ) -> Result<Reply, BackendError> {
+        let result = match cmd {
+            Cmd::Script { script, keys, args } => {
+                let mut invocation = self.scripts.get(*script).prepare_invoke();
+                for k in keys {
+                    invocation.key(k);
+                }
+                for a in args {
+                    invocation.arg(a);
+                }
+                invocation.invoke_async::<redis::Value>(con).await
+            }
+            other => {
+                reply::to_redis_cmd(other)
+                    .query_async::<redis::Value>(con)
+                    .await
+            }
+        };
+        match result {
+            Ok(v) => Ok(reply::from_value(v)),
+            Err(e) => reply::from_server_error(&e).ok_or_else(|| BackendError::from(e)),
+        }
+    }
+
+    /// Executes `cmds` as one pipeline (one round trip) and returns one reply per command.
+    /// Scripts are sent as `EVALSHA`; if the server does not know one yet, the scripts are
+    /// loaded and the pipeline is sent again.
+    pub async fn exec_pipeline(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, BackendError> {
+        let prefixed: Vec<Cmd> = cmds
+            .iter()
+            .map(|c| c.with_key_prefix(&self.prefix))
+            .collect();
+        match &self.conn {
+            Conn::Memory { keyspace, epoch } => Ok(prefixed
+                .iter()
+                .map(|c| memory_apply(keyspace, *epoch, c))
+                .collect()),
+            Conn::Standalone(con) => self.pipeline_on(&mut con.clone(), &prefixed).await,
+            Conn::Cluster(con) => self.pipeline_on(&mut con.clone(), &prefixed).await,
+        }
+    }
+
+    async fn pipeline_on<C: redis::aio::ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        cmds: &[Cmd],
+    ) -> Result<Vec<Reply>, BackendError> {
+        let mut pipe = redis::pipe();
+        for c in cmds {
+            match c {
+                Cmd::Script { script, keys, args } => {
+                    pipe.cmd("EVALSHA")
+                        .arg(self.scripts.get(*script).get_hash())
+                        .arg(keys.len())
+                        .arg(keys)
+                        .arg(args);
+                }
+                other => {
+                    pipe.add_command(reply::to_redis_cmd(other));
+                }
+            }
+        }
+        let replies = self.run_pipeline(con, &pipe).await?;
+        if replies.iter().any(|r| r.error_code() == Some("NOSCRIPT")) {
+            for c in cmds {
+                if let Cmd::Script { script, .. } = c {
+                    self.scripts
+                        .get(*script)
+                        .prepare_invoke()
+                        .load_async(con)
+                        .await?;
+                }
+            }
+            return self.run_pipeline(con, &pipe).await;
+        }
+        Ok(replies)
+    }
+
+    async fn run_pipeline<C: redis::aio::ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        pipe: &redis::Pipeline,
+    ) -> Result<Vec<Reply>, BackendError> {
+        let values: Vec<redis::Value> = match pipe.query_async(con).await {
+            Ok(v) => v,
+            Err(e) => return Err(BackendError::from(e)),
+        };
+        Ok(values.into_iter().map(reply::from_value).collect())
+    }
+
+    /// Deletes every key under this run's prefix, and nothing else. Returns how many it deleted.
+    pub async fn delete_own_keys(&self) -> Result<u64, BackendError> {
+        match &self.conn {
+            Conn::Memory { .. } => Ok(0), // the keyspace dies with the process
+            Conn::Standalone(con) => delete_prefix(&mut con.clone(), &self.prefix).await,
+            Conn::Cluster(con) => {
+                let mut total = 0;
+                for info in self.cluster_masters(&mut con.clone()).await? {
+                    let client = redis::Client::open(info)?;
+                    let mut direct = client.get_multiplexed_async_connection().await?;
+                    total += delete_prefix(&mut direct, &self.prefix).await?;
+                }
+                Ok(total)
+            }
+        }
+    }
+
+    /// Every master of the cluster, with this connection's credentials and TLS settings.
+    async fn cluster_masters(
+        &self,
+        con: &mut ClusterConnection,
+    ) -> Result<Vec<redis::ConnectionInfo>, BackendError> {
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(con).await?;
+        let template = self
+            .cluster_info
+            .clone()
+            .ok_or_else(|| BackendError("no cluster address".into()))?;
+        let mut out = Vec::new();
+        for line in nodes.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let is_master = fields
+                .get(2)
+                .is_some_and(|flags| flags.split(',').any(|f| f == "master"));
+            let Some((host, port)) = fields
+                .get(1)
+                .and_then(|a| a.split('@').next())
+                .and_then(|a| a.rsplit_once(':'))
+            else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            if is_master {
+                let addr = match template.addr() {
+                    redis::ConnectionAddr::TcpTls {
+                        insecure,
+                        tls_params,
+                        ..
+                    } => redis::ConnectionAddr::TcpTls {
+                        host: host.to_owned(),
+                        port,
+                        insecure: *insecure,
+                        tls_params: tls_params.clone(),
+                    },
+                    _ => redis::ConnectionAddr::Tcp(host.to_owned(), port),
+                };
+                out.push(template.clone().set_addr(addr));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `SCAN MATCH <prefix>*` through the whole keyspace of one server, `UNLINK`ing what it finds one
+/// key per command (cluster nodes refuse multi-key commands across slots).
+async fn delete_prefix<C: redis::aio::ConnectionLike + Send>(
+    con: &mut C,
+    prefix: &str,
+) -> Result<u64, BackendError> {
+    assert!(
+        prefix.starts_with("distlab:") && prefix.ends_with(':'),
+        "refusing to delete outside distlab's namespace"
+    );
+    let pattern = format!("{}*", escape_glob(prefix));
+    let mut cursor: u64 = 0;
+    let mut deleted = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1_000)
+            .query_async(con)
+            .await?;
+        let mut pipe = redis::pipe();
+        for k in keys.iter().filter(|k| k.starts_with(prefix)) {
+            pipe.cmd("UNLINK").arg(k);
+        }
+        if !keys.is_empty() {
+            let counts: Vec<u64> = pipe.query_async(con).await?;
+            deleted += counts.iter().sum::<u64>();
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
+    }
+}
+
+/// Escapes the glob characters Redis's MATCH understands.
+fn escape_glob(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn memory_apply(keyspace: &Mutex<Keyspace>, epoch: Instant, cmd: &Cmd) -> Reply {
+    let now_ms = i64::try_from(epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
+    match keyspace.lock() {
+        Ok(mut ks) => ks.apply(now_ms, cmd),
+        Err(poisoned) => poisoned.into_inner().apply(now_ms, cmd),
+    }
+}
+
+/// A new run's key prefix: `distlab:<8 hex digits>:`, unique per process and moment.
+pub fn new_prefix() -> String {
+    let now = std::time::UNIX_EPOCH.elapsed().unwrap_or(Duration::ZERO);
+    let nanos = now.as_secs().wrapping_mul(1_000_000_000) ^ u64::from(now.subsec_nanos());
+    let mixed = nanos ^ (u64::from(std::process::id()) << 32);
+    format!(
+        "distlab:{:08x}:",
+        mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
+    )
+}

@@ -1,0 +1,409 @@
+//! `distlab bench`: every pattern's throughput and latency next to Redis's own raw speed,
+//! measured in the same run, with the same client library, connection and concurrency.
+//!
+//! The baselines are plain `SET`, `GET`, `INCR` and `EVALSHA` of the cheapest named script
+//! (`compare_and_delete` on a key the client does not own: one `GET` inside Lua). Each pattern
+//! names the baseline it should be read against, and its figure is printed as a ratio to it.
+//! Later patterns (locks, queues, caches, IDs, rate limiters) add themselves to [`PATTERNS`].
+
+mod histogram;
+mod patterns;
+
+use std::cell::Cell;
+use std::io::{IsTerminal, Write};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use distlab_engine::store::{Cmd, Reply, ScriptName};
+use serde::Serialize;
+
+pub use histogram::Histogram;
+pub use patterns::PATTERNS;
+
+use crate::backend::{Backend, BackendError};
+use crate::target::Target;
+
+/// How much work each measurement does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Limit {
+    Duration(Duration),
+    /// Total operations across all clients.
+    Ops(u64),
+}
+
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub clients: usize,
+    pub limit: Limit,
+    /// Commands per round trip for the baselines (patterns issue one request at a time).
+    pub pipeline: usize,
+    /// Only these measurements (baselines are always measured).
+    pub only: Vec<String>,
+}
+
+/// One row of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    pub name: String,
+    pub kind: Kind,
+    pub ops: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub ops_per_sec: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    /// The baseline this row is compared with, and the ratio of their ops/s.
+    pub baseline: String,
+    pub ratio: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Baseline,
+    Pattern,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub target: String,
+    pub clients: usize,
+    pub pipeline: usize,
+    pub limit: String,
+    pub results: Vec<Measurement>,
+}
+
+/// Why a benchmark could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{measurement}: {source}")]
+    Backend {
+        measurement: String,
+        source: BackendError,
+    },
+    #[error("{measurement}: {source}")]
+    Driver {
+        measurement: String,
+        source: crate::driver::DriverError,
+    },
+    #[error("unknown measurement {name:?}: the patterns are {known}")]
+    UnknownPattern { name: String, known: String },
+}
+
+/// What a measurement produced before it is put next to its baseline.
+#[derive(Debug)]
+pub struct Sample {
+    pub ops: u64,
+    pub errors: u64,
+    pub elapsed: Duration,
+    pub latencies: Histogram,
+}
+
+/// Live counters for the progress line.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    ops: Rc<Cell<u64>>,
+}
+
+impl Progress {
+    pub fn add(&self, n: u64) {
+        self.ops.set(self.ops.get() + n);
+    }
+}
+
+const BASELINES: [&str; 4] = ["SET", "GET", "INCR", "EVALSHA"];
+
+pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let patterns: Vec<&patterns::Pattern> = if opts.only.is_empty() {
+        PATTERNS.iter().collect()
+    } else {
+        opts.only
+            .iter()
+            .map(|name| find_pattern(name))
+            .collect::<Result<_, _>>()?
+    };
+    let total = BASELINES.len() + patterns.len();
+    let backend = target.primary();
+    let mut results: Vec<Measurement> = Vec::new();
+    for (i, name) in BASELINES.iter().enumerate() {
+        let label = format!("baseline {name}");
+        let sample = with_progress(i + 1, total, &label, opts.limit, |p| {
+            baseline(backend, name, opts, p)
+        })
+        .await
+        .map_err(|source| BenchError::Backend {
+            measurement: label.clone(),
+            source,
+        })?;
+        let m = measurement(label, Kind::Baseline, sample, None);
+        results.push(m);
+    }
+    for (i, pattern) in patterns.iter().enumerate() {
+        let label = pattern.name.to_owned();
+        let sample = with_progress(BASELINES.len() + i + 1, total, &label, opts.limit, |p| {
+            (pattern.run)(target, opts, p)
+        })
+        .await?;
+        let base = results
+            .iter()
+            .find(|m| m.name == format!("baseline {}", pattern.baseline))
+            .cloned();
+        results.push(measurement(label, Kind::Pattern, sample, base.as_ref()));
+    }
+    Ok(BenchReport {
+        target: target.description.clone(),
+        clients: opts.clients,
+        pipeline: opts.pipeline,
+        limit: match opts.limit {
+            Limit::Duration(d) => format!("{} s per measurement", d.as_secs_f64()),
+            Limit::Ops(n) => format!("{n} ops per measurement"),
+        },
+        results,
+    })
+}
+
+/// The pattern named `name`, or an error listing the known ones.
+pub fn find_pattern(name: &str) -> Result<&'static patterns::Pattern, BenchError> {
+    PATTERNS
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| BenchError::UnknownPattern {
+            name: name.to_owned(),
+            known: PATTERNS
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+fn measurement(name: String, kind: Kind, s: Sample, baseline: Option<&Measurement>) -> Measurement {
+    let seconds = s.elapsed.as_secs_f64().max(1e-9);
+    let ops_per_sec = s.ops as f64 / seconds;
+    let (baseline_name, ratio) = match baseline {
+        Some(b) => (
+            b.name.clone(),
+            if b.ops_per_sec > 0.0 {
+                ops_per_sec / b.ops_per_sec
+            } else {
+                0.0
+            },
+        ),
+        None => (name.clone(), 1.0),
+    };
+    Measurement {
+        name,
+        kind,
+        ops: s.ops,
+        errors: s.errors,
+        seconds,
+        ops_per_sec,
+        p50_us: s.latencies.percentile(500),
+        p99_us: s.latencies.percentile(990),
+        p999_us: s.latencies.percentile(999),
+        baseline: baseline_name,
+        ratio,
+    }
+}
+
+/// Runs one measurement while a progress line ticks on stderr (in place on a terminal, one line
+/// at the end otherwise).
+async fn with_progress<F, Fut, E>(
+    index: usize,
+    total: usize,
+    label: &str,
+    limit: Limit,
+    f: F,
+) -> Result<Sample, E>
+where
+    F: FnOnce(Progress) -> Fut,
+    Fut: Future<Output = Result<Sample, E>>,
+{
+    let progress = Progress::default();
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let counter = Rc::clone(&progress.ops);
+    let line = move || {
+        let done = match limit {
+            Limit::Duration(d) => format!(
+                "{:.1}/{:.1} s",
+                started.elapsed().as_secs_f64(),
+                d.as_secs_f64()
+            ),
+            Limit::Ops(n) => format!("{}/{n} ops", counter.get()),
+        };
+        format!(
+            "  [{index}/{total}] {label:<24} {done}, {} ops",
+            counter.get()
+        )
+    };
+    let work = f(progress);
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let result = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            _ = tick.tick(), if tty => {
+                eprint!("\r{}", line());
+                let _ = std::io::stderr().flush();
+            }
+        }
+    };
+    if tty {
+        eprintln!("\r{}", line());
+    } else {
+        eprintln!("{}", line());
+    }
+    result
+}
+
+/// Shared budget of a measurement: a deadline, or a number of operations left.
+#[derive(Clone)]
+struct Budget {
+    deadline: Option<Instant>,
+    ops_left: Rc<Cell<u64>>,
+}
+
+impl Budget {
+    fn new(limit: Limit) -> Budget {
+        match limit {
+            Limit::Duration(d) => Budget {
+                deadline: Some(Instant::now() + d),
+                ops_left: Rc::new(Cell::new(u64::MAX)),
+            },
+            Limit::Ops(n) => Budget {
+                deadline: None,
+                ops_left: Rc::new(Cell::new(n)),
+            },
+        }
+    }
+
+    /// Takes up to `want` operations; 0 when the budget is spent.
+    fn take(&self, want: u64) -> u64 {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return 0;
+        }
+        let n = self.ops_left.get().min(want);
+        self.ops_left.set(self.ops_left.get() - n);
+        n
+    }
+}
+
+fn baseline_cmd(name: &str, client: usize, seq: u64) -> Cmd {
+    let key = format!("bench:{client}");
+    match name {
+        "SET" => Cmd::Set {
+            key,
+            value: seq.to_string(),
+            condition: None,
+            expiry: None,
+            get: false,
+        },
+        "GET" => Cmd::Get { key },
+        "INCR" => Cmd::Incr {
+            key: format!("bench:incr:{client}"),
+        },
+        _ => Cmd::Script {
+            script: ScriptName::CompareAndDelete,
+            keys: vec![key],
+            args: vec!["not-the-owner".into()],
+        },
+    }
+}
+
+/// `clients` tasks sharing the backend's connection, each sending `pipeline` commands per round
+/// trip until the budget is spent.
+async fn baseline(
+    backend: &Backend,
+    name: &str,
+    opts: &BenchOptions,
+    progress: Progress,
+) -> Result<Sample, BackendError> {
+    for c in 0..opts.clients {
+        backend.exec(&baseline_cmd("SET", c, 0)).await?; // GET and EVALSHA read existing keys
+    }
+    let budget = Budget::new(opts.limit);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(opts.clients);
+    for c in 0..opts.clients {
+        let (backend, budget, progress, name) = (
+            backend.clone(),
+            budget.clone(),
+            progress.clone(),
+            name.to_owned(),
+        );
+        let pipeline = u64::try_from(opts.pipeline).unwrap_or(1);
+        tasks.push(tokio::task::spawn_local(async move {
+            let mut hist = Histogram::default();
+            let (mut ops, mut errors, mut seq) = (0u64, 0u64, 0u64);
+            loop {
+                let n = budget.take(pipeline);
+                if n == 0 {
+                    break;
+                }
+                let cmds: Vec<Cmd> = (0..n).map(|k| baseline_cmd(&name, c, seq + k)).collect();
+                seq += n;
+                let t = Instant::now();
+                let replies = if n == 1 {
+                    vec![backend.exec(&cmds[0]).await?]
+                } else {
+                    backend.exec_pipeline(&cmds).await?
+                };
+                hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                errors += replies
+                    .iter()
+                    .filter(|r| matches!(r, Reply::Error(_)))
+                    .count() as u64;
+                ops += n;
+                progress.add(n);
+            }
+            Ok::<_, BackendError>((ops, errors, hist))
+        }));
+    }
+    let mut sample = Sample {
+        ops: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Histogram::default(),
+    };
+    for t in tasks {
+        let (ops, errors, hist) = t.await.map_err(|e| BackendError(e.to_string()))??;
+        sample.ops += ops;
+        sample.errors += errors;
+        sample.latencies.merge(&hist);
+    }
+    sample.elapsed = started.elapsed();
+    Ok(sample)
+}
+
+/// The report as a table.
+pub fn render_table(report: &BenchReport) -> String {
+    let mut out = format!(
+        "clients {} · pipeline {} · {}\n",
+        report.clients, report.pipeline, report.limit
+    );
+    out.push_str(&format!(
+        "{:<26} {:>12} {:>10} {:>10} {:>10} {:>7}  {}\n",
+        "measurement", "ops/s", "p50 ms", "p99 ms", "p999 ms", "ratio", "vs"
+    ));
+    for m in &report.results {
+        let errors = if m.errors > 0 {
+            format!("  ({} error replies)", m.errors)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{:<26} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>7.3}  {}{errors}\n",
+            m.name,
+            m.ops_per_sec,
+            m.p50_us as f64 / 1_000.0,
+            m.p99_us as f64 / 1_000.0,
+            m.p999_us as f64 / 1_000.0,
+            m.ratio,
+            m.baseline,
+        ));
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! `distlab bench`: connect to the target, measure, print, clean up after itself.
+
+use std::time::Duration;
+
+use clap::Args;
+use distlab::bench::{self, BenchOptions, Limit};
+use distlab::target::{Target, TargetSpec};
+
+use crate::{Failure, Outcome};
+
+/// Where the store commands go. With none of these, distlab starts its own redis-server.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct TargetArgs {
+    /// A standalone Redis: redis://[user:password@]host:port[/db], or rediss:// for TLS.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// Several independent Redis servers, comma-separated (Redlock, client-side sharding).
+    #[arg(long, value_name = "URL,URL,...", value_delimiter = ',')]
+    redis_nodes: Option<Vec<String>>,
+    /// A Redis Cluster, through any one of its nodes.
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
+}
+
+impl TargetArgs {
+    pub fn spec(&self) -> TargetSpec {
+        match (&self.redis, &self.redis_nodes, &self.cluster) {
+            (Some(url), _, _) => TargetSpec::Redis(url.clone()),
+            (_, Some(urls), _) => TargetSpec::Nodes(urls.clone()),
+            (_, _, Some(url)) => TargetSpec::Cluster(url.clone()),
+            _ => TargetSpec::Embedded,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Concurrent clients sharing one connection.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    clients: u32,
+    /// Seconds per measurement (e.g. 5, 0.5).
+    #[arg(long, value_name = "S", conflicts_with = "ops", value_parser = parse_seconds)]
+    duration: Option<Duration>,
+    /// Operations per measurement instead of a duration.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    ops: Option<u64>,
+    /// Commands per round trip for the baselines.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pipeline: u32,
+    /// Measure only these patterns (the baselines are always measured).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.01..=3_600.0).contains(&secs) {
+        return Err(format!("{secs} s is out of range: allowed 0.01..=3600"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
+    for name in &args.only {
+        bench::find_pattern(name).map_err(Failure::bad_input)?;
+    }
+    let target = Target::connect(&args.target.spec())
+        .await
+        .map_err(Failure::bad_input)?;
+    println!("{}", target.description);
+    let opts = BenchOptions {
+        clients: usize::try_from(args.clients).unwrap_or(1),
+        limit: match (args.ops, args.duration) {
+            (Some(n), _) => Limit::Ops(n),
+            (None, d) => Limit::Duration(d.unwrap_or(Duration::from_secs(5))),
+        },
+        pipeline: usize::try_from(args.pipeline).unwrap_or(1),
+        only: args.only.clone(),
+    };
+    let result = tokio::select! {
+        r = bench::run(&target, &opts) => r.map_err(Failure::runtime),
+        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+    };
+    let cleaned = target.cleanup().await;
+    drop(target); // stops the embedded server, if any
+    let report = result?;
+    if let Err(e) = cleaned {
+        eprintln!("warning: could not delete this run's keys: {e}");
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", bench::render_table(&report));
+    }
+    Ok(Outcome::Ok)
+}

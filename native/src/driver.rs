@@ -1,0 +1,418 @@
+//! The real-time driver: runs the engine's actors, unchanged, on tokio (design.md, rule 3).
+//!
+//! Each actor is a task with an inbox. Its handlers get the same [`Ctx`] as in the simulator;
+//! the driver then applies the recorded effects for real: a message to another actor goes
+//! through an in-process channel, a [`StoreMsg::Request`] to a store node becomes a command on a
+//! [`Backend`] (a real Redis, or the in-memory store), timers are tokio sleeps, and observations
+//! are stamped with the real time since the run began. `Ctx::now` is that elapsed time.
+//!
+//! Requests from one actor to one store are executed in order, one at a time, like commands on a
+//! connection without pipelining; different actors' requests run concurrently on the shared,
+//! multiplexed connection. Everything runs on one thread (a `LocalSet`), so actors need not be
+//! `Send`, and the benchmark's baselines run on the same kind of runtime.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use distlab_engine::sim::{Observed, Rng, SimDuration, SimTime};
+use distlab_engine::store::{CarriesStore, Cmd, StoreMsg};
+use distlab_engine::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
+use tokio::sync::{mpsc, watch};
+
+use crate::backend::Backend;
+
+/// Messages between actors in flight at once; past it the run stops (a limit on everything).
+pub const IN_FLIGHT_MAX: usize = 1_000_000;
+
+/// Why a live run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverError {
+    #[error("the store {store:?} failed: {reason}")]
+    Store { store: String, reason: String },
+    #[error("more than {IN_FLIGHT_MAX} messages in flight between actors")]
+    InFlightMax,
+    #[error("node {from:?} sent a message to {to}, which does not exist")]
+    UnknownNode { from: String, to: NodeId },
+}
+
+/// When a live run ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopWhen {
+    After(Duration),
+    /// After this many observations (or the duration, whichever comes first).
+    Observations {
+        count: usize,
+        at_most: Duration,
+    },
+}
+
+/// What a live run produced.
+#[derive(Debug)]
+pub struct LiveReport<O> {
+    pub observations: Vec<Observed<O>>,
+    pub elapsed: Duration,
+    pub messages: u64,
+    pub store_requests: u64,
+}
+
+/// The type-erased handlers of one actor.
+trait LiveActor<P: Protocol> {
+    fn start(&mut self, ctx: &mut Ctx<'_, P>);
+    fn message(&mut self, ctx: &mut Ctx<'_, P>, from: NodeId, msg: P::Msg);
+    fn timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId);
+}
+
+impl<P: Protocol, A: Actor<P>> LiveActor<P> for A {
+    fn start(&mut self, ctx: &mut Ctx<'_, P>) {
+        self.on_start(ctx);
+    }
+    fn message(&mut self, ctx: &mut Ctx<'_, P>, from: NodeId, msg: P::Msg) {
+        self.on_message(ctx, from, msg);
+    }
+    fn timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId) {
+        self.on_timer(ctx, timer);
+    }
+}
+
+enum Node<P: Protocol> {
+    Actor {
+        name: String,
+        actor: Box<dyn LiveActor<P>>,
+    },
+    Store {
+        name: String,
+        backend: Box<Backend>,
+    },
+}
+
+/// A world of actors and stores to run in real time.
+pub struct LiveWorld<P: Protocol> {
+    seed: u64,
+    nodes: Vec<Node<P>>,
+}
+
+impl<P: Protocol> std::fmt::Debug for LiveWorld<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveWorld")
+            .field("seed", &self.seed)
+            .field("nodes", &self.nodes.len())
+            .finish()
+    }
+}
+
+/// An actor's inbox: messages with their sender.
+type Inbox<M> = mpsc::UnboundedSender<(NodeId, M)>;
+
+/// What every task of a run shares.
+struct Shared<P: Protocol> {
+    epoch: Instant,
+    inboxes: Vec<Option<Inbox<P::Msg>>>,
+    stores: Vec<Option<Backend>>,
+    names: Vec<String>,
+    observations: RefCell<Vec<Observed<P::Obs>>>,
+    observations_wanted: Option<usize>,
+    in_flight: Cell<usize>,
+    messages: Cell<u64>,
+    store_requests: Cell<u64>,
+    failure: RefCell<Option<DriverError>>,
+    stop: watch::Sender<bool>,
+}
+
+impl<P: Protocol> Shared<P> {
+    fn now(&self) -> SimTime {
+        SimTime::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn fail(&self, e: DriverError) {
+        self.failure.borrow_mut().get_or_insert(e);
+        let _ = self.stop.send(true);
+    }
+}
+
+impl<P: Protocol> LiveWorld<P>
+where
+    P::Msg: CarriesStore,
+{
+    /// `seed` seeds each actor's randomness (a live run is not reproducible anyway: real time
+    /// and a real network decide its order).
+    pub fn new(seed: u64) -> Self {
+        LiveWorld {
+            seed,
+            nodes: Vec::new(),
+        }
+    }
+
+    pub fn add_actor<A: Actor<P>>(&mut self, name: impl Into<String>, actor: A) -> NodeId {
+        self.nodes.push(Node::Actor {
+            name: name.into(),
+            actor: Box::new(actor),
+        });
+        self.last_id()
+    }
+
+    /// A store node: requests sent to it are executed on `backend`.
+    pub fn add_store(&mut self, name: impl Into<String>, backend: Backend) -> NodeId {
+        self.nodes.push(Node::Store {
+            name: name.into(),
+            backend: Box::new(backend),
+        });
+        self.last_id()
+    }
+
+    fn last_id(&self) -> NodeId {
+        NodeId(u32::try_from(self.nodes.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    /// Runs every actor until `stop`; must be called inside a `tokio::task::LocalSet`.
+    pub async fn run(self, stop: StopWhen) -> Result<LiveReport<P::Obs>, DriverError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut receivers = Vec::new();
+        let mut inboxes = Vec::new();
+        let mut stores = Vec::new();
+        let mut names = Vec::new();
+        let mut actors = Vec::new();
+        for (i, node) in self.nodes.into_iter().enumerate() {
+            let id = NodeId(u32::try_from(i).unwrap_or(u32::MAX));
+            match node {
+                Node::Actor { name, actor } => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    inboxes.push(Some(tx));
+                    stores.push(None);
+                    names.push(name);
+                    receivers.push(Some(rx));
+                    actors.push((id, actor));
+                }
+                Node::Store { name, backend } => {
+                    inboxes.push(None);
+                    stores.push(Some(*backend));
+                    names.push(name);
+                    receivers.push(None);
+                }
+            }
+        }
+        let (limit, wanted) = match stop {
+            StopWhen::After(d) => (d, None),
+            StopWhen::Observations { count, at_most } => (at_most, Some(count)),
+        };
+        let shared = Rc::new(Shared::<P> {
+            epoch: Instant::now(),
+            inboxes,
+            stores,
+            names,
+            observations: RefCell::new(Vec::new()),
+            observations_wanted: wanted,
+            in_flight: Cell::new(0),
+            messages: Cell::new(0),
+            store_requests: Cell::new(0),
+            failure: RefCell::new(None),
+            stop: stop_tx,
+        });
+        let mut tasks = Vec::new();
+        for (id, actor) in actors {
+            let Some(rx) = receivers[id.index()].take() else {
+                continue;
+            };
+            let rng = Rng::new(self.seed ^ u64::from(id.0).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            tasks.push(tokio::task::spawn_local(actor_task(
+                id,
+                actor,
+                rx,
+                Rc::clone(&shared),
+                rng,
+                stop_rx.clone(),
+            )));
+        }
+        let mut stopped = stop_rx.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(limit) => {}
+            _ = stopped.wait_for(|s| *s) => {}
+        }
+        let _ = shared.stop.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        let elapsed = shared.epoch.elapsed();
+        if let Some(e) = shared.failure.borrow_mut().take() {
+            return Err(e);
+        }
+        Ok(LiveReport {
+            observations: shared.observations.take(),
+            elapsed,
+            messages: shared.messages.get(),
+            store_requests: shared.store_requests.get(),
+        })
+    }
+}
+
+/// Pending timers of one actor: by id, and by deadline for the next wake-up.
+#[derive(Default)]
+struct Timers {
+    by_id: BTreeMap<TimerId, Instant>,
+    by_deadline: BTreeSet<(Instant, TimerId)>,
+}
+
+impl Timers {
+    fn set(&mut self, timer: TimerId, at: Instant) {
+        self.cancel(timer);
+        self.by_id.insert(timer, at);
+        self.by_deadline.insert((at, timer));
+    }
+    fn cancel(&mut self, timer: TimerId) {
+        if let Some(at) = self.by_id.remove(&timer) {
+            self.by_deadline.remove(&(at, timer));
+        }
+    }
+    fn next(&self) -> Option<Instant> {
+        self.by_deadline.first().map(|(at, _)| *at)
+    }
+    fn pop(&mut self) -> Option<TimerId> {
+        let (_, timer) = self.by_deadline.pop_first()?;
+        self.by_id.remove(&timer);
+        Some(timer)
+    }
+}
+
+async fn actor_task<P: Protocol>(
+    id: NodeId,
+    mut actor: Box<dyn LiveActor<P>>,
+    mut inbox: mpsc::UnboundedReceiver<(NodeId, P::Msg)>,
+    shared: Rc<Shared<P>>,
+    mut rng: Rng,
+    mut stop: watch::Receiver<bool>,
+) where
+    P::Msg: CarriesStore,
+{
+    let mut timers = Timers::default();
+    let mut forwarders: BTreeMap<NodeId, mpsc::UnboundedSender<(u64, Cmd)>> = BTreeMap::new();
+    let mut effects: Vec<Effect<P>> = Vec::new();
+    actor.start(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects));
+    apply(id, &mut effects, &shared, &mut timers, &mut forwarders);
+    loop {
+        let wake = timers.next();
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            received = inbox.recv() => {
+                let Some((from, msg)) = received else { break };
+                shared.in_flight.set(shared.in_flight.get().saturating_sub(1));
+                actor.message(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), from, msg);
+            }
+            _ = sleep_until(wake), if wake.is_some() => {
+                let Some(timer) = timers.pop() else { continue };
+                actor.timer(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), timer);
+            }
+        }
+        apply(id, &mut effects, &shared, &mut timers, &mut forwarders);
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+    }
+}
+
+/// Applies one handler's effects, in the order they were recorded.
+fn apply<P: Protocol>(
+    id: NodeId,
+    effects: &mut Vec<Effect<P>>,
+    shared: &Rc<Shared<P>>,
+    timers: &mut Timers,
+    forwarders: &mut BTreeMap<NodeId, mpsc::UnboundedSender<(u64, Cmd)>>,
+) where
+    P::Msg: CarriesStore,
+{
+    for effect in effects.drain(..) {
+        match effect {
+            Effect::Send { to, msg } => send(id, to, msg, shared, forwarders),
+            Effect::SetTimer { timer, after } => timers.set(timer, Instant::now() + as_std(after)),
+            Effect::CancelTimer { timer } => timers.cancel(timer),
+            Effect::Observe(obs) => {
+                let mut log = shared.observations.borrow_mut();
+                log.push(Observed {
+                    time: shared.now(),
+                    node: id,
+                    obs,
+                });
+                if shared.observations_wanted.is_some_and(|n| log.len() >= n) {
+                    let _ = shared.stop.send(true);
+                }
+            }
+        }
+    }
+}
+
+fn send<P: Protocol>(
+    from: NodeId,
+    to: NodeId,
+    msg: P::Msg,
+    shared: &Rc<Shared<P>>,
+    forwarders: &mut BTreeMap<NodeId, mpsc::UnboundedSender<(u64, Cmd)>>,
+) where
+    P::Msg: CarriesStore,
+{
+    shared.messages.set(shared.messages.get() + 1);
+    if let Some(Some(inbox)) = shared.inboxes.get(to.index()) {
+        if shared.in_flight.get() >= IN_FLIGHT_MAX {
+            shared.fail(DriverError::InFlightMax);
+            return;
+        }
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        let _ = inbox.send((from, msg));
+        return;
+    }
+    let Some(Some(backend)) = shared.stores.get(to.index()) else {
+        let from = shared.names[from.index()].clone();
+        shared.fail(DriverError::UnknownNode { from, to });
+        return;
+    };
+    let Some(StoreMsg::Request { req, cmd }) = msg.as_store() else {
+        return; // a store only serves requests, as StoreNode does
+    };
+    let forwarder = forwarders
+        .entry(to)
+        .or_insert_with(|| spawn_forwarder(from, to, backend.clone(), Rc::clone(shared)));
+    let _ = forwarder.send((*req, cmd.clone()));
+}
+
+/// One task per (actor, store): executes that actor's requests in order and sends each reply
+/// back to the actor's inbox as if the store had sent it.
+fn spawn_forwarder<P: Protocol>(
+    actor: NodeId,
+    store: NodeId,
+    backend: Backend,
+    shared: Rc<Shared<P>>,
+) -> mpsc::UnboundedSender<(u64, Cmd)>
+where
+    P::Msg: CarriesStore,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Cmd)>();
+    tokio::task::spawn_local(async move {
+        while let Some((req, cmd)) = rx.recv().await {
+            shared.store_requests.set(shared.store_requests.get() + 1);
+            match backend.exec(&cmd).await {
+                Ok(reply) => {
+                    if let Some(Some(inbox)) = shared.inboxes.get(actor.index()) {
+                        shared.in_flight.set(shared.in_flight.get() + 1);
+                        let _ = inbox.send((store, StoreMsg::Reply { req, reply }.into()));
+                    }
+                }
+                Err(e) => {
+                    let name = shared.names[store.index()].clone();
+                    shared.fail(DriverError::Store {
+                        store: name,
+                        reason: e.to_string(),
+                    });
+                    return;
+                }
+            }
+        }
+    });
+    tx
+}
+
+fn as_std(d: SimDuration) -> Duration {
+    Duration::from_micros(d.as_micros())
+}

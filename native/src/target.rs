@@ -1,0 +1,283 @@
+//! Which Redis the native runner talks to, and the checks that make a wrong choice fail with one
+//! clear line: unreachable, wrong password, a replica, or cluster mode where standalone was asked
+//! (and the reverse).
+
+use std::time::Duration;
+
+use redis::IntoConnectionInfo;
+use redis::aio::ConnectionManagerConfig;
+
+use crate::backend::{Backend, new_prefix};
+use crate::server::{LocalRedis, find_on_path};
+
+/// How long connecting to a server may take before it counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the user asked for on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// Nothing given: a private redis-server if one is installed, else the in-memory store.
+    Embedded,
+    Redis(String),
+    /// Several independent servers (Redlock, client-side sharding).
+    Nodes(Vec<String>),
+    Cluster(String),
+}
+
+/// A target that cannot be used, with the reason in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("invalid Redis URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url}: authentication failed ({reason}); check the password in the URL")]
+    Auth { url: String, reason: String },
+    #[error("{url} is a replica (role:slave); point distlab at its primary")]
+    Replica { url: String },
+    #[error("{url} has cluster mode enabled; use --cluster instead of --redis")]
+    UnexpectedCluster { url: String },
+    #[error("{url} is not a cluster (cluster_enabled:0); use --redis instead of --cluster")]
+    NotACluster { url: String },
+    #[error("the embedded redis-server could not start: {0}")]
+    Embedded(#[from] crate::server::ServerError),
+}
+
+/// A connected target: the backends patterns use, what to tell the user, and the private server
+/// (if any) that is stopped when this is dropped.
+#[derive(Debug)]
+pub struct Target {
+    /// One backend, or one per independent node for `--redis-nodes`.
+    pub backends: Vec<Backend>,
+    /// The first line of output: which store this run uses.
+    pub description: String,
+    embedded: Option<LocalRedis>,
+}
+
+impl Target {
+    pub async fn connect(spec: &TargetSpec) -> Result<Target, TargetError> {
+        let prefix = new_prefix();
+        match spec {
+            TargetSpec::Embedded => embedded(&prefix).await,
+            TargetSpec::Redis(url) => {
+                let backend = standalone(url, &prefix).await?;
+                let description = format!("target: Redis at {} (keys under {prefix})", redact(url));
+                Ok(Target {
+                    backends: vec![backend],
+                    description,
+                    embedded: None,
+                })
+            }
+            TargetSpec::Nodes(urls) => {
+                let mut backends = Vec::with_capacity(urls.len());
+                for url in urls {
+                    backends.push(standalone(url, &prefix).await?);
+                }
+                let list = urls
+                    .iter()
+                    .map(|u| redact(u))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let description = format!(
+                    "target: {} independent Redis nodes: {list} (keys under {prefix})",
+                    urls.len()
+                );
+                Ok(Target {
+                    backends,
+                    description,
+                    embedded: None,
+                })
+            }
+            TargetSpec::Cluster(url) => {
+                let backend = cluster(url, &prefix).await?;
+                let description = format!(
+                    "target: Redis Cluster via {} (keys under {prefix})",
+                    redact(url)
+                );
+                Ok(Target {
+                    backends: vec![backend],
+                    description,
+                    embedded: None,
+                })
+            }
+        }
+    }
+
+    pub fn primary(&self) -> &Backend {
+        &self.backends[0]
+    }
+
+    /// Deletes this run's keys from every backend (never anything else). A private server is
+    /// simply stopped, with everything in it, when the target is dropped.
+    pub async fn cleanup(&self) -> Result<u64, crate::backend::BackendError> {
+        if self.embedded.is_some() {
+            return Ok(0);
+        }
+        let mut total = 0;
+        for b in &self.backends {
+            total += b.delete_own_keys().await?;
+        }
+        Ok(total)
+    }
+}
+
+async fn embedded(prefix: &str) -> Result<Target, TargetError> {
+    if find_on_path("redis-server").is_none() {
+        return Ok(Target {
+            backends: vec![Backend::memory(prefix)],
+            description:
+                "target: the engine's in-memory store in real time (redis-server is not on PATH)"
+                    .to_owned(),
+            embedded: None,
+        });
+    }
+    let server = tokio::task::spawn_blocking(LocalRedis::start)
+        .await
+        .map_err(|e| {
+            TargetError::Embedded(crate::server::ServerError::Spawn(std::io::Error::other(e)))
+        })??;
+    let backend = standalone(&server.url(), prefix).await?;
+    let description = format!(
+        "target: embedded redis-server on 127.0.0.1:{} (private, no persistence, stopped at exit)",
+        server.port()
+    );
+    Ok(Target {
+        backends: vec![backend],
+        description,
+        embedded: Some(server),
+    })
+}
+
+fn client(url: &str) -> Result<(redis::Client, redis::ConnectionInfo), TargetError> {
+    let invalid = |e: redis::RedisError| TargetError::InvalidUrl {
+        url: redact(url),
+        reason: e.to_string(),
+    };
+    let info = url.into_connection_info().map_err(invalid)?;
+    let client = redis::Client::open(info.clone()).map_err(invalid)?;
+    Ok((client, info))
+}
+
+fn connect_error(url: &str, e: &redis::RedisError) -> TargetError {
+    let reason = e.to_string();
+    let auth = e.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"))
+        || reason.contains("WRONGPASS")
+        || reason.contains("NOAUTH");
+    if auth {
+        TargetError::Auth {
+            url: redact(url),
+            reason,
+        }
+    } else {
+        TargetError::Unreachable {
+            url: redact(url),
+            reason,
+        }
+    }
+}
+
+async fn standalone(url: &str, prefix: &str) -> Result<Backend, TargetError> {
+    let (client, _) = client(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(CONNECT_TIMEOUT))
+        .set_number_of_retries(1);
+    let connecting = redis::aio::ConnectionManager::new_with_config(client, config);
+    let mut con = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Ok(Ok(con)) => con,
+        Ok(Err(e)) => return Err(connect_error(url, &e)),
+        Err(_) => {
+            return Err(TargetError::Unreachable {
+                url: redact(url),
+                reason: format!("no answer within {CONNECT_TIMEOUT:?}"),
+            });
+        }
+    };
+    let info: String = redis::cmd("INFO")
+        .arg("replication")
+        .query_async(&mut con)
+        .await
+        .map_err(|e| connect_error(url, &e))?;
+    if info.lines().any(|l| l.trim() == "role:slave") {
+        return Err(TargetError::Replica { url: redact(url) });
+    }
+    let info: String = redis::cmd("INFO")
+        .arg("cluster")
+        .query_async(&mut con)
+        .await
+        .map_err(|e| connect_error(url, &e))?;
+    if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
+        return Err(TargetError::UnexpectedCluster { url: redact(url) });
+    }
+    Ok(Backend::standalone(con, prefix))
+}
+
+async fn cluster(url: &str, prefix: &str) -> Result<Backend, TargetError> {
+    let (plain, info) = client(url)?;
+    // Ask the seed node first: a clear error for a non-cluster server beats a client timeout.
+    let probe = async {
+        let mut con = plain.get_multiplexed_async_connection().await?;
+        redis::cmd("INFO")
+            .arg("cluster")
+            .query_async::<String>(&mut con)
+            .await
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {
+        Ok(Ok(info)) if info.lines().any(|l| l.trim() == "cluster_enabled:1") => {}
+        Ok(Ok(_)) => return Err(TargetError::NotACluster { url: redact(url) }),
+        Ok(Err(e)) => return Err(connect_error(url, &e)),
+        Err(_) => {
+            return Err(TargetError::Unreachable {
+                url: redact(url),
+                reason: format!("no answer within {CONNECT_TIMEOUT:?}"),
+            });
+        }
+    }
+    let client = redis::cluster::ClusterClient::new(vec![info.clone()]).map_err(|e| {
+        TargetError::InvalidUrl {
+            url: redact(url),
+            reason: e.to_string(),
+        }
+    })?;
+    let con = match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_connection()).await {
+        Ok(Ok(con)) => con,
+        Ok(Err(e)) => return Err(connect_error(url, &e)),
+        Err(_) => {
+            return Err(TargetError::Unreachable {
+                url: redact(url),
+                reason: format!("no answer within {CONNECT_TIMEOUT:?}"),
+            });
+        }
+    };
+    Ok(Backend::cluster(con, info, prefix))
+}
+
+/// The URL with its password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://{userinfo}@{host}"),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact("redis://:secret@h:1/0"), "redis://:***@h:1/0");
+        assert_eq!(
+            redact("rediss://alice:secret@h:1"),
+            "rediss://alice:***@h:1"
+        );
+        assert_eq!(redact("redis://h:1"), "redis://h:1");
+    }
+}

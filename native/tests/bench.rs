@@ -1,0 +1,310 @@
+//! `distlab bench` as a user meets it, against servers the tests start themselves: the embedded
+//! default, the in-memory fallback, explicit standalone, independent nodes and a cluster, the
+//! safety of foreign keys, and one clear line (exit 2) for every unusable target.
+
+use std::process::{Command, Output};
+
+use distlab::server::{LocalCluster, LocalRedis, ServerOptions};
+
+fn distlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(args)
+        .output()
+        .expect("the distlab binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sync_con(url: &str) -> redis::Connection {
+    redis::Client::open(url).unwrap().get_connection().unwrap()
+}
+
+/// Every key on the server with its string value.
+fn all_keys(url: &str) -> Vec<(String, String)> {
+    let mut con = sync_con(url);
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    keys.sort();
+    keys.into_iter()
+        .map(|k| {
+            let v: String = redis::cmd("GET")
+                .arg(&k)
+                .query(&mut con)
+                .unwrap_or_else(|_| "<not a string>".into());
+            (k, v)
+        })
+        .collect()
+}
+
+fn answers(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// The table rows: five measurements, baselines at ratio 1, the pattern against SET.
+fn assert_report(stdout: &str) {
+    for row in [
+        "baseline SET",
+        "baseline GET",
+        "baseline INCR",
+        "baseline EVALSHA",
+        "actor-kv",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(row)),
+            "no {row} row in:\n{stdout}"
+        );
+    }
+    let kv = stdout.lines().find(|l| l.starts_with("actor-kv")).unwrap();
+    assert!(kv.ends_with("baseline SET"), "{kv}");
+    let ratio: f64 = kv.split_whitespace().rev().nth(2).unwrap().parse().unwrap();
+    assert!(ratio > 0.0 && ratio < 10.0, "{kv}");
+}
+
+#[test]
+fn embedded_default_starts_and_stops_its_own_server() {
+    let o = distlab(&["bench", "--duration", "1", "--clients", "8"]);
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("target: embedded redis-server on 127.0.0.1:"),
+        "{first}"
+    );
+    let port: u16 = first
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_report(&stdout);
+    assert!(
+        !answers(port),
+        "the embedded server on port {port} is still running"
+    );
+    let leftovers = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(&format!("-{port}-"))
+        });
+    assert!(!leftovers, "its temporary directory was not removed");
+    assert!(
+        text(&o.stderr).contains("[5/5] actor-kv"),
+        "progress lines: {}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn without_redis_server_it_runs_on_the_in_memory_store() {
+    let o = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["bench", "--ops", "5000", "--clients", "4"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(
+        stdout.starts_with("target: the engine's in-memory store in real time"),
+        "{stdout}"
+    );
+    assert_report(&stdout);
+}
+
+#[test]
+fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
+    let server = LocalRedis::start().unwrap();
+    let mut con = sync_con(&server.url());
+    let foreign = [
+        ("user:1", "alice"),
+        ("bench:0", "not distlab's"),
+        ("distlab:other-run:kv:0", "another run"),
+    ];
+    for (k, v) in foreign {
+        let _: () = redis::cmd("SET").arg(k).arg(v).query(&mut con).unwrap();
+    }
+    let o = distlab(&[
+        "bench",
+        "--redis",
+        &server.url(),
+        "--ops",
+        "3000",
+        "--clients",
+        "4",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    let (first, json) = stdout.split_once('\n').unwrap();
+    assert!(
+        first.starts_with(&format!("target: Redis at {}", server.url())),
+        "{first}"
+    );
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(report["results"].as_array().unwrap().len(), 5);
+    assert_eq!(report["results"][0]["ratio"], 1.0);
+    assert_eq!(report["results"][4]["baseline"], "baseline SET");
+    assert!(report["results"][0]["ops"].as_u64().unwrap() >= 3000);
+    let want: Vec<(String, String)> = {
+        let mut v: Vec<_> = foreign
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        all_keys(&server.url()),
+        want,
+        "exactly the foreign keys remain, unchanged"
+    );
+}
+
+#[test]
+fn independent_nodes_and_a_cluster_are_targets_too() {
+    let (a, b) = (LocalRedis::start().unwrap(), LocalRedis::start().unwrap());
+    let nodes = format!("{},{}", a.url(), b.url());
+    let o = distlab(&[
+        "bench",
+        "--redis-nodes",
+        &nodes,
+        "--ops",
+        "2000",
+        "--clients",
+        "4",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("target: 2 independent Redis nodes: "),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(all_keys(&a.url()).is_empty() && all_keys(&b.url()).is_empty());
+
+    let cluster = LocalCluster::start(3).unwrap();
+    let o = distlab(&[
+        "bench",
+        "--cluster",
+        &cluster.url(),
+        "--ops",
+        "3000",
+        "--clients",
+        "8",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.starts_with("target: Redis Cluster via "), "{stdout}");
+    assert_report(&stdout);
+    for node in cluster.nodes() {
+        let dbsize: u64 = redis::cmd("DBSIZE")
+            .query(&mut sync_con(&node.url()))
+            .unwrap();
+        assert_eq!(dbsize, 0, "keys left on the cluster node {}", node.port());
+    }
+}
+
+/// Exit code 2, exactly one line on stderr containing `want`, no backtrace, nothing on stdout.
+fn assert_one_line_error(args: &[&str], want: &str) {
+    let o = distlab(args);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(want),
+        "{args:?}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+    assert!(o.stdout.is_empty(), "{args:?}");
+}
+
+#[test]
+fn unusable_targets_fail_with_one_line_and_exit_2() {
+    assert_one_line_error(
+        &["bench", "--redis", "redis://127.0.0.1:1"],
+        "cannot reach redis://127.0.0.1:1",
+    );
+    assert_one_line_error(
+        &["bench", "--redis", "nonsense"],
+        "invalid Redis URL \"nonsense\"",
+    );
+    let locked = LocalRedis::start_with(&ServerOptions {
+        password: Some("s3cret".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let wrong = format!("redis://:wrong@127.0.0.1:{}/", locked.port());
+    assert_one_line_error(&["bench", "--redis", &wrong], "authentication failed");
+    let stderr = text(&distlab(&["bench", "--redis", &wrong]).stderr);
+    assert!(
+        !stderr.contains("wrong@"),
+        "the password is not echoed: {stderr}"
+    );
+    let missing = format!("redis://127.0.0.1:{}/", locked.port());
+    assert_one_line_error(&["bench", "--redis", &missing], "authentication failed");
+    let primary = LocalRedis::start().unwrap();
+    let replica = LocalRedis::start_with(&ServerOptions {
+        replica_of: Some(primary.port()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_one_line_error(
+        &["bench", "--redis", &replica.url()],
+        "is a replica (role:slave)",
+    );
+    let clustered = LocalRedis::start_with(&ServerOptions {
+        cluster: true,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_one_line_error(
+        &["bench", "--redis", &clustered.url()],
+        "has cluster mode enabled; use --cluster",
+    );
+    assert_one_line_error(
+        &["bench", "--cluster", &primary.url()],
+        "is not a cluster (cluster_enabled:0)",
+    );
+    assert_one_line_error(
+        &["bench", "--redis", &primary.url(), "--only", "nope"],
+        "unknown measurement \"nope\"",
+    );
+}
+
+#[test]
+fn conflicting_or_out_of_range_options_are_refused() {
+    for args in [
+        vec!["bench", "--duration", "1", "--ops", "5"],
+        vec!["bench", "--clients", "0"],
+        vec!["bench", "--duration", "0"],
+        vec!["bench", "--redis", "redis://a", "--cluster", "redis://b"],
+    ] {
+        let o = distlab(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&o.stderr).starts_with("error: "),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_harness_stops_its_server_even_when_a_test_panics() {
+    let port = std::panic::catch_unwind(|| {
+        let server = LocalRedis::start().unwrap();
+        let port = server.port();
+        assert!(answers(port));
+        std::panic::panic_any(port);
+    })
+    .unwrap_err()
+    .downcast::<u16>()
+    .map(|p| *p)
+    .unwrap();
+    assert!(!answers(port), "the server outlived the panic");
+}
