@@ -85,6 +85,7 @@ const TEST_STEPS: &[Step] = &[
 fn test() -> Result<()> {
     let started = Instant::now();
     ensure_toolchain()?;
+    ensure_redis()?;
     let mut results = Vec::new();
     for (i, step) in TEST_STEPS.iter().enumerate() {
         println!(
@@ -172,6 +173,47 @@ fn ensure_toolchain() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The tests start their own `redis-server`s (and a cluster with `redis-cli`). Installs them with
+/// apt when they are missing and xtask runs as root; otherwise stops with the exact command.
+fn ensure_redis() -> Result<()> {
+    let missing: Vec<&str> = ["redis-server", "redis-cli"]
+        .into_iter()
+        .filter(|p| !on_path(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = "apt-get install -y redis-server redis-tools";
+    let is_root = capture("id", &["-u"]).is_ok_and(|uid| uid.trim() == "0");
+    if !is_root || !on_path("apt-get") {
+        bail!(
+            "the tests need {} (not found on PATH); install them with: sudo {install}",
+            missing.join(" and ")
+        );
+    }
+    println!(
+        "==> installing redis-server and redis-tools with apt ({} missing)",
+        missing.join(", ")
+    );
+    if !run("apt-get", &["update", "-q"])? {
+        bail!("`apt-get update` failed; install Redis yourself with: {install}");
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-q", "redis-server", "redis-tools"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("cannot start apt-get")?;
+    if !status.success() {
+        bail!("`{install}` failed");
+    }
+    Ok(())
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Runs a command with inherited output; `Ok(false)` when it ran and failed.

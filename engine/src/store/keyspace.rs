@@ -41,9 +41,9 @@ struct ZSet {
 }
 
 impl ZSet {
-    /// Inserts or updates; true when the member is new.
+    /// Inserts or updates; true when the member is new. `-0` is stored as `0`, as Redis does.
     fn insert(&mut self, member: &str, score: f64) -> bool {
-        let score = Score(score);
+        let score = Score(if score == 0.0 { 0.0 } else { score });
         match self.scores.insert(member.to_owned(), score) {
             Some(old) => {
                 self.order.remove(&(old, member.to_owned()));

@@ -521,6 +521,19 @@ fn sorted_sets_order_by_score_then_member() {
         limit: None,
     };
     assert_eq!(ks.apply(0, &with_scores), members(&["d", "0.5", "c", "1"]));
+    ks.apply(0, &zadd("neg", &[(-0.0, "zero")]));
+    let neg = Cmd::ZRangeByScore {
+        key: s("neg"),
+        min: ScoreBound::NegInf,
+        max: ScoreBound::PosInf,
+        with_scores: true,
+        limit: None,
+    };
+    assert_eq!(
+        ks.apply(0, &neg),
+        members(&["zero", "0"]),
+        "Redis stores -0 as 0"
+    );
     let limited = |offset, count| Cmd::ZRangeByScore {
         key: s("z"),
         min: ScoreBound::NegInf,
