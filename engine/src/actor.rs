@@ -90,18 +90,8 @@ pub struct Ctx<'a, P: Protocol> {
 
 impl<'a, P: Protocol> Ctx<'a, P> {
     /// Builds a context; used by the simulator and the native driver, never by actors.
-    pub fn new(
-        me: NodeId,
-        now: SimTime,
-        rng: &'a mut Rng,
-        effects: &'a mut Vec<Effect<P>>,
-    ) -> Self {
-        Ctx {
-            me,
-            now,
-            rng,
-            effects,
-        }
+    pub fn new(me: NodeId, now: SimTime, rng: &'a mut Rng, effects: &'a mut Vec<Effect<P>>) -> Self {
+        Ctx { me, now, rng, effects }
     }
 
     /// This node's id.

@@ -31,12 +31,7 @@ struct Scripts(Arc<Vec<(ScriptName, redis::Script)>>);
 
 impl Scripts {
     fn new() -> Self {
-        Scripts(Arc::new(
-            ScriptName::ALL
-                .iter()
-                .map(|s| (*s, redis::Script::new(s.lua())))
-                .collect(),
-        ))
+        Scripts(Arc::new(ScriptName::ALL.iter().map(|s| (*s, redis::Script::new(s.lua()))).collect()))
     }
     fn get(&self, name: ScriptName) -> &redis::Script {
         let found = self.0.iter().find(|(n, _)| *n == name);
@@ -47,9 +42,7 @@ impl Scripts {
 
 impl std::fmt::Debug for Scripts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.0.iter().map(|(n, s)| (n.as_str(), s.get_hash())))
-            .finish()
+        f.debug_list().entries(self.0.iter().map(|(n, s)| (n.as_str(), s.get_hash()))).finish()
     }
 }
 
@@ -57,10 +50,7 @@ impl std::fmt::Debug for Scripts {
 enum Conn {
     Standalone(ConnectionManager),
     Cluster(ClusterConnection),
-    Memory {
-        keyspace: Arc<Mutex<Keyspace>>,
-        epoch: Instant,
-    },
+    Memory { keyspace: Arc<Mutex<Keyspace>>, epoch: Instant },
 }
 
 /// One store the runner talks to. Cheap to clone: clones share the connection.
@@ -80,21 +70,13 @@ impl std::fmt::Debug for Backend {
             Conn::Cluster(_) => "cluster",
             Conn::Memory { .. } => "memory",
         };
-        f.debug_struct("Backend")
-            .field("kind", &kind)
-            .field("prefix", &self.prefix)
-            .finish()
+        f.debug_struct("Backend").field("kind", &kind).field("prefix", &self.prefix).finish()
     }
 }
 
 impl Backend {
     pub fn standalone(con: ConnectionManager, prefix: &str) -> Self {
-        Backend {
-            conn: Conn::Standalone(con),
-            prefix: prefix.to_owned(),
-            scripts: Scripts::new(),
-            cluster_info: None,
-        }
+        Backend { conn: Conn::Standalone(con), prefix: prefix.to_owned(), scripts: Scripts::new(), cluster_info: None }
     }
 
     pub fn cluster(con: ClusterConnection, info: redis::ConnectionInfo, prefix: &str) -> Self {
@@ -108,16 +90,8 @@ impl Backend {
 
     /// The engine's keyspace behind a lock, on a real-time clock starting now.
     pub fn memory(prefix: &str) -> Self {
-        let conn = Conn::Memory {
-            keyspace: Arc::new(Mutex::new(Keyspace::new())),
-            epoch: Instant::now(),
-        };
-        Backend {
-            conn,
-            prefix: prefix.to_owned(),
-            scripts: Scripts::new(),
-            cluster_info: None,
-        }
+        let conn = Conn::Memory { keyspace: Arc::new(Mutex::new(Keyspace::new())), epoch: Instant::now() };
+        Backend { conn, prefix: prefix.to_owned(), scripts: Scripts::new(), cluster_info: None }
     }
 
     pub fn prefix(&self) -> &str {
@@ -155,11 +129,7 @@ impl Backend {
                 }
                 invocation.invoke_async::<redis::Value>(con).await
             }
-            other => {
-                reply::to_redis_cmd(other)
-                    .query_async::<redis::Value>(con)
-                    .await
-            }
+            other => reply::to_redis_cmd(other).query_async::<redis::Value>(con).await,
         };
         match result {
             Ok(v) => Ok(reply::from_value(v)),
@@ -171,15 +141,11 @@ impl Backend {
     /// Scripts are sent as `EVALSHA`; if the server does not know one yet, the scripts are
     /// loaded and the pipeline is sent again.
     pub async fn exec_pipeline(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, BackendError> {
-        let prefixed: Vec<Cmd> = cmds
-            .iter()
-            .map(|c| c.with_key_prefix(&self.prefix))
-            .collect();
+        let prefixed: Vec<Cmd> = cmds.iter().map(|c| c.with_key_prefix(&self.prefix)).collect();
         match &self.conn {
-            Conn::Memory { keyspace, epoch } => Ok(prefixed
-                .iter()
-                .map(|c| memory_apply(keyspace, *epoch, c))
-                .collect()),
+            Conn::Memory { keyspace, epoch } => {
+                Ok(prefixed.iter().map(|c| memory_apply(keyspace, *epoch, c)).collect())
+            }
             Conn::Standalone(con) => self.pipeline_on(&mut con.clone(), &prefixed).await,
             Conn::Cluster(con) => self.pipeline_on(&mut con.clone(), &prefixed).await,
         }
@@ -194,11 +160,7 @@ impl Backend {
         for c in cmds {
             match c {
                 Cmd::Script { script, keys, args } => {
-                    pipe.cmd("EVALSHA")
-                        .arg(self.scripts.get(*script).get_hash())
-                        .arg(keys.len())
-                        .arg(keys)
-                        .arg(args);
+                    pipe.cmd("EVALSHA").arg(self.scripts.get(*script).get_hash()).arg(keys.len()).arg(keys).arg(args);
                 }
                 other => {
                     pipe.add_command(reply::to_redis_cmd(other));
@@ -209,11 +171,7 @@ impl Backend {
         if replies.iter().any(|r| r.error_code() == Some("NOSCRIPT")) {
             for c in cmds {
                 if let Cmd::Script { script, .. } = c {
-                    self.scripts
-                        .get(*script)
-                        .prepare_invoke()
-                        .load_async(con)
-                        .await?;
+                    self.scripts.get(*script).prepare_invoke().load_async(con).await?;
                 }
             }
             return self.run_pipeline(con, &pipe).await;
@@ -251,25 +209,14 @@ impl Backend {
     }
 
     /// Every master of the cluster, with this connection's credentials and TLS settings.
-    async fn cluster_masters(
-        &self,
-        con: &mut ClusterConnection,
-    ) -> Result<Vec<redis::ConnectionInfo>, BackendError> {
+    async fn cluster_masters(&self, con: &mut ClusterConnection) -> Result<Vec<redis::ConnectionInfo>, BackendError> {
         let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(con).await?;
-        let template = self
-            .cluster_info
-            .clone()
-            .ok_or_else(|| BackendError("no cluster address".into()))?;
+        let template = self.cluster_info.clone().ok_or_else(|| BackendError("no cluster address".into()))?;
         let mut out = Vec::new();
         for line in nodes.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let is_master = fields
-                .get(2)
-                .is_some_and(|flags| flags.split(',').any(|f| f == "master"));
-            let Some((host, port)) = fields
-                .get(1)
-                .and_then(|a| a.split('@').next())
-                .and_then(|a| a.rsplit_once(':'))
+            let is_master = fields.get(2).is_some_and(|flags| flags.split(',').any(|f| f == "master"));
+            let Some((host, port)) = fields.get(1).and_then(|a| a.split('@').next()).and_then(|a| a.rsplit_once(':'))
             else {
                 continue;
             };
@@ -278,11 +225,7 @@ impl Backend {
             };
             if is_master {
                 let addr = match template.addr() {
-                    redis::ConnectionAddr::TcpTls {
-                        insecure,
-                        tls_params,
-                        ..
-                    } => redis::ConnectionAddr::TcpTls {
+                    redis::ConnectionAddr::TcpTls { insecure, tls_params, .. } => redis::ConnectionAddr::TcpTls {
                         host: host.to_owned(),
                         port,
                         insecure: *insecure,
@@ -299,26 +242,14 @@ impl Backend {
 
 /// `SCAN MATCH <prefix>*` through the whole keyspace of one server, `UNLINK`ing what it finds one
 /// key per command (cluster nodes refuse multi-key commands across slots).
-async fn delete_prefix<C: redis::aio::ConnectionLike + Send>(
-    con: &mut C,
-    prefix: &str,
-) -> Result<u64, BackendError> {
-    assert!(
-        prefix.starts_with("distlab:") && prefix.ends_with(':'),
-        "refusing to delete outside distlab's namespace"
-    );
+async fn delete_prefix<C: redis::aio::ConnectionLike + Send>(con: &mut C, prefix: &str) -> Result<u64, BackendError> {
+    assert!(prefix.starts_with("distlab:") && prefix.ends_with(':'), "refusing to delete outside distlab's namespace");
     let pattern = format!("{}*", escape_glob(prefix));
     let mut cursor: u64 = 0;
     let mut deleted = 0u64;
     loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1_000)
-            .query_async(con)
-            .await?;
+        let (next, keys): (u64, Vec<String>) =
+            redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1_000).query_async(con).await?;
         let mut pipe = redis::pipe();
         for k in keys.iter().filter(|k| k.starts_with(prefix)) {
             pipe.cmd("UNLINK").arg(k);
@@ -359,8 +290,5 @@ pub fn new_prefix() -> String {
     let now = std::time::UNIX_EPOCH.elapsed().unwrap_or(Duration::ZERO);
     let nanos = now.as_secs().wrapping_mul(1_000_000_000) ^ u64::from(now.subsec_nanos());
     let mixed = nanos ^ (u64::from(std::process::id()) << 32);
-    format!(
-        "distlab:{:08x}:",
-        mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
-    )
+    format!("distlab:{:08x}:", mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
 }

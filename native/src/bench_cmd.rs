@@ -59,9 +59,7 @@ pub struct BenchArgs {
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let secs: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(0.01..=3_600.0).contains(&secs) {
         return Err(format!("{secs} s is out of range: allowed 0.01..=3600"));
     }
@@ -72,9 +70,7 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
     for name in &args.only {
         bench::find_pattern(name).map_err(Failure::bad_input)?;
     }
-    let target = Target::connect(&args.target.spec())
-        .await
-        .map_err(Failure::bad_input)?;
+    let target = Target::connect(&args.target.spec()).await.map_err(Failure::bad_input)?;
     println!("{}", target.description);
     let opts = BenchOptions {
         clients: usize::try_from(args.clients).unwrap_or(1),
@@ -96,10 +92,7 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
         eprintln!("warning: could not delete this run's keys: {e}");
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         print!("{}", bench::render_table(&report));
     }

@@ -77,14 +77,8 @@ impl<P: Protocol, A: Actor<P>> LiveActor<P> for A {
 }
 
 enum Node<P: Protocol> {
-    Actor {
-        name: String,
-        actor: Box<dyn LiveActor<P>>,
-    },
-    Store {
-        name: String,
-        backend: Box<Backend>,
-    },
+    Actor { name: String, actor: Box<dyn LiveActor<P>> },
+    Store { name: String, backend: Box<Backend> },
 }
 
 /// A world of actors and stores to run in real time.
@@ -95,10 +89,7 @@ pub struct LiveWorld<P: Protocol> {
 
 impl<P: Protocol> std::fmt::Debug for LiveWorld<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveWorld")
-            .field("seed", &self.seed)
-            .field("nodes", &self.nodes.len())
-            .finish()
+        f.debug_struct("LiveWorld").field("seed", &self.seed).field("nodes", &self.nodes.len()).finish()
     }
 }
 
@@ -138,26 +129,17 @@ where
     /// `seed` seeds each actor's randomness (a live run is not reproducible anyway: real time
     /// and a real network decide its order).
     pub fn new(seed: u64) -> Self {
-        LiveWorld {
-            seed,
-            nodes: Vec::new(),
-        }
+        LiveWorld { seed, nodes: Vec::new() }
     }
 
     pub fn add_actor<A: Actor<P>>(&mut self, name: impl Into<String>, actor: A) -> NodeId {
-        self.nodes.push(Node::Actor {
-            name: name.into(),
-            actor: Box::new(actor),
-        });
+        self.nodes.push(Node::Actor { name: name.into(), actor: Box::new(actor) });
         self.last_id()
     }
 
     /// A store node: requests sent to it are executed on `backend`.
     pub fn add_store(&mut self, name: impl Into<String>, backend: Backend) -> NodeId {
-        self.nodes.push(Node::Store {
-            name: name.into(),
-            backend: Box::new(backend),
-        });
+        self.nodes.push(Node::Store { name: name.into(), backend: Box::new(backend) });
         self.last_id()
     }
 
@@ -215,14 +197,7 @@ where
                 continue;
             };
             let rng = Rng::new(self.seed ^ u64::from(id.0).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            tasks.push(tokio::task::spawn_local(actor_task(
-                id,
-                actor,
-                rx,
-                Rc::clone(&shared),
-                rng,
-                stop_rx.clone(),
-            )));
+            tasks.push(tokio::task::spawn_local(actor_task(id, actor, rx, Rc::clone(&shared), rng, stop_rx.clone())));
         }
         let mut stopped = stop_rx.clone();
         tokio::select! {
@@ -331,11 +306,7 @@ fn apply<P: Protocol>(
             Effect::CancelTimer { timer } => timers.cancel(timer),
             Effect::Observe(obs) => {
                 let mut log = shared.observations.borrow_mut();
-                log.push(Observed {
-                    time: shared.now(),
-                    node: id,
-                    obs,
-                });
+                log.push(Observed { time: shared.now(), node: id, obs });
                 if shared.observations_wanted.is_some_and(|n| log.len() >= n) {
                     let _ = shared.stop.send(true);
                 }
@@ -371,9 +342,8 @@ fn send<P: Protocol>(
     let Some(StoreMsg::Request { req, cmd }) = msg.as_store() else {
         return; // a store only serves requests, as StoreNode does
     };
-    let forwarder = forwarders
-        .entry(to)
-        .or_insert_with(|| spawn_forwarder(from, to, backend.clone(), Rc::clone(shared)));
+    let forwarder =
+        forwarders.entry(to).or_insert_with(|| spawn_forwarder(from, to, backend.clone(), Rc::clone(shared)));
     let _ = forwarder.send((*req, cmd.clone()));
 }
 
@@ -401,10 +371,7 @@ where
                 }
                 Err(e) => {
                     let name = shared.names[store.index()].clone();
-                    shared.fail(DriverError::Store {
-                        store: name,
-                        reason: e.to_string(),
-                    });
+                    shared.fail(DriverError::Store { store: name, reason: e.to_string() });
                     return;
                 }
             }

@@ -13,11 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "distlab",
-    version,
-    about = "A hands-on lab for distributed-systems patterns"
-)]
+#[command(name = "distlab", version, about = "A hands-on lab for distributed-systems patterns")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,28 +44,16 @@ pub struct Failure {
 
 impl Failure {
     pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
-        Failure {
-            code: 2,
-            error: error.into(),
-        }
+        Failure { code: 2, error: error.into() }
     }
     pub fn limit(error: impl Into<anyhow::Error>) -> Self {
-        Failure {
-            code: 3,
-            error: error.into(),
-        }
+        Failure { code: 3, error: error.into() }
     }
     pub fn runtime(error: impl Into<anyhow::Error>) -> Self {
-        Failure {
-            code: 1,
-            error: error.into(),
-        }
+        Failure { code: 1, error: error.into() }
     }
     pub fn interrupted() -> Self {
-        Failure {
-            code: 130,
-            error: anyhow::anyhow!("interrupted"),
-        }
+        Failure { code: 130, error: anyhow::anyhow!("interrupted") }
     }
 }
 

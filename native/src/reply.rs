@@ -19,15 +19,10 @@ pub fn from_value(value: Value) -> Reply {
         Value::Nil => Reply::Nil,
         Value::Int(i) => Reply::Int(i),
         Value::BulkString(b) => Reply::Bulk(String::from_utf8_lossy(&b).into_owned()),
-        Value::Array(items) | Value::Set(items) => {
-            Reply::Array(items.into_iter().map(from_value).collect())
+        Value::Array(items) | Value::Set(items) => Reply::Array(items.into_iter().map(from_value).collect()),
+        Value::Map(pairs) => {
+            Reply::Array(pairs.into_iter().flat_map(|(k, v)| [from_value(k), from_value(v)]).collect())
         }
-        Value::Map(pairs) => Reply::Array(
-            pairs
-                .into_iter()
-                .flat_map(|(k, v)| [from_value(k), from_value(v)])
-                .collect(),
-        ),
         Value::SimpleString(s) => Reply::Status(s),
         Value::Okay => Reply::ok(),
         Value::ServerError(e) => Reply::Error(error_text(e.code(), e.details())),
@@ -42,8 +37,7 @@ pub fn from_value(value: Value) -> Reply {
 /// A server's error reply (`WRONGTYPE ...`, `ERR ...`) as the engine's `Reply::Error`; `None`
 /// when the error did not come from the server (I/O, protocol, client).
 pub fn from_server_error(e: &RedisError) -> Option<Reply> {
-    e.code()
-        .map(|code| Reply::Error(error_text(code, e.detail())))
+    e.code().map(|code| Reply::Error(error_text(code, e.detail())))
 }
 
 fn error_text(code: &str, detail: Option<&str>) -> String {
@@ -68,10 +62,7 @@ mod tests {
             get: true,
         };
         let packed = String::from_utf8(to_redis_cmd(&cmd).get_packed_command()).unwrap();
-        assert_eq!(
-            packed,
-            "*7\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nXX\r\n$3\r\nGET\r\n$2\r\nPX\r\n$1\r\n5\r\n"
-        );
+        assert_eq!(packed, "*7\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nXX\r\n$3\r\nGET\r\n$2\r\nPX\r\n$1\r\n5\r\n");
     }
 
     #[test]
@@ -79,15 +70,9 @@ mod tests {
         assert_eq!(from_value(Value::Okay), Reply::ok());
         assert_eq!(from_value(Value::Nil), Reply::Nil);
         assert_eq!(
-            from_value(Value::Array(vec![
-                Value::BulkString(b"a".to_vec()),
-                Value::Int(3)
-            ])),
+            from_value(Value::Array(vec![Value::BulkString(b"a".to_vec()), Value::Int(3)])),
             Reply::Array(vec![Reply::Bulk("a".into()), Reply::Int(3)])
         );
-        assert_eq!(
-            from_value(Value::SimpleString("PONG".into())),
-            Reply::Status("PONG".into())
-        );
+        assert_eq!(from_value(Value::SimpleString("PONG".into())), Reply::Status("PONG".into()));
     }
 }

@@ -16,9 +16,7 @@ const CLUSTER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Why a private server could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error(
-        "`{0}` is not installed (not found on PATH); install it with: apt-get install -y redis-server redis-tools"
-    )]
+    #[error("`{0}` is not installed (not found on PATH); install it with: apt-get install -y redis-server redis-tools")]
     NotInstalled(&'static str),
     #[error("cannot start redis-server: {0}")]
     Spawn(#[source] std::io::Error),
@@ -26,16 +24,12 @@ pub enum ServerError {
     Dir(#[source] std::io::Error),
     #[error("no free port found on 127.0.0.1")]
     NoFreePort,
-    #[error(
-        "redis-server on port {port} did not answer within {timeout:?}; its log ends with:\n{log}"
-    )]
-    NotAnswering {
-        port: u16,
-        timeout: Duration,
-        log: String,
-    },
+    #[error("redis-server on port {port} did not answer within {timeout:?}; its log ends with:\n{log}")]
+    NotAnswering { port: u16, timeout: Duration, log: String },
     #[error("redis-cli --cluster create failed: {0}")]
     ClusterCreate(String),
+    #[error("cannot make a TLS certificate with openssl: {0}")]
+    Certificate(String),
 }
 
 /// Extra settings for a private server.
@@ -47,6 +41,8 @@ pub struct ServerOptions {
     pub cluster: bool,
     /// `replicaof 127.0.0.1 <port>`: start as a replica of another server.
     pub replica_of: Option<u16>,
+    /// Serve TLS only, with a fresh self-signed certificate (made with the `openssl` tool).
+    pub tls: bool,
 }
 
 /// One private redis-server, stopped on drop.
@@ -56,14 +52,13 @@ pub struct LocalRedis {
     port: u16,
     dir: PathBuf,
     password: Option<String>,
+    tls: bool,
 }
 
 /// Finds `program` on PATH.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
 impl LocalRedis {
@@ -73,39 +68,28 @@ impl LocalRedis {
     }
 
     pub fn start_with(options: &ServerOptions) -> Result<LocalRedis, ServerError> {
-        let binary =
-            find_on_path("redis-server").ok_or(ServerError::NotInstalled("redis-server"))?;
-        let port = if options.cluster {
-            free_cluster_port()?
-        } else {
-            free_port()?
-        };
+        let binary = find_on_path("redis-server").ok_or(ServerError::NotInstalled("redis-server"))?;
+        let port = if options.cluster { free_cluster_port()? } else { free_port()? };
         let dir = unique_dir(port).map_err(ServerError::Dir)?;
         let log = std::fs::File::create(dir.join("redis.log")).map_err(ServerError::Dir)?;
         let mut cmd = Command::new(binary);
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--dir")
-        .arg(&dir)
-        .args(["--daemonize", "no"]);
+        if options.tls {
+            self_signed_certificate(&dir)?;
+            cmd.args(["--port", "0", "--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
+                .args(["--tls-cert-file", "cert.pem", "--tls-key-file", "key.pem", "--tls-ca-cert-file", "cert.pem"])
+                .current_dir(&dir);
+        } else {
+            cmd.args(["--port", &port.to_string()]);
+        }
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--daemonize", "no"]);
         if let Some(pw) = &options.password {
             cmd.args(["--requirepass", pw]);
         }
         if options.cluster {
-            cmd.args([
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-            ]);
+            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);
         }
         if let Some(primary) = options.replica_of {
             cmd.args(["--replicaof", "127.0.0.1", &primary.to_string()]);
@@ -113,18 +97,8 @@ impl LocalRedis {
         // Its own process group: a Ctrl-C in the terminal reaches distlab, which stops it.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let log_err = log.try_clone().map_err(ServerError::Dir)?;
-        let child = cmd
-            .stdout(log)
-            .stderr(log_err)
-            .stdin(Stdio::null())
-            .spawn()
-            .map_err(ServerError::Spawn)?;
-        let mut server = LocalRedis {
-            child,
-            port,
-            dir,
-            password: options.password.clone(),
-        };
+        let child = cmd.stdout(log).stderr(log_err).stdin(Stdio::null()).spawn().map_err(ServerError::Spawn)?;
+        let mut server = LocalRedis { child, port, dir, password: options.password.clone(), tls: options.tls };
         server.wait_until_answering()?;
         Ok(server)
     }
@@ -133,11 +107,14 @@ impl LocalRedis {
         self.port
     }
 
-    /// `redis://[:password@]127.0.0.1:port/`
+    /// `redis://[:password@]127.0.0.1:port/`, or `rediss://...:port/#insecure` with TLS (the
+    /// certificate is self-signed, so the client must not verify it).
     pub fn url(&self) -> String {
-        match &self.password {
-            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}/", self.port),
-            None => format!("redis://127.0.0.1:{}/", self.port),
+        let auth = self.password.as_ref().map(|pw| format!(":{pw}@")).unwrap_or_default();
+        if self.tls {
+            format!("rediss://{auth}127.0.0.1:{}/#insecure", self.port)
+        } else {
+            format!("redis://{auth}127.0.0.1:{}/", self.port)
         }
     }
 
@@ -152,16 +129,13 @@ impl LocalRedis {
             if let Ok(Some(_)) = self.child.try_wait() {
                 break; // it exited: report its log
             }
-            if ping(self.port) {
+            let up = if self.tls { listening(self.port) } else { ping(self.port) };
+            if up {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err(ServerError::NotAnswering {
-            port: self.port,
-            timeout: STARTUP_TIMEOUT,
-            log: log_tail(&self.dir),
-        })
+        Err(ServerError::NotAnswering { port: self.port, timeout: STARTUP_TIMEOUT, log: log_tail(&self.dir) })
     }
 }
 
@@ -184,13 +158,8 @@ impl LocalCluster {
     /// Starts `masters` cluster-enabled servers and joins them with `redis-cli --cluster create`.
     pub fn start(masters: usize) -> Result<LocalCluster, ServerError> {
         let cli = find_on_path("redis-cli").ok_or(ServerError::NotInstalled("redis-cli"))?;
-        let options = ServerOptions {
-            cluster: true,
-            ..ServerOptions::default()
-        };
-        let nodes = (0..masters)
-            .map(|_| LocalRedis::start_with(&options))
-            .collect::<Result<Vec<_>, _>>()?;
+        let options = ServerOptions { cluster: true, ..ServerOptions::default() };
+        let nodes = (0..masters).map(|_| LocalRedis::start_with(&options)).collect::<Result<Vec<_>, _>>()?;
         let out = Command::new(cli)
             .arg("--cluster")
             .arg("create")
@@ -199,9 +168,7 @@ impl LocalCluster {
             .output()
             .map_err(|e| ServerError::ClusterCreate(e.to_string()))?;
         if !out.status.success() {
-            return Err(ServerError::ClusterCreate(
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-            ));
+            return Err(ServerError::ClusterCreate(String::from_utf8_lossy(&out.stdout).into_owned()));
         }
         let cluster = LocalCluster { nodes };
         cluster.wait_until_ok()?;
@@ -220,10 +187,10 @@ impl LocalCluster {
     fn wait_until_ok(&self) -> Result<(), ServerError> {
         let started = Instant::now();
         while started.elapsed() < CLUSTER_TIMEOUT {
-            let all_ok = self.nodes.iter().all(|n| {
-                query(n.port, &["CLUSTER", "INFO"])
-                    .is_some_and(|info| info.contains("cluster_state:ok"))
-            });
+            let all_ok = self
+                .nodes
+                .iter()
+                .all(|n| query(n.port, &["CLUSTER", "INFO"]).is_some_and(|info| info.contains("cluster_state:ok")));
             if all_ok {
                 return Ok(());
             }
@@ -246,11 +213,8 @@ fn ping(port: u16) -> bool {
 fn query(port: u16, args: &[&str]) -> Option<String> {
     use std::io::{Read, Write};
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream =
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .ok()?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
     let mut request = format!("*{}\r\n", args.len());
     for a in args {
         request.push_str(&format!("${}\r\n{a}\r\n", a.len()));
@@ -261,45 +225,46 @@ fn query(port: u16, args: &[&str]) -> Option<String> {
     (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
+/// True when something accepts TCP connections on `port` (a TLS server cannot be pinged in
+/// plain text).
+fn listening(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+}
+
+/// `cert.pem` and `key.pem` in `dir`, valid for 127.0.0.1 for a day.
+fn self_signed_certificate(dir: &Path) -> Result<(), ServerError> {
+    let openssl = find_on_path("openssl").ok_or(ServerError::NotInstalled("openssl"))?;
+    let out = Command::new(openssl)
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", "key.pem", "-out", "cert.pem"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| ServerError::Certificate(e.to_string()))?;
+    if !out.status.success() {
+        return Err(ServerError::Certificate(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    Ok(())
+}
+
 fn free_port() -> Result<u16, ServerError> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|_| ServerError::NoFreePort)?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|_| ServerError::NoFreePort)
+    listener.local_addr().map(|a| a.port()).map_err(|_| ServerError::NoFreePort)
 }
 
 /// A port below 55536 whose cluster bus port (+10000) is free as well.
 fn free_cluster_port() -> Result<u16, ServerError> {
-    let seed = u64::from(std::process::id())
-        ^ u64::from(
-            std::time::UNIX_EPOCH
-                .elapsed()
-                .unwrap_or_default()
-                .subsec_nanos(),
-        );
+    let seed =
+        u64::from(std::process::id()) ^ u64::from(std::time::UNIX_EPOCH.elapsed().unwrap_or_default().subsec_nanos());
     (0..2_000u64)
-        .map(|i| {
-            20_000
-                + u16::try_from((seed.wrapping_mul(31).wrapping_add(i * 7_919)) % 20_000)
-                    .unwrap_or(0)
-        })
-        .find(|p| {
-            TcpListener::bind(("127.0.0.1", *p)).is_ok()
-                && TcpListener::bind(("127.0.0.1", *p + 10_000)).is_ok()
-        })
+        .map(|i| 20_000 + u16::try_from((seed.wrapping_mul(31).wrapping_add(i * 7_919)) % 20_000).unwrap_or(0))
+        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok() && TcpListener::bind(("127.0.0.1", *p + 10_000)).is_ok())
         .ok_or(ServerError::NoFreePort)
 }
 
 fn unique_dir(port: u16) -> std::io::Result<PathBuf> {
-    let nanos = std::time::UNIX_EPOCH
-        .elapsed()
-        .unwrap_or_default()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "distlab-redis-{}-{port}-{nanos}",
-        std::process::id()
-    ));
+    let nanos = std::time::UNIX_EPOCH.elapsed().unwrap_or_default().as_nanos();
+    let dir = std::env::temp_dir().join(format!("distlab-redis-{}-{port}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }

@@ -71,19 +71,13 @@ pub fn run(cmd: SimCommand) -> Result<Outcome, Failure> {
 fn list(json: bool, lang: Lang) -> Result<Outcome, Failure> {
     let catalog = scenario::catalog();
     if json {
-        let text = serde_json::to_string_pretty(catalog)
-            .context("encoding the catalogue")
-            .map_err(Failure::limit)?;
+        let text = serde_json::to_string_pretty(catalog).context("encoding the catalogue").map_err(Failure::limit)?;
         println!("{text}");
         return Ok(Outcome::Ok);
     }
     let width = catalog.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in catalog {
-        let title = if lang == Lang::Zh {
-            s.title_zh
-        } else {
-            s.title_en
-        };
+        let title = if lang == Lang::Zh { s.title_zh } else { s.title_en };
         println!("{:width$}  {:5}  {title}", s.name, s.section);
     }
     Ok(Outcome::Ok)
@@ -94,16 +88,11 @@ fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
         .with_context(|| format!("--config is not valid JSON: {}", args.config))
         .map_err(Failure::bad_input)?;
     if !config.is_object() {
-        return Err(Failure::bad_input(anyhow::anyhow!(
-            "--config must be a JSON object, got {config}"
-        )));
+        return Err(Failure::bad_input(anyhow::anyhow!("--config must be a JSON object, got {config}")));
     }
-    let mut run =
-        scenario::build(&args.scenario, &config, args.seed).map_err(Failure::bad_input)?;
+    let mut run = scenario::build(&args.scenario, &config, args.seed).map_err(Failure::bad_input)?;
     run.set_events_max(args.events_max);
-    let until = args
-        .until
-        .map_or(run.default_until(), |d| SimTime::ZERO + d);
+    let until = args.until.map_or(run.default_until(), |d| SimTime::ZERO + d);
     run_with_progress(run.as_mut(), until).map_err(Failure::limit)?;
     if let Some(path) = &args.trace {
         write_trace(run.as_ref(), path).map_err(Failure::bad_input)?;
@@ -126,11 +115,7 @@ fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
         print_text(run.as_ref(), until);
     }
     let all_hold = verdicts.iter().all(|v| v.holds);
-    Ok(if all_hold {
-        Outcome::Ok
-    } else {
-        Outcome::PropertyViolated
-    })
+    Ok(if all_hold { Outcome::Ok } else { Outcome::PropertyViolated })
 }
 
 /// Runs in twenty slices, printing progress to stderr when it is a terminal.
@@ -140,8 +125,7 @@ fn run_with_progress(run: &mut dyn ScenarioRun, until: SimTime) -> anyhow::Resul
     for i in 1..=SLICES {
         let t = SimTime::from_micros(until.as_micros() / SLICES * i);
         let t = if i == SLICES { until } else { t };
-        run.run_until(t)
-            .with_context(|| format!("the run stopped at t = {}", run.now()))?;
+        run.run_until(t).with_context(|| format!("the run stopped at t = {}", run.now()))?;
         if show {
             eprint!(
                 "\r  running {}: {:3}% (t = {t}, {} events)",
@@ -159,37 +143,25 @@ fn run_with_progress(run: &mut dyn ScenarioRun, until: SimTime) -> anyhow::Resul
 }
 
 fn write_trace(run: &dyn ScenarioRun, path: &PathBuf) -> anyhow::Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     for r in run.trace().records() {
         serde_json::to_writer(&mut out, r)?;
         out.write_all(b"\n")?;
     }
-    out.flush()
-        .with_context(|| format!("cannot write {}", path.display()))
+    out.flush().with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn print_text(run: &dyn ScenarioRun, until: SimTime) {
     let spec = run.spec();
-    println!(
-        "scenario: {} ({}), seed {}, run to t = {until}",
-        spec.name,
-        spec.section,
-        run.seed()
-    );
+    println!("scenario: {} ({}), seed {}, run to t = {until}", spec.name, spec.section, run.seed());
     println!("summary:");
     for (key, value) in run.summary() {
         println!("  {key}: {}", render(&value));
     }
     println!("checks:");
     for v in run.verdicts() {
-        println!(
-            "  {} {}: {}",
-            if v.holds { "PASS" } else { "FAIL" },
-            v.property,
-            v.detail
-        );
+        println!("  {} {}: {}", if v.holds { "PASS" } else { "FAIL" }, v.property, v.detail);
     }
     println!("trace hash: {}", format_hash(run.trace().hash()));
 }
@@ -199,11 +171,9 @@ fn render(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => "-".to_owned(),
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}={}", render(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        serde_json::Value::Object(map) => {
+            map.iter().map(|(k, v)| format!("{k}={}", render(v))).collect::<Vec<_>>().join(", ")
+        }
         other => other.to_string(),
     }
 }

@@ -62,43 +62,22 @@ impl Target {
             TargetSpec::Redis(url) => {
                 let backend = standalone(url, &prefix).await?;
                 let description = format!("target: Redis at {} (keys under {prefix})", redact(url));
-                Ok(Target {
-                    backends: vec![backend],
-                    description,
-                    embedded: None,
-                })
+                Ok(Target { backends: vec![backend], description, embedded: None })
             }
             TargetSpec::Nodes(urls) => {
                 let mut backends = Vec::with_capacity(urls.len());
                 for url in urls {
                     backends.push(standalone(url, &prefix).await?);
                 }
-                let list = urls
-                    .iter()
-                    .map(|u| redact(u))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let description = format!(
-                    "target: {} independent Redis nodes: {list} (keys under {prefix})",
-                    urls.len()
-                );
-                Ok(Target {
-                    backends,
-                    description,
-                    embedded: None,
-                })
+                let list = urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(", ");
+                let description =
+                    format!("target: {} independent Redis nodes: {list} (keys under {prefix})", urls.len());
+                Ok(Target { backends, description, embedded: None })
             }
             TargetSpec::Cluster(url) => {
                 let backend = cluster(url, &prefix).await?;
-                let description = format!(
-                    "target: Redis Cluster via {} (keys under {prefix})",
-                    redact(url)
-                );
-                Ok(Target {
-                    backends: vec![backend],
-                    description,
-                    embedded: None,
-                })
+                let description = format!("target: Redis Cluster via {} (keys under {prefix})", redact(url));
+                Ok(Target { backends: vec![backend], description, embedded: None })
             }
         }
     }
@@ -125,34 +104,23 @@ async fn embedded(prefix: &str) -> Result<Target, TargetError> {
     if find_on_path("redis-server").is_none() {
         return Ok(Target {
             backends: vec![Backend::memory(prefix)],
-            description:
-                "target: the engine's in-memory store in real time (redis-server is not on PATH)"
-                    .to_owned(),
+            description: "target: the engine's in-memory store in real time (redis-server is not on PATH)".to_owned(),
             embedded: None,
         });
     }
     let server = tokio::task::spawn_blocking(LocalRedis::start)
         .await
-        .map_err(|e| {
-            TargetError::Embedded(crate::server::ServerError::Spawn(std::io::Error::other(e)))
-        })??;
+        .map_err(|e| TargetError::Embedded(crate::server::ServerError::Spawn(std::io::Error::other(e))))??;
     let backend = standalone(&server.url(), prefix).await?;
     let description = format!(
         "target: embedded redis-server on 127.0.0.1:{} (private, no persistence, stopped at exit)",
         server.port()
     );
-    Ok(Target {
-        backends: vec![backend],
-        description,
-        embedded: Some(server),
-    })
+    Ok(Target { backends: vec![backend], description, embedded: Some(server) })
 }
 
 fn client(url: &str) -> Result<(redis::Client, redis::ConnectionInfo), TargetError> {
-    let invalid = |e: redis::RedisError| TargetError::InvalidUrl {
-        url: redact(url),
-        reason: e.to_string(),
-    };
+    let invalid = |e: redis::RedisError| TargetError::InvalidUrl { url: redact(url), reason: e.to_string() };
     let info = url.into_connection_info().map_err(invalid)?;
     let client = redis::Client::open(info.clone()).map_err(invalid)?;
     Ok((client, info))
@@ -165,15 +133,9 @@ fn connect_error(url: &str, e: &redis::RedisError) -> TargetError {
         || reason.contains("WRONGPASS")
         || reason.contains("NOAUTH");
     if auth {
-        TargetError::Auth {
-            url: redact(url),
-            reason,
-        }
+        TargetError::Auth { url: redact(url), reason }
     } else {
-        TargetError::Unreachable {
-            url: redact(url),
-            reason,
-        }
+        TargetError::Unreachable { url: redact(url), reason }
     }
 }
 
@@ -194,19 +156,13 @@ async fn standalone(url: &str, prefix: &str) -> Result<Backend, TargetError> {
             });
         }
     };
-    let info: String = redis::cmd("INFO")
-        .arg("replication")
-        .query_async(&mut con)
-        .await
-        .map_err(|e| connect_error(url, &e))?;
+    let info: String =
+        redis::cmd("INFO").arg("replication").query_async(&mut con).await.map_err(|e| connect_error(url, &e))?;
     if info.lines().any(|l| l.trim() == "role:slave") {
         return Err(TargetError::Replica { url: redact(url) });
     }
-    let info: String = redis::cmd("INFO")
-        .arg("cluster")
-        .query_async(&mut con)
-        .await
-        .map_err(|e| connect_error(url, &e))?;
+    let info: String =
+        redis::cmd("INFO").arg("cluster").query_async(&mut con).await.map_err(|e| connect_error(url, &e))?;
     if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
         return Err(TargetError::UnexpectedCluster { url: redact(url) });
     }
@@ -218,10 +174,7 @@ async fn cluster(url: &str, prefix: &str) -> Result<Backend, TargetError> {
     // Ask the seed node first: a clear error for a non-cluster server beats a client timeout.
     let probe = async {
         let mut con = plain.get_multiplexed_async_connection().await?;
-        redis::cmd("INFO")
-            .arg("cluster")
-            .query_async::<String>(&mut con)
-            .await
+        redis::cmd("INFO").arg("cluster").query_async::<String>(&mut con).await
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {
         Ok(Ok(info)) if info.lines().any(|l| l.trim() == "cluster_enabled:1") => {}
@@ -234,12 +187,8 @@ async fn cluster(url: &str, prefix: &str) -> Result<Backend, TargetError> {
             });
         }
     }
-    let client = redis::cluster::ClusterClient::new(vec![info.clone()]).map_err(|e| {
-        TargetError::InvalidUrl {
-            url: redact(url),
-            reason: e.to_string(),
-        }
-    })?;
+    let client = redis::cluster::ClusterClient::new(vec![info.clone()])
+        .map_err(|e| TargetError::InvalidUrl { url: redact(url), reason: e.to_string() })?;
     let con = match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_connection()).await {
         Ok(Ok(con)) => con,
         Ok(Err(e)) => return Err(connect_error(url, &e)),
@@ -274,10 +223,7 @@ mod tests {
     #[test]
     fn passwords_never_reach_messages() {
         assert_eq!(redact("redis://:secret@h:1/0"), "redis://:***@h:1/0");
-        assert_eq!(
-            redact("rediss://alice:secret@h:1"),
-            "rediss://alice:***@h:1"
-        );
+        assert_eq!(redact("rediss://alice:secret@h:1"), "rediss://alice:***@h:1");
         assert_eq!(redact("redis://h:1"), "redis://h:1");
     }
 }

@@ -7,10 +7,7 @@ use std::process::{Command, Output};
 use distlab::server::{LocalCluster, LocalRedis, ServerOptions};
 
 fn distlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_distlab"))
-        .args(args)
-        .output()
-        .expect("the distlab binary runs")
+    Command::new(env!("CARGO_BIN_EXE_distlab")).args(args).output().expect("the distlab binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -28,10 +25,7 @@ fn all_keys(url: &str) -> Vec<(String, String)> {
     keys.sort();
     keys.into_iter()
         .map(|k| {
-            let v: String = redis::cmd("GET")
-                .arg(&k)
-                .query(&mut con)
-                .unwrap_or_else(|_| "<not a string>".into());
+            let v: String = redis::cmd("GET").arg(&k).query(&mut con).unwrap_or_else(|_| "<not a string>".into());
             (k, v)
         })
         .collect()
@@ -43,17 +37,8 @@ fn answers(port: u16) -> bool {
 
 /// The table rows: five measurements, baselines at ratio 1, the pattern against SET.
 fn assert_report(stdout: &str) {
-    for row in [
-        "baseline SET",
-        "baseline GET",
-        "baseline INCR",
-        "baseline EVALSHA",
-        "actor-kv",
-    ] {
-        assert!(
-            stdout.lines().any(|l| l.starts_with(row)),
-            "no {row} row in:\n{stdout}"
-        );
+    for row in ["baseline SET", "baseline GET", "baseline INCR", "baseline EVALSHA", "actor-kv"] {
+        assert!(stdout.lines().any(|l| l.starts_with(row)), "no {row} row in:\n{stdout}");
     }
     let kv = stdout.lines().find(|l| l.starts_with("actor-kv")).unwrap();
     assert!(kv.ends_with("baseline SET"), "{kv}");
@@ -67,38 +52,16 @@ fn embedded_default_starts_and_stops_its_own_server() {
     let stdout = text(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let first = stdout.lines().next().unwrap();
-    assert!(
-        first.starts_with("target: embedded redis-server on 127.0.0.1:"),
-        "{first}"
-    );
-    let port: u16 = first
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    assert!(first.starts_with("target: embedded redis-server on 127.0.0.1:"), "{first}");
+    let port: u16 = first.split(':').nth(2).unwrap().split_whitespace().next().unwrap().parse().unwrap();
     assert_report(&stdout);
-    assert!(
-        !answers(port),
-        "the embedded server on port {port} is still running"
-    );
+    assert!(!answers(port), "the embedded server on port {port} is still running");
     let leftovers = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .filter_map(Result::ok)
-        .any(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .contains(&format!("-{port}-"))
-        });
+        .any(|e| e.file_name().to_string_lossy().contains(&format!("-{port}-")));
     assert!(!leftovers, "its temporary directory was not removed");
-    assert!(
-        text(&o.stderr).contains("[5/5] actor-kv"),
-        "progress lines: {}",
-        text(&o.stderr)
-    );
+    assert!(text(&o.stderr).contains("[5/5] actor-kv"), "progress lines: {}", text(&o.stderr));
 }
 
 #[test]
@@ -110,10 +73,7 @@ fn without_redis_server_it_runs_on_the_in_memory_store() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
-    assert!(
-        stdout.starts_with("target: the engine's in-memory store in real time"),
-        "{stdout}"
-    );
+    assert!(stdout.starts_with("target: the engine's in-memory store in real time"), "{stdout}");
     assert_report(&stdout);
 }
 
@@ -121,90 +81,45 @@ fn without_redis_server_it_runs_on_the_in_memory_store() {
 fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     let server = LocalRedis::start().unwrap();
     let mut con = sync_con(&server.url());
-    let foreign = [
-        ("user:1", "alice"),
-        ("bench:0", "not distlab's"),
-        ("distlab:other-run:kv:0", "another run"),
-    ];
+    let foreign = [("user:1", "alice"), ("bench:0", "not distlab's"), ("distlab:other-run:kv:0", "another run")];
     for (k, v) in foreign {
         let _: () = redis::cmd("SET").arg(k).arg(v).query(&mut con).unwrap();
     }
-    let o = distlab(&[
-        "bench",
-        "--redis",
-        &server.url(),
-        "--ops",
-        "3000",
-        "--clients",
-        "4",
-        "--json",
-    ]);
+    let o = distlab(&["bench", "--redis", &server.url(), "--ops", "3000", "--clients", "4", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     let (first, json) = stdout.split_once('\n').unwrap();
-    assert!(
-        first.starts_with(&format!("target: Redis at {}", server.url())),
-        "{first}"
-    );
+    assert!(first.starts_with(&format!("target: Redis at {}", server.url())), "{first}");
     let report: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(report["results"].as_array().unwrap().len(), 5);
     assert_eq!(report["results"][0]["ratio"], 1.0);
     assert_eq!(report["results"][4]["baseline"], "baseline SET");
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 3000);
     let want: Vec<(String, String)> = {
-        let mut v: Vec<_> = foreign
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut v: Vec<_> = foreign.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         v.sort();
         v
     };
-    assert_eq!(
-        all_keys(&server.url()),
-        want,
-        "exactly the foreign keys remain, unchanged"
-    );
+    assert_eq!(all_keys(&server.url()), want, "exactly the foreign keys remain, unchanged");
 }
 
 #[test]
 fn independent_nodes_and_a_cluster_are_targets_too() {
     let (a, b) = (LocalRedis::start().unwrap(), LocalRedis::start().unwrap());
     let nodes = format!("{},{}", a.url(), b.url());
-    let o = distlab(&[
-        "bench",
-        "--redis-nodes",
-        &nodes,
-        "--ops",
-        "2000",
-        "--clients",
-        "4",
-    ]);
+    let o = distlab(&["bench", "--redis-nodes", &nodes, "--ops", "2000", "--clients", "4"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(
-        text(&o.stdout).starts_with("target: 2 independent Redis nodes: "),
-        "{}",
-        text(&o.stdout)
-    );
+    assert!(text(&o.stdout).starts_with("target: 2 independent Redis nodes: "), "{}", text(&o.stdout));
     assert!(all_keys(&a.url()).is_empty() && all_keys(&b.url()).is_empty());
 
     let cluster = LocalCluster::start(3).unwrap();
-    let o = distlab(&[
-        "bench",
-        "--cluster",
-        &cluster.url(),
-        "--ops",
-        "3000",
-        "--clients",
-        "8",
-    ]);
+    let o = distlab(&["bench", "--cluster", &cluster.url(), "--ops", "3000", "--clients", "8"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     assert!(stdout.starts_with("target: Redis Cluster via "), "{stdout}");
     assert_report(&stdout);
     for node in cluster.nodes() {
-        let dbsize: u64 = redis::cmd("DBSIZE")
-            .query(&mut sync_con(&node.url()))
-            .unwrap();
+        let dbsize: u64 = redis::cmd("DBSIZE").query(&mut sync_con(&node.url())).unwrap();
         assert_eq!(dbsize, 0, "keys left on the cluster node {}", node.port());
     }
 }
@@ -215,65 +130,31 @@ fn assert_one_line_error(args: &[&str], want: &str) {
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-    assert!(
-        stderr.starts_with("error: ") && stderr.contains(want),
-        "{args:?}: {stderr}"
-    );
+    assert!(stderr.starts_with("error: ") && stderr.contains(want), "{args:?}: {stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
     assert!(o.stdout.is_empty(), "{args:?}");
 }
 
 #[test]
 fn unusable_targets_fail_with_one_line_and_exit_2() {
-    assert_one_line_error(
-        &["bench", "--redis", "redis://127.0.0.1:1"],
-        "cannot reach redis://127.0.0.1:1",
-    );
-    assert_one_line_error(
-        &["bench", "--redis", "nonsense"],
-        "invalid Redis URL \"nonsense\"",
-    );
-    let locked = LocalRedis::start_with(&ServerOptions {
-        password: Some("s3cret".into()),
-        ..Default::default()
-    })
-    .unwrap();
+    assert_one_line_error(&["bench", "--redis", "redis://127.0.0.1:1"], "cannot reach redis://127.0.0.1:1");
+    assert_one_line_error(&["bench", "--redis", "nonsense"], "invalid Redis URL \"nonsense\"");
+    let locked =
+        LocalRedis::start_with(&ServerOptions { password: Some("s3cret".into()), ..Default::default() }).unwrap();
     let wrong = format!("redis://:wrong@127.0.0.1:{}/", locked.port());
     assert_one_line_error(&["bench", "--redis", &wrong], "authentication failed");
     let stderr = text(&distlab(&["bench", "--redis", &wrong]).stderr);
-    assert!(
-        !stderr.contains("wrong@"),
-        "the password is not echoed: {stderr}"
-    );
+    assert!(!stderr.contains("wrong@"), "the password is not echoed: {stderr}");
     let missing = format!("redis://127.0.0.1:{}/", locked.port());
     assert_one_line_error(&["bench", "--redis", &missing], "authentication failed");
     let primary = LocalRedis::start().unwrap();
-    let replica = LocalRedis::start_with(&ServerOptions {
-        replica_of: Some(primary.port()),
-        ..Default::default()
-    })
-    .unwrap();
-    assert_one_line_error(
-        &["bench", "--redis", &replica.url()],
-        "is a replica (role:slave)",
-    );
-    let clustered = LocalRedis::start_with(&ServerOptions {
-        cluster: true,
-        ..Default::default()
-    })
-    .unwrap();
-    assert_one_line_error(
-        &["bench", "--redis", &clustered.url()],
-        "has cluster mode enabled; use --cluster",
-    );
-    assert_one_line_error(
-        &["bench", "--cluster", &primary.url()],
-        "is not a cluster (cluster_enabled:0)",
-    );
-    assert_one_line_error(
-        &["bench", "--redis", &primary.url(), "--only", "nope"],
-        "unknown measurement \"nope\"",
-    );
+    let replica =
+        LocalRedis::start_with(&ServerOptions { replica_of: Some(primary.port()), ..Default::default() }).unwrap();
+    assert_one_line_error(&["bench", "--redis", &replica.url()], "is a replica (role:slave)");
+    let clustered = LocalRedis::start_with(&ServerOptions { cluster: true, ..Default::default() }).unwrap();
+    assert_one_line_error(&["bench", "--redis", &clustered.url()], "has cluster mode enabled; use --cluster");
+    assert_one_line_error(&["bench", "--cluster", &primary.url()], "is not a cluster (cluster_enabled:0)");
+    assert_one_line_error(&["bench", "--redis", &primary.url(), "--only", "nope"], "unknown measurement \"nope\"");
 }
 
 #[test]
@@ -286,11 +167,7 @@ fn conflicting_or_out_of_range_options_are_refused() {
     ] {
         let o = distlab(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
-        assert!(
-            text(&o.stderr).starts_with("error: "),
-            "{args:?}: {}",
-            text(&o.stderr)
-        );
+        assert!(text(&o.stderr).starts_with("error: "), "{args:?}: {}", text(&o.stderr));
     }
 }
 
@@ -307,4 +184,39 @@ fn the_harness_stops_its_server_even_when_a_test_panics() {
     .map(|p| *p)
     .unwrap();
     assert!(!answers(port), "the server outlived the panic");
+}
+
+#[test]
+fn tls_targets_work_through_rediss_urls() {
+    let server = LocalRedis::start_with(&ServerOptions { tls: true, ..Default::default() }).unwrap();
+    assert!(server.url().starts_with("rediss://"));
+    let o = distlab(&["bench", "--redis", &server.url(), "--ops", "2000", "--clients", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_report(&text(&o.stdout));
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_the_embedded_server() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["bench", "--duration", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let port: u16 = first.split(':').nth(2).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    assert!(answers(port), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "Ctrl-C did not stop the run promptly");
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.ends_with("error: interrupted\n"), "{stderr}");
+    assert!(!answers(port), "the embedded server survived Ctrl-C");
 }

@@ -3,10 +3,7 @@
 use std::process::{Command, Output};
 
 fn distlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_distlab"))
-        .args(args)
-        .output()
-        .expect("the distlab binary runs")
+    Command::new(env!("CARGO_BIN_EXE_distlab")).args(args).output().expect("the distlab binary runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -21,15 +18,10 @@ fn stderr(o: &Output) -> String {
 fn list_names_the_scenarios_in_both_languages() {
     let en = distlab(&["sim", "list"]);
     assert!(en.status.success());
-    assert!(
-        stdout(&en).starts_with("pn-counter  46.1   PN-Counter CRDT"),
-        "{}",
-        stdout(&en)
-    );
+    assert!(stdout(&en).starts_with("pn-counter  46.1   PN-Counter CRDT"), "{}", stdout(&en));
     let zh = distlab(&["sim", "list", "--lang", "zh"]);
     assert!(stdout(&zh).contains("三副本"), "{}", stdout(&zh));
-    let json: serde_json::Value =
-        serde_json::from_slice(&distlab(&["sim", "list", "--json"]).stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&distlab(&["sim", "list", "--json"]).stdout).unwrap();
     assert_eq!(json[0]["name"], "pn-counter");
     assert_eq!(json[0]["properties"][0], "convergence");
 }
@@ -39,19 +31,10 @@ fn run_prints_summary_verdicts_and_the_trace_hash() {
     let o = distlab(&["sim", "run", "pn-counter", "--seed", "7"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(
-        text.starts_with("scenario: pn-counter (46.1), seed 7, run to t = 10.000 s\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("  PASS convergence: all 3 replicas hold the exact total"),
-        "{text}"
-    );
+    assert!(text.starts_with("scenario: pn-counter (46.1), seed 7, run to t = 10.000 s\n"), "{text}");
+    assert!(text.contains("  PASS convergence: all 3 replicas hold the exact total"), "{text}");
     let hash_line = text.lines().last().unwrap();
-    assert!(
-        hash_line.starts_with("trace hash: 0x") && hash_line.len() == "trace hash: 0x".len() + 16,
-        "{hash_line}"
-    );
+    assert!(hash_line.starts_with("trace hash: 0x") && hash_line.len() == "trace hash: 0x".len() + 16, "{hash_line}");
     let again = distlab(&["sim", "run", "pn-counter", "--seed", "7"]);
     assert_eq!(stdout(&again), text, "one seed, one run");
     let other = distlab(&["sim", "run", "pn-counter", "--seed", "8"]);
@@ -64,78 +47,38 @@ fn json_output_and_trace_file_agree_with_the_text() {
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("trace.jsonl");
     let trace_arg = trace.to_str().unwrap();
-    let args = [
-        "sim",
-        "run",
-        "pn-counter",
-        "--seed",
-        "3",
-        "--until",
-        "2s",
-        "--json",
-        "--trace",
-        trace_arg,
-    ];
+    let args = ["sim", "run", "pn-counter", "--seed", "3", "--until", "2s", "--json", "--trace", trace_arg];
     let o = distlab(&args);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "2 s is inside the chaos: no convergence yet"
-    );
+    assert_eq!(o.status.code(), Some(1), "2 s is inside the chaos: no convergence yet");
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["until_us"], 2_000_000);
     assert_eq!(json["verdicts"][0]["holds"], false);
     let lines = std::fs::read_to_string(&trace).unwrap();
-    assert_eq!(
-        lines.lines().count() as u64,
-        json["trace_records"].as_u64().unwrap()
-    );
+    assert_eq!(lines.lines().count() as u64, json["trace_records"].as_u64().unwrap());
     let last: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
     assert!(last["time"].as_u64().unwrap() <= 2_000_000);
     let text = distlab(&["sim", "run", "pn-counter", "--seed", "3", "--until", "2s"]);
-    assert!(stdout(&text).ends_with(&format!(
-        "trace hash: {}\n",
-        json["trace_hash"].as_str().unwrap()
-    )));
+    assert!(stdout(&text).ends_with(&format!("trace hash: {}\n", json["trace_hash"].as_str().unwrap())));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn the_chapters_merge_fails_its_check_with_exit_code_1() {
-    let o = distlab(&[
-        "sim",
-        "run",
-        "pn-counter",
-        "--config",
-        r#"{"merge":"chapter"}"#,
-    ]);
+    let o = distlab(&["sim", "run", "pn-counter", "--config", r#"{"merge":"chapter"}"#]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stdout(&o).contains("  FAIL convergence: the replicas do not all hold the exact total"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("  FAIL convergence: the replicas do not all hold the exact total"), "{}", stdout(&o));
 }
 
 #[test]
 fn bad_input_exits_2_with_a_message_naming_the_problem() {
     let cases: [(&[&str], &str); 5] = [
-        (
-            &["sim", "run", "nope"],
-            r#"error: unknown scenario "nope": the scenarios are pn-counter"#,
-        ),
+        (&["sim", "run", "nope"], r#"error: unknown scenario "nope": the scenarios are pn-counter"#),
         (
             &["sim", "run", "pn-counter", "--config", r#"{"replicas":9}"#],
             "error: replicas = 9 is out of range: allowed 2..=7",
         ),
-        (
-            &["sim", "run", "pn-counter", "--config", "{oops"],
-            "error: --config is not valid JSON: {oops",
-        ),
-        (
-            &["sim", "run", "pn-counter", "--config", "[1]"],
-            "error: --config must be a JSON object, got [1]",
-        ),
+        (&["sim", "run", "pn-counter", "--config", "{oops"], "error: --config is not valid JSON: {oops"),
+        (&["sim", "run", "pn-counter", "--config", "[1]"], "error: --config must be a JSON object, got [1]"),
         (
             &["sim", "run", "pn-counter", "--until", "10"],
             "invalid duration \"10\": expected a whole number followed by us, ms, s or m",
@@ -153,14 +96,6 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
 fn a_run_that_hits_its_event_bound_exits_3() {
     let o = distlab(&["sim", "run", "pn-counter", "--events-max", "100"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).starts_with("error: the run stopped at t = "),
-        "{}",
-        stderr(&o)
-    );
-    assert!(
-        stderr(&o).contains(": the run reached events_max = 100 at t = "),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).starts_with("error: the run stopped at t = "), "{}", stderr(&o));
+    assert!(stderr(&o).contains(": the run reached events_max = 100 at t = "), "{}", stderr(&o));
 }

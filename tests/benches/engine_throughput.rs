@@ -25,8 +25,7 @@ fn measure(min: Duration, mut f: impl FnMut() -> u64) -> (f64, u32) {
 }
 
 fn simulator(seconds: u64) -> u64 {
-    let config =
-        serde_json::json!({ "chaos_ms": seconds * 1_000 / 2, "settle_ms": seconds * 1_000 / 2 });
+    let config = serde_json::json!({ "chaos_ms": seconds * 1_000 / 2, "settle_ms": seconds * 1_000 / 2 });
     let mut run = scenario::build("pn-counter", &config, 1).expect("builds");
     let until = run.default_until();
     run.run_until(until).expect("runs");
@@ -42,9 +41,7 @@ fn bare_queue(events: u64) -> u64 {
     }
     for seq in 0..events {
         let ((t, _), v) = q.pop_first().expect("never empty");
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         q.insert((t + (x >> 40), seq + 64), black_box(v));
     }
     events
@@ -56,13 +53,7 @@ fn store_pairs() -> u64 {
     let mut ks = Keyspace::new();
     for i in 0..KEYS {
         let key = format!("key:{i}");
-        let set = Cmd::Set {
-            key: key.clone(),
-            value: i.to_string(),
-            condition: None,
-            expiry: None,
-            get: false,
-        };
+        let set = Cmd::Set { key: key.clone(), value: i.to_string(), condition: None, expiry: None, get: false };
         black_box(ks.apply(0, &set));
         black_box(ks.apply(0, &Cmd::Get { key }));
     }
@@ -85,37 +76,14 @@ fn row(what: &str, rate: f64, unit: &str, baseline: f64) {
 
 fn main() {
     let min = Duration::from_secs(2);
-    println!(
-        "{:<48} {:>14} {:<8} {:>7}",
-        "measurement", "rate", "unit", "ratio"
-    );
+    println!("{:<48} {:>14} {:<8} {:>7}", "measurement", "rate", "unit", "ratio");
     let (sim_rate, _) = measure(min, || simulator(20));
     let events_per_run = simulator(20);
     let (queue_rate, _) = measure(min, || bare_queue(events_per_run));
-    row(
-        "baseline: bare BTreeMap event queue",
-        queue_rate,
-        "events/s",
-        queue_rate,
-    );
-    row(
-        "simulator: pn-counter (20 s simulated)",
-        sim_rate,
-        "events/s",
-        queue_rate,
-    );
+    row("baseline: bare BTreeMap event queue", queue_rate, "events/s", queue_rate);
+    row("simulator: pn-counter (20 s simulated)", sim_rate, "events/s", queue_rate);
     let (map_rate, _) = measure(min, bare_map_pairs);
     let (store_rate, _) = measure(min, store_pairs);
-    row(
-        "baseline: bare BTreeMap SET+GET pairs",
-        map_rate,
-        "pairs/s",
-        map_rate,
-    );
-    row(
-        "store: Keyspace SET+GET pairs",
-        store_rate,
-        "pairs/s",
-        map_rate,
-    );
+    row("baseline: bare BTreeMap SET+GET pairs", map_rate, "pairs/s", map_rate);
+    row("store: Keyspace SET+GET pairs", store_rate, "pairs/s", map_rate);
 }

@@ -4,11 +4,9 @@ use distlab_engine::scenario::{self, ScenarioRun};
 
 /// Builds `name` with `config` and runs it to its default end; panics with the seed on error.
 pub fn run_to_end(name: &str, config: &serde_json::Value, seed: u64) -> Box<dyn ScenarioRun> {
-    let mut run =
-        scenario::build(name, config, seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let mut run = scenario::build(name, config, seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     let until = run.default_until();
-    run.run_until(until)
-        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    run.run_until(until).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     run
 }
 
@@ -28,10 +26,5 @@ pub fn for_seeds(
             })
         })
         .collect();
-    assert!(
-        failures.is_empty(),
-        "{} seed(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} seed(s) failed:\n{}", failures.len(), failures.join("\n"));
 }

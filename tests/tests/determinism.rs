@@ -13,18 +13,13 @@ fn one_seed_gives_one_trace() {
     let b = run_to_end("pn-counter", &json!({}), 7);
     assert_eq!(a.trace().hash(), b.trace().hash());
     assert_eq!(a.trace().records(), b.trace().records());
-    assert!(
-        a.trace().len() > 1_000,
-        "a real run: {} records",
-        a.trace().len()
-    );
+    assert!(a.trace().len() > 1_000, "a real run: {} records", a.trace().len());
 }
 
 #[test]
 fn different_seeds_give_different_traces() {
-    let hashes: std::collections::BTreeSet<u64> = (0..20)
-        .map(|seed| run_to_end("pn-counter", &json!({}), seed).trace().hash())
-        .collect();
+    let hashes: std::collections::BTreeSet<u64> =
+        (0..20).map(|seed| run_to_end("pn-counter", &json!({}), seed).trace().hash()).collect();
     assert_eq!(hashes.len(), 20);
 }
 
@@ -48,13 +43,7 @@ fn the_trace_hash_is_pinned() {
     // share link breaks. Update it only on purpose, and say so in the commit.
     let run = run_to_end("pn-counter", &json!({}), 42);
     expect!["0x3d6463f41bebee9e"].assert_eq(&format_hash(run.trace().hash()));
-    let first: Vec<String> = run
-        .trace()
-        .records()
-        .iter()
-        .take(8)
-        .map(|r| serde_json::to_string(r).unwrap())
-        .collect();
+    let first: Vec<String> = run.trace().records().iter().take(8).map(|r| serde_json::to_string(r).unwrap()).collect();
     expect![[r#"
         {"index":0,"time":0,"kind":"start","node":0}
         {"index":1,"time":0,"kind":"observe","node":0,"obs":{"type":"value","value":0}}
@@ -63,5 +52,6 @@ fn the_trace_hash_is_pinned() {
         {"index":4,"time":0,"kind":"start","node":2}
         {"index":5,"time":0,"kind":"observe","node":2,"obs":{"type":"value","value":0}}
         {"index":6,"time":0,"kind":"fault","fault":{"fault":"clock_skew","node":"r0","offset_us":11634}}
-        {"index":7,"time":0,"kind":"fault","fault":{"fault":"clock_skew","node":"r1","offset_us":-87160}}"#]].assert_eq(&first.join("\n"));
+        {"index":7,"time":0,"kind":"fault","fault":{"fault":"clock_skew","node":"r1","offset_us":-87160}}"#]]
+    .assert_eq(&first.join("\n"));
 }

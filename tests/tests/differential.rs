@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use distlab::server::LocalRedis;
 use distlab::target::{Target, TargetSpec};
-use distlab_engine::store::{
-    Cmd, Keyspace, Reply, ScoreBound, ScriptName, SetCondition, SetExpiry,
-};
+use distlab_engine::store::{Cmd, Keyspace, Reply, ScoreBound, ScriptName, SetCondition, SetExpiry};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -50,14 +48,7 @@ fn value() -> impl Strategy<Value = String> {
 }
 
 fn delta() -> impl Strategy<Value = i64> {
-    prop_oneof![
-        Just(-3i64),
-        Just(0),
-        Just(7),
-        Just(i64::MAX),
-        Just(i64::MIN),
-        -100i64..100
-    ]
+    prop_oneof![Just(-3i64), Just(0), Just(7), Just(i64::MAX), Just(i64::MIN), -100i64..100]
 }
 
 fn field() -> impl Strategy<Value = String> {
@@ -89,12 +80,8 @@ fn bound() -> impl Strategy<Value = ScoreBound> {
     prop_oneof![
         Just(ScoreBound::NegInf),
         Just(ScoreBound::PosInf),
-        score()
-            .prop_filter("finite", |s| s.is_finite())
-            .prop_map(ScoreBound::Inclusive),
-        score()
-            .prop_filter("finite", |s| s.is_finite())
-            .prop_map(ScoreBound::Exclusive),
+        score().prop_filter("finite", |s| s.is_finite()).prop_map(ScoreBound::Inclusive),
+        score().prop_filter("finite", |s| s.is_finite()).prop_map(ScoreBound::Exclusive),
     ]
 }
 
@@ -113,25 +100,14 @@ fn expiry() -> impl Strategy<Value = Option<SetExpiry>> {
 }
 
 fn condition() -> impl Strategy<Value = Option<SetCondition>> {
-    prop_oneof![
-        Just(None),
-        Just(Some(SetCondition::Nx)),
-        Just(Some(SetCondition::Xx))
-    ]
+    prop_oneof![Just(None), Just(Some(SetCondition::Nx)), Just(Some(SetCondition::Xx))]
 }
 
 fn cmd() -> impl Strategy<Value = Cmd> {
     prop_oneof![
         key().prop_map(|key| Cmd::Get { key }),
-        (key(), value(), condition(), expiry(), any::<bool>()).prop_map(
-            |(key, value, condition, expiry, get)| Cmd::Set {
-                key,
-                value,
-                condition,
-                expiry,
-                get
-            }
-        ),
+        (key(), value(), condition(), expiry(), any::<bool>())
+            .prop_map(|(key, value, condition, expiry, get)| Cmd::Set { key, value, condition, expiry, get }),
         proptest::collection::vec(key(), 1..4).prop_map(|keys| Cmd::Del { keys }),
         proptest::collection::vec(key(), 1..4).prop_map(|keys| Cmd::Exists { keys }),
         (key(), lifetime_ms()).prop_map(|(key, ms)| Cmd::PExpire { key, ms }),
@@ -141,65 +117,30 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         (key(), proptest::collection::vec((field(), value()), 1..4))
             .prop_map(|(key, fields)| Cmd::HSet { key, fields }),
         (key(), field()).prop_map(|(key, field)| Cmd::HGet { key, field }),
-        (key(), proptest::collection::vec(field(), 1..3))
-            .prop_map(|(key, fields)| Cmd::HDel { key, fields }),
+        (key(), proptest::collection::vec(field(), 1..3)).prop_map(|(key, fields)| Cmd::HDel { key, fields }),
         key().prop_map(|key| Cmd::HGetAll { key }),
-        (key(), field(), delta()).prop_map(|(key, field, delta)| Cmd::HIncrBy {
-            key,
-            field,
-            delta
-        }),
+        (key(), field(), delta()).prop_map(|(key, field, delta)| Cmd::HIncrBy { key, field, delta }),
         (key(), proptest::collection::vec((score(), member()), 1..4))
             .prop_map(|(key, members)| Cmd::ZAdd { key, members }),
-        (
-            key(),
-            bound(),
-            bound(),
-            any::<bool>(),
-            proptest::option::of((-1i64..3, -1i64..3))
-        )
-            .prop_map(|(key, min, max, with_scores, limit)| Cmd::ZRangeByScore {
-                key,
-                min,
-                max,
-                with_scores,
-                limit
-            }),
-        (key(), proptest::collection::vec(member(), 1..3))
-            .prop_map(|(key, members)| Cmd::ZRem { key, members }),
+        (key(), bound(), bound(), any::<bool>(), proptest::option::of((-1i64..3, -1i64..3)))
+            .prop_map(|(key, min, max, with_scores, limit)| Cmd::ZRangeByScore { key, min, max, with_scores, limit }),
+        (key(), proptest::collection::vec(member(), 1..3)).prop_map(|(key, members)| Cmd::ZRem { key, members }),
         (key(), value()).prop_map(|(k, v)| Cmd::Script {
             script: ScriptName::CompareAndDelete,
             keys: vec![k],
             args: vec![v]
         }),
-        (
-            key(),
-            value(),
-            prop_oneof![Just("60000"), Just("3"), Just("0"), Just("soon")]
-        )
-            .prop_map(|(k, v, ms)| {
-                Cmd::Script {
-                    script: ScriptName::CompareAndPExpire,
-                    keys: vec![k],
-                    args: vec![v, ms.to_owned()],
-                }
-            }),
+        (key(), value(), prop_oneof![Just("60000"), Just("3"), Just("0"), Just("soon")]).prop_map(|(k, v, ms)| {
+            Cmd::Script { script: ScriptName::CompareAndPExpire, keys: vec![k], args: vec![v, ms.to_owned()] }
+        }),
     ]
 }
 
 /// True when `cmd` may give a key a lifetime of at most 5 ms: a pause must follow it.
 fn sets_short_lifetime(cmd: &Cmd) -> bool {
     match cmd {
-        Cmd::Set {
-            expiry: Some(SetExpiry::Px(ms)),
-            ..
-        }
-        | Cmd::PExpire { ms, .. } => (1..=5).contains(ms),
-        Cmd::Script {
-            script: ScriptName::CompareAndPExpire,
-            args,
-            ..
-        } => args.get(1).is_some_and(|a| a == "3"),
+        Cmd::Set { expiry: Some(SetExpiry::Px(ms)), .. } | Cmd::PExpire { ms, .. } => (1..=5).contains(ms),
+        Cmd::Script { script: ScriptName::CompareAndPExpire, args, .. } => args.get(1).is_some_and(|a| a == "3"),
         _ => false,
     }
 }
@@ -230,9 +171,7 @@ fn normalise(cmd: &Cmd, reply: Reply) -> Reply {
             pairs.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
             Reply::Array(pairs.into_iter().flatten().collect())
         }
-        (Cmd::Script { .. }, Reply::Error(e)) => {
-            Reply::Error(e.split_whitespace().next().unwrap_or("").to_owned())
-        }
+        (Cmd::Script { .. }, Reply::Error(e)) => Reply::Error(e.split_whitespace().next().unwrap_or("").to_owned()),
         (_, reply) => reply,
     }
 }
@@ -246,52 +185,31 @@ fn same(cmd: &Cmd, sim: Reply, real: Reply) -> Result<(), String> {
     {
         return Ok(());
     }
-    if sim == real {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd}\n  simulated: {sim:?}\n  real Redis: {real:?}"
-        ))
-    }
+    if sim == real { Ok(()) } else { Err(format!("{cmd}\n  simulated: {sim:?}\n  real Redis: {real:?}")) }
 }
 
 #[test]
 fn the_simulated_store_answers_like_redis() {
-    let server = LocalRedis::start()
-        .expect("the differential tests need redis-server (cargo xtask test installs it)");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let target = runtime
-        .block_on(Target::connect(&TargetSpec::Redis(server.url())))
-        .unwrap();
+    let server = LocalRedis::start().expect("the differential tests need redis-server (cargo xtask test installs it)");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let target = runtime.block_on(Target::connect(&TargetSpec::Redis(server.url()))).unwrap();
     let backend = target.primary();
-    let mut runner = TestRunner::new(Config {
-        cases: 500,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(Config { cases: 500, failure_persistence: None, ..Config::default() });
     let case = std::cell::Cell::new(0u64);
     let result = runner.run(&sequence(), |ops| {
         case.set(case.get() + 1);
         let mut sim = Keyspace::new();
         // Each case starts from an empty namespace on the real server.
         let keys: Vec<String> = ["a", "b", "c", "d"].map(str::to_owned).to_vec();
-        runtime
-            .block_on(backend.exec(&Cmd::Del { keys }))
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        runtime.block_on(backend.exec(&Cmd::Del { keys })).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (i, op) in ops.iter().enumerate() {
             let Op::Cmd(cmd) = op else {
                 std::thread::sleep(PAUSE);
                 continue;
             };
-            let real = runtime
-                .block_on(backend.exec(cmd))
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let real = runtime.block_on(backend.exec(cmd)).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let simulated = sim.apply(unix_ms(), cmd);
-            same(cmd, simulated, real)
-                .map_err(|d| TestCaseError::fail(format!("step {i} of {ops:?}:\n{d}")))?;
+            same(cmd, simulated, real).map_err(|d| TestCaseError::fail(format!("step {i} of {ops:?}:\n{d}")))?;
         }
         Ok(())
     });

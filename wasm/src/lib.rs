@@ -5,8 +5,5 @@
 
 /// The names of the runnable scenarios, as the page will list them.
 pub fn scenario_names() -> Vec<&'static str> {
-    distlab_engine::scenario::catalog()
-        .iter()
-        .map(|s| s.name)
-        .collect()
+    distlab_engine::scenario::catalog().iter().map(|s| s.name).collect()
 }

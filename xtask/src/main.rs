@@ -43,42 +43,17 @@ struct Step {
 }
 
 const TEST_STEPS: &[Step] = &[
-    Step {
-        name: "format",
-        program: "cargo",
-        args: &["fmt", "--all", "--check"],
-    },
+    Step { name: "format", program: "cargo", args: &["fmt", "--all", "--check"] },
     Step {
         name: "clippy",
         program: "cargo",
-        args: &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
+        args: &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
     },
-    Step {
-        name: "tests",
-        program: "cargo",
-        args: &["test", "--workspace", "--locked"],
-    },
+    Step { name: "tests", program: "cargo", args: &["test", "--workspace", "--locked"] },
     Step {
         name: "engine for wasm32",
         program: "cargo",
-        args: &[
-            "build",
-            "--locked",
-            "-p",
-            "distlab-engine",
-            "-p",
-            "distlab-wasm",
-            "--target",
-            WASM_TARGET,
-        ],
+        args: &["build", "--locked", "-p", "distlab-engine", "-p", "distlab-wasm", "--target", WASM_TARGET],
     },
 ];
 
@@ -88,33 +63,16 @@ fn test() -> Result<()> {
     ensure_redis()?;
     let mut results = Vec::new();
     for (i, step) in TEST_STEPS.iter().enumerate() {
-        println!(
-            "==> [{}/{}] {}: {} {}",
-            i + 1,
-            TEST_STEPS.len(),
-            step.name,
-            step.program,
-            step.args.join(" ")
-        );
+        println!("==> [{}/{}] {}: {} {}", i + 1, TEST_STEPS.len(), step.name, step.program, step.args.join(" "));
         let t = Instant::now();
         let ok = run(step.program, step.args)?;
         let secs = t.elapsed().as_secs_f64();
-        println!(
-            "==> {} {} in {secs:.1} s",
-            step.name,
-            if ok { "passed" } else { "FAILED" }
-        );
+        println!("==> {} {} in {secs:.1} s", step.name, if ok { "passed" } else { "FAILED" });
         results.push((step.name, ok, secs));
     }
-    println!(
-        "\nxtask test summary ({:.0} s):",
-        started.elapsed().as_secs_f64()
-    );
+    println!("\nxtask test summary ({:.0} s):", started.elapsed().as_secs_f64());
     for (name, ok, secs) in &results {
-        println!(
-            "  {} {name} ({secs:.1} s)",
-            if *ok { "PASS" } else { "FAIL" }
-        );
+        println!("  {} {name} ({secs:.1} s)", if *ok { "PASS" } else { "FAIL" });
     }
     let failed: Vec<&str> = results.iter().filter(|r| !r.1).map(|r| r.0).collect();
     if !failed.is_empty() {
@@ -126,38 +84,20 @@ fn test() -> Result<()> {
 /// Installs the rustup components and the wasm target when they are missing, and says clearly
 /// what it cannot install.
 fn ensure_toolchain() -> Result<()> {
-    let have_rustup = Command::new("rustup")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let installed_targets = if have_rustup {
-        capture("rustup", &["target", "list", "--installed"])?
-    } else {
-        String::new()
-    };
-    let missing_components: Vec<&str> = [
-        ("rustfmt", ["fmt", "--version"]),
-        ("clippy", ["clippy", "--version"]),
-    ]
-    .into_iter()
-    .filter(|(_, probe)| {
-        !Command::new("cargo")
-            .args(probe)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-    .map(|(name, _)| name)
-    .collect();
+    let have_rustup = Command::new("rustup").arg("--version").output().is_ok_and(|o| o.status.success());
+    let installed_targets =
+        if have_rustup { capture("rustup", &["target", "list", "--installed"])? } else { String::new() };
+    let missing_components: Vec<&str> = [("rustfmt", ["fmt", "--version"]), ("clippy", ["clippy", "--version"])]
+        .into_iter()
+        .filter(|(_, probe)| !Command::new("cargo").args(probe).output().is_ok_and(|o| o.status.success()))
+        .map(|(name, _)| name)
+        .collect();
     let wasm_missing = !installed_targets.lines().any(|l| l.trim() == WASM_TARGET);
     if !have_rustup && (wasm_missing || !missing_components.is_empty()) {
         bail!(
             "rustup is not installed, so xtask cannot add what is missing: {}{}. Install them with your toolchain manager.",
             missing_components.join(", "),
-            if wasm_missing {
-                format!(" the {WASM_TARGET} target")
-            } else {
-                String::new()
-            }
+            if wasm_missing { format!(" the {WASM_TARGET} target") } else { String::new() }
         );
     }
     for component in missing_components {
@@ -178,25 +118,16 @@ fn ensure_toolchain() -> Result<()> {
 /// The tests start their own `redis-server`s (and a cluster with `redis-cli`). Installs them with
 /// apt when they are missing and xtask runs as root; otherwise stops with the exact command.
 fn ensure_redis() -> Result<()> {
-    let missing: Vec<&str> = ["redis-server", "redis-cli"]
-        .into_iter()
-        .filter(|p| !on_path(p))
-        .collect();
+    let missing: Vec<&str> = ["redis-server", "redis-cli"].into_iter().filter(|p| !on_path(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
     let install = "apt-get install -y redis-server redis-tools";
     let is_root = capture("id", &["-u"]).is_ok_and(|uid| uid.trim() == "0");
     if !is_root || !on_path("apt-get") {
-        bail!(
-            "the tests need {} (not found on PATH); install them with: sudo {install}",
-            missing.join(" and ")
-        );
+        bail!("the tests need {} (not found on PATH); install them with: sudo {install}", missing.join(" and "));
     }
-    println!(
-        "==> installing redis-server and redis-tools with apt ({} missing)",
-        missing.join(", ")
-    );
+    println!("==> installing redis-server and redis-tools with apt ({} missing)", missing.join(", "));
     if !run("apt-get", &["update", "-q"])? {
         bail!("`apt-get update` failed; install Redis yourself with: {install}");
     }
@@ -212,8 +143,7 @@ fn ensure_redis() -> Result<()> {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Runs a command with inherited output; `Ok(false)` when it ran and failed.

@@ -59,13 +59,7 @@ impl Convergence {
         let values = self
             .final_values
             .iter()
-            .map(|(n, v)| {
-                format!(
-                    "{}={}",
-                    names(*n),
-                    v.map_or("-".to_owned(), |v| v.to_string())
-                )
-            })
+            .map(|(n, v)| format!("{}={}", names(*n), v.map_or("-".to_owned(), |v| v.to_string())))
             .collect::<Vec<_>>()
             .join(", ");
         match (self.converged_at, self.convergence_time) {
@@ -79,10 +73,7 @@ impl Convergence {
             ),
             _ => Verdict::fails(
                 "convergence",
-                format!(
-                    "the replicas do not all hold the exact total {} at the end: {values}",
-                    self.expected
-                ),
+                format!("the replicas do not all hold the exact total {} at the end: {values}", self.expected),
             ),
         }
     }
@@ -99,13 +90,7 @@ mod tests {
     #[test]
     fn finds_the_moment_all_replicas_agree_for_good() {
         let (a, b) = (NodeId(0), NodeId(1));
-        let reports = [
-            (t(1), a, 5),
-            (t(2), b, 5),
-            (t(3), b, 7),
-            (t(4), a, 7),
-            (t(4), b, 7),
-        ];
+        let reports = [(t(1), a, 5), (t(2), b, 5), (t(3), b, 7), (t(4), a, 7), (t(4), b, 7)];
         let c = check(&[a, b], 7, t(3), reports);
         assert_eq!(c.converged_at, Some(t(4)));
         assert_eq!(c.convergence_time, Some(SimDuration::from_millis(1)));
@@ -119,10 +104,7 @@ mod tests {
         assert_eq!(wrong.converged_at, None);
         let v = wrong.verdict(|n| n.to_string());
         assert!(!v.holds);
-        assert_eq!(
-            v.detail,
-            "the replicas do not all hold the exact total 7 at the end: n0=6, n1=6"
-        );
+        assert_eq!(v.detail, "the replicas do not all hold the exact total 7 at the end: n0=6, n1=6");
         let silent = check(&[a, b], 7, t(0), [(t(1), a, 7)]);
         assert_eq!(silent.converged_at, None);
     }
@@ -130,12 +112,7 @@ mod tests {
     #[test]
     fn a_later_divergence_resets_convergence() {
         let (a, b) = (NodeId(0), NodeId(1));
-        let c = check(
-            &[a, b],
-            3,
-            t(0),
-            [(t(1), a, 3), (t(1), b, 3), (t(2), b, 0), (t(5), b, 3)],
-        );
+        let c = check(&[a, b], 3, t(0), [(t(1), a, 3), (t(1), b, 3), (t(2), b, 0), (t(5), b, 3)]);
         assert_eq!(c.converged_at, Some(t(5)));
     }
 }

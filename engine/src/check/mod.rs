@@ -18,17 +18,9 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn holds(property: &str, detail: String) -> Self {
-        Verdict {
-            property: property.to_owned(),
-            holds: true,
-            detail,
-        }
+        Verdict { property: property.to_owned(), holds: true, detail }
     }
     pub fn fails(property: &str, detail: String) -> Self {
-        Verdict {
-            property: property.to_owned(),
-            holds: false,
-            detail,
-        }
+        Verdict { property: property.to_owned(), holds: false, detail }
     }
 }

@@ -40,10 +40,7 @@ impl Protocol for CounterProtocol {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CounterMsg {
     /// A replica's whole state, pushed to a peer.
-    Gossip {
-        counter: PnCounter,
-        vclock: Vec<u64>,
-    },
+    Gossip { counter: PnCounter, vclock: Vec<u64> },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,13 +102,7 @@ impl CounterReplica {
         counter.n.increment(index, own.decrements);
         let mut vclock = vec![0; replicas];
         vclock[index] = own.updates;
-        CounterReplica {
-            index,
-            peers,
-            config,
-            counter,
-            vclock,
-        }
+        CounterReplica { index, peers, config, counter, vclock }
     }
 
     /// The value this replica reports: the merged total for a CRDT, only its own updates for the
@@ -120,8 +111,7 @@ impl CounterReplica {
         match self.config.merge {
             MergeRule::Crdt => self.counter.value(),
             MergeRule::Chapter => {
-                let own = i128::from(self.counter.p.entry(self.index))
-                    - i128::from(self.counter.n.entry(self.index));
+                let own = i128::from(self.counter.p.entry(self.index)) - i128::from(self.counter.n.entry(self.index));
                 i64::try_from(own).unwrap_or(0)
             }
         }
@@ -130,17 +120,11 @@ impl CounterReplica {
     fn apply_update(&mut self, ctx: &mut Ctx<'_, CounterProtocol>) {
         let max = self.config.delta_max.max(1);
         let magnitude = ctx.rng().between_i64(1, max);
-        let delta = if ctx.rng().chance(crate::sim::Ratio::percent(30)) {
-            -magnitude
-        } else {
-            magnitude
-        };
+        let delta = if ctx.rng().chance(crate::sim::Ratio::percent(30)) { -magnitude } else { magnitude };
         self.counter.add(self.index, delta);
         self.vclock[self.index] += 1;
         ctx.observe(CounterObs::Applied { delta });
-        ctx.observe(CounterObs::Value {
-            value: self.value(),
-        });
+        ctx.observe(CounterObs::Value { value: self.value() });
     }
 
     fn schedule_work(&self, ctx: &mut Ctx<'_, CounterProtocol>) {
@@ -156,9 +140,7 @@ impl Actor<CounterProtocol> for CounterReplica {
     type Durable = OwnEntries;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, CounterProtocol>) {
-        ctx.observe(CounterObs::Value {
-            value: self.value(),
-        });
+        ctx.observe(CounterObs::Value { value: self.value() });
         self.schedule_work(ctx);
         ctx.set_timer(GOSSIP, self.config.gossip_interval);
     }
@@ -173,9 +155,7 @@ impl Actor<CounterProtocol> for CounterReplica {
             self.counter.merge(&counter);
         }
         if self.value() != before {
-            ctx.observe(CounterObs::Value {
-                value: self.value(),
-            });
+            ctx.observe(CounterObs::Value { value: self.value() });
         }
     }
 
@@ -189,10 +169,7 @@ impl Actor<CounterProtocol> for CounterReplica {
             }
             GOSSIP => {
                 if let Some(&peer) = ctx.rng().pick(&self.peers) {
-                    let msg = CounterMsg::Gossip {
-                        counter: self.counter.clone(),
-                        vclock: self.vclock.clone(),
-                    };
+                    let msg = CounterMsg::Gossip { counter: self.counter.clone(), vclock: self.vclock.clone() };
                     ctx.send(peer, msg);
                 }
                 ctx.set_timer(GOSSIP, self.config.gossip_interval);

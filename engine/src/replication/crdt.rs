@@ -22,9 +22,7 @@ pub struct GCounter {
 
 impl GCounter {
     pub fn new(replicas: usize) -> Self {
-        GCounter {
-            counts: vec![0; replicas],
-        }
+        GCounter { counts: vec![0; replicas] }
     }
 
     /// Adds `by` to `replica`'s own entry (saturating: a counter never wraps).
@@ -63,10 +61,7 @@ pub struct PnCounter {
 
 impl PnCounter {
     pub fn new(replicas: usize) -> Self {
-        PnCounter {
-            p: GCounter::new(replicas),
-            n: GCounter::new(replicas),
-        }
+        PnCounter { p: GCounter::new(replicas), n: GCounter::new(replicas) }
     }
 
     /// Applies `delta` at `replica`.

@@ -14,8 +14,7 @@ use crate::sim::{Fault, Sim, SimError, SimTime, Trace, WorldSnapshot};
 pub use pn_counter::PnCounterConfig;
 
 /// Builds a scenario's world from its raw configuration and a seed.
-type BuildFn =
-    fn(&'static ScenarioSpec, &serde_json::Value, u64) -> Result<Box<dyn ScenarioRun>, ConfigError>;
+type BuildFn = fn(&'static ScenarioSpec, &serde_json::Value, u64) -> Result<Box<dyn ScenarioRun>, ConfigError>;
 
 /// A scenario as listed in the catalogue. Titles exist in English and Chinese.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -55,27 +54,12 @@ static CATALOG: [ScenarioSpec; 1] = [ScenarioSpec {
 }];
 
 /// Builds `name` with `config` (a JSON object of overrides; `{}` or `null` for the defaults).
-pub fn build(
-    name: &str,
-    config: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
-    let spec = catalog()
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or_else(|| ScenarioError::Unknown {
-            name: name.to_owned(),
-            known: catalog()
-                .iter()
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-    let config = if config.is_null() {
-        serde_json::json!({})
-    } else {
-        config.clone()
-    };
+pub fn build(name: &str, config: &serde_json::Value, seed: u64) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let spec = catalog().iter().find(|s| s.name == name).ok_or_else(|| ScenarioError::Unknown {
+        name: name.to_owned(),
+        known: catalog().iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+    })?;
+    let config = if config.is_null() { serde_json::json!({}) } else { config.clone() };
     Ok((spec.build)(spec, &config, seed)?)
 }
 
@@ -159,10 +143,7 @@ impl<P: Protocol, J: Judge<P>> ScenarioRun for Run<P, J> {
     fn summary(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut s = self.judge.summary(&self.sim);
         s.insert("events".into(), self.sim.events_processed().into());
-        s.insert(
-            "net".into(),
-            serde_json::to_value(self.sim.net_stats()).unwrap_or_default(),
-        );
+        s.insert("net".into(), serde_json::to_value(self.sim.net_stats()).unwrap_or_default());
         s
     }
 }

@@ -9,9 +9,7 @@ use super::{Judge, Run, ScenarioRun, ScenarioSpec};
 use crate::NodeId;
 use crate::check::{Verdict, convergence};
 use crate::config::{self, ConfigError};
-use crate::replication::counter::{
-    CounterObs, CounterProtocol, CounterReplica, MergeRule, ReplicaConfig,
-};
+use crate::replication::counter::{CounterObs, CounterProtocol, CounterReplica, MergeRule, ReplicaConfig};
 use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime};
 
 /// The scenario's knobs; every field has a default, and unknown fields are refused.
@@ -74,12 +72,7 @@ impl PnCounterConfig {
         ConfigError::check_range("chaos_ms", self.chaos_ms, 0, 3_600_000)?;
         ConfigError::check_range("settle_ms", self.settle_ms, 0, 3_600_000)?;
         ConfigError::check_range("latency_max_ms", self.latency_max_ms, 0, 60_000)?;
-        ConfigError::check_range(
-            "latency_min_ms",
-            self.latency_min_ms,
-            0,
-            self.latency_max_ms,
-        )?;
+        ConfigError::check_range("latency_min_ms", self.latency_min_ms, 0, self.latency_max_ms)?;
         ConfigError::check_range("loss_percent", self.loss_percent, 0, 90)?;
         ConfigError::check_range("duplicate_percent", self.duplicate_percent, 0, 90)?;
         ConfigError::check_range("reorder_percent", self.reorder_percent, 0, 90)?;
@@ -124,28 +117,16 @@ pub(super) fn build(
     for (i, id) in ids.iter().enumerate() {
         let peers: Vec<NodeId> = ids.iter().copied().filter(|p| p != id).collect();
         let rc = replica_config.clone();
-        sim.add_node(name(i), move |own| {
-            CounterReplica::new(i, n, peers.clone(), rc.clone(), own)
-        })
-        .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        sim.add_node(name(i), move |own| CounterReplica::new(i, n, peers.clone(), rc.clone(), own))
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
     }
     let mut fault_rng = Rng::new(seed).fork();
     for (at, fault) in fault_schedule(&cfg, &mut fault_rng) {
         sim.schedule(at, fault);
     }
     let default_until = cfg.chaos_end() + SimDuration::from_millis(cfg.settle_ms);
-    let judge = CounterJudge {
-        replicas: ids,
-        chaos_end: cfg.chaos_end(),
-        merge: cfg.merge,
-    };
-    Ok(Box::new(Run {
-        spec,
-        seed,
-        default_until,
-        sim,
-        judge,
-    }))
+    let judge = CounterJudge { replicas: ids, chaos_end: cfg.chaos_end(), merge: cfg.merge };
+    Ok(Box::new(Run { spec, seed, default_until, sim, judge }))
 }
 
 fn name(i: usize) -> String {
@@ -162,10 +143,7 @@ fn fault_schedule(cfg: &PnCounterConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)>
         for i in 0..n {
             out.push((
                 SimTime::ZERO,
-                Fault::ClockSkew {
-                    node: name(i),
-                    offset_us: rng.between_i64(-100_000, 100_000),
-                },
+                Fault::ClockSkew { node: name(i), offset_us: rng.between_i64(-100_000, 100_000) },
             ));
         }
     }
@@ -203,13 +181,7 @@ fn fault_schedule(cfg: &PnCounterConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)>
             _ => {
                 if let Some(&victim) = rng.pick(&up) {
                     let duration_us = stop.saturating_since(t).as_micros().max(1);
-                    out.push((
-                        t,
-                        Fault::Pause {
-                            node: name(victim),
-                            duration_us,
-                        },
-                    ));
+                    out.push((t, Fault::Pause { node: name(victim), duration_us }));
                 }
             }
         }
@@ -232,19 +204,13 @@ impl CounterJudge {
             CounterObs::Applied { delta } => Some((o.time, delta)),
             CounterObs::Value { .. } => None,
         });
-        let (expected, last_update) = applied.fold((0i64, SimTime::ZERO), |(sum, _), (t, d)| {
-            (sum.saturating_add(d), t)
-        });
+        let (expected, last_update) =
+            applied.fold((0i64, SimTime::ZERO), |(sum, _), (t, d)| (sum.saturating_add(d), t));
         let reports = obs.iter().filter_map(|o| match o.obs {
             CounterObs::Value { value } => Some((o.time, o.node, value)),
             CounterObs::Applied { .. } => None,
         });
-        convergence::check(
-            &self.replicas,
-            expected,
-            last_update.max(self.chaos_end),
-            reports,
-        )
+        convergence::check(&self.replicas, expected, last_update.max(self.chaos_end), reports)
     }
 }
 
@@ -256,35 +222,18 @@ impl Judge<CounterProtocol> for CounterJudge {
 
     fn summary(&self, sim: &Sim<CounterProtocol>) -> serde_json::Map<String, serde_json::Value> {
         let c = self.convergence(sim);
-        let updates = sim
-            .observations()
-            .iter()
-            .filter(|o| matches!(o.obs, CounterObs::Applied { .. }))
-            .count();
-        let faults = sim
-            .trace()
-            .records()
-            .iter()
-            .filter(|r| matches!(r.kind, crate::sim::TraceKind::Fault { .. }))
-            .count();
-        let finals: serde_json::Map<String, serde_json::Value> = c
-            .final_values
-            .iter()
-            .map(|(n, v)| (sim.node_name(*n).unwrap_or("?").to_owned(), (*v).into()))
-            .collect();
+        let updates = sim.observations().iter().filter(|o| matches!(o.obs, CounterObs::Applied { .. })).count();
+        let faults =
+            sim.trace().records().iter().filter(|r| matches!(r.kind, crate::sim::TraceKind::Fault { .. })).count();
+        let finals: serde_json::Map<String, serde_json::Value> =
+            c.final_values.iter().map(|(n, v)| (sim.node_name(*n).unwrap_or("?").to_owned(), (*v).into())).collect();
         let mut s = serde_json::Map::new();
-        s.insert(
-            "merge".into(),
-            serde_json::to_value(self.merge).unwrap_or_default(),
-        );
+        s.insert("merge".into(), serde_json::to_value(self.merge).unwrap_or_default());
         s.insert("updates_applied".into(), updates.into());
         s.insert("expected_total".into(), c.expected.into());
         s.insert("final_values".into(), finals.into());
         s.insert("faults_applied".into(), faults.into());
-        s.insert(
-            "convergence_ms".into(),
-            c.convergence_time.map(|d| d.as_millis()).into(),
-        );
+        s.insert("convergence_ms".into(), c.convergence_time.map(|d| d.as_millis()).into());
         s
     }
 }

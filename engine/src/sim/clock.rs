@@ -55,9 +55,7 @@ impl Clock {
     /// Changes the rate error from `now` on; drift accumulated so far is kept.
     pub fn set_drift(&mut self, now: SimTime, drift_ppm: i32) {
         let so_far = self.drift_since_us(now);
-        self.drift_accumulated_us = self
-            .drift_accumulated_us
-            .saturating_add(i64::try_from(so_far).unwrap_or(i64::MAX));
+        self.drift_accumulated_us = self.drift_accumulated_us.saturating_add(i64::try_from(so_far).unwrap_or(i64::MAX));
         self.drift_since = now;
         self.drift_ppm = drift_ppm.clamp(-DRIFT_PPM_MAX, DRIFT_PPM_MAX);
     }
@@ -93,11 +91,7 @@ mod tests {
         c.jump(-1_000_000);
         assert_eq!(c.read(t(20_000)), t(19_260));
         c.jump(-100_000_000);
-        assert_eq!(
-            c.read(t(20_000)),
-            SimTime::ZERO,
-            "a clock never reads below zero"
-        );
+        assert_eq!(c.read(t(20_000)), SimTime::ZERO, "a clock never reads below zero");
     }
 
     #[test]

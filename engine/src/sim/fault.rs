@@ -43,9 +43,5 @@ pub enum FaultError {
     #[error("node {node:?} appears in more than one partition group")]
     NodeInTwoGroups { node: String },
     #[error("{field} = {value} is out of range: allowed {allowed}")]
-    OutOfRange {
-        field: &'static str,
-        value: i64,
-        allowed: String,
-    },
+    OutOfRange { field: &'static str, value: i64, allowed: String },
 }

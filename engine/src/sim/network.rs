@@ -57,11 +57,7 @@ impl LinkConfig {
             ("reorder_delay_max_us", self.reorder_delay_max_us),
         ] {
             if v > LATENCY_US_MAX {
-                return Err(ConfigError::out_of_range(
-                    format!("{field}.{name}"),
-                    v,
-                    format!("0..={LATENCY_US_MAX}"),
-                ));
+                return Err(ConfigError::out_of_range(format!("{field}.{name}"), v, format!("0..={LATENCY_US_MAX}")));
             }
         }
         if self.latency_min_us > self.latency_max_us {
@@ -137,17 +133,11 @@ pub(crate) struct Network {
 
 impl Network {
     pub fn new(default_link: LinkConfig) -> Self {
-        Network {
-            default_link,
-            ..Network::default()
-        }
+        Network { default_link, ..Network::default() }
     }
 
     pub fn link(&self, from: NodeId, to: NodeId) -> LinkConfig {
-        self.links
-            .get(&(from, to))
-            .copied()
-            .unwrap_or(self.default_link)
+        self.links.get(&(from, to)).copied().unwrap_or(self.default_link)
     }
 
     pub fn set_link(&mut self, from: NodeId, to: NodeId, config: LinkConfig) {
@@ -191,36 +181,21 @@ impl Network {
         if copies == 2 {
             self.stats.duplicated += 1;
         }
-        let deliveries = (0..copies)
-            .map(|_| self.schedule(rng, &link, now, from, to))
-            .collect();
+        let deliveries = (0..copies).map(|_| self.schedule(rng, &link, now, from, to)).collect();
         Route::Deliver(deliveries)
     }
 
-    fn schedule(
-        &mut self,
-        rng: &mut Rng,
-        link: &LinkConfig,
-        now: SimTime,
-        from: NodeId,
-        to: NodeId,
-    ) -> Delivery {
+    fn schedule(&mut self, rng: &mut Rng, link: &LinkConfig, now: SimTime, from: NodeId, to: NodeId) -> Delivery {
         let latency = rng.between(link.latency_min_us, link.latency_max_us);
         let at = now + SimDuration::from_micros(latency);
         if rng.chance(link.reorder) {
             self.stats.reordered += 1;
             let extra = rng.between(1, link.reorder_delay_max_us.max(1));
-            return Delivery {
-                at: at + SimDuration::from_micros(extra),
-                reordered: true,
-            };
+            return Delivery { at: at + SimDuration::from_micros(extra), reordered: true };
         }
         let tail = self.fifo_tail.entry((from, to)).or_insert(SimTime::ZERO);
         let at = at.max(*tail);
         *tail = at;
-        Delivery {
-            at,
-            reordered: false,
-        }
+        Delivery { at, reordered: false }
     }
 }

@@ -24,9 +24,7 @@ impl Rng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             z ^ (z >> 31)
         };
-        Rng {
-            s: [next(), next(), next(), next()],
-        }
+        Rng { s: [next(), next(), next(), next()] }
     }
 
     /// A child generator whose stream is independent of later draws on `self`; used to give a
@@ -48,10 +46,7 @@ impl Rng {
     }
 
     /// A uniform value in `0..n`, without modulo bias (Lemire's method). Returns 0 when `n == 0`.
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "splitting a u128 product into its halves"
-    )]
+    #[expect(clippy::cast_possible_truncation, reason = "splitting a u128 product into its halves")]
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
@@ -134,18 +129,12 @@ impl Ratio {
 
     /// `pct` percent; values above 100 are clamped to certainty.
     pub const fn percent(pct: u32) -> Ratio {
-        Ratio {
-            num: if pct > 100 { 100 } else { pct },
-            den: 100,
-        }
+        Ratio { num: if pct > 100 { 100 } else { pct }, den: 100 }
     }
 
     /// `ppm` parts per million; values above a million are clamped to certainty.
     pub const fn per_million(ppm: u32) -> Ratio {
-        Ratio {
-            num: if ppm > 1_000_000 { 1_000_000 } else { ppm },
-            den: 1_000_000,
-        }
+        Ratio { num: if ppm > 1_000_000 { 1_000_000 } else { ppm }, den: 1_000_000 }
     }
 
     pub const fn num(self) -> u32 {
@@ -168,10 +157,7 @@ impl TryFrom<RatioRepr> for Ratio {
 
 impl From<Ratio> for RatioRepr {
     fn from(r: Ratio) -> Self {
-        RatioRepr {
-            num: r.num,
-            den: r.den,
-        }
+        RatioRepr { num: r.num, den: r.den }
     }
 }
 
@@ -217,13 +203,8 @@ mod tests {
     #[test]
     fn chance_matches_its_ratio() {
         let mut r = Rng::new(1);
-        let hits = (0..100_000)
-            .filter(|_| r.chance(Ratio::percent(10)))
-            .count();
-        assert!(
-            (9_000..11_000).contains(&hits),
-            "10% of 100000 draws gave {hits}"
-        );
+        let hits = (0..100_000).filter(|_| r.chance(Ratio::percent(10))).count();
+        assert!((9_000..11_000).contains(&hits), "10% of 100000 draws gave {hits}");
         assert!(!(0..1000).any(|_| r.chance(Ratio::NEVER)));
         assert!((0..1000).all(|_| r.chance(Ratio::ALWAYS)));
     }
@@ -234,10 +215,6 @@ mod tests {
         assert!(Ratio::new(3, 2).is_err());
         assert_eq!(Ratio::new(2, 3).unwrap().to_string(), "2/3");
         let bad: Result<Ratio, _> = serde_json::from_str(r#"{"num":5,"den":4}"#);
-        assert!(
-            bad.unwrap_err()
-                .to_string()
-                .contains("invalid probability 5/4")
-        );
+        assert!(bad.unwrap_err().to_string().contains("invalid probability 5/4"));
     }
 }

@@ -10,16 +10,12 @@ use serde::{Deserialize, Serialize};
 ///
 /// The simulator's true time and each node's (possibly skewed) local clock are both `SimTime`s;
 /// which one a value is depends on where it came from (`Sim::now` vs `Ctx::now`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SimTime(u64);
 
 /// A span of simulated time, in microseconds.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SimDuration(u64);
 
@@ -111,18 +107,12 @@ fn fmt_micros(us: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let secs = us / 1_000_000;
     let ms = (us / 1_000) % 1_000;
     let rest = us % 1_000;
-    if rest == 0 {
-        write!(f, "{secs}.{ms:03} s")
-    } else {
-        write!(f, "{secs}.{ms:03} {rest:03} s")
-    }
+    if rest == 0 { write!(f, "{secs}.{ms:03} s") } else { write!(f, "{secs}.{ms:03} {rest:03} s") }
 }
 
 /// Why a duration string could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid duration {input:?}: expected a whole number followed by us, ms, s or m (e.g. 500ms, 10s)"
-)]
+#[error("invalid duration {input:?}: expected a whole number followed by us, ms, s or m (e.g. 500ms, 10s)")]
 pub struct ParseDurationError {
     pub input: String,
 }
@@ -132,9 +122,7 @@ impl std::str::FromStr for SimDuration {
 
     /// Reads `250us`, `500ms`, `10s` or `2m`. A unit is required: a bare number is ambiguous.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDurationError {
-            input: s.to_owned(),
-        };
+        let err = || ParseDurationError { input: s.to_owned() };
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
         let (digits, unit) = t.split_at(split);
@@ -161,19 +149,10 @@ mod tests {
     fn parses_durations_with_units() {
         assert_eq!("250us".parse::<SimDuration>().unwrap().as_micros(), 250);
         assert_eq!("500ms".parse::<SimDuration>().unwrap().as_micros(), 500_000);
-        assert_eq!(
-            "10s".parse::<SimDuration>().unwrap().as_micros(),
-            10_000_000
-        );
-        assert_eq!(
-            "2m".parse::<SimDuration>().unwrap().as_micros(),
-            120_000_000
-        );
+        assert_eq!("10s".parse::<SimDuration>().unwrap().as_micros(), 10_000_000);
+        assert_eq!("2m".parse::<SimDuration>().unwrap().as_micros(), 120_000_000);
         for bad in ["", "10", "s", "1.5s", "-1s", "10h", "99999999999999999999s"] {
-            assert!(
-                bad.parse::<SimDuration>().is_err(),
-                "{bad:?} should be rejected"
-            );
+            assert!(bad.parse::<SimDuration>().is_err(), "{bad:?} should be rejected");
         }
     }
 

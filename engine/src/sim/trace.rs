@@ -28,34 +28,17 @@ pub enum TraceKind {
     /// A node started (at the beginning of the run).
     Start { node: NodeId },
     /// A message left `from`. The payload is recorded here only; later records refer to `msg_id`.
-    Send {
-        msg_id: u64,
-        from: NodeId,
-        to: NodeId,
-        msg: serde_json::Value,
-    },
+    Send { msg_id: u64, from: NodeId, to: NodeId, msg: serde_json::Value },
     /// The network will deliver a second copy of `msg_id`.
     Duplicate { msg_id: u64 },
     /// `msg_id` reached `to` and was handled.
-    Deliver {
-        msg_id: u64,
-        from: NodeId,
-        to: NodeId,
-    },
+    Deliver { msg_id: u64, from: NodeId, to: NodeId },
     /// `msg_id` never reached `to`.
-    Drop {
-        msg_id: u64,
-        from: NodeId,
-        to: NodeId,
-        reason: DropReason,
-    },
+    Drop { msg_id: u64, from: NodeId, to: NodeId, reason: DropReason },
     /// A timer fired on `node`.
     Timer { node: NodeId, timer: u64 },
     /// An actor reported something for the checkers and the page.
-    Observe {
-        node: NodeId,
-        obs: serde_json::Value,
-    },
+    Observe { node: NodeId, obs: serde_json::Value },
     /// A fault took effect.
     Fault { fault: super::Fault },
     /// A scheduled fault could not apply (e.g. restarting a node that is up).
@@ -96,11 +79,7 @@ pub struct Trace {
 
 impl Trace {
     pub(crate) fn push(&mut self, time: SimTime, kind: TraceKind) {
-        let record = TraceRecord {
-            index: self.records.len() as u64,
-            time,
-            kind,
-        };
+        let record = TraceRecord { index: self.records.len() as u64, time, kind };
         self.buf.clear();
         // Serializing plain data into a Vec cannot fail: no I/O, no maps with non-string keys.
         if serde_json::to_writer(&mut self.buf, &record).is_ok() {

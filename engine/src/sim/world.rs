@@ -14,10 +14,7 @@ use std::marker::PhantomData;
 use serde::{Deserialize, Serialize};
 
 use super::network::{Network, Route};
-use super::{
-    Clock, DropReason, Fault, FaultError, LinkConfig, NetStats, Rng, SimDuration, SimTime, Trace,
-    TraceKind,
-};
+use super::{Clock, DropReason, Fault, FaultError, LinkConfig, NetStats, Rng, SimDuration, SimTime, Trace, TraceKind};
 use crate::actor::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
 
 /// Bounds and defaults of one world.
@@ -58,9 +55,7 @@ pub enum SimError {
     InFlightMax { in_flight_max: usize, time: SimTime },
     #[error("node {node:?} has more than timers_per_node_max = {timers_max} pending timers")]
     TimersMax { node: String, timers_max: usize },
-    #[error(
-        "a handler on node {node:?} recorded more than effects_per_handler_max = {effects_max} effects"
-    )]
+    #[error("a handler on node {node:?} recorded more than effects_per_handler_max = {effects_max} effects")]
     EffectsMax { node: String, effects_max: usize },
     #[error("node {from:?} sent a message to {to}, which does not exist")]
     SendToUnknownNode { from: String, to: NodeId },
@@ -192,9 +187,7 @@ impl<P: Protocol, A: Actor<P>> Slot<P> for ActorSlot<P, A> {
         self.actor = Some((self.make)(self.durable.take()));
     }
     fn public_state(&self) -> serde_json::Value {
-        self.actor
-            .as_ref()
-            .map_or(serde_json::Value::Null, |a| a.public_state())
+        self.actor.as_ref().map_or(serde_json::Value::Null, |a| a.public_state())
     }
     fn actor(&self) -> Option<&dyn Any> {
         self.actor.as_ref().map(|a| a as &dyn Any)
@@ -234,10 +227,7 @@ impl<P: Protocol> std::fmt::Debug for Sim<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sim")
             .field("now", &self.now)
-            .field(
-                "nodes",
-                &self.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
-            )
+            .field("nodes", &self.nodes.iter().map(|n| &n.name).collect::<Vec<_>>())
             .field("events_processed", &self.events_processed)
             .field("trace_len", &self.trace.len())
             .finish_non_exhaustive()
@@ -284,12 +274,8 @@ impl<P: Protocol> Sim<P> {
             return Err(SimError::DuplicateNodeName { name });
         }
         let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
-        let slot = ActorSlot::<P, A> {
-            actor: Some(make(None)),
-            make: Box::new(make),
-            durable: None,
-            _protocol: PhantomData,
-        };
+        let slot =
+            ActorSlot::<P, A> { actor: Some(make(None)), make: Box::new(make), durable: None, _protocol: PhantomData };
         self.nodes.push(Node {
             name,
             slot: Box::new(slot),
@@ -298,13 +284,7 @@ impl<P: Protocol> Sim<P> {
             timers: BTreeMap::new(),
             incarnation: 0,
         });
-        self.enqueue(
-            self.now,
-            Event::Start {
-                node: id,
-                incarnation: 0,
-            },
-        );
+        self.enqueue(self.now, Event::Start { node: id, incarnation: 0 });
         Ok(id)
     }
 
@@ -339,10 +319,7 @@ impl<P: Protocol> Sim<P> {
             }
             if self.events_processed >= self.config.events_max {
                 self.queue.insert((at, seq), event);
-                return Err(SimError::EventsMax {
-                    events_max: self.config.events_max,
-                    time: self.now,
-                });
+                return Err(SimError::EventsMax { events_max: self.config.events_max, time: self.now });
             }
             self.now = at;
             if let Handled::Event = self.process(event)? {
@@ -354,11 +331,7 @@ impl<P: Protocol> Sim<P> {
 
     /// Processes every event up to and including true time `until`, then sets the time to `until`.
     pub fn run_until(&mut self, until: SimTime) -> Result<(), SimError> {
-        while self
-            .queue
-            .first_key_value()
-            .is_some_and(|((at, _), _)| *at <= until)
-        {
+        while self.queue.first_key_value().is_some_and(|((at, _), _)| *at <= until) {
             self.step()?;
         }
         self.now = self.now.max(until);
@@ -427,11 +400,7 @@ impl<P: Protocol> Sim<P> {
 
     /// The actor running on `id`, if it is up and of type `A` (for tests and checkers).
     pub fn actor<A: 'static>(&self, id: NodeId) -> Option<&A> {
-        self.nodes
-            .get(id.index())?
-            .slot
-            .actor()?
-            .downcast_ref::<A>()
+        self.nodes.get(id.index())?.slot.actor()?.downcast_ref::<A>()
     }
 
     pub fn snapshot(&self) -> WorldSnapshot {
@@ -451,19 +420,9 @@ impl<P: Protocol> Sim<P> {
             .queue
             .iter()
             .filter_map(|((at, _), e)| match e {
-                Event::Deliver {
-                    msg_id,
-                    from,
-                    to,
-                    msg,
-                    ..
-                } => Some(InFlightSnapshot {
-                    msg_id: *msg_id,
-                    from: *from,
-                    to: *to,
-                    deliver_at: *at,
-                    msg: to_json(msg),
-                }),
+                Event::Deliver { msg_id, from, to, msg, .. } => {
+                    Some(InFlightSnapshot { msg_id: *msg_id, from: *from, to: *to, deliver_at: *at, msg: to_json(msg) })
+                }
                 _ => None,
             })
             .collect();
@@ -486,11 +445,7 @@ impl<P: Protocol> Sim<P> {
     /// resumes, the start of a node that crashed first.
     fn is_live(&self, event: &Event<P::Msg>) -> bool {
         match event {
-            Event::Timer {
-                node,
-                timer,
-                generation,
-            } => self.nodes[node.index()].timers.get(timer) == Some(generation),
+            Event::Timer { node, timer, generation } => self.nodes[node.index()].timers.get(timer) == Some(generation),
             Event::Resume { node } => {
                 matches!(self.nodes[node.index()].status, NodeStatus::Paused { .. })
             }
@@ -512,68 +467,33 @@ impl<P: Protocol> Sim<P> {
                 self.trace.push(self.now, TraceKind::Start { node });
                 self.handle(node, |slot, ctx| slot.start(ctx))?;
             }
-            Event::Deliver {
-                msg_id,
-                from,
-                to,
-                msg,
-                arrived,
-            } => {
+            Event::Deliver { msg_id, from, to, msg, arrived } => {
                 self.in_flight -= 1;
                 if !arrived && self.network.is_cut(from, to) {
                     self.drop_message(msg_id, from, to, DropReason::Partition);
                     return Ok(Handled::Event);
                 }
                 match self.nodes[to.index()].status {
-                    NodeStatus::Crashed => {
-                        self.drop_message(msg_id, from, to, DropReason::NodeDown)
-                    }
+                    NodeStatus::Crashed => self.drop_message(msg_id, from, to, DropReason::NodeDown),
                     NodeStatus::Paused { until } => {
                         self.in_flight += 1;
-                        self.enqueue(
-                            until,
-                            Event::Deliver {
-                                msg_id,
-                                from,
-                                to,
-                                msg,
-                                arrived: true,
-                            },
-                        );
+                        self.enqueue(until, Event::Deliver { msg_id, from, to, msg, arrived: true });
                         return Ok(Handled::Skipped);
                     }
                     NodeStatus::Up => {
                         self.network.stats.delivered += 1;
-                        self.trace
-                            .push(self.now, TraceKind::Deliver { msg_id, from, to });
+                        self.trace.push(self.now, TraceKind::Deliver { msg_id, from, to });
                         self.handle(to, |slot, ctx| slot.message(ctx, from, msg))?;
                     }
                 }
             }
-            Event::Timer {
-                node,
-                timer,
-                generation,
-            } => {
+            Event::Timer { node, timer, generation } => {
                 if let NodeStatus::Paused { until } = self.nodes[node.index()].status {
-                    self.enqueue(
-                        until,
-                        Event::Timer {
-                            node,
-                            timer,
-                            generation,
-                        },
-                    );
+                    self.enqueue(until, Event::Timer { node, timer, generation });
                     return Ok(Handled::Skipped);
                 }
                 self.nodes[node.index()].timers.remove(&timer);
-                self.trace.push(
-                    self.now,
-                    TraceKind::Timer {
-                        node,
-                        timer: timer.0,
-                    },
-                );
+                self.trace.push(self.now, TraceKind::Timer { node, timer: timer.0 });
                 self.handle(node, |slot, ctx| slot.timer(ctx, timer))?;
             }
             Event::Resume { node } => {
@@ -593,8 +513,7 @@ impl<P: Protocol> Sim<P> {
                 }
                 Err(e) => {
                     let reason = e.to_string();
-                    self.trace
-                        .push(self.now, TraceKind::FaultRejected { fault, reason });
+                    self.trace.push(self.now, TraceKind::FaultRejected { fault, reason });
                 }
             },
         }
@@ -603,40 +522,23 @@ impl<P: Protocol> Sim<P> {
 
     fn drop_message(&mut self, msg_id: u64, from: NodeId, to: NodeId, reason: DropReason) {
         self.network.stats.count_drop(reason);
-        self.trace.push(
-            self.now,
-            TraceKind::Drop {
-                msg_id,
-                from,
-                to,
-                reason,
-            },
-        );
+        self.trace.push(self.now, TraceKind::Drop { msg_id, from, to, reason });
     }
 
     /// Runs one handler on `node` with a fresh context and applies what it recorded.
-    fn handle(
-        &mut self,
-        node: NodeId,
-        f: impl FnOnce(&mut dyn Slot<P>, &mut Ctx<'_, P>),
-    ) -> Result<(), SimError> {
+    fn handle(&mut self, node: NodeId, f: impl FnOnce(&mut dyn Slot<P>, &mut Ctx<'_, P>)) -> Result<(), SimError> {
         let mut effects = std::mem::take(&mut self.effects);
         effects.clear();
         let n = &mut self.nodes[node.index()];
         let local_now = n.clock.read(self.now);
-        f(
-            n.slot.as_mut(),
-            &mut Ctx::new(node, local_now, &mut self.rng, &mut effects),
-        );
+        f(n.slot.as_mut(), &mut Ctx::new(node, local_now, &mut self.rng, &mut effects));
         if effects.len() > self.config.effects_per_handler_max {
             return Err(SimError::EffectsMax {
                 node: n.name.clone(),
                 effects_max: self.config.effects_per_handler_max,
             });
         }
-        let result = effects
-            .drain(..)
-            .try_for_each(|e| self.apply_effect(node, e));
+        let result = effects.drain(..).try_for_each(|e| self.apply_effect(node, e));
         self.effects = effects;
         result
     }
@@ -650,18 +552,8 @@ impl<P: Protocol> Sim<P> {
                 Ok(())
             }
             Effect::Observe(obs) => {
-                self.trace.push(
-                    self.now,
-                    TraceKind::Observe {
-                        node,
-                        obs: to_json(&obs),
-                    },
-                );
-                self.observations.push(Observed {
-                    time: self.now,
-                    node,
-                    obs,
-                });
+                self.trace.push(self.now, TraceKind::Observe { node, obs: to_json(&obs) });
+                self.observations.push(Observed { time: self.now, node, obs });
                 Ok(())
             }
         }
@@ -669,22 +561,11 @@ impl<P: Protocol> Sim<P> {
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) -> Result<(), SimError> {
         if to.index() >= self.nodes.len() {
-            return Err(SimError::SendToUnknownNode {
-                from: self.nodes[from.index()].name.clone(),
-                to,
-            });
+            return Err(SimError::SendToUnknownNode { from: self.nodes[from.index()].name.clone(), to });
         }
         let msg_id = self.msg_seq;
         self.msg_seq += 1;
-        self.trace.push(
-            self.now,
-            TraceKind::Send {
-                msg_id,
-                from,
-                to,
-                msg: to_json(&msg),
-            },
-        );
+        self.trace.push(self.now, TraceKind::Send { msg_id, from, to, msg: to_json(&msg) });
         let deliveries = match self.network.route(&mut self.rng, self.now, from, to) {
             Route::Dropped(reason) => {
                 self.drop_message(msg_id, from, to, reason);
@@ -697,63 +578,31 @@ impl<P: Protocol> Sim<P> {
         }
         for d in deliveries {
             if self.in_flight >= self.config.in_flight_max {
-                return Err(SimError::InFlightMax {
-                    in_flight_max: self.config.in_flight_max,
-                    time: self.now,
-                });
+                return Err(SimError::InFlightMax { in_flight_max: self.config.in_flight_max, time: self.now });
             }
             self.in_flight += 1;
-            self.enqueue(
-                d.at,
-                Event::Deliver {
-                    msg_id,
-                    from,
-                    to,
-                    msg: msg.clone(),
-                    arrived: false,
-                },
-            );
+            self.enqueue(d.at, Event::Deliver { msg_id, from, to, msg: msg.clone(), arrived: false });
         }
         Ok(())
     }
 
-    fn set_timer(
-        &mut self,
-        node: NodeId,
-        timer: TimerId,
-        after: SimDuration,
-    ) -> Result<(), SimError> {
+    fn set_timer(&mut self, node: NodeId, timer: TimerId, after: SimDuration) -> Result<(), SimError> {
         let n = &mut self.nodes[node.index()];
         if !n.timers.contains_key(&timer) && n.timers.len() >= self.config.timers_per_node_max {
-            return Err(SimError::TimersMax {
-                node: n.name.clone(),
-                timers_max: self.config.timers_per_node_max,
-            });
+            return Err(SimError::TimersMax { node: n.name.clone(), timers_max: self.config.timers_per_node_max });
         }
         self.timer_generation += 1;
         let generation = self.timer_generation;
         n.timers.insert(timer, generation);
         let at = self.now + n.clock.true_duration(after);
-        self.enqueue(
-            at,
-            Event::Timer {
-                node,
-                timer,
-                generation,
-            },
-        );
+        self.enqueue(at, Event::Timer { node, timer, generation });
         Ok(())
     }
 
     fn resolve(&self, name: &str) -> Result<NodeId, FaultError> {
         self.node_id(name).ok_or_else(|| FaultError::UnknownNode {
             name: name.to_owned(),
-            known: self
-                .nodes
-                .iter()
-                .map(|n| n.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: self.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "),
         })
     }
 
@@ -871,16 +720,11 @@ fn check_fault_range_i64(field: &'static str, value: i64, max_abs: i64) -> Resul
     if (-max_abs..=max_abs).contains(&value) {
         return Ok(());
     }
-    Err(FaultError::OutOfRange {
-        field,
-        value,
-        allowed: format!("{}..={max_abs}", -max_abs),
-    })
+    Err(FaultError::OutOfRange { field, value, allowed: format!("{}..={max_abs}", -max_abs) })
 }
 
 /// Messages and observations enter the trace as JSON. A value serde cannot represent (which
 /// would be a bug in a protocol's types) is recorded as a string saying so, never skipped.
 fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value)
-        .unwrap_or_else(|e| serde_json::Value::String(format!("<unserializable: {e}>")))
+    serde_json::to_value(value).unwrap_or_else(|e| serde_json::Value::String(format!("<unserializable: {e}>")))
 }

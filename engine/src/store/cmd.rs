@@ -228,13 +228,7 @@ impl Cmd {
             Cmd::Get { key } | Cmd::PTtl { key } | Cmd::Incr { key } | Cmd::HGetAll { key } => {
                 vec![s(key)]
             }
-            Cmd::Set {
-                key,
-                value,
-                condition,
-                expiry,
-                get,
-            } => {
+            Cmd::Set { key, value, condition, expiry, get } => {
                 let mut a = vec![s(key), s(value)];
                 match condition {
                     Some(SetCondition::Nx) => a.push(s("NX")),
@@ -260,26 +254,14 @@ impl Cmd {
                 a
             }
             Cmd::HGet { key, field } => vec![s(key), s(field)],
-            Cmd::HDel { key, fields } => std::iter::once(s(key))
-                .chain(fields.iter().cloned())
-                .collect(),
+            Cmd::HDel { key, fields } => std::iter::once(s(key)).chain(fields.iter().cloned()).collect(),
             Cmd::HIncrBy { key, field, delta } => vec![s(key), s(field), delta.to_string()],
             Cmd::ZAdd { key, members } => {
                 let mut a = vec![s(key)];
-                a.extend(
-                    members
-                        .iter()
-                        .flat_map(|(score, m)| [score_arg(*score), s(m)]),
-                );
+                a.extend(members.iter().flat_map(|(score, m)| [score_arg(*score), s(m)]));
                 a
             }
-            Cmd::ZRangeByScore {
-                key,
-                min,
-                max,
-                with_scores,
-                limit,
-            } => {
+            Cmd::ZRangeByScore { key, min, max, with_scores, limit } => {
                 let mut a = vec![s(key), bound_arg(*min), bound_arg(*max)];
                 if *with_scores {
                     a.push(s("WITHSCORES"));
@@ -289,9 +271,7 @@ impl Cmd {
                 }
                 a
             }
-            Cmd::ZRem { key, members } => std::iter::once(s(key))
-                .chain(members.iter().cloned())
-                .collect(),
+            Cmd::ZRem { key, members } => std::iter::once(s(key)).chain(members.iter().cloned()).collect(),
             Cmd::Script { script, keys, args } => {
                 let mut a = vec![s(script.as_str()), keys.len().to_string()];
                 a.extend(keys.iter().cloned());
@@ -305,11 +285,7 @@ impl Cmd {
 /// A score as Redis parses it back exactly: Rust prints the shortest string that round-trips.
 fn score_arg(score: f64) -> String {
     if score.is_infinite() {
-        return if score > 0.0 {
-            "+inf".to_owned()
-        } else {
-            "-inf".to_owned()
-        };
+        return if score > 0.0 { "+inf".to_owned() } else { "-inf".to_owned() };
     }
     score.to_string()
 }
@@ -359,30 +335,15 @@ mod tests {
             with_scores: true,
             limit: Some((0, 10)),
         };
-        assert_eq!(
-            z.to_string(),
-            "ZRANGEBYSCORE z (1.5 +inf WITHSCORES LIMIT 0 10"
-        );
-        let script = Cmd::Script {
-            script: ScriptName::CompareAndDelete,
-            keys: vec!["lock".into()],
-            args: vec!["t1".into()],
-        };
+        assert_eq!(z.to_string(), "ZRANGEBYSCORE z (1.5 +inf WITHSCORES LIMIT 0 10");
+        let script =
+            Cmd::Script { script: ScriptName::CompareAndDelete, keys: vec!["lock".into()], args: vec!["t1".into()] };
         assert_eq!(script.to_string(), "EVALSHA compare_and_delete 1 lock t1");
         let prefixed = script.with_key_prefix("distlab:r1:");
-        assert_eq!(
-            prefixed.to_string(),
-            "EVALSHA compare_and_delete 1 distlab:r1:lock t1"
-        );
+        assert_eq!(prefixed.to_string(), "EVALSHA compare_and_delete 1 distlab:r1:lock t1");
         assert_eq!(prefixed.keys(), vec!["distlab:r1:lock"]);
-        let del = Cmd::Del {
-            keys: vec!["a".into(), "b".into()],
-        }
-        .with_key_prefix("p:");
+        let del = Cmd::Del { keys: vec!["a".into(), "b".into()] }.with_key_prefix("p:");
         assert_eq!(del.keys(), vec!["p:a", "p:b"]);
-        assert_eq!(
-            set.with_key_prefix("p:").to_string(),
-            r#"SET p:lock "token 1" NX PX 30000"#
-        );
+        assert_eq!(set.with_key_prefix("p:").to_string(), r#"SET p:lock "token 1" NX PX 30000"#);
     }
 }

@@ -27,9 +27,7 @@ impl PartialOrd for Score {
 impl Ord for Score {
     /// Numeric order; `-0` and `0` compare equal, as C's `<` does in Redis.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0
-            .partial_cmp(&other.0)
-            .unwrap_or(std::cmp::Ordering::Equal)
+        self.0.partial_cmp(&other.0).unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
@@ -93,10 +91,7 @@ impl Keyspace {
 
     /// Keys that exist at `now_ms` (expired keys excluded).
     pub fn len(&self, now_ms: i64) -> usize {
-        self.entries
-            .values()
-            .filter(|e| !is_expired(e, now_ms))
-            .count()
+        self.entries.values().filter(|e| !is_expired(e, now_ms)).count()
     }
 
     pub fn is_empty(&self, now_ms: i64) -> bool {
@@ -107,13 +102,7 @@ impl Keyspace {
     pub fn apply(&mut self, now_ms: i64, cmd: &Cmd) -> Reply {
         match cmd {
             Cmd::Get { key } => self.get(now_ms, key),
-            Cmd::Set {
-                key,
-                value,
-                condition,
-                expiry,
-                get,
-            } => self.set(now_ms, key, value, *condition, *expiry, *get),
+            Cmd::Set { key, value, condition, expiry, get } => self.set(now_ms, key, value, *condition, *expiry, *get),
             Cmd::Del { keys } => self.del(now_ms, keys),
             Cmd::Exists { keys } => self.exists(now_ms, keys),
             Cmd::PExpire { key, ms } => self.pexpire(now_ms, key, *ms),
@@ -126,13 +115,9 @@ impl Keyspace {
             Cmd::HGetAll { key } => self.hgetall(now_ms, key),
             Cmd::HIncrBy { key, field, delta } => self.hincr_by(now_ms, key, field, *delta),
             Cmd::ZAdd { key, members } => self.zadd(now_ms, key, members),
-            Cmd::ZRangeByScore {
-                key,
-                min,
-                max,
-                with_scores,
-                limit,
-            } => self.zrange_by_score(now_ms, key, *min, *max, *with_scores, *limit),
+            Cmd::ZRangeByScore { key, min, max, with_scores, limit } => {
+                self.zrange_by_score(now_ms, key, *min, *max, *with_scores, *limit)
+            }
             Cmd::ZRem { key, members } => self.zrem(now_ms, key, members),
             Cmd::Script { script, keys, args } => script.run(self, now_ms, keys, args),
         }
@@ -190,10 +175,7 @@ impl Keyspace {
             None => false,
         };
         if !blocked {
-            let entry = Entry {
-                value: Value::String(value.to_owned()),
-                expires_at_ms,
-            };
+            let entry = Entry { value: Value::String(value.to_owned()), expires_at_ms };
             self.entries.insert(key.to_owned(), entry);
         }
         match old {
@@ -207,10 +189,7 @@ impl Keyspace {
         if keys.is_empty() {
             return Reply::err(&errors::arity("del"));
         }
-        let n = keys
-            .iter()
-            .filter(|k| self.live(now_ms, k).is_some() && self.entries.remove(*k).is_some())
-            .count();
+        let n = keys.iter().filter(|k| self.live(now_ms, k).is_some() && self.entries.remove(*k).is_some()).count();
         Reply::Int(count(n))
     }
 
@@ -218,10 +197,7 @@ impl Keyspace {
         if keys.is_empty() {
             return Reply::err(&errors::arity("exists"));
         }
-        let n = keys
-            .iter()
-            .filter(|k| self.live(now_ms, k).is_some())
-            .count();
+        let n = keys.iter().filter(|k| self.live(now_ms, k).is_some()).count();
         Reply::Int(count(n))
     }
 
@@ -243,14 +219,8 @@ impl Keyspace {
     fn pttl(&mut self, now_ms: i64, key: &str) -> Reply {
         match self.live(now_ms, key) {
             None => Reply::Int(-2),
-            Some(Entry {
-                expires_at_ms: None,
-                ..
-            }) => Reply::Int(-1),
-            Some(Entry {
-                expires_at_ms: Some(when),
-                ..
-            }) => Reply::Int((*when - now_ms).max(0)),
+            Some(Entry { expires_at_ms: None, .. }) => Reply::Int(-1),
+            Some(Entry { expires_at_ms: Some(when), .. }) => Reply::Int((*when - now_ms).max(0)),
         }
     }
 
@@ -269,10 +239,7 @@ impl Keyspace {
         match self.string(now_ms, key) {
             Ok(Some(s)) => *s = next.to_string(),
             _ => {
-                let entry = Entry {
-                    value: Value::String(next.to_string()),
-                    expires_at_ms: None,
-                };
+                let entry = Entry { value: Value::String(next.to_string()), expires_at_ms: None };
                 self.entries.insert(key.to_owned(), entry);
             }
         }
@@ -291,27 +258,17 @@ impl Keyspace {
         if let Some(make) = create
             && self.live(now_ms, key).is_none()
         {
-            let entry = Entry {
-                value: make(),
-                expires_at_ms: None,
-            };
+            let entry = Entry { value: make(), expires_at_ms: None };
             self.entries.insert(key.to_owned(), entry);
         }
         match self.live(now_ms, key) {
             None => Ok(None),
-            Some(entry) => pick(&mut entry.value)
-                .map(Some)
-                .ok_or_else(|| Reply::err(errors::WRONGTYPE)),
+            Some(entry) => pick(&mut entry.value).map(Some).ok_or_else(|| Reply::err(errors::WRONGTYPE)),
         }
     }
 
     /// The hash under `key`, created empty when missing if `create` is set.
-    fn hash(
-        &mut self,
-        now_ms: i64,
-        key: &str,
-        create: bool,
-    ) -> Result<Option<&mut BTreeMap<String, String>>, Reply> {
+    fn hash(&mut self, now_ms: i64, key: &str, create: bool) -> Result<Option<&mut BTreeMap<String, String>>, Reply> {
         let make: fn() -> Value = || Value::Hash(BTreeMap::new());
         self.typed(now_ms, key, create.then_some(make), |v| match v {
             Value::Hash(h) => Some(h),
@@ -325,10 +282,7 @@ impl Keyspace {
         }
         match self.hash(now_ms, key, true) {
             Ok(Some(h)) => {
-                let added = fields
-                    .iter()
-                    .filter(|(f, v)| h.insert(f.clone(), v.clone()).is_none())
-                    .count();
+                let added = fields.iter().filter(|(f, v)| h.insert(f.clone(), v.clone()).is_none()).count();
                 Reply::Int(count(added))
             }
             Ok(None) => Reply::Int(0),
@@ -338,9 +292,7 @@ impl Keyspace {
 
     fn hget(&mut self, now_ms: i64, key: &str, field: &str) -> Reply {
         match self.hash(now_ms, key, false) {
-            Ok(h) => h
-                .and_then(|h| h.get(field))
-                .map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
+            Ok(h) => h.and_then(|h| h.get(field)).map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
             Err(e) => e,
         }
     }
@@ -350,10 +302,7 @@ impl Keyspace {
             return Reply::err(&errors::arity("hdel"));
         }
         let (removed, now_empty) = match self.hash(now_ms, key, false) {
-            Ok(Some(h)) => (
-                fields.iter().filter(|f| h.remove(*f).is_some()).count(),
-                h.is_empty(),
-            ),
+            Ok(Some(h)) => (fields.iter().filter(|f| h.remove(*f).is_some()).count(), h.is_empty()),
             Ok(None) => (0, false),
             Err(e) => return e,
         };
@@ -417,9 +366,7 @@ impl Keyspace {
             return e;
         }
         match self.zset(now_ms, key, true) {
-            Ok(Some(z)) => Reply::Int(count(
-                members.iter().filter(|(s, m)| z.insert(m, *s)).count(),
-            )),
+            Ok(Some(z)) => Reply::Int(count(members.iter().filter(|(s, m)| z.insert(m, *s)).count())),
             Ok(None) => Reply::Int(0),
             Err(e) => e,
         }
@@ -434,10 +381,7 @@ impl Keyspace {
         with_scores: bool,
         limit: Option<(i64, i64)>,
     ) -> Reply {
-        if [min, max]
-            .iter()
-            .any(|b| matches!(b, ScoreBound::Inclusive(v) | ScoreBound::Exclusive(v) if v.is_nan()))
-        {
+        if [min, max].iter().any(|b| matches!(b, ScoreBound::Inclusive(v) | ScoreBound::Exclusive(v) if v.is_nan())) {
             return Reply::err(errors::MIN_MAX_NOT_FLOAT);
         }
         let z = match self.zset(now_ms, key, false) {
@@ -449,10 +393,7 @@ impl Keyspace {
         if offset < 0 {
             return Reply::Array(Vec::new());
         }
-        let in_range = z
-            .order
-            .iter()
-            .filter(|(s, _)| above(s.0, min) && below(s.0, max));
+        let in_range = z.order.iter().filter(|(s, _)| above(s.0, min) && below(s.0, max));
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
         let take = usize::try_from(count).unwrap_or(usize::MAX); // negative count: no limit
         let mut out = Vec::new();
@@ -470,10 +411,7 @@ impl Keyspace {
             return Reply::err(&errors::arity("zrem"));
         }
         let (removed, now_empty) = match self.zset(now_ms, key, false) {
-            Ok(Some(z)) => (
-                members.iter().filter(|m| z.remove(m)).count(),
-                z.scores.is_empty(),
-            ),
+            Ok(Some(z)) => (members.iter().filter(|m| z.remove(m)).count(), z.scores.is_empty()),
             Ok(None) => (0, false),
             Err(e) => return e,
         };
@@ -485,20 +423,11 @@ impl Keyspace {
 
     /// What the page shows: up to `keys_max` live keys with their type, value and expiry.
     pub fn to_json(&self, now_ms: i64, keys_max: usize) -> serde_json::Value {
-        let live: Vec<_> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| !is_expired(e, now_ms))
-            .collect();
+        let live: Vec<_> = self.entries.iter().filter(|(_, e)| !is_expired(e, now_ms)).collect();
         let keys: serde_json::Map<String, serde_json::Value> = live
             .iter()
             .take(keys_max)
-            .map(|(k, e)| {
-                (
-                    (*k).clone(),
-                    serde_json::to_value(e).unwrap_or(serde_json::Value::Null),
-                )
-            })
+            .map(|(k, e)| ((*k).clone(), serde_json::to_value(e).unwrap_or(serde_json::Value::Null)))
             .collect();
         serde_json::json!({ "keys": keys, "key_count": live.len() })
     }

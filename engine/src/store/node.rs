@@ -55,12 +55,7 @@ pub struct StoreNode {
 impl StoreNode {
     /// A store rebuilt from what survived a crash (`None` on first start).
     pub fn new(config: StoreConfig, durable: Option<Option<Keyspace>>) -> Self {
-        StoreNode {
-            config,
-            keyspace: durable.flatten().unwrap_or_default(),
-            last_now_ms: 0,
-            commands: 0,
-        }
+        StoreNode { config, keyspace: durable.flatten().unwrap_or_default(), last_now_ms: 0, commands: 0 }
     }
 
     pub fn keyspace(&self) -> &Keyspace {

@@ -15,39 +15,21 @@ pub fn parse_i64(s: &str) -> Option<i64> {
     if !(b'1'..=b'9').contains(first) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let magnitude = digits.iter().try_fold(0u64, |acc, d| {
-        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
+    let magnitude = digits.iter().try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))?;
+    if negative { 0i64.checked_sub_unsigned(magnitude) } else { i64::try_from(magnitude).ok() }
 }
 
 /// Formats a sorted-set score as Redis 7.0 does in RESP2 replies: `inf`/`-inf`, otherwise C's
 /// `%.17g` (17 significant digits, trailing zeros removed, exponent form outside 1e-4..1e17).
 pub fn format_score(score: f64) -> String {
     if score.is_infinite() {
-        return if score > 0.0 {
-            "inf".to_owned()
-        } else {
-            "-inf".to_owned()
-        };
+        return if score > 0.0 { "inf".to_owned() } else { "-inf".to_owned() };
     }
     if score == 0.0 {
-        return if score.is_sign_negative() {
-            "-0".to_owned()
-        } else {
-            "0".to_owned()
-        };
+        return if score.is_sign_negative() { "-0".to_owned() } else { "0".to_owned() };
     }
     const PRECISION: i32 = 17;
-    let sci = format!(
-        "{:.*e}",
-        usize::try_from(PRECISION - 1).unwrap_or(16),
-        score
-    );
+    let sci = format!("{:.*e}", usize::try_from(PRECISION - 1).unwrap_or(16), score);
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     if (-4..PRECISION).contains(&exponent) {
@@ -55,21 +37,13 @@ pub fn format_score(score: f64) -> String {
         trim_fraction(&format!("{score:.decimals$}")).to_owned()
     } else {
         let sign = if exponent < 0 { '-' } else { '+' };
-        format!(
-            "{}e{sign}{:02}",
-            trim_fraction(mantissa),
-            exponent.unsigned_abs()
-        )
+        format!("{}e{sign}{:02}", trim_fraction(mantissa), exponent.unsigned_abs())
     }
 }
 
 /// Drops trailing zeros after a decimal point, and the point itself if nothing follows it.
 fn trim_fraction(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s }
 }
 
 #[cfg(test)]
@@ -83,19 +57,7 @@ mod tests {
         assert_eq!(parse_i64("-42"), Some(-42));
         assert_eq!(parse_i64("9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64("-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            "",
-            "-",
-            "-0",
-            "007",
-            "+1",
-            " 1",
-            "1 ",
-            "1.0",
-            "abc",
-            "9223372036854775808",
-            "1e3",
-        ] {
+        for bad in ["", "-", "-0", "007", "+1", " 1", "1 ", "1.0", "abc", "9223372036854775808", "1e3"] {
             assert_eq!(parse_i64(bad), None, "{bad:?}");
         }
     }

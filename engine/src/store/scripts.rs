@@ -46,13 +46,7 @@ impl ScriptName {
     }
 
     /// The Rust twin of [`ScriptName::lua`].
-    pub(crate) fn run(
-        self,
-        ks: &mut Keyspace,
-        now_ms: i64,
-        keys: &[String],
-        args: &[String],
-    ) -> Reply {
+    pub(crate) fn run(self, ks: &mut Keyspace, now_ms: i64, keys: &[String], args: &[String]) -> Reply {
         if (keys.len(), args.len()) != self.arity() {
             let (k, a) = self.arity();
             return Reply::Error(format!(
@@ -69,9 +63,7 @@ impl ScriptName {
             err => return err,
         };
         match self {
-            ScriptName::CompareAndDelete if holds_expected => {
-                ks.del(now_ms, std::slice::from_ref(key))
-            }
+            ScriptName::CompareAndDelete if holds_expected => ks.del(now_ms, std::slice::from_ref(key)),
             ScriptName::CompareAndPExpire if holds_expected => match number::parse_i64(&args[1]) {
                 Some(ms) => ks.pexpire(now_ms, key, ms),
                 None => Reply::err(errors::NOT_AN_INTEGER),

@@ -15,52 +15,22 @@ fn get(k: &str) -> Cmd {
     Cmd::Get { key: s(k) }
 }
 fn set(k: &str, v: &str) -> Cmd {
-    Cmd::Set {
-        key: s(k),
-        value: s(v),
-        condition: None,
-        expiry: None,
-        get: false,
-    }
+    Cmd::Set { key: s(k), value: s(v), condition: None, expiry: None, get: false }
 }
-fn set_with(
-    k: &str,
-    v: &str,
-    condition: Option<SetCondition>,
-    expiry: Option<SetExpiry>,
-    get: bool,
-) -> Cmd {
-    Cmd::Set {
-        key: s(k),
-        value: s(v),
-        condition,
-        expiry,
-        get,
-    }
+fn set_with(k: &str, v: &str, condition: Option<SetCondition>, expiry: Option<SetExpiry>, get: bool) -> Cmd {
+    Cmd::Set { key: s(k), value: s(v), condition, expiry, get }
 }
 fn pttl(k: &str) -> Cmd {
     Cmd::PTtl { key: s(k) }
 }
 fn hset(k: &str, fields: &[(&str, &str)]) -> Cmd {
-    Cmd::HSet {
-        key: s(k),
-        fields: fields.iter().map(|(f, v)| (s(f), s(v))).collect(),
-    }
+    Cmd::HSet { key: s(k), fields: fields.iter().map(|(f, v)| (s(f), s(v))).collect() }
 }
 fn zadd(k: &str, members: &[(f64, &str)]) -> Cmd {
-    Cmd::ZAdd {
-        key: s(k),
-        members: members.iter().map(|(sc, m)| (*sc, s(m))).collect(),
-    }
+    Cmd::ZAdd { key: s(k), members: members.iter().map(|(sc, m)| (*sc, s(m))).collect() }
 }
 fn zrange(k: &str, min: ScoreBound, max: ScoreBound) -> Cmd {
-    Cmd::ZRangeByScore {
-        key: s(k),
-        min,
-        max,
-        with_scores: false,
-        limit: None,
-    }
+    Cmd::ZRangeByScore { key: s(k), min, max, with_scores: false, limit: None }
 }
 fn members(names: &[&str]) -> Reply {
     Reply::Array(names.iter().map(|n| bulk(n)).collect())
@@ -81,11 +51,7 @@ fn set_nx_only_sets_a_missing_key() {
     let mut ks = Keyspace::new();
     let nx = |v| set_with("lock", v, Some(SetCondition::Nx), None, false);
     assert_eq!(ks.apply(0, &nx("a")), Reply::ok());
-    assert_eq!(
-        ks.apply(0, &nx("b")),
-        Reply::Nil,
-        "NX on an existing key is refused with nil"
-    );
+    assert_eq!(ks.apply(0, &nx("b")), Reply::Nil, "NX on an existing key is refused with nil");
     assert_eq!(ks.apply(0, &get("lock")), bulk("a"));
 }
 
@@ -93,11 +59,7 @@ fn set_nx_only_sets_a_missing_key() {
 fn set_xx_only_sets_an_existing_key() {
     let mut ks = Keyspace::new();
     let xx = |v| set_with("k", v, Some(SetCondition::Xx), None, false);
-    assert_eq!(
-        ks.apply(0, &xx("a")),
-        Reply::Nil,
-        "XX on a missing key is refused with nil"
-    );
+    assert_eq!(ks.apply(0, &xx("a")), Reply::Nil, "XX on a missing key is refused with nil");
     assert_eq!(ks.apply(0, &get("k")), Reply::Nil);
     ks.apply(0, &set("k", "old"));
     assert_eq!(ks.apply(0, &xx("new")), Reply::ok());
@@ -107,40 +69,14 @@ fn set_xx_only_sets_an_existing_key() {
 #[test]
 fn set_get_returns_the_old_value_even_when_the_condition_blocks() {
     let mut ks = Keyspace::new();
-    assert_eq!(
-        ks.apply(0, &set_with("k", "v1", None, None, true)),
-        Reply::Nil
-    );
-    assert_eq!(
-        ks.apply(0, &set_with("k", "v2", None, None, true)),
-        bulk("v1")
-    );
-    assert_eq!(
-        ks.apply(0, &set_with("k", "v3", Some(SetCondition::Nx), None, true)),
-        bulk("v2")
-    );
+    assert_eq!(ks.apply(0, &set_with("k", "v1", None, None, true)), Reply::Nil);
+    assert_eq!(ks.apply(0, &set_with("k", "v2", None, None, true)), bulk("v1"));
+    assert_eq!(ks.apply(0, &set_with("k", "v3", Some(SetCondition::Nx), None, true)), bulk("v2"));
     assert_eq!(ks.apply(0, &get("k")), bulk("v2"), "NX blocked the write");
     ks.apply(0, &hset("h", &[("f", "v")]));
-    assert_eq!(
-        ks.apply(0, &set_with("h", "x", None, None, true)),
-        Reply::err(WRONGTYPE)
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::HGet {
-                key: s("h"),
-                field: s("f")
-            }
-        ),
-        bulk("v"),
-        "nothing was set"
-    );
-    assert_eq!(
-        ks.apply(0, &set("h", "x")),
-        Reply::ok(),
-        "plain SET replaces any type"
-    );
+    assert_eq!(ks.apply(0, &set_with("h", "x", None, None, true)), Reply::err(WRONGTYPE));
+    assert_eq!(ks.apply(0, &Cmd::HGet { key: s("h"), field: s("f") }), bulk("v"), "nothing was set");
+    assert_eq!(ks.apply(0, &set("h", "x")), Reply::ok(), "plain SET replaces any type");
 }
 
 #[test]
@@ -150,27 +86,12 @@ fn px_expiry_boundary_follows_redis() {
     let px = set_with("k", "v", None, Some(SetExpiry::Px(100)), false);
     assert_eq!(ks.apply(1_000, &px), Reply::ok());
     assert_eq!(ks.apply(1_099, &pttl("k")), Reply::Int(1));
-    assert_eq!(
-        ks.apply(1_099, &get("k")),
-        bulk("v"),
-        "present before its expiry"
-    );
-    assert_eq!(
-        ks.apply(1_100, &pttl("k")),
-        Reply::Int(0),
-        "at its expiry millisecond PTTL is 0"
-    );
+    assert_eq!(ks.apply(1_099, &get("k")), bulk("v"), "present before its expiry");
+    assert_eq!(ks.apply(1_100, &pttl("k")), Reply::Int(0), "at its expiry millisecond PTTL is 0");
     assert_eq!(ks.apply(1_100, &get("k")), bulk("v"));
-    assert_eq!(
-        ks.apply(1_101, &get("k")),
-        Reply::Nil,
-        "gone once the expiry has passed"
-    );
+    assert_eq!(ks.apply(1_101, &get("k")), Reply::Nil, "gone once the expiry has passed");
     assert_eq!(ks.apply(1_101, &pttl("k")), Reply::Int(-2));
-    assert_eq!(
-        ks.apply(1_101, &Cmd::Exists { keys: vec![s("k")] }),
-        Reply::Int(0)
-    );
+    assert_eq!(ks.apply(1_101, &Cmd::Exists { keys: vec![s("k")] }), Reply::Int(0));
 }
 
 #[test]
@@ -187,27 +108,12 @@ fn ex_is_seconds_and_plain_set_clears_the_ttl() {
 fn invalid_expire_times_are_rejected() {
     let mut ks = Keyspace::new();
     let err = Reply::Error(s("ERR invalid expire time in 'set' command"));
-    for e in [
-        SetExpiry::Px(0),
-        SetExpiry::Px(-5),
-        SetExpiry::Ex(0),
-        SetExpiry::Ex(i64::MAX / 10),
-    ] {
-        assert_eq!(
-            ks.apply(0, &set_with("k", "v", None, Some(e), false)),
-            err,
-            "{e:?}"
-        );
+    for e in [SetExpiry::Px(0), SetExpiry::Px(-5), SetExpiry::Ex(0), SetExpiry::Ex(i64::MAX / 10)] {
+        assert_eq!(ks.apply(0, &set_with("k", "v", None, Some(e), false)), err, "{e:?}");
     }
     assert_eq!(ks.apply(0, &get("k")), Reply::Nil);
     assert_eq!(
-        ks.apply(
-            5,
-            &Cmd::PExpire {
-                key: s("k"),
-                ms: i64::MAX
-            }
-        ),
+        ks.apply(5, &Cmd::PExpire { key: s("k"), ms: i64::MAX }),
         Reply::Error(s("ERR invalid expire time in 'pexpire' command"))
     );
 }
@@ -215,45 +121,13 @@ fn invalid_expire_times_are_rejected() {
 #[test]
 fn pexpire_sets_replaces_and_deletes_in_the_past() {
     let mut ks = Keyspace::new();
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::PExpire {
-                key: s("k"),
-                ms: 100
-            }
-        ),
-        Reply::Int(0),
-        "missing key"
-    );
+    assert_eq!(ks.apply(0, &Cmd::PExpire { key: s("k"), ms: 100 }), Reply::Int(0), "missing key");
     ks.apply(0, &set("k", "v"));
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::PExpire {
-                key: s("k"),
-                ms: 100
-            }
-        ),
-        Reply::Int(1)
-    );
+    assert_eq!(ks.apply(0, &Cmd::PExpire { key: s("k"), ms: 100 }), Reply::Int(1));
     assert_eq!(ks.apply(40, &pttl("k")), Reply::Int(60));
-    assert_eq!(
-        ks.apply(
-            40,
-            &Cmd::PExpire {
-                key: s("k"),
-                ms: 1_000
-            }
-        ),
-        Reply::Int(1)
-    );
+    assert_eq!(ks.apply(40, &Cmd::PExpire { key: s("k"), ms: 1_000 }), Reply::Int(1));
     assert_eq!(ks.apply(40, &pttl("k")), Reply::Int(1_000));
-    assert_eq!(
-        ks.apply(50, &Cmd::PExpire { key: s("k"), ms: 0 }),
-        Reply::Int(1),
-        "deletes"
-    );
+    assert_eq!(ks.apply(50, &Cmd::PExpire { key: s("k"), ms: 0 }), Reply::Int(1), "deletes");
     assert_eq!(ks.apply(50, &get("k")), Reply::Nil);
 }
 
@@ -271,34 +145,9 @@ fn del_and_exists_count_keys() {
     ks.apply(0, &set("a", "1"));
     ks.apply(0, &set("b", "2"));
     let keys = |ks: &[&str]| ks.iter().map(|k| s(k)).collect::<Vec<_>>();
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::Exists {
-                keys: keys(&["a", "a", "c"])
-            }
-        ),
-        Reply::Int(2),
-        "repeats count"
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::Del {
-                keys: keys(&["a", "c", "a"])
-            }
-        ),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::Exists {
-                keys: keys(&["a", "b"])
-            }
-        ),
-        Reply::Int(1)
-    );
+    assert_eq!(ks.apply(0, &Cmd::Exists { keys: keys(&["a", "a", "c"]) }), Reply::Int(2), "repeats count");
+    assert_eq!(ks.apply(0, &Cmd::Del { keys: keys(&["a", "c", "a"]) }), Reply::Int(1));
+    assert_eq!(ks.apply(0, &Cmd::Exists { keys: keys(&["a", "b"]) }), Reply::Int(1));
     assert_eq!(
         ks.apply(0, &Cmd::Del { keys: vec![] }),
         Reply::Error(s("ERR wrong number of arguments for 'del' command"))
@@ -308,158 +157,50 @@ fn del_and_exists_count_keys() {
 #[test]
 fn incr_counts_and_rejects_non_integers() {
     let mut ks = Keyspace::new();
-    assert_eq!(
-        ks.apply(0, &Cmd::Incr { key: s("n") }),
-        Reply::Int(1),
-        "a missing key counts from 0"
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::IncrBy {
-                key: s("n"),
-                delta: 41
-            }
-        ),
-        Reply::Int(42)
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::IncrBy {
-                key: s("n"),
-                delta: -50
-            }
-        ),
-        Reply::Int(-8)
-    );
+    assert_eq!(ks.apply(0, &Cmd::Incr { key: s("n") }), Reply::Int(1), "a missing key counts from 0");
+    assert_eq!(ks.apply(0, &Cmd::IncrBy { key: s("n"), delta: 41 }), Reply::Int(42));
+    assert_eq!(ks.apply(0, &Cmd::IncrBy { key: s("n"), delta: -50 }), Reply::Int(-8));
     assert_eq!(ks.apply(0, &get("n")), bulk("-8"));
     for bad in ["abc", "1.5", " 1", "+1", "007", ""] {
         ks.apply(0, &set("x", bad));
-        assert_eq!(
-            ks.apply(0, &Cmd::Incr { key: s("x") }),
-            Reply::err(NOT_AN_INTEGER),
-            "{bad:?}"
-        );
+        assert_eq!(ks.apply(0, &Cmd::Incr { key: s("x") }), Reply::err(NOT_AN_INTEGER), "{bad:?}");
         assert_eq!(ks.apply(0, &get("x")), bulk(bad), "the value is unchanged");
     }
     ks.apply(0, &set("max", &i64::MAX.to_string()));
-    assert_eq!(
-        ks.apply(0, &Cmd::Incr { key: s("max") }),
-        Reply::err(OVERFLOW)
-    );
+    assert_eq!(ks.apply(0, &Cmd::Incr { key: s("max") }), Reply::err(OVERFLOW));
     ks.apply(0, &hset("h", &[("f", "1")]));
-    assert_eq!(
-        ks.apply(0, &Cmd::Incr { key: s("h") }),
-        Reply::err(WRONGTYPE)
-    );
+    assert_eq!(ks.apply(0, &Cmd::Incr { key: s("h") }), Reply::err(WRONGTYPE));
 }
 
 #[test]
 fn incr_keeps_the_ttl() {
     let mut ks = Keyspace::new();
-    ks.apply(
-        0,
-        &set_with("n", "5", None, Some(SetExpiry::Px(1_000)), false),
-    );
+    ks.apply(0, &set_with("n", "5", None, Some(SetExpiry::Px(1_000)), false));
     ks.apply(100, &Cmd::Incr { key: s("n") });
     assert_eq!(ks.apply(100, &pttl("n")), Reply::Int(900));
-    assert_eq!(
-        ks.apply(1_001, &Cmd::Incr { key: s("n") }),
-        Reply::Int(1),
-        "after expiry it starts over"
-    );
+    assert_eq!(ks.apply(1_001, &Cmd::Incr { key: s("n") }), Reply::Int(1), "after expiry it starts over");
 }
 
 #[test]
 fn hashes_set_get_delete_and_count() {
     let mut ks = Keyspace::new();
-    assert_eq!(
-        ks.apply(0, &hset("h", &[("a", "1"), ("b", "2"), ("a", "3")])),
-        Reply::Int(2)
-    );
-    assert_eq!(
-        ks.apply(0, &hset("h", &[("b", "4"), ("c", "5")])),
-        Reply::Int(1),
-        "only new fields count"
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::HGet {
-                key: s("h"),
-                field: s("a")
-            }
-        ),
-        bulk("3")
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::HGet {
-                key: s("h"),
-                field: s("z")
-            }
-        ),
-        Reply::Nil
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::HGet {
-                key: s("nope"),
-                field: s("a")
-            }
-        ),
-        Reply::Nil
-    );
-    assert_eq!(
-        ks.apply(0, &Cmd::HGetAll { key: s("h") }),
-        members(&["a", "3", "b", "4", "c", "5"])
-    );
-    assert_eq!(
-        ks.apply(0, &Cmd::HGetAll { key: s("nope") }),
-        Reply::Array(vec![])
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::HDel {
-                key: s("h"),
-                fields: vec![s("a"), s("z")]
-            }
-        ),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::HDel {
-                key: s("h"),
-                fields: vec![s("b"), s("c")]
-            }
-        ),
-        Reply::Int(2)
-    );
-    assert_eq!(
-        ks.apply(0, &Cmd::Exists { keys: vec![s("h")] }),
-        Reply::Int(0),
-        "an empty hash is deleted"
-    );
-    assert_eq!(
-        ks.apply(0, &hset("h", &[])),
-        Reply::Error(s("ERR wrong number of arguments for 'hset' command"))
-    );
+    assert_eq!(ks.apply(0, &hset("h", &[("a", "1"), ("b", "2"), ("a", "3")])), Reply::Int(2));
+    assert_eq!(ks.apply(0, &hset("h", &[("b", "4"), ("c", "5")])), Reply::Int(1), "only new fields count");
+    assert_eq!(ks.apply(0, &Cmd::HGet { key: s("h"), field: s("a") }), bulk("3"));
+    assert_eq!(ks.apply(0, &Cmd::HGet { key: s("h"), field: s("z") }), Reply::Nil);
+    assert_eq!(ks.apply(0, &Cmd::HGet { key: s("nope"), field: s("a") }), Reply::Nil);
+    assert_eq!(ks.apply(0, &Cmd::HGetAll { key: s("h") }), members(&["a", "3", "b", "4", "c", "5"]));
+    assert_eq!(ks.apply(0, &Cmd::HGetAll { key: s("nope") }), Reply::Array(vec![]));
+    assert_eq!(ks.apply(0, &Cmd::HDel { key: s("h"), fields: vec![s("a"), s("z")] }), Reply::Int(1));
+    assert_eq!(ks.apply(0, &Cmd::HDel { key: s("h"), fields: vec![s("b"), s("c")] }), Reply::Int(2));
+    assert_eq!(ks.apply(0, &Cmd::Exists { keys: vec![s("h")] }), Reply::Int(0), "an empty hash is deleted");
+    assert_eq!(ks.apply(0, &hset("h", &[])), Reply::Error(s("ERR wrong number of arguments for 'hset' command")));
 }
 
 #[test]
 fn hincrby_counts_fields_and_rejects_non_integers() {
     let mut ks = Keyspace::new();
-    let hincr = |f: &str, d| Cmd::HIncrBy {
-        key: s("h"),
-        field: s(f),
-        delta: d,
-    };
+    let hincr = |f: &str, d| Cmd::HIncrBy { key: s("h"), field: s(f), delta: d };
     assert_eq!(ks.apply(0, &hincr("n", 5)), Reply::Int(5));
     assert_eq!(ks.apply(0, &hincr("n", -7)), Reply::Int(-2));
     ks.apply(0, &hset("h", &[("s", "x")]));
@@ -467,52 +208,20 @@ fn hincrby_counts_fields_and_rejects_non_integers() {
     ks.apply(0, &hset("h", &[("big", &i64::MAX.to_string())]));
     assert_eq!(ks.apply(0, &hincr("big", 1)), Reply::err(OVERFLOW));
     ks.apply(0, &set("str", "1"));
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::HIncrBy {
-                key: s("str"),
-                field: s("f"),
-                delta: 1
-            }
-        ),
-        Reply::err(WRONGTYPE)
-    );
+    assert_eq!(ks.apply(0, &Cmd::HIncrBy { key: s("str"), field: s("f"), delta: 1 }), Reply::err(WRONGTYPE));
 }
 
 #[test]
 fn sorted_sets_order_by_score_then_member() {
     let mut ks = Keyspace::new();
+    assert_eq!(ks.apply(0, &zadd("z", &[(2.0, "b"), (1.0, "c"), (2.0, "a"), (3.5, "d")])), Reply::Int(4));
+    assert_eq!(ks.apply(0, &zadd("z", &[(0.5, "d"), (9.0, "e")])), Reply::Int(1), "d is updated, e added");
+    assert_eq!(ks.apply(0, &zrange("z", ScoreBound::NegInf, ScoreBound::PosInf)), members(&["d", "c", "a", "b", "e"]));
     assert_eq!(
-        ks.apply(
-            0,
-            &zadd("z", &[(2.0, "b"), (1.0, "c"), (2.0, "a"), (3.5, "d")])
-        ),
-        Reply::Int(4)
-    );
-    assert_eq!(
-        ks.apply(0, &zadd("z", &[(0.5, "d"), (9.0, "e")])),
-        Reply::Int(1),
-        "d is updated, e added"
-    );
-    assert_eq!(
-        ks.apply(0, &zrange("z", ScoreBound::NegInf, ScoreBound::PosInf)),
-        members(&["d", "c", "a", "b", "e"])
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &zrange("z", ScoreBound::Exclusive(1.0), ScoreBound::Inclusive(9.0))
-        ),
+        ks.apply(0, &zrange("z", ScoreBound::Exclusive(1.0), ScoreBound::Inclusive(9.0))),
         members(&["a", "b", "e"])
     );
-    assert_eq!(
-        ks.apply(
-            0,
-            &zrange("z", ScoreBound::Inclusive(5.0), ScoreBound::Inclusive(1.0))
-        ),
-        members(&[])
-    );
+    assert_eq!(ks.apply(0, &zrange("z", ScoreBound::Inclusive(5.0), ScoreBound::Inclusive(1.0))), members(&[]));
     let with_scores = Cmd::ZRangeByScore {
         key: s("z"),
         min: ScoreBound::NegInf,
@@ -529,11 +238,7 @@ fn sorted_sets_order_by_score_then_member() {
         with_scores: true,
         limit: None,
     };
-    assert_eq!(
-        ks.apply(0, &neg),
-        members(&["zero", "0"]),
-        "Redis stores -0 as 0"
-    );
+    assert_eq!(ks.apply(0, &neg), members(&["zero", "0"]), "Redis stores -0 as 0");
     let limited = |offset, count| Cmd::ZRangeByScore {
         key: s("z"),
         min: ScoreBound::NegInf,
@@ -542,39 +247,13 @@ fn sorted_sets_order_by_score_then_member() {
         limit: Some((offset, count)),
     };
     assert_eq!(ks.apply(0, &limited(1, 2)), members(&["c", "a"]));
-    assert_eq!(
-        ks.apply(0, &limited(3, -1)),
-        members(&["b", "e"]),
-        "a negative count means all"
-    );
-    assert_eq!(
-        ks.apply(0, &limited(-1, 2)),
-        members(&[]),
-        "a negative offset gives nothing"
-    );
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::ZRem {
-                key: s("z"),
-                members: vec![s("a"), s("x")]
-            }
-        ),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        ks.apply(0, &zadd("z", &[(f64::NAN, "n")])),
-        Reply::Error(s("ERR value is not a valid float"))
-    );
+    assert_eq!(ks.apply(0, &limited(3, -1)), members(&["b", "e"]), "a negative count means all");
+    assert_eq!(ks.apply(0, &limited(-1, 2)), members(&[]), "a negative offset gives nothing");
+    assert_eq!(ks.apply(0, &Cmd::ZRem { key: s("z"), members: vec![s("a"), s("x")] }), Reply::Int(1));
+    assert_eq!(ks.apply(0, &zadd("z", &[(f64::NAN, "n")])), Reply::Error(s("ERR value is not a valid float")));
     ks.apply(0, &set("str", "1"));
-    assert_eq!(
-        ks.apply(0, &zadd("str", &[(1.0, "m")])),
-        Reply::err(WRONGTYPE)
-    );
-    assert_eq!(
-        ks.apply(0, &zrange("str", ScoreBound::NegInf, ScoreBound::PosInf)),
-        Reply::err(WRONGTYPE)
-    );
+    assert_eq!(ks.apply(0, &zadd("str", &[(1.0, "m")])), Reply::err(WRONGTYPE));
+    assert_eq!(ks.apply(0, &zrange("str", ScoreBound::NegInf, ScoreBound::PosInf)), Reply::err(WRONGTYPE));
 }
 
 #[test]
@@ -586,64 +265,32 @@ fn wrong_type_access_is_refused_everywhere() {
     let wrong = [
         get("hash"),
         get("zset"),
-        Cmd::HGet {
-            key: s("str"),
-            field: s("f"),
-        },
+        Cmd::HGet { key: s("str"), field: s("f") },
         Cmd::HGetAll { key: s("zset") },
-        Cmd::HDel {
-            key: s("str"),
-            fields: vec![s("f")],
-        },
+        Cmd::HDel { key: s("str"), fields: vec![s("f")] },
         hset("zset", &[("f", "v")]),
-        Cmd::ZRem {
-            key: s("hash"),
-            members: vec![s("m")],
-        },
-        Cmd::IncrBy {
-            key: s("zset"),
-            delta: 1,
-        },
+        Cmd::ZRem { key: s("hash"), members: vec![s("m")] },
+        Cmd::IncrBy { key: s("zset"), delta: 1 },
     ];
     for cmd in wrong {
         assert_eq!(ks.apply(0, &cmd), Reply::err(WRONGTYPE), "{cmd}");
     }
-    assert_eq!(
-        ks.apply(
-            0,
-            &Cmd::Del {
-                keys: vec![s("hash"), s("zset")]
-            }
-        ),
-        Reply::Int(2),
-        "DEL takes any type"
-    );
+    assert_eq!(ks.apply(0, &Cmd::Del { keys: vec![s("hash"), s("zset")] }), Reply::Int(2), "DEL takes any type");
 }
 
 #[test]
 fn compare_and_delete_only_deletes_the_owners_value() {
     let mut ks = Keyspace::new();
-    let cad = |token: &str| Cmd::Script {
-        script: ScriptName::CompareAndDelete,
-        keys: vec![s("lock")],
-        args: vec![s(token)],
-    };
+    let cad =
+        |token: &str| Cmd::Script { script: ScriptName::CompareAndDelete, keys: vec![s("lock")], args: vec![s(token)] };
     assert_eq!(ks.apply(0, &cad("t1")), Reply::Int(0), "missing key");
     ks.apply(0, &set("lock", "t1"));
-    assert_eq!(
-        ks.apply(0, &cad("t2")),
-        Reply::Int(0),
-        "someone else's lock"
-    );
+    assert_eq!(ks.apply(0, &cad("t2")), Reply::Int(0), "someone else's lock");
     assert_eq!(ks.apply(0, &get("lock")), bulk("t1"));
     assert_eq!(ks.apply(0, &cad("t1")), Reply::Int(1));
     assert_eq!(ks.apply(0, &get("lock")), Reply::Nil);
     ks.apply(0, &hset("h", &[("f", "v")]));
-    let on_hash = Cmd::Script {
-        script: ScriptName::CompareAndDelete,
-        keys: vec![s("h")],
-        args: vec![s("t")],
-    };
+    let on_hash = Cmd::Script { script: ScriptName::CompareAndDelete, keys: vec![s("h")], args: vec![s("t")] };
     assert_eq!(ks.apply(0, &on_hash).error_code(), Some("WRONGTYPE"));
 }
 
@@ -655,25 +302,14 @@ fn compare_and_pexpire_only_extends_the_owners_lease() {
         keys: vec![s("lock")],
         args: vec![s(token), s(ms)],
     };
-    ks.apply(
-        0,
-        &set_with("lock", "t1", None, Some(SetExpiry::Px(100)), false),
-    );
+    ks.apply(0, &set_with("lock", "t1", None, Some(SetExpiry::Px(100)), false));
     assert_eq!(ks.apply(50, &cap("t2", "1000")), Reply::Int(0));
     assert_eq!(ks.apply(50, &pttl("lock")), Reply::Int(50));
     assert_eq!(ks.apply(50, &cap("t1", "1000")), Reply::Int(1));
     assert_eq!(ks.apply(50, &pttl("lock")), Reply::Int(1_000));
     assert_eq!(ks.apply(60, &cap("t1", "soon")), Reply::err(NOT_AN_INTEGER));
-    assert_eq!(
-        ks.apply(2_000, &cap("t1", "1000")),
-        Reply::Int(0),
-        "an expired lock is not extended"
-    );
-    let short = Cmd::Script {
-        script: ScriptName::CompareAndPExpire,
-        keys: vec![s("lock")],
-        args: vec![s("t1")],
-    };
+    assert_eq!(ks.apply(2_000, &cap("t1", "1000")), Reply::Int(0), "an expired lock is not extended");
+    let short = Cmd::Script { script: ScriptName::CompareAndPExpire, keys: vec![s("lock")], args: vec![s("t1")] };
     assert_eq!(ks.apply(0, &short).error_code(), Some("ERR"));
 }
 
@@ -681,15 +317,8 @@ fn compare_and_pexpire_only_extends_the_owners_lease() {
 fn scripts_keep_their_lua_beside_them() {
     for script in ScriptName::ALL {
         let lua = script.lua();
-        assert!(
-            lua.contains("redis.call(\"GET\", KEYS[1]) == ARGV[1]"),
-            "{}",
-            script.as_str()
-        );
-        assert!(
-            lua.contains(script.as_str()),
-            "the Lua file names its script"
-        );
+        assert!(lua.contains("redis.call(\"GET\", KEYS[1]) == ARGV[1]"), "{}", script.as_str());
+        assert!(lua.contains(script.as_str()), "the Lua file names its script");
     }
 }
 
@@ -827,44 +456,20 @@ mod in_the_simulation {
 
     fn world(persistent: bool, script: Vec<(u64, Cmd)>) -> Sim<P> {
         let mut sim = Sim::new(SimConfig::new(1));
-        sim.add_node("redis", move |d| {
-            StoreNode::new(StoreConfig { persistent }, d)
-        })
-        .unwrap();
-        sim.add_node("client", move |_| Client {
-            store: NodeId(0),
-            script: script.clone(),
-        })
-        .unwrap();
+        sim.add_node("redis", move |d| StoreNode::new(StoreConfig { persistent }, d)).unwrap();
+        sim.add_node("client", move |_| Client { store: NodeId(0), script: script.clone() }).unwrap();
         sim
     }
 
     fn answers(sim: &Sim<P>) -> Vec<(u64, Reply)> {
-        sim.observations()
-            .iter()
-            .map(|o| (o.obs.req, o.obs.reply.clone()))
-            .collect()
+        sim.observations().iter().map(|o| (o.obs.req, o.obs.reply.clone())).collect()
     }
 
     #[test]
     fn serves_commands_over_the_network() {
-        let mut sim = world(
-            false,
-            vec![
-                (10, set("k", "v")),
-                (20, get("k")),
-                (30, Cmd::Incr { key: s("k") }),
-            ],
-        );
+        let mut sim = world(false, vec![(10, set("k", "v")), (20, get("k")), (30, Cmd::Incr { key: s("k") })]);
         sim.run_until_quiescent().unwrap();
-        assert_eq!(
-            answers(&sim),
-            vec![
-                (0, Reply::ok()),
-                (1, bulk("v")),
-                (2, Reply::err(NOT_AN_INTEGER))
-            ]
-        );
+        assert_eq!(answers(&sim), vec![(0, Reply::ok()), (1, bulk("v")), (2, Reply::err(NOT_AN_INTEGER))]);
         let store = sim.actor::<StoreNode>(NodeId(0)).unwrap();
         assert_eq!(store.commands(), 3);
         assert_eq!(sim.snapshot().nodes[0].state["key_count"], 1);
@@ -873,24 +478,11 @@ mod in_the_simulation {
     #[test]
     fn expiry_follows_the_store_nodes_clock() {
         let px = set_with("lease", "t1", None, Some(SetExpiry::Px(500)), false);
-        let mut sim = world(
-            false,
-            vec![(10, px), (100, get("lease")), (120, get("lease"))],
-        );
-        sim.schedule(
-            SimTime::from_millis(110),
-            Fault::ClockJump {
-                node: "redis".into(),
-                delta_us: 1_000_000,
-            },
-        );
+        let mut sim = world(false, vec![(10, px), (100, get("lease")), (120, get("lease"))]);
+        sim.schedule(SimTime::from_millis(110), Fault::ClockJump { node: "redis".into(), delta_us: 1_000_000 });
         sim.run_until_quiescent().unwrap();
         let got = answers(&sim);
-        assert_eq!(
-            got[1],
-            (1, bulk("t1")),
-            "before the jump, 90 ms into a 500 ms lease"
-        );
+        assert_eq!(got[1], (1, bulk("t1")), "before the jump, 90 ms into a 500 ms lease");
         assert_eq!(
             got[2],
             (2, Reply::Nil),
@@ -901,29 +493,12 @@ mod in_the_simulation {
     #[test]
     fn a_crash_empties_a_volatile_store_and_spares_a_persistent_one() {
         for (persistent, after_restart) in [(false, Reply::Nil), (true, bulk("v"))] {
-            let mut sim = world(
-                persistent,
-                vec![(10, set("k", "v")), (50, get("k")), (100, get("k"))],
-            );
-            sim.schedule(
-                SimTime::from_millis(40),
-                Fault::Crash {
-                    node: "redis".into(),
-                },
-            );
-            sim.schedule(
-                SimTime::from_millis(80),
-                Fault::Restart {
-                    node: "redis".into(),
-                },
-            );
+            let mut sim = world(persistent, vec![(10, set("k", "v")), (50, get("k")), (100, get("k"))]);
+            sim.schedule(SimTime::from_millis(40), Fault::Crash { node: "redis".into() });
+            sim.schedule(SimTime::from_millis(80), Fault::Restart { node: "redis".into() });
             sim.run_until_quiescent().unwrap();
             let got = answers(&sim);
-            assert_eq!(
-                got.len(),
-                2,
-                "the request sent while the store was down got no reply"
-            );
+            assert_eq!(got.len(), 2, "the request sent while the store was down got no reply");
             assert_eq!(got[0], (0, Reply::ok()));
             assert_eq!(got[1], (2, after_restart), "persistent = {persistent}");
             assert_eq!(sim.net_stats().dropped_node_down, 1);

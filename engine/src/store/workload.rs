@@ -49,14 +49,7 @@ pub struct KvClient {
 
 impl KvClient {
     pub fn new(store: NodeId, key: impl Into<String>) -> Self {
-        KvClient {
-            store,
-            key: key.into(),
-            next_req: 0,
-            pending: None,
-            written: 0,
-            completed: 0,
-        }
+        KvClient { store, key: key.into(), next_req: 0, pending: None, written: 0, completed: 0 }
     }
 
     fn value(&self) -> String {
@@ -67,17 +60,9 @@ impl KvClient {
         let cmd = match op {
             KvOp::Set => {
                 self.written += 1;
-                Cmd::Set {
-                    key: self.key.clone(),
-                    value: self.value(),
-                    condition: None,
-                    expiry: None,
-                    get: false,
-                }
+                Cmd::Set { key: self.key.clone(), value: self.value(), condition: None, expiry: None, get: false }
             }
-            KvOp::Get => Cmd::Get {
-                key: self.key.clone(),
-            },
+            KvOp::Get => Cmd::Get { key: self.key.clone() },
         };
         let req = self.next_req;
         self.next_req += 1;
@@ -110,14 +95,7 @@ impl Actor<KvProtocol> for KvClient {
         self.completed += 1;
         let latency_us = ctx.now().saturating_since(sent_at).as_micros();
         ctx.observe(KvDone { op, latency_us, ok });
-        self.issue(
-            ctx,
-            if op == KvOp::Set {
-                KvOp::Get
-            } else {
-                KvOp::Set
-            },
-        );
+        self.issue(ctx, if op == KvOp::Set { KvOp::Get } else { KvOp::Set });
     }
 
     fn on_timer(&mut self, _ctx: &mut Ctx<'_, KvProtocol>, _timer: TimerId) {}
@@ -138,33 +116,16 @@ mod tests {
     #[test]
     fn round_trips_at_the_networks_latency_and_reads_its_writes() {
         let mut config = SimConfig::new(1);
-        config.default_link = LinkConfig {
-            latency_min_us: 500,
-            latency_max_us: 500,
-            ..LinkConfig::default()
-        };
+        config.default_link = LinkConfig { latency_min_us: 500, latency_max_us: 500, ..LinkConfig::default() };
         let mut sim = Sim::<KvProtocol>::new(config);
-        let store = sim
-            .add_node("redis", |d| StoreNode::new(StoreConfig::default(), d))
-            .unwrap();
+        let store = sim.add_node("redis", |d| StoreNode::new(StoreConfig::default(), d)).unwrap();
         for i in 0..3 {
-            sim.add_node(format!("client{i}"), move |_| {
-                KvClient::new(store, format!("k{i}"))
-            })
-            .unwrap();
+            sim.add_node(format!("client{i}"), move |_| KvClient::new(store, format!("k{i}"))).unwrap();
         }
         sim.run_until(SimTime::from_millis(100)).unwrap();
         let done = sim.observations();
-        assert_eq!(
-            done.len(),
-            3 * 100,
-            "1 ms per round trip, 100 ms, 3 clients"
-        );
-        assert!(
-            done.iter().all(|d| d.obs.ok && d.obs.latency_us == 1_000),
-            "{:?}",
-            &done[..3]
-        );
+        assert_eq!(done.len(), 3 * 100, "1 ms per round trip, 100 ms, 3 clients");
+        assert!(done.iter().all(|d| d.obs.ok && d.obs.latency_us == 1_000), "{:?}", &done[..3]);
         assert_eq!(done.iter().filter(|d| d.obs.op == KvOp::Get).count(), 150);
     }
 }

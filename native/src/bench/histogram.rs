@@ -15,11 +15,7 @@ pub struct Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram {
-            counts: vec![0; usize::try_from(LINEAR + OCTAVES * SUB_BUCKETS).unwrap_or(0)],
-            total: 0,
-            max_us: 0,
-        }
+        Histogram { counts: vec![0; usize::try_from(LINEAR + OCTAVES * SUB_BUCKETS).unwrap_or(0)], total: 0, max_us: 0 }
     }
 }
 
@@ -101,11 +97,7 @@ mod tests {
         }
         let p50 = big.percentile(500);
         assert!((20_000..=20_320).contains(&p50), "{p50}");
-        assert_eq!(
-            big.percentile(1_000),
-            1_000_000,
-            "never above the maximum seen"
-        );
+        assert_eq!(big.percentile(1_000), 1_000_000, "never above the maximum seen");
         h.merge(&big);
         assert_eq!(h.count(), 1_003);
         assert_eq!(Histogram::default().percentile(500), 0);
@@ -113,17 +105,7 @@ mod tests {
 
     #[test]
     fn every_value_lands_in_a_bucket_whose_bound_covers_it() {
-        for us in [
-            0u64,
-            1,
-            1_023,
-            1_024,
-            1_025,
-            5_000,
-            65_535,
-            1 << 30,
-            u64::MAX >> 22,
-        ] {
+        for us in [0u64, 1, 1_023, 1_024, 1_025, 5_000, 65_535, 1 << 30, u64::MAX >> 22] {
             let b = bucket(us);
             assert!(upper_bound(b) >= us, "{us}");
             assert!(b == 0 || upper_bound(b - 1) < us, "{us}");

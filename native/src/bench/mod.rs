@@ -79,15 +79,9 @@ pub struct BenchReport {
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error("{measurement}: {source}")]
-    Backend {
-        measurement: String,
-        source: BackendError,
-    },
+    Backend { measurement: String, source: BackendError },
     #[error("{measurement}: {source}")]
-    Driver {
-        measurement: String,
-        source: crate::driver::DriverError,
-    },
+    Driver { measurement: String, source: crate::driver::DriverError },
     #[error("unknown measurement {name:?}: the patterns are {known}")]
     UnknownPattern { name: String, known: String },
 }
@@ -119,37 +113,25 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
     let patterns: Vec<&patterns::Pattern> = if opts.only.is_empty() {
         PATTERNS.iter().collect()
     } else {
-        opts.only
-            .iter()
-            .map(|name| find_pattern(name))
-            .collect::<Result<_, _>>()?
+        opts.only.iter().map(|name| find_pattern(name)).collect::<Result<_, _>>()?
     };
     let total = BASELINES.len() + patterns.len();
     let backend = target.primary();
     let mut results: Vec<Measurement> = Vec::new();
     for (i, name) in BASELINES.iter().enumerate() {
         let label = format!("baseline {name}");
-        let sample = with_progress(i + 1, total, &label, opts.limit, |p| {
-            baseline(backend, name, opts, p)
-        })
-        .await
-        .map_err(|source| BenchError::Backend {
-            measurement: label.clone(),
-            source,
-        })?;
+        let sample = with_progress(i + 1, total, &label, opts.limit, |p| baseline(backend, name, opts, p))
+            .await
+            .map_err(|source| BenchError::Backend { measurement: label.clone(), source })?;
         let m = measurement(label, Kind::Baseline, sample, None);
         results.push(m);
     }
     for (i, pattern) in patterns.iter().enumerate() {
         let label = pattern.name.to_owned();
-        let sample = with_progress(BASELINES.len() + i + 1, total, &label, opts.limit, |p| {
-            (pattern.run)(target, opts, p)
-        })
-        .await?;
-        let base = results
-            .iter()
-            .find(|m| m.name == format!("baseline {}", pattern.baseline))
-            .cloned();
+        let sample =
+            with_progress(BASELINES.len() + i + 1, total, &label, opts.limit, |p| (pattern.run)(target, opts, p))
+                .await?;
+        let base = results.iter().find(|m| m.name == format!("baseline {}", pattern.baseline)).cloned();
         results.push(measurement(label, Kind::Pattern, sample, base.as_ref()));
     }
     Ok(BenchReport {
@@ -166,31 +148,17 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
 
 /// The pattern named `name`, or an error listing the known ones.
 pub fn find_pattern(name: &str) -> Result<&'static patterns::Pattern, BenchError> {
-    PATTERNS
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| BenchError::UnknownPattern {
-            name: name.to_owned(),
-            known: PATTERNS
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    PATTERNS.iter().find(|p| p.name == name).ok_or_else(|| BenchError::UnknownPattern {
+        name: name.to_owned(),
+        known: PATTERNS.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+    })
 }
 
 fn measurement(name: String, kind: Kind, s: Sample, baseline: Option<&Measurement>) -> Measurement {
     let seconds = s.elapsed.as_secs_f64().max(1e-9);
     let ops_per_sec = s.ops as f64 / seconds;
     let (baseline_name, ratio) = match baseline {
-        Some(b) => (
-            b.name.clone(),
-            if b.ops_per_sec > 0.0 {
-                ops_per_sec / b.ops_per_sec
-            } else {
-                0.0
-            },
-        ),
+        Some(b) => (b.name.clone(), if b.ops_per_sec > 0.0 { ops_per_sec / b.ops_per_sec } else { 0.0 }),
         None => (name.clone(), 1.0),
     };
     Measurement {
@@ -210,13 +178,7 @@ fn measurement(name: String, kind: Kind, s: Sample, baseline: Option<&Measuremen
 
 /// Runs one measurement while a progress line ticks on stderr (in place on a terminal, one line
 /// at the end otherwise).
-async fn with_progress<F, Fut, E>(
-    index: usize,
-    total: usize,
-    label: &str,
-    limit: Limit,
-    f: F,
-) -> Result<Sample, E>
+async fn with_progress<F, Fut, E>(index: usize, total: usize, label: &str, limit: Limit, f: F) -> Result<Sample, E>
 where
     F: FnOnce(Progress) -> Fut,
     Fut: Future<Output = Result<Sample, E>>,
@@ -227,17 +189,10 @@ where
     let counter = Rc::clone(&progress.ops);
     let line = move || {
         let done = match limit {
-            Limit::Duration(d) => format!(
-                "{:.1}/{:.1} s",
-                started.elapsed().as_secs_f64(),
-                d.as_secs_f64()
-            ),
+            Limit::Duration(d) => format!("{:.1}/{:.1} s", started.elapsed().as_secs_f64(), d.as_secs_f64()),
             Limit::Ops(n) => format!("{}/{n} ops", counter.get()),
         };
-        format!(
-            "  [{index}/{total}] {label:<24} {done}, {} ops",
-            counter.get()
-        )
+        format!("  [{index}/{total}] {label:<24} {done}, {} ops", counter.get())
     };
     let work = f(progress);
     tokio::pin!(work);
@@ -269,14 +224,8 @@ struct Budget {
 impl Budget {
     fn new(limit: Limit) -> Budget {
         match limit {
-            Limit::Duration(d) => Budget {
-                deadline: Some(Instant::now() + d),
-                ops_left: Rc::new(Cell::new(u64::MAX)),
-            },
-            Limit::Ops(n) => Budget {
-                deadline: None,
-                ops_left: Rc::new(Cell::new(n)),
-            },
+            Limit::Duration(d) => Budget { deadline: Some(Instant::now() + d), ops_left: Rc::new(Cell::new(u64::MAX)) },
+            Limit::Ops(n) => Budget { deadline: None, ops_left: Rc::new(Cell::new(n)) },
         }
     }
 
@@ -294,22 +243,10 @@ impl Budget {
 fn baseline_cmd(name: &str, client: usize, seq: u64) -> Cmd {
     let key = format!("bench:{client}");
     match name {
-        "SET" => Cmd::Set {
-            key,
-            value: seq.to_string(),
-            condition: None,
-            expiry: None,
-            get: false,
-        },
+        "SET" => Cmd::Set { key, value: seq.to_string(), condition: None, expiry: None, get: false },
         "GET" => Cmd::Get { key },
-        "INCR" => Cmd::Incr {
-            key: format!("bench:incr:{client}"),
-        },
-        _ => Cmd::Script {
-            script: ScriptName::CompareAndDelete,
-            keys: vec![key],
-            args: vec!["not-the-owner".into()],
-        },
+        "INCR" => Cmd::Incr { key: format!("bench:incr:{client}") },
+        _ => Cmd::Script { script: ScriptName::CompareAndDelete, keys: vec![key], args: vec!["not-the-owner".into()] },
     }
 }
 
@@ -328,12 +265,7 @@ async fn baseline(
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(opts.clients);
     for c in 0..opts.clients {
-        let (backend, budget, progress, name) = (
-            backend.clone(),
-            budget.clone(),
-            progress.clone(),
-            name.to_owned(),
-        );
+        let (backend, budget, progress, name) = (backend.clone(), budget.clone(), progress.clone(), name.to_owned());
         let pipeline = u64::try_from(opts.pipeline).unwrap_or(1);
         tasks.push(tokio::task::spawn_local(async move {
             let mut hist = Histogram::default();
@@ -346,28 +278,17 @@ async fn baseline(
                 let cmds: Vec<Cmd> = (0..n).map(|k| baseline_cmd(&name, c, seq + k)).collect();
                 seq += n;
                 let t = Instant::now();
-                let replies = if n == 1 {
-                    vec![backend.exec(&cmds[0]).await?]
-                } else {
-                    backend.exec_pipeline(&cmds).await?
-                };
+                let replies =
+                    if n == 1 { vec![backend.exec(&cmds[0]).await?] } else { backend.exec_pipeline(&cmds).await? };
                 hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-                errors += replies
-                    .iter()
-                    .filter(|r| matches!(r, Reply::Error(_)))
-                    .count() as u64;
+                errors += replies.iter().filter(|r| matches!(r, Reply::Error(_))).count() as u64;
                 ops += n;
                 progress.add(n);
             }
             Ok::<_, BackendError>((ops, errors, hist))
         }));
     }
-    let mut sample = Sample {
-        ops: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies: Histogram::default(),
-    };
+    let mut sample = Sample { ops: 0, errors: 0, elapsed: Duration::ZERO, latencies: Histogram::default() };
     for t in tasks {
         let (ops, errors, hist) = t.await.map_err(|e| BackendError(e.to_string()))??;
         sample.ops += ops;
@@ -380,20 +301,13 @@ async fn baseline(
 
 /// The report as a table.
 pub fn render_table(report: &BenchReport) -> String {
-    let mut out = format!(
-        "clients {} · pipeline {} · {}\n",
-        report.clients, report.pipeline, report.limit
-    );
+    let mut out = format!("clients {} · pipeline {} · {}\n", report.clients, report.pipeline, report.limit);
     out.push_str(&format!(
         "{:<26} {:>12} {:>10} {:>10} {:>10} {:>7}  {}\n",
         "measurement", "ops/s", "p50 ms", "p99 ms", "p999 ms", "ratio", "vs"
     ));
     for m in &report.results {
-        let errors = if m.errors > 0 {
-            format!("  ({} error replies)", m.errors)
-        } else {
-            String::new()
-        };
+        let errors = if m.errors > 0 { format!("  ({} error replies)", m.errors) } else { String::new() };
         out.push_str(&format!(
             "{:<26} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>7.3}  {}{errors}\n",
             m.name,

@@ -32,30 +32,20 @@ pub static PATTERNS: [Pattern; 1] = [Pattern {
 /// The longest an ops-limited pattern may run, so that a stuck backend cannot hang a benchmark.
 const OPS_RUN_MAX: Duration = Duration::from_secs(600);
 
-async fn actor_kv(
-    target: &Target,
-    opts: &BenchOptions,
-    progress: Progress,
-) -> Result<Sample, BenchError> {
+async fn actor_kv(target: &Target, opts: &BenchOptions, progress: Progress) -> Result<Sample, BenchError> {
     let mut world = LiveWorld::<KvProtocol>::new(1);
     let store = world.add_store("redis", target.primary().clone());
     for c in 0..opts.clients {
-        world.add_actor(
-            format!("client{c}"),
-            KvClient::new(store, format!("kv:{c}")),
-        );
+        world.add_actor(format!("client{c}"), KvClient::new(store, format!("kv:{c}")));
     }
     let stop = match opts.limit {
         Limit::Duration(d) => StopWhen::After(d),
-        Limit::Ops(n) => StopWhen::Observations {
-            count: usize::try_from(n).unwrap_or(usize::MAX),
-            at_most: OPS_RUN_MAX,
-        },
+        Limit::Ops(n) => {
+            StopWhen::Observations { count: usize::try_from(n).unwrap_or(usize::MAX), at_most: OPS_RUN_MAX }
+        }
     };
-    let report = world.run(stop).await.map_err(|source| BenchError::Driver {
-        measurement: "actor-kv".into(),
-        source,
-    })?;
+    let report =
+        world.run(stop).await.map_err(|source| BenchError::Driver { measurement: "actor-kv".into(), source })?;
     let mut latencies = Histogram::default();
     let mut errors = 0;
     for o in &report.observations {
@@ -64,10 +54,5 @@ async fn actor_kv(
     }
     let ops = report.observations.len() as u64;
     progress.add(ops);
-    Ok(Sample {
-        ops,
-        errors,
-        elapsed: report.elapsed,
-        latencies,
-    })
+    Ok(Sample { ops, errors, elapsed: report.elapsed, latencies })
 }
