@@ -5,6 +5,7 @@
 //! and [`Backend::delete_own_keys`] removes exactly the keys under that prefix at exit: the tool
 //! never deletes, and never flushes, what it did not write.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,8 @@ pub struct Backend {
     conn: Conn,
     prefix: String,
     scripts: Scripts,
+    /// Whether the scripts were loaded on this connection's server(s) for pipelines.
+    scripts_loaded: Arc<AtomicBool>,
     /// Set for a cluster: the URL template used to reach each master directly for cleanup.
     cluster_info: Option<redis::ConnectionInfo>,
 }
@@ -76,22 +79,25 @@ impl std::fmt::Debug for Backend {
 
 impl Backend {
     pub fn standalone(con: ConnectionManager, prefix: &str) -> Self {
-        Backend { conn: Conn::Standalone(con), prefix: prefix.to_owned(), scripts: Scripts::new(), cluster_info: None }
+        Backend::new(Conn::Standalone(con), prefix, None)
     }
 
     pub fn cluster(con: ClusterConnection, info: redis::ConnectionInfo, prefix: &str) -> Self {
-        Backend {
-            conn: Conn::Cluster(con),
-            prefix: prefix.to_owned(),
-            scripts: Scripts::new(),
-            cluster_info: Some(info),
-        }
+        Backend::new(Conn::Cluster(con), prefix, Some(info))
     }
 
     /// The engine's keyspace behind a lock, on a real-time clock starting now.
     pub fn memory(prefix: &str) -> Self {
-        let conn = Conn::Memory { keyspace: Arc::new(Mutex::new(Keyspace::new())), epoch: Instant::now() };
-        Backend { conn, prefix: prefix.to_owned(), scripts: Scripts::new(), cluster_info: None }
+        Backend::new(
+            Conn::Memory { keyspace: Arc::new(Mutex::new(Keyspace::new())), epoch: Instant::now() },
+            prefix,
+            None,
+        )
+    }
+
+    fn new(conn: Conn, prefix: &str, cluster_info: Option<redis::ConnectionInfo>) -> Self {
+        let (scripts, scripts_loaded) = (Scripts::new(), Arc::default());
+        Backend { conn, prefix: prefix.to_owned(), scripts, scripts_loaded, cluster_info }
     }
 
     pub fn prefix(&self) -> &str {
@@ -138,8 +144,10 @@ impl Backend {
     }
 
     /// Executes `cmds` as one pipeline (one round trip) and returns one reply per command.
-    /// Scripts are sent as `EVALSHA`; if the server does not know one yet, the scripts are
-    /// loaded and the pipeline is sent again.
+    /// Scripts are sent as `EVALSHA`, loaded on every node first if this backend has not loaded
+    /// them yet. A pipeline is never sent twice (that would run its other commands twice): if the
+    /// server has forgotten a script since (`SCRIPT FLUSH`, a restart), only the commands that
+    /// answered `NOSCRIPT` — which therefore did not run — are run again, after the pipeline.
     pub async fn exec_pipeline(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, BackendError> {
         let prefixed: Vec<Cmd> = cmds.iter().map(|c| c.with_key_prefix(&self.prefix)).collect();
         match &self.conn {
@@ -156,6 +164,10 @@ impl Backend {
         con: &mut C,
         cmds: &[Cmd],
     ) -> Result<Vec<Reply>, BackendError> {
+        let has_scripts = cmds.iter().any(|c| matches!(c, Cmd::Script { .. }));
+        if has_scripts && !self.scripts_loaded.load(Ordering::Relaxed) {
+            self.load_scripts(con).await?;
+        }
         let mut pipe = redis::pipe();
         for c in cmds {
             match c {
@@ -167,28 +179,39 @@ impl Backend {
                 }
             }
         }
-        let replies = self.run_pipeline(con, &pipe).await?;
-        if replies.iter().any(|r| r.error_code() == Some("NOSCRIPT")) {
-            for c in cmds {
-                if let Cmd::Script { script, .. } = c {
-                    self.scripts.get(*script).prepare_invoke().load_async(con).await?;
-                }
+        let mut replies = self.run_pipeline(con, &pipe).await?;
+        for (reply, cmd) in replies.iter_mut().zip(cmds) {
+            if reply.error_code() == Some("NOSCRIPT") {
+                self.scripts_loaded.store(false, Ordering::Relaxed);
+                *reply = self.exec_on(con, cmd).await?; // invoke_async loads the script
             }
-            return self.run_pipeline(con, &pipe).await;
         }
         Ok(replies)
     }
 
+    async fn load_scripts<C: redis::aio::ConnectionLike + Send>(&self, con: &mut C) -> Result<(), BackendError> {
+        for (_, script) in self.scripts.0.iter() {
+            script.prepare_invoke().load_async(con).await?;
+        }
+        self.scripts_loaded.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Sends the pipeline; a command's error reply stays that command's reply.
     async fn run_pipeline<C: redis::aio::ConnectionLike + Send>(
         &self,
         con: &mut C,
         pipe: &redis::Pipeline,
     ) -> Result<Vec<Reply>, BackendError> {
-        let values: Vec<redis::Value> = match pipe.query_async(con).await {
-            Ok(v) => v,
-            Err(e) => return Err(BackendError::from(e)),
-        };
-        Ok(values.into_iter().map(reply::from_value).collect())
+        let mut pipe = pipe.clone();
+        let results: Vec<redis::RedisResult<redis::Value>> = pipe.ignore_errors().query_async(con).await?;
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(v) => Ok(reply::from_value(v)),
+                Err(e) => reply::from_server_error(&e).ok_or_else(|| BackendError::from(e)),
+            })
+            .collect()
     }
 
     /// Deletes every key under this run's prefix, and nothing else. Returns how many it deleted.

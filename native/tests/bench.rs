@@ -40,6 +40,7 @@ fn assert_report(stdout: &str) {
     for row in ["baseline SET", "baseline GET", "baseline INCR", "baseline EVALSHA", "actor-kv"] {
         assert!(stdout.lines().any(|l| l.starts_with(row)), "no {row} row in:\n{stdout}");
     }
+    assert!(!stdout.contains("error replies"), "every command succeeded:\n{stdout}");
     let kv = stdout.lines().find(|l| l.starts_with("actor-kv")).unwrap();
     assert!(kv.ends_with("baseline SET"), "{kv}");
     let ratio: f64 = kv.split_whitespace().rev().nth(2).unwrap().parse().unwrap();
@@ -85,7 +86,8 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     for (k, v) in foreign {
         let _: () = redis::cmd("SET").arg(k).arg(v).query(&mut con).unwrap();
     }
-    let o = distlab(&["bench", "--redis", &server.url(), "--ops", "3000", "--clients", "4", "--json"]);
+    let args = ["bench", "--redis", &server.url(), "--ops", "3000", "--clients", "4", "--pipeline", "8", "--json"];
+    let o = distlab(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     let (first, json) = stdout.split_once('\n').unwrap();
@@ -95,6 +97,9 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     assert_eq!(report["results"][0]["ratio"], 1.0);
     assert_eq!(report["results"][4]["baseline"], "baseline SET");
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 3000);
+    for row in report["results"].as_array().unwrap() {
+        assert_eq!(row["errors"], 0, "no error replies: {row}");
+    }
     let want: Vec<(String, String)> = {
         let mut v: Vec<_> = foreign.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         v.sort();
@@ -113,7 +118,7 @@ fn independent_nodes_and_a_cluster_are_targets_too() {
     assert!(all_keys(&a.url()).is_empty() && all_keys(&b.url()).is_empty());
 
     let cluster = LocalCluster::start(3).unwrap();
-    let o = distlab(&["bench", "--cluster", &cluster.url(), "--ops", "3000", "--clients", "8"]);
+    let o = distlab(&["bench", "--cluster", &cluster.url(), "--ops", "3000", "--clients", "8", "--pipeline", "8"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     assert!(stdout.starts_with("target: Redis Cluster via "), "{stdout}");
