@@ -194,7 +194,10 @@ fn the_simulated_store_answers_like_redis() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let target = runtime.block_on(Target::connect(&TargetSpec::Redis(server.url()))).unwrap();
     let backend = target.primary();
-    let mut runner = TestRunner::new(Config { cases: 500, failure_persistence: None, ..Config::default() });
+    // At least 500 sequences; `DISTLAB_DIFFERENTIAL_CASES=20000` for a deeper soak.
+    let cases =
+        std::env::var("DISTLAB_DIFFERENTIAL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(500u32).max(500);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let case = std::cell::Cell::new(0u64);
     let result = runner.run(&sequence(), |ops| {
         case.set(case.get() + 1);
@@ -217,5 +220,5 @@ fn the_simulated_store_answers_like_redis() {
     if let Err(e) = result {
         panic!("{e}");
     }
-    assert_eq!(case.get(), 500, "every case ran");
+    assert_eq!(case.get(), u64::from(cases), "every case ran");
 }

@@ -450,10 +450,12 @@ fn expiry_deadline(now_ms: i64, expiry: SetExpiry) -> Result<i64, Reply> {
     ms.checked_add(now_ms).ok_or_else(invalid)
 }
 
+/// `-inf` and `+inf` bounds are inclusive infinities, as Redis parses them: a member scored
+/// `-inf` lies in `[-inf, -inf]`.
 fn above(score: f64, min: ScoreBound) -> bool {
     match min {
         ScoreBound::NegInf => true,
-        ScoreBound::PosInf => false,
+        ScoreBound::PosInf => score >= f64::INFINITY,
         ScoreBound::Inclusive(v) => score >= v,
         ScoreBound::Exclusive(v) => score > v,
     }
@@ -461,7 +463,7 @@ fn above(score: f64, min: ScoreBound) -> bool {
 
 fn below(score: f64, max: ScoreBound) -> bool {
     match max {
-        ScoreBound::NegInf => false,
+        ScoreBound::NegInf => score <= f64::NEG_INFINITY,
         ScoreBound::PosInf => true,
         ScoreBound::Inclusive(v) => score <= v,
         ScoreBound::Exclusive(v) => score < v,

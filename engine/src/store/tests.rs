@@ -257,6 +257,17 @@ fn sorted_sets_order_by_score_then_member() {
 }
 
 #[test]
+fn infinite_bounds_are_inclusive_like_redis() {
+    // Found by the differential suite: ZRANGEBYSCORE a -inf -inf returns a member scored -inf.
+    let mut ks = Keyspace::new();
+    ks.apply(0, &zadd("z", &[(f64::NEG_INFINITY, "low"), (0.0, "mid"), (f64::INFINITY, "high")]));
+    assert_eq!(ks.apply(0, &zrange("z", ScoreBound::NegInf, ScoreBound::NegInf)), members(&["low"]));
+    assert_eq!(ks.apply(0, &zrange("z", ScoreBound::PosInf, ScoreBound::PosInf)), members(&["high"]));
+    assert_eq!(ks.apply(0, &zrange("z", ScoreBound::Exclusive(0.0), ScoreBound::PosInf)), members(&["high"]));
+    assert_eq!(ks.apply(0, &zrange("z", ScoreBound::PosInf, ScoreBound::NegInf)), members(&[]));
+}
+
+#[test]
 fn wrong_type_access_is_refused_everywhere() {
     let mut ks = Keyspace::new();
     ks.apply(0, &set("str", "v"));
