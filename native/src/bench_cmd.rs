@@ -85,12 +85,11 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
         r = bench::run(&target, &opts) => r.map_err(Failure::runtime),
         _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
     };
-    let cleaned = target.cleanup().await;
+    if let Err(e) = target.cleanup().await {
+        eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
+    }
     drop(target); // stops the embedded server, if any
     let report = result?;
-    if let Err(e) = cleaned {
-        eprintln!("warning: could not delete this run's keys: {e}");
-    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {

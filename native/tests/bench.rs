@@ -225,3 +225,30 @@ fn ctrl_c_stops_the_run_and_the_embedded_server() {
     assert!(stderr.ends_with("error: interrupted\n"), "{stderr}");
     assert!(!answers(port), "the embedded server survived Ctrl-C");
 }
+
+#[test]
+fn a_server_that_dies_midway_ends_the_run_promptly_with_exit_1() {
+    use std::io::{BufRead, BufReader};
+    let server = LocalRedis::start().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["bench", "--redis", &server.url(), "--duration", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("target: Redis at "), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    drop(server);
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "the run did not notice the server died");
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let last = stderr.lines().last().unwrap();
+    assert!(last.starts_with("error: baseline SET: "), "{stderr}");
+    assert!(stderr.contains("warning: could not delete this run's keys (under distlab:"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

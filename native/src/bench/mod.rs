@@ -78,9 +78,10 @@ pub struct BenchReport {
 /// Why a benchmark could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("{measurement}: {source}")]
+    /// The cause is the error's `source`, which `{:#}` prints after the measurement's name.
+    #[error("{measurement}")]
     Backend { measurement: String, source: BackendError },
-    #[error("{measurement}: {source}")]
+    #[error("{measurement}")]
     Driver { measurement: String, source: crate::driver::DriverError },
     #[error("unknown measurement {name:?}: the patterns are {known}")]
     UnknownPattern { name: String, known: String },
