@@ -139,23 +139,25 @@ fn connect_error(url: &str, e: &redis::RedisError) -> TargetError {
     }
 }
 
+/// Awaits a connection step for at most [`CONNECT_TIMEOUT`], turning its failure into the
+/// one-line error the user sees.
+async fn within<T>(url: &str, step: impl Future<Output = redis::RedisResult<T>>) -> Result<T, TargetError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, step).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(connect_error(url, &e)),
+        Err(_) => {
+            Err(TargetError::Unreachable { url: redact(url), reason: format!("no answer within {CONNECT_TIMEOUT:?}") })
+        }
+    }
+}
+
 async fn standalone(url: &str, prefix: &str) -> Result<Backend, TargetError> {
     let (client, _) = client(url)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
         .set_response_timeout(Some(CONNECT_TIMEOUT))
         .set_number_of_retries(1);
-    let connecting = redis::aio::ConnectionManager::new_with_config(client, config);
-    let mut con = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-        Ok(Ok(con)) => con,
-        Ok(Err(e)) => return Err(connect_error(url, &e)),
-        Err(_) => {
-            return Err(TargetError::Unreachable {
-                url: redact(url),
-                reason: format!("no answer within {CONNECT_TIMEOUT:?}"),
-            });
-        }
-    };
+    let mut con = within(url, redis::aio::ConnectionManager::new_with_config(client, config)).await?;
     let info: String =
         redis::cmd("INFO").arg("replication").query_async(&mut con).await.map_err(|e| connect_error(url, &e))?;
     if info.lines().any(|l| l.trim() == "role:slave") {
@@ -176,29 +178,13 @@ async fn cluster(url: &str, prefix: &str) -> Result<Backend, TargetError> {
         let mut con = plain.get_multiplexed_async_connection().await?;
         redis::cmd("INFO").arg("cluster").query_async::<String>(&mut con).await
     };
-    match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {
-        Ok(Ok(info)) if info.lines().any(|l| l.trim() == "cluster_enabled:1") => {}
-        Ok(Ok(_)) => return Err(TargetError::NotACluster { url: redact(url) }),
-        Ok(Err(e)) => return Err(connect_error(url, &e)),
-        Err(_) => {
-            return Err(TargetError::Unreachable {
-                url: redact(url),
-                reason: format!("no answer within {CONNECT_TIMEOUT:?}"),
-            });
-        }
+    let seed_info = within(url, probe).await?;
+    if !seed_info.lines().any(|l| l.trim() == "cluster_enabled:1") {
+        return Err(TargetError::NotACluster { url: redact(url) });
     }
     let client = redis::cluster::ClusterClient::new(vec![info.clone()])
         .map_err(|e| TargetError::InvalidUrl { url: redact(url), reason: e.to_string() })?;
-    let con = match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_connection()).await {
-        Ok(Ok(con)) => con,
-        Ok(Err(e)) => return Err(connect_error(url, &e)),
-        Err(_) => {
-            return Err(TargetError::Unreachable {
-                url: redact(url),
-                reason: format!("no answer within {CONNECT_TIMEOUT:?}"),
-            });
-        }
-    };
+    let con = within(url, client.get_async_connection()).await?;
     Ok(Backend::cluster(con, info, prefix))
 }
 

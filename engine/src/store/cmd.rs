@@ -167,41 +167,21 @@ impl Cmd {
         }
     }
 
-    /// Every key the command touches, in argument order.
-    pub fn keys(&self) -> Vec<&str> {
-        match self {
-            Cmd::Del { keys } | Cmd::Exists { keys } | Cmd::Script { keys, .. } => {
-                keys.iter().map(String::as_str).collect()
-            }
-            Cmd::Get { key }
-            | Cmd::Set { key, .. }
-            | Cmd::PExpire { key, .. }
-            | Cmd::PTtl { key }
-            | Cmd::Incr { key }
-            | Cmd::IncrBy { key, .. }
-            | Cmd::HSet { key, .. }
-            | Cmd::HGet { key, .. }
-            | Cmd::HDel { key, .. }
-            | Cmd::HGetAll { key }
-            | Cmd::HIncrBy { key, .. }
-            | Cmd::ZAdd { key, .. }
-            | Cmd::ZRangeByScore { key, .. }
-            | Cmd::ZRem { key, .. } => vec![key.as_str()],
-        }
-    }
-
     /// The same command with every key prefixed: how the native runner keeps all it writes
     /// under one namespace (`distlab:{run}:`) that it can delete at exit. No reply of these
     /// commands contains a key name, so replies need no rewriting.
     pub fn with_key_prefix(&self, prefix: &str) -> Cmd {
-        let p = |k: &String| format!("{prefix}{k}");
         let mut cmd = self.clone();
-        match &mut cmd {
-            Cmd::Del { keys } | Cmd::Exists { keys } | Cmd::Script { keys, .. } => {
-                for k in keys.iter_mut() {
-                    *k = p(k);
-                }
-            }
+        for key in cmd.keys_mut() {
+            key.insert_str(0, prefix);
+        }
+        cmd
+    }
+
+    /// Every key the command touches, in argument order.
+    fn keys_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            Cmd::Del { keys } | Cmd::Exists { keys } | Cmd::Script { keys, .. } => keys.iter_mut().collect(),
             Cmd::Get { key }
             | Cmd::Set { key, .. }
             | Cmd::PExpire { key, .. }
@@ -215,9 +195,8 @@ impl Cmd {
             | Cmd::HIncrBy { key, .. }
             | Cmd::ZAdd { key, .. }
             | Cmd::ZRangeByScore { key, .. }
-            | Cmd::ZRem { key, .. } => *key = p(key),
+            | Cmd::ZRem { key, .. } => vec![key],
         }
-        cmd
     }
 
     /// The arguments after the command name, exactly as they would go to Redis (for a script:
@@ -341,9 +320,10 @@ mod tests {
         assert_eq!(script.to_string(), "EVALSHA compare_and_delete 1 lock t1");
         let prefixed = script.with_key_prefix("distlab:r1:");
         assert_eq!(prefixed.to_string(), "EVALSHA compare_and_delete 1 distlab:r1:lock t1");
-        assert_eq!(prefixed.keys(), vec!["distlab:r1:lock"]);
         let del = Cmd::Del { keys: vec!["a".into(), "b".into()] }.with_key_prefix("p:");
-        assert_eq!(del.keys(), vec!["p:a", "p:b"]);
+        assert_eq!(del.to_string(), "DEL p:a p:b");
+        let hset = Cmd::HSet { key: "h".into(), fields: vec![("f".into(), "v".into())] }.with_key_prefix("p:");
+        assert_eq!(hset.to_string(), "HSET p:h f v", "fields are not keys");
         assert_eq!(set.with_key_prefix("p:").to_string(), r#"SET p:lock "token 1" NX PX 30000"#);
     }
 }
