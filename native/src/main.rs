@@ -6,6 +6,7 @@
 //! simulator's limits; 130 interrupted (Ctrl-C).
 
 mod bench_cmd;
+mod ring_cmd;
 mod sim_cmd;
 
 use std::process::ExitCode;
@@ -26,6 +27,9 @@ enum Command {
     Sim(sim_cmd::SimCommand),
     /// Measure patterns against Redis, next to Redis's own raw speed in the same run.
     Bench(bench_cmd::BenchArgs),
+    /// The consistent-hash ring: locate keys, measure balance and movement.
+    #[command(subcommand)]
+    Ring(ring_cmd::RingCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Bench(args) => on_runtime(|| async move { bench_cmd::run(&args).await }),
+        Command::Ring(cmd) => ring_cmd::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

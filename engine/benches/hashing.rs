@@ -1,0 +1,32 @@
+//! `cargo bench -p distlab-engine --bench hashing`: nanoseconds per lookup for the ring (binary
+//! search over 150 virtual nodes per node), jump hash and rendezvous hashing, at 10 and 100
+//! nodes. The ring's figure is the one to read against the others; the chapter's version sorts
+//! the whole ring per lookup and is not worth timing.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use distlab_engine::hashing::stats::{Method, sample_keys};
+use distlab_engine::hashing::{HashRing, VNODES_DEFAULT};
+
+fn lookups(c: &mut Criterion) {
+    let keys = sample_keys(1_024);
+    let mut group = c.benchmark_group("lookup");
+    for nodes in [10usize, 100] {
+        let names: Vec<String> = (0..nodes).map(|i| format!("node-{i}")).collect();
+        let ring = HashRing::with_nodes(VNODES_DEFAULT, &names).expect("valid ring");
+        for method in [Method::Ring, Method::Jump, Method::Rendezvous] {
+            group.bench_with_input(BenchmarkId::new(method.name(), nodes), &ring, |b, ring| {
+                let mut i = 0;
+                b.iter(|| {
+                    i = (i + 1) % keys.len();
+                    black_box(method.owner(ring, black_box(&keys[i])))
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookups);
+criterion_main!(benches);
