@@ -1,8 +1,14 @@
 //! Developer tasks, in Rust so that nothing depends on shell scripts (design.md).
 //!
 //! `cargo xtask test` runs everything the project checks, in the order CI does, and installs
-//! what it can install on a fresh machine first.
+//! what it can install on a fresh machine first. `cargo xtask lab` builds the WebAssembly and the
+//! page and serves the lab on 127.0.0.1.
 
+mod serve;
+mod wasm;
+mod web;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -13,12 +19,15 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  test    fmt check, clippy -D warnings, every test, and the engine built for wasm32";
+  test               fmt check, clippy -D warnings, every test, the page built, browser tests
+  lab [--port N]     build the WebAssembly and the page, then serve the lab on 127.0.0.1
+                     (default port 8080, or a free one when 8080 is taken)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("lab") => lab(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -35,6 +44,38 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn lab(args: &[String]) -> Result<()> {
+    let port = match args {
+        [] => None,
+        [flag, value] if flag == "--port" => {
+            Some(value.parse::<u16>().with_context(|| format!("--port {value:?}: expected a port number 0..=65535"))?)
+        }
+        _ => bail!("unexpected arguments {args:?}\n\n{USAGE}"),
+    };
+    let root = root();
+    ensure_toolchain()?;
+    ensure_node()?;
+    println!("==> [1/4] WebAssembly: distlab-wasm for {WASM_TARGET} (wasm-release profile) and its JS glue");
+    let sizes = wasm::build(&root)?;
+    println!("    distlab_wasm_bg.wasm: {} raw, {} gzip", wasm::kib(sizes.raw), wasm::kib(sizes.gzip));
+    println!("==> [2/4] npm ci (web/package-lock.json)");
+    web::install(&root)?;
+    println!("==> [3/4] the page: tsc and vite build into web/dist");
+    web::build(&root)?;
+    let (listener, port) = match port {
+        Some(p) => serve::bind(p)?,
+        None => serve::bind(8080).or_else(|_| serve::bind(0))?,
+    };
+    println!("==> [4/4] serving web/dist");
+    println!("\n    distlab lab: http://127.0.0.1:{port}/\n    (Ctrl-C to stop)");
+    serve::serve(listener, &root.join("web").join("dist"))
+}
+
 /// One step of `cargo xtask test`.
 struct Step {
     name: &'static str,
@@ -49,26 +90,68 @@ const TEST_STEPS: &[Step] = &[
         program: "cargo",
         args: &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
     },
-    Step { name: "tests", program: "cargo", args: &["test", "--workspace", "--locked"] },
     Step {
-        name: "engine for wasm32",
+        name: "clippy (wasm32)",
         program: "cargo",
-        args: &["build", "--locked", "-p", "distlab-engine", "-p", "distlab-wasm", "--target", WASM_TARGET],
+        args: &[
+            "clippy",
+            "--locked",
+            "-p",
+            "distlab-engine",
+            "-p",
+            "distlab-wasm",
+            "--target",
+            WASM_TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ],
     },
+    Step { name: "tests", program: "cargo", args: &["test", "--workspace", "--locked"] },
 ];
 
 fn test() -> Result<()> {
     let started = Instant::now();
+    let root = root();
     ensure_toolchain()?;
     ensure_redis()?;
+    ensure_node()?;
+    ensure_chromium()?;
     let mut results = Vec::new();
+    let total = TEST_STEPS.len() + 2;
     for (i, step) in TEST_STEPS.iter().enumerate() {
-        println!("==> [{}/{}] {}: {} {}", i + 1, TEST_STEPS.len(), step.name, step.program, step.args.join(" "));
-        let t = Instant::now();
-        let ok = run(step.program, step.args)?;
-        let secs = t.elapsed().as_secs_f64();
-        println!("==> {} {} in {secs:.1} s", step.name, if ok { "passed" } else { "FAILED" });
-        results.push((step.name, ok, secs));
+        let label = format!("{} {}", step.program, step.args.join(" "));
+        results.push(timed(i + 1, total, step.name, &label, || run(step.program, step.args)));
+    }
+    let page =
+        timed(total - 1, total, "wasm and page", "wasm-release build, wasm-bindgen, npm ci, tsc, vite build", || {
+            let sizes = wasm::build(&root)?;
+            println!("    distlab_wasm_bg.wasm: {} raw, {} gzip", wasm::kib(sizes.raw), wasm::kib(sizes.gzip));
+            web::install(&root)?;
+            web::build(&root)?;
+            Ok(true)
+        });
+    let page_ok = page.1;
+    results.push(page);
+    if page_ok {
+        let distlab = root.join("target").join("debug").join("distlab");
+        results.push(timed(
+            total,
+            total,
+            "browser tests",
+            "node web/tests/browser.mjs (Playwright, /usr/bin/chromium)",
+            || {
+                let status = Command::new("node")
+                    .arg("tests/browser.mjs")
+                    .current_dir(root.join("web"))
+                    .env("DISTLAB_BIN", &distlab)
+                    .status()
+                    .context("cannot start node")?;
+                Ok(status.success())
+            },
+        ));
+    } else {
+        results.push(("browser tests", false, 0.0));
     }
     println!("\nxtask test summary ({:.0} s):", started.elapsed().as_secs_f64());
     for (name, ok, secs) in &results {
@@ -79,6 +162,47 @@ fn test() -> Result<()> {
         bail!("failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// Runs one numbered step, printing its start, its end and how long it took. An error counts as
+/// a failure of the step (reported), not of the whole run.
+fn timed(
+    i: usize,
+    total: usize,
+    name: &'static str,
+    what: &str,
+    f: impl FnOnce() -> Result<bool>,
+) -> (&'static str, bool, f64) {
+    println!("==> [{i}/{total}] {name}: {what}");
+    let t = Instant::now();
+    let ok = match f() {
+        Ok(ok) => ok,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            false
+        }
+    };
+    let secs = t.elapsed().as_secs_f64();
+    println!("==> {name} {} in {secs:.1} s", if ok { "passed" } else { "FAILED" });
+    (name, ok, secs)
+}
+
+/// Node.js and npm build the page and run the browser tests; they cannot be installed from here.
+fn ensure_node() -> Result<()> {
+    for tool in ["node", "npm", "npx"] {
+        if !on_path(tool) {
+            bail!("`{tool}` is not installed: install Node.js 20 or newer (with npm), then run this again");
+        }
+    }
+    Ok(())
+}
+
+/// The browser tests drive Debian's Chromium; apt installs it when xtask runs as root.
+fn ensure_chromium() -> Result<()> {
+    if Path::new("/usr/bin/chromium").is_file() {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"], "/usr/bin/chromium")
 }
 
 /// Installs the rustup components and the wasm target when they are missing, and says clearly
@@ -118,21 +242,27 @@ fn ensure_toolchain() -> Result<()> {
 /// The tests start their own `redis-server`s (and a cluster with `redis-cli`). Installs them with
 /// apt when they are missing and xtask runs as root; otherwise stops with the exact command.
 fn ensure_redis() -> Result<()> {
-    let missing: Vec<&str> = ["redis-server", "redis-cli"].into_iter().filter(|p| !on_path(p)).collect();
-    if missing.is_empty() {
+    if on_path("redis-server") && on_path("redis-cli") {
         return Ok(());
     }
-    let install = "apt-get install -y redis-server redis-tools";
+    apt_install(&["redis-server", "redis-tools"], "redis-server and redis-cli")
+}
+
+/// `apt-get install -y <packages>` as root (after `apt-get update`), or a clear message with the
+/// command to run.
+fn apt_install(packages: &[&str], needed: &str) -> Result<()> {
+    let install = format!("apt-get install -y {}", packages.join(" "));
     let is_root = capture("id", &["-u"]).is_ok_and(|uid| uid.trim() == "0");
     if !is_root || !on_path("apt-get") {
-        bail!("the tests need {} (not found on PATH); install them with: sudo {install}", missing.join(" and "));
+        bail!("the tests need {needed} (not found); install them with: sudo {install}");
     }
-    println!("==> installing redis-server and redis-tools with apt ({} missing)", missing.join(", "));
+    println!("==> installing {} with apt", packages.join(" "));
     if !run("apt-get", &["update", "-q"])? {
-        bail!("`apt-get update` failed; install Redis yourself with: {install}");
+        bail!("`apt-get update` failed; install them yourself with: {install}");
     }
     let status = Command::new("apt-get")
-        .args(["install", "-y", "-q", "redis-server", "redis-tools"])
+        .args(["install", "-y", "-q"])
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive")
         .status()
         .context("cannot start apt-get")?;
@@ -148,8 +278,14 @@ fn on_path(program: &str) -> bool {
 
 /// Runs a command with inherited output; `Ok(false)` when it ran and failed.
 fn run(program: &str, args: &[&str]) -> Result<bool> {
+    run_in(&root(), program, args)
+}
+
+/// [`run`] in another directory.
+fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<bool> {
     let status = Command::new(program)
         .args(args)
+        .current_dir(dir)
         .status()
         .with_context(|| format!("cannot start `{program}`: is it installed and on PATH?"))?;
     Ok(status.success())

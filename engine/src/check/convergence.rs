@@ -55,7 +55,8 @@ pub fn check(
 }
 
 impl Convergence {
-    pub fn verdict(&self, names: impl Fn(NodeId) -> String) -> Verdict {
+    /// The verdict as of true time `now` (the end of the run so far).
+    pub fn verdict(&self, now: SimTime, names: impl Fn(NodeId) -> String) -> Verdict {
         let values = self
             .final_values
             .iter()
@@ -73,7 +74,7 @@ impl Convergence {
             ),
             _ => Verdict::fails(
                 "convergence",
-                format!("the replicas do not all hold the exact total {} at the end: {values}", self.expected),
+                format!("the replicas do not all hold the exact total {} at t = {now}: {values}", self.expected),
             ),
         }
     }
@@ -94,7 +95,7 @@ mod tests {
         let c = check(&[a, b], 7, t(3), reports);
         assert_eq!(c.converged_at, Some(t(4)));
         assert_eq!(c.convergence_time, Some(SimDuration::from_millis(1)));
-        assert!(c.verdict(|n| n.to_string()).holds);
+        assert!(c.verdict(t(9), |n| n.to_string()).holds);
     }
 
     #[test]
@@ -102,9 +103,9 @@ mod tests {
         let (a, b) = (NodeId(0), NodeId(1));
         let wrong = check(&[a, b], 7, t(0), [(t(1), a, 6), (t(1), b, 6)]);
         assert_eq!(wrong.converged_at, None);
-        let v = wrong.verdict(|n| n.to_string());
+        let v = wrong.verdict(t(9), |n| n.to_string());
         assert!(!v.holds);
-        assert_eq!(v.detail, "the replicas do not all hold the exact total 7 at the end: n0=6, n1=6");
+        assert_eq!(v.detail, "the replicas do not all hold the exact total 7 at t = 0.009 s: n0=6, n1=6");
         let silent = check(&[a, b], 7, t(0), [(t(1), a, 7)]);
         assert_eq!(silent.converged_at, None);
     }

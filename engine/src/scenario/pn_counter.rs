@@ -217,7 +217,7 @@ impl CounterJudge {
 impl Judge<CounterProtocol> for CounterJudge {
     fn verdicts(&self, sim: &Sim<CounterProtocol>) -> Vec<Verdict> {
         let names = |n: NodeId| sim.node_name(n).unwrap_or("?").to_owned();
-        vec![self.convergence(sim).verdict(names)]
+        vec![self.convergence(sim).verdict(sim.now(), names)]
     }
 
     fn summary(&self, sim: &Sim<CounterProtocol>) -> serde_json::Map<String, serde_json::Value> {

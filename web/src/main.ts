@@ -1,0 +1,128 @@
+// The lab's shell: header, the chapter's sections, the language toggle, keyboard shortcuts, and
+// the view for the section in the URL.
+
+import init from "./pkg/distlab_wasm.js";
+import "./style.css";
+import { lang, setLang, t, type Key, type Lang } from "./i18n";
+import { readRoute, writeParams } from "./url";
+import type { KeyHandlers } from "./controls";
+import { mountCounter } from "./views/counter";
+import { mountRing } from "./views/ring";
+import { mountSoon } from "./views/soon";
+
+interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
+
+const CHAPTER: Section[] = [
+  { id: "ring", title: "s.46.1.1.ring", mount: mountRing },
+  { id: "counter", title: "s.46.1.1.counter", mount: mountCounter },
+  { id: "coordination", title: "s.46.1.2" },
+  { id: "queues", title: "s.46.2" },
+  { id: "caching", title: "s.46.3" },
+  { id: "balancing", title: "s.46.4" },
+  { id: "map", title: "s.46.5" },
+  { id: "choosing", title: "s.46.6" },
+  { id: "locks", title: "s.46.7.1" },
+  { id: "ids", title: "s.46.7.2" },
+  { id: "transactions", title: "s.46.7.3" },
+];
+const EXERCISES: Section[] = [
+  { id: "exercise-1", title: "ex.1" },
+  { id: "exercise-2", title: "ex.2" },
+  { id: "exercise-3", title: "ex.3" },
+  { id: "exercise-4", title: "ex.4" },
+  { id: "exercise-5", title: "ex.5" },
+];
+
+let keys: KeyHandlers | null = null;
+const app = document.getElementById("app")!;
+
+function navLink(s: Section, active: string): HTMLAnchorElement {
+  const a = document.createElement("a");
+  a.href = `#/${s.id}`;
+  a.textContent = t(s.title);
+  a.dataset.section = s.id;
+  if (s.id === active) a.className = "active";
+  if (!s.mount) {
+    const soon = document.createElement("span");
+    soon.className = "soon";
+    soon.textContent = t("nav.soon");
+    a.append(soon);
+  }
+  return a;
+}
+
+function render(): void {
+  const route = readRoute();
+  const chosen = route.params.get("lang");
+  if (chosen === "zh" || chosen === "en") setLang(chosen as Lang);
+  app.innerHTML = "";
+  const header = document.createElement("header");
+  const h1 = document.createElement("h1");
+  h1.textContent = t("app.title");
+  const tagline = document.createElement("span");
+  tagline.className = "tagline";
+  tagline.textContent = t("app.tagline");
+  const toggle = document.createElement("button");
+  toggle.id = "lang";
+  toggle.textContent = t("app.language");
+  toggle.setAttribute("aria-label", t("app.languageLabel"));
+  toggle.addEventListener("click", () => {
+    const next: Lang = lang() === "en" ? "zh" : "en";
+    const r = readRoute();
+    r.params.set("lang", next);
+    writeParams(r.view, r.params);
+    render();
+  });
+  header.append(h1, tagline, toggle);
+  const layout = document.createElement("div");
+  layout.className = "layout";
+  const nav = document.createElement("nav");
+  const title = document.createElement("h2");
+  title.textContent = t("nav.title");
+  nav.append(title, ...CHAPTER.map((s) => navLink(s, route.view)));
+  const exercises = document.createElement("h2");
+  exercises.textContent = t("nav.exercises");
+  nav.append(exercises, ...EXERCISES.map((s) => navLink(s, route.view)));
+  const main = document.createElement("main");
+  main.id = "view";
+  layout.append(nav, main);
+  app.append(header, layout);
+  const section = [...CHAPTER, ...EXERCISES].find((s) => s.id === route.view) ?? CHAPTER[0];
+  keys = null;
+  try {
+    keys = (section.mount ? section.mount(main, route.params) : mountSoon(main, section.title)) ?? null;
+  } catch (e) {
+    main.innerHTML = "";
+    const h = document.createElement("h2");
+    h.textContent = t("error.title");
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = e instanceof Error ? e.message : String(e);
+    main.append(h, p);
+  }
+}
+
+document.addEventListener("keydown", (ev) => {
+  const target = ev.target as HTMLElement | null;
+  if (!keys || (target && ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName))) return;
+  if (ev.key === " ") {
+    ev.preventDefault();
+    keys.toggle();
+  } else if (ev.key === "ArrowRight") {
+    ev.preventDefault();
+    keys.step();
+  } else if (ev.key === "r" && !ev.ctrlKey && !ev.metaKey) {
+    keys.reset();
+  }
+});
+
+async function start(): Promise<void> {
+  app.textContent = t("app.loading");
+  const saved = readRoute().params.get("lang");
+  setLang(saved === "zh" ? "zh" : navigator.language.startsWith("zh") && saved !== "en" ? "zh" : "en");
+  await init();
+  window.addEventListener("hashchange", render);
+  render();
+}
+
+void start();

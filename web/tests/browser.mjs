@@ -1,0 +1,224 @@
+// Browser tests of the lab page: Debian's /usr/bin/chromium driven by playwright-core, against
+// web/dist served by a tiny static server started here. Every test fails on any console error,
+// and keeps a screenshot of its view in tests/screenshots/. The last line reads
+// "N passed, N failed".
+//
+// DISTLAB_BIN (set by `cargo xtask test`) is the native binary: the page's trace hash for a
+// scenario must equal what `distlab sim run` prints for the same scenario and seed.
+
+import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const dist = join(here, "..", "dist");
+const shots = join(here, "screenshots");
+mkdirSync(shots, { recursive: true });
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".svg": "image/svg+xml" };
+
+function serve() {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    const file = join(dist, path === "/" ? "index.html" : path);
+    try {
+      if (!file.startsWith(dist) || !statSync(file).isFile()) throw new Error("not found");
+      res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+      res.end(readFileSync(file));
+    } catch {
+      res.writeHead(404);
+      res.end("not found");
+    }
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+function nativeHash(seed) {
+  const bin = process.env.DISTLAB_BIN;
+  if (!bin) throw new Error("DISTLAB_BIN is not set: run the browser tests through `cargo xtask test`");
+  let out;
+  try {
+    out = execFileSync(bin, ["sim", "run", "pn-counter", "--seed", String(seed)], { encoding: "utf8" });
+  } catch (e) {
+    out = e.stdout; // exit code 1 means a violated property, the hash is still printed
+  }
+  return out.trim().split("\n").pop().replace("trace hash: ", "");
+}
+
+const server = await serve();
+const base = `http://127.0.0.1:${server.address().port}/`;
+const profile = mkdtempSync(join(tmpdir(), "distlab-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1400, height: 1000 },
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+let passed = 0;
+let failed = 0;
+
+async function test(name, body) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  try {
+    await body(page);
+    if (errors.length) throw new Error(`console errors: ${errors.join(" | ")}`);
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${e.message}`);
+  } finally {
+    await page.screenshot({ path: join(shots, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`), fullPage: true }).catch(() => {});
+    await page.close();
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function open(page, hash = "") {
+  await page.goto(base + hash);
+  await page.waitForSelector("main#view h2");
+}
+
+await test("the page loads with the ring view and no console errors", async (page) => {
+  await open(page);
+  assert((await page.textContent("main h2")) === "Consistent hashing", "the ring view is the first view");
+  const ticks = await page.locator("svg.ring line").count();
+  assert(ticks === 450, `3 nodes × 150 virtual nodes = 450 ticks, got ${ticks}`);
+  const keyPaths = await page.locator("svg.ring path[data-owner]").count();
+  assert(keyPaths === 3, `one key path per owner, got ${keyPaths}`);
+  const sections = await page.locator("nav a").count();
+  assert(sections === 16, `11 chapter sections and 5 exercises, got ${sections}`);
+  const load = await page.locator(".bar").count();
+  assert(load === 3, `a load bar per node, got ${load}`);
+});
+
+await test("adding a node updates the moved-keys figure", async (page) => {
+  await open(page, "#/ring");
+  assert((await page.textContent("#moved")).includes("Change the ring"), "no change yet");
+  await page.click("#add-node");
+  const moved = Number(await page.getAttribute("#moved", "data-ring"));
+  assert(moved > 0.15 && moved < 0.35, `adding a 4th node moves about a quarter of the keys, got ${moved}`);
+  const text = await page.textContent("#moved");
+  assert(/ideal 25\.0%/.test(text) && /hash % N \d+\.\d%/.test(text), text);
+  assert((await page.locator("svg.ring line").count()) === 600, "the new node's 150 ticks are drawn");
+  await page.click('button[data-remove="node-2"]');
+  assert((await page.textContent("#moved")).includes("remove node-2"), "removal is reported too");
+});
+
+await test("hovering the ring shows a key's owners", async (page) => {
+  await open(page, "#/ring?replicas=2");
+  const box = await page.locator("svg.ring").boundingBox();
+  await page.mouse.move(box.x + box.width * 0.8, box.y + box.height * 0.3);
+  const hover = await page.textContent("#hover");
+  assert(/^key:\d+ → node-\d, node-\d$/.test(hover), `two distinct owners, got ${hover}`);
+});
+
+await test("the language toggle switches every visible string", async (page) => {
+  await open(page, "#/ring");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")) === "一致性哈希", "the view title is Chinese");
+  assert((await page.textContent("nav")).includes("分布式锁"), "the sections are Chinese");
+  assert((await page.textContent("#lang")) === "English", "the toggle offers English back");
+  assert(page.url().includes("lang=zh"), "the language is in the URL");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")) === "Consistent hashing", "and back to English");
+});
+
+await test("a share link reproduces the ring", async (page) => {
+  await open(page, "#/ring");
+  await page.click("#add-node");
+  await page.locator("#vnodes").fill("40");
+  await page.locator("#vnodes").dispatchEvent("change");
+  const balance = await page.textContent("#balance");
+  const url = page.url();
+  assert(url.includes("vnodes=40") && url.includes("node-4"), url);
+  const again = await context.newPage();
+  await again.goto(url);
+  await again.waitForSelector("#balance");
+  assert((await again.textContent("#balance")) === balance, "the same balance from the link");
+  assert((await again.locator("svg.ring line").count()) === 160, "4 nodes × 40 virtual nodes");
+  await again.close();
+});
+
+await test("a scenario run in the page has the native trace hash", async (page) => {
+  await open(page, "#/counter?seed=42&t=10000000");
+  const hash = await page.textContent("#trace-hash");
+  const native = nativeHash(42);
+  assert(/^0x[0-9a-f]{16}$/.test(native), `native hash ${native}`);
+  assert(hash === native, `page ${hash} vs native ${native}`);
+  assert((await page.getAttribute("#verdict-convergence", "class")) === "good", "the counter converged");
+});
+
+await test("the simulation controls step, play, pause, reset and show events", async (page) => {
+  await open(page, "#/counter?seed=7");
+  const events = async () => Number((await page.textContent("#event-count")).replace(/\D+/g, ""));
+  const time = async () => Number((await page.textContent("#sim-time")).match(/([\d.]+) s/)[1]);
+  const before = await events();
+  await page.keyboard.press("ArrowRight");
+  assert((await events()) > before, "→ steps one event");
+  await page.keyboard.press("Space");
+  await page.waitForTimeout(600);
+  await page.keyboard.press("Space");
+  const played = await time();
+  assert(played > 0.1, `space plays: ${played} s`);
+  await page.locator("#events div").first().click();
+  const details = JSON.parse(await page.textContent("#event-details"));
+  assert(typeof details.kind === "string" && typeof details.index === "number", "clicking an event shows it");
+  await page.click("#share");
+  const url = await page.inputValue("#share-url");
+  const hash = await page.textContent("#trace-hash");
+  const again = await context.newPage();
+  await again.goto(url);
+  await again.waitForSelector("#trace-hash");
+  assert((await again.textContent("#trace-hash")) === hash, "the share link replays the same run");
+  await again.close();
+  await page.click("main h2"); // out of the share field: keys typed into a field are not shortcuts
+  await page.keyboard.press("r");
+  assert((await time()) === 0, "r resets to t = 0");
+});
+
+await test("injected faults are replayed by the share link", async (page) => {
+  await open(page, "#/counter?seed=3&t=1000000");
+  await page.locator('.card[data-node="r1"] button', { hasText: "Crash" }).click();
+  assert((await page.getAttribute('.card[data-node="r1"]', "class")).includes("crashed"), "r1 is crashed");
+  await page.click("#step");
+  await page.click("#share");
+  const url = await page.inputValue("#share-url");
+  assert(url.includes("faults="), url);
+  const hash = await page.textContent("#trace-hash");
+  const again = await context.newPage();
+  await again.goto(url);
+  await again.waitForSelector("#trace-hash");
+  assert((await again.textContent("#trace-hash")) === hash, "same hash with the replayed crash");
+  assert((await again.getAttribute('.card[data-node="r1"]', "class")).includes("crashed"), "r1 is still crashed");
+  await again.close();
+});
+
+await test("the chapter's merge is caught by the checker", async (page) => {
+  await open(page, "#/counter?seed=1&merge=chapter&t=10000000");
+  assert((await page.getAttribute("#verdict-convergence", "class")) === "bad", "the chapter's merge never converges");
+});
+
+await test("sections without a view say so in both languages", async (page) => {
+  await open(page, "#/locks");
+  assert((await page.textContent("main h2")) === "46.7.1 Distributed locks", await page.textContent("main h2"));
+  await page.click("#lang");
+  assert((await page.textContent("main p")).includes("尚未完成"), "the placeholder is Chinese too");
+});
+
+await context.close();
+rmSync(profile, { recursive: true, force: true });
+server.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

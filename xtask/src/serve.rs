@@ -1,0 +1,71 @@
+//! A small static file server for `cargo xtask lab`: serves `web/dist/` on 127.0.0.1 with the
+//! right content types (`application/wasm` included), nothing else, no dependencies.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Binds `port` (0 picks a free one) and returns the listener and its port.
+pub fn bind(port: u16) -> Result<(TcpListener, u16)> {
+    let listener =
+        TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
+}
+
+/// Serves `dir` until the process is stopped.
+pub fn serve(listener: TcpListener, dir: &Path) -> Result<()> {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let dir = dir.to_path_buf();
+        std::thread::spawn(move || {
+            let _ = respond(stream, &dir);
+        });
+    }
+    Ok(())
+}
+
+fn respond(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
+    let mut request_line = String::new();
+    BufReader::new(&stream).read_line(&mut request_line)?;
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let file = resolve(dir, path);
+    match file.and_then(|f| std::fs::read(&f).ok().map(|body| (f, body))) {
+        Some((file, body)) => {
+            let header = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+                content_type(&file),
+                body.len()
+            );
+            stream.write_all(header.as_bytes())?;
+            stream.write_all(&body)
+        }
+        None => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"),
+    }
+}
+
+/// The file for a URL path, never outside `dir`; `/` is `index.html`.
+fn resolve(dir: &Path, url_path: &str) -> Option<PathBuf> {
+    let relative = Path::new(url_path.trim_start_matches('/'));
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let file = if url_path == "/" { dir.join("index.html") } else { dir.join(relative) };
+    file.is_file().then_some(file)
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
