@@ -136,6 +136,7 @@ export function mountRing(root: HTMLElement, params: URLSearchParams): void {
   }
 
   function renderRing(): void {
+    view.nodes.forEach((_, i) => color(i)); // colours follow node order, not drawing order
     const parts: string[] = [`<circle cx="${CENTER}" cy="${CENTER}" r="180" fill="none" stroke="var(--border)" stroke-width="1"/>`];
     for (const [pos, node] of view.points) {
       const [x1, y1] = xy(pos, 172);
