@@ -26,24 +26,36 @@ impl From<redis::RedisError> for BackendError {
     }
 }
 
-/// The named scripts, prepared once (their SHA-1 is computed at construction).
+/// The named scripts, prepared once (their SHA-1 is computed at construction). One field per
+/// script, so that a new `ScriptName` cannot be forgotten here.
 #[derive(Clone)]
-struct Scripts(Arc<Vec<(ScriptName, redis::Script)>>);
+struct Scripts(Arc<ScriptSet>);
+
+struct ScriptSet {
+    compare_and_delete: redis::Script,
+    compare_and_pexpire: redis::Script,
+}
 
 impl Scripts {
     fn new() -> Self {
-        Scripts(Arc::new(ScriptName::ALL.iter().map(|s| (*s, redis::Script::new(s.lua()))).collect()))
+        let prepare = |name: ScriptName| redis::Script::new(name.lua());
+        Scripts(Arc::new(ScriptSet {
+            compare_and_delete: prepare(ScriptName::CompareAndDelete),
+            compare_and_pexpire: prepare(ScriptName::CompareAndPExpire),
+        }))
     }
+
     fn get(&self, name: ScriptName) -> &redis::Script {
-        let found = self.0.iter().find(|(n, _)| *n == name);
-        // ALL lists every script, so every name is present.
-        &found.unwrap_or(&self.0[0]).1
+        match name {
+            ScriptName::CompareAndDelete => &self.0.compare_and_delete,
+            ScriptName::CompareAndPExpire => &self.0.compare_and_pexpire,
+        }
     }
 }
 
 impl std::fmt::Debug for Scripts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(n, s)| (n.as_str(), s.get_hash()))).finish()
+        f.debug_list().entries(ScriptName::ALL.iter().map(|n| (n.as_str(), self.get(*n).get_hash()))).finish()
     }
 }
 
@@ -190,8 +202,8 @@ impl Backend {
     }
 
     async fn load_scripts<C: redis::aio::ConnectionLike + Send>(&self, con: &mut C) -> Result<(), BackendError> {
-        for (_, script) in self.scripts.0.iter() {
-            script.prepare_invoke().load_async(con).await?;
+        for name in ScriptName::ALL {
+            self.scripts.get(name).prepare_invoke().load_async(con).await?;
         }
         self.scripts_loaded.store(true, Ordering::Relaxed);
         Ok(())
