@@ -34,6 +34,7 @@ struct Scripts(Arc<ScriptSet>);
 struct ScriptSet {
     compare_and_delete: redis::Script,
     compare_and_pexpire: redis::Script,
+    acquire_fenced: redis::Script,
 }
 
 impl Scripts {
@@ -42,6 +43,7 @@ impl Scripts {
         Scripts(Arc::new(ScriptSet {
             compare_and_delete: prepare(ScriptName::CompareAndDelete),
             compare_and_pexpire: prepare(ScriptName::CompareAndPExpire),
+            acquire_fenced: prepare(ScriptName::AcquireFenced),
         }))
     }
 
@@ -49,6 +51,7 @@ impl Scripts {
         match name {
             ScriptName::CompareAndDelete => &self.0.compare_and_delete,
             ScriptName::CompareAndPExpire => &self.0.compare_and_pexpire,
+            ScriptName::AcquireFenced => &self.0.acquire_fenced,
         }
     }
 }

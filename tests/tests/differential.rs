@@ -133,6 +133,13 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         (key(), value(), prop_oneof![Just("60000"), Just("3"), Just("0"), Just("soon")]).prop_map(|(k, v, ms)| {
             Cmd::Script { script: ScriptName::CompareAndPExpire, keys: vec![k], args: vec![v, ms.to_owned()] }
         }),
+        (key(), key(), value(), prop_oneof![Just("60000"), Just("3"), Just("0"), Just("soon")]).prop_map(
+            |(lock, counter, owner, ms)| Cmd::Script {
+                script: ScriptName::AcquireFenced,
+                keys: vec![lock, counter],
+                args: vec![owner, ms.to_owned()]
+            }
+        ),
     ]
 }
 
@@ -140,7 +147,9 @@ fn cmd() -> impl Strategy<Value = Cmd> {
 fn sets_short_lifetime(cmd: &Cmd) -> bool {
     match cmd {
         Cmd::Set { expiry: Some(SetExpiry::Px(ms)), .. } | Cmd::PExpire { ms, .. } => (1..=5).contains(ms),
-        Cmd::Script { script: ScriptName::CompareAndPExpire, args, .. } => args.get(1).is_some_and(|a| a == "3"),
+        Cmd::Script { script: ScriptName::CompareAndPExpire | ScriptName::AcquireFenced, args, .. } => {
+            args.get(1).is_some_and(|a| a == "3")
+        }
         _ => false,
     }
 }

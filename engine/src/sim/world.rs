@@ -8,7 +8,7 @@
 //! other limits: hitting one ends the run with a [`SimError`], never a hang.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
@@ -203,6 +203,9 @@ struct Node<P: Protocol> {
     timers: BTreeMap<TimerId, u64>,
     /// How many times the node has restarted.
     incarnation: u32,
+    /// Events that fell due while the node was paused, in the order they fell due; handled, in
+    /// that order, as soon as it resumes (before anything else that happens at that instant).
+    deferred: VecDeque<Event<P::Msg>>,
 }
 
 /// One simulated world.
@@ -221,6 +224,10 @@ pub struct Sim<P: Protocol> {
     trace: Trace,
     observations: Vec<Observed<P::Obs>>,
     effects: Vec<Effect<P>>,
+    /// Deferred events of nodes that just resumed, to handle now, before the queue.
+    resumed: VecDeque<Event<P::Msg>>,
+    /// Messages lost in a node's buffer by its crash, traced after the crash itself.
+    lost_in_crash: Vec<(u64, NodeId, NodeId)>,
 }
 
 impl<P: Protocol> std::fmt::Debug for Sim<P> {
@@ -259,6 +266,8 @@ impl<P: Protocol> Sim<P> {
             trace: Trace::default(),
             observations: Vec::new(),
             effects: Vec::new(),
+            resumed: VecDeque::new(),
+            lost_in_crash: Vec::new(),
         }
     }
 
@@ -283,6 +292,7 @@ impl<P: Protocol> Sim<P> {
             clock: Clock::default(),
             timers: BTreeMap::new(),
             incarnation: 0,
+            deferred: VecDeque::new(),
         });
         self.enqueue(self.now, Event::Start { node: id, incarnation: 0 });
         Ok(id)
@@ -301,7 +311,17 @@ impl<P: Protocol> Sim<P> {
     /// Applies `fault` now; a fault that cannot apply is returned as an error and changes nothing.
     pub fn inject(&mut self, fault: Fault) -> Result<(), SimError> {
         let needs_start = self.apply_fault(&fault)?;
+        self.after_fault(fault, needs_start)
+    }
+
+    /// Traces an applied fault, then what it caused: messages lost in a crashed node's buffer,
+    /// and the start of a restarted node.
+    fn after_fault(&mut self, fault: Fault, needs_start: Option<NodeId>) -> Result<(), SimError> {
         self.trace.push(self.now, TraceKind::Fault { fault });
+        for (msg_id, from, to) in std::mem::take(&mut self.lost_in_crash) {
+            self.in_flight -= 1;
+            self.drop_message(msg_id, from, to, DropReason::NodeDown);
+        }
         if let Some(node) = needs_start {
             self.handle(node, |slot, ctx| slot.start(ctx))?;
         }
@@ -310,15 +330,31 @@ impl<P: Protocol> Sim<P> {
 
     /// Processes the next event. Returns its time, or `None` when nothing is left to do.
     pub fn step(&mut self) -> Result<Option<SimTime>, SimError> {
+        self.step_within(None)
+    }
+
+    /// Processes the next event if it is due by `horizon` (any event when `None`).
+    fn step_within(&mut self, horizon: Option<SimTime>) -> Result<Option<SimTime>, SimError> {
         loop {
-            let Some(((at, seq), event)) = self.queue.pop_first() else {
-                return Ok(None);
+            let (at, event) = if let Some(event) = self.resumed.pop_front() {
+                (self.now, event)
+            } else {
+                let Some(((at, _), _)) = self.queue.first_key_value() else {
+                    return Ok(None);
+                };
+                if horizon.is_some_and(|h| *at > h) {
+                    return Ok(None);
+                }
+                let Some(((at, _), event)) = self.queue.pop_first() else {
+                    return Ok(None);
+                };
+                (at, event)
             };
             if !self.is_live(&event) {
                 continue;
             }
             if self.events_processed >= self.config.events_max {
-                self.queue.insert((at, seq), event);
+                self.resumed.push_front(event); // handled first once the bound is raised
                 return Err(SimError::EventsMax { events_max: self.config.events_max, time: self.now });
             }
             self.now = at;
@@ -329,11 +365,10 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Processes every event up to and including true time `until`, then sets the time to `until`.
+    /// Processes every event up to and including true time `until`, never one after it, then
+    /// sets the time to `until`.
     pub fn run_until(&mut self, until: SimTime) -> Result<(), SimError> {
-        while self.queue.first_key_value().is_some_and(|((at, _), _)| *at <= until) {
-            self.step()?;
-        }
+        while self.step_within(Some(until))?.is_some() {}
         self.now = self.now.max(until);
         Ok(())
     }
@@ -416,12 +451,21 @@ impl<P: Protocol> Sim<P> {
                 state: n.slot.public_state(),
             })
             .collect();
+        let buffered = self.nodes.iter().flat_map(|n| {
+            let at = match n.status {
+                NodeStatus::Paused { until } => until,
+                _ => self.now,
+            };
+            n.deferred.iter().map(move |e| (at, e))
+        });
         let in_flight = self
             .queue
             .iter()
-            .filter_map(|((at, _), e)| match e {
+            .map(|((at, _), e)| (*at, e))
+            .chain(buffered)
+            .filter_map(|(at, e)| match e {
                 Event::Deliver { msg_id, from, to, msg, .. } => {
-                    Some(InFlightSnapshot { msg_id: *msg_id, from: *from, to: *to, deliver_at: *at, msg: to_json(msg) })
+                    Some(InFlightSnapshot { msg_id: *msg_id, from: *from, to: *to, deliver_at: at, msg: to_json(msg) })
                 }
                 _ => None,
             })
@@ -460,27 +504,28 @@ impl<P: Protocol> Sim<P> {
     fn process(&mut self, event: Event<P::Msg>) -> Result<Handled, SimError> {
         match event {
             Event::Start { node, incarnation } => {
-                if let NodeStatus::Paused { until } = self.nodes[node.index()].status {
-                    self.enqueue(until, Event::Start { node, incarnation });
+                if let NodeStatus::Paused { .. } = self.nodes[node.index()].status {
+                    self.nodes[node.index()].deferred.push_back(Event::Start { node, incarnation });
                     return Ok(Handled::Skipped);
                 }
                 self.trace.push(self.now, TraceKind::Start { node });
                 self.handle(node, |slot, ctx| slot.start(ctx))?;
             }
             Event::Deliver { msg_id, from, to, msg, arrived } => {
-                self.in_flight -= 1;
                 if !arrived && self.network.is_cut(from, to) {
+                    self.in_flight -= 1;
                     self.drop_message(msg_id, from, to, DropReason::Partition);
                     return Ok(Handled::Event);
                 }
+                if let NodeStatus::Paused { .. } = self.nodes[to.index()].status {
+                    let waiting = Event::Deliver { msg_id, from, to, msg, arrived: true };
+                    self.nodes[to.index()].deferred.push_back(waiting);
+                    return Ok(Handled::Skipped);
+                }
+                self.in_flight -= 1;
                 match self.nodes[to.index()].status {
                     NodeStatus::Crashed => self.drop_message(msg_id, from, to, DropReason::NodeDown),
-                    NodeStatus::Paused { until } => {
-                        self.in_flight += 1;
-                        self.enqueue(until, Event::Deliver { msg_id, from, to, msg, arrived: true });
-                        return Ok(Handled::Skipped);
-                    }
-                    NodeStatus::Up => {
+                    NodeStatus::Paused { .. } | NodeStatus::Up => {
                         self.network.stats.delivered += 1;
                         self.trace.push(self.now, TraceKind::Deliver { msg_id, from, to });
                         self.handle(to, |slot, ctx| slot.message(ctx, from, msg))?;
@@ -488,8 +533,8 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             Event::Timer { node, timer, generation } => {
-                if let NodeStatus::Paused { until } = self.nodes[node.index()].status {
-                    self.enqueue(until, Event::Timer { node, timer, generation });
+                if let NodeStatus::Paused { .. } = self.nodes[node.index()].status {
+                    self.nodes[node.index()].deferred.push_back(Event::Timer { node, timer, generation });
                     return Ok(Handled::Skipped);
                 }
                 self.nodes[node.index()].timers.remove(&timer);
@@ -502,15 +547,12 @@ impl<P: Protocol> Sim<P> {
                     return Ok(Handled::Skipped); // superseded by a longer pause
                 }
                 n.status = NodeStatus::Up;
+                let waiting = std::mem::take(&mut n.deferred);
+                self.resumed.extend(waiting);
                 self.trace.push(self.now, TraceKind::Resume { node });
             }
             Event::Fault(fault) => match self.apply_fault(&fault) {
-                Ok(needs_start) => {
-                    self.trace.push(self.now, TraceKind::Fault { fault });
-                    if let Some(node) = needs_start {
-                        self.handle(node, |slot, ctx| slot.start(ctx))?;
-                    }
-                }
+                Ok(needs_start) => self.after_fault(fault, needs_start)?,
                 Err(e) => {
                     let reason = e.to_string();
                     self.trace.push(self.now, TraceKind::FaultRejected { fault, reason });
@@ -653,6 +695,11 @@ impl<P: Protocol> Sim<P> {
                 n.status = NodeStatus::Crashed;
                 n.slot.crash();
                 n.timers.clear();
+                for event in std::mem::take(&mut n.deferred) {
+                    if let Event::Deliver { msg_id, from, to, .. } = event {
+                        self.lost_in_crash.push((msg_id, from, to));
+                    }
+                }
             }
             Fault::Restart { node } => {
                 let id = self.resolve(node)?;
