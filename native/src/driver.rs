@@ -109,6 +109,8 @@ struct Shared<P: Protocol> {
     store_requests: Cell<u64>,
     failure: RefCell<Option<DriverError>>,
     stop: watch::Sender<bool>,
+    /// The forwarder tasks, aborted with the run.
+    forwarders: RefCell<Vec<tokio::task::AbortHandle>>,
 }
 
 impl<P: Protocol> Shared<P> {
@@ -190,14 +192,18 @@ where
             store_requests: Cell::new(0),
             failure: RefCell::new(None),
             stop: stop_tx,
+            forwarders: RefCell::new(Vec::new()),
         });
-        let mut tasks = Vec::new();
+        // Dropping the run (a Ctrl-C) aborts every task it started, so nothing writes to the
+        // store after the caller cleans up.
+        let _abort = AbortOnDrop(Rc::clone(&shared));
+        let mut tasks = tokio::task::JoinSet::new();
         for (id, actor) in actors {
             let Some(rx) = receivers[id.index()].take() else {
                 continue;
             };
             let rng = Rng::new(self.seed ^ u64::from(id.0).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            tasks.push(tokio::task::spawn_local(actor_task(id, actor, rx, Rc::clone(&shared), rng, stop_rx.clone())));
+            tasks.spawn_local(actor_task(id, actor, rx, Rc::clone(&shared), rng, stop_rx.clone()));
         }
         let mut stopped = stop_rx.clone();
         tokio::select! {
@@ -205,9 +211,7 @@ where
             _ = stopped.wait_for(|s| *s) => {}
         }
         let _ = shared.stop.send(true);
-        for t in tasks {
-            let _ = t.await;
-        }
+        while tasks.join_next().await.is_some() {}
         let elapsed = shared.epoch.elapsed();
         if let Some(e) = shared.failure.borrow_mut().take() {
             return Err(e);
@@ -218,6 +222,18 @@ where
             messages: shared.messages.get(),
             store_requests: shared.store_requests.get(),
         })
+    }
+}
+
+/// Stops a run's actors and aborts its forwarders when the run is dropped.
+struct AbortOnDrop<P: Protocol>(Rc<Shared<P>>);
+
+impl<P: Protocol> Drop for AbortOnDrop<P> {
+    fn drop(&mut self) {
+        let _ = self.0.stop.send(true);
+        for handle in self.0.forwarders.borrow().iter() {
+            handle.abort();
+        }
     }
 }
 
@@ -269,14 +285,16 @@ async fn actor_task<P: Protocol>(
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break,
+            // Due timers first: a busy inbox must not starve them (as in the simulator, where
+            // events run in time order).
+            _ = sleep_until(wake), if wake.is_some() => {
+                let Some(timer) = timers.pop() else { continue };
+                actor.timer(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), timer);
+            }
             received = inbox.recv() => {
                 let Some((from, msg)) = received else { break };
                 shared.in_flight.set(shared.in_flight.get().saturating_sub(1));
                 actor.message(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), from, msg);
-            }
-            _ = sleep_until(wake), if wake.is_some() => {
-                let Some(timer) = timers.pop() else { continue };
-                actor.timer(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), timer);
             }
         }
         apply(id, &mut effects, &shared, &mut timers, &mut forwarders);
@@ -359,7 +377,8 @@ where
     P::Msg: CarriesStore,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Cmd)>();
-    tokio::task::spawn_local(async move {
+    let registry = Rc::clone(&shared);
+    let task = tokio::task::spawn_local(async move {
         while let Some((req, cmd)) = rx.recv().await {
             shared.store_requests.set(shared.store_requests.get() + 1);
             match backend.exec(&cmd).await {
@@ -377,6 +396,7 @@ where
             }
         }
     });
+    registry.forwarders.borrow_mut().push(task.abort_handle());
     tx
 }
 

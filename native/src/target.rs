@@ -86,17 +86,22 @@ impl Target {
         &self.backends[0]
     }
 
-    /// Deletes this run's keys from every backend (never anything else). A private server is
-    /// simply stopped, with everything in it, when the target is dropped.
+    /// Deletes this run's keys from every backend (never anything else), trying every one even
+    /// when some fail. A private server is simply stopped, with everything in it, when the
+    /// target is dropped.
     pub async fn cleanup(&self) -> Result<u64, crate::backend::BackendError> {
         if self.embedded.is_some() {
             return Ok(0);
         }
         let mut total = 0;
-        for b in &self.backends {
-            total += b.delete_own_keys().await?;
+        let mut failures = Vec::new();
+        for (i, b) in self.backends.iter().enumerate() {
+            match b.delete_own_keys().await {
+                Ok(n) => total += n,
+                Err(e) => failures.push(format!("node {}: {e}", i + 1)),
+            }
         }
-        Ok(total)
+        if failures.is_empty() { Ok(total) } else { Err(crate::backend::BackendError(failures.join("; "))) }
     }
 }
 

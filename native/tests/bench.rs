@@ -252,3 +252,31 @@ fn a_server_that_dies_midway_ends_the_run_promptly_with_exit_1() {
     assert!(stderr.contains("warning: could not delete this run's keys (under distlab:"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_against_an_external_server_leaves_none_of_our_keys() {
+    use std::io::{BufRead, BufReader};
+    let server = LocalRedis::start().unwrap();
+    let mut con = sync_con(&server.url());
+    let _: () = redis::cmd("SET").arg("mine").arg("keep me").query(&mut con).unwrap();
+    for (pause_ms, only) in [(400, Some("actor-kv")), (300, None)] {
+        let url = server.url();
+        let mut args = vec!["bench", "--redis", url.as_str(), "--duration", "30"];
+        if let Some(pattern) = only {
+            args.extend(["--only", pattern]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(130));
+        std::thread::sleep(std::time::Duration::from_millis(200)); // a task still writing would show now
+        assert_eq!(all_keys(&server.url()), vec![("mine".to_owned(), "keep me".to_owned())], "{first}");
+    }
+}

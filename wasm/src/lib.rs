@@ -88,6 +88,23 @@ impl Lab {
         self.run.inject(fault).map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// Events processed so far: what a share link counts to replay a run exactly (several events
+    /// can share one instant, so a time alone cannot say where a fault went in).
+    pub fn events_processed(&self) -> f64 {
+        self.run.events_processed() as f64
+    }
+
+    /// Steps until `count` events have been processed (or nothing is left).
+    pub fn run_to_event(&mut self, count: f64) -> Result<(), JsError> {
+        let count = whole(count, "count")?;
+        while self.run.events_processed() < count {
+            if self.run.step().map_err(|e| JsError::new(&e.to_string()))?.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     pub fn now_us(&self) -> f64 {
         self.run.now().as_micros() as f64
     }

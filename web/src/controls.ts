@@ -6,8 +6,8 @@ import { Lab } from "./pkg/distlab_wasm.js";
 import { t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
 
-/** A fault the learner injected, and when (µs of simulated time). */
-export interface Action { at: number; fault: Record<string, unknown> }
+/** A fault the learner injected, and after how many processed events. */
+export interface Action { after: number; fault: Record<string, unknown> }
 
 export interface TraceRecord { index: number; time: number; kind: string; [field: string]: unknown }
 
@@ -66,7 +66,7 @@ export class SimControls implements KeyHandlers {
     this.seed = Math.max(0, Math.floor(Number(params.get("seed") ?? 1))) || 0;
     this.speed = SPEEDS.includes(Number(params.get("speed"))) ? Number(params.get("speed")) : 1;
     this.actions = JSON.parse(params.get("faults") ?? "[]") as Action[];
-    this.lab = this.rebuild(Number(params.get("t") ?? 0));
+    this.lab = this.rebuild(params.has("n") ? { events: Number(params.get("n")) } : { timeUs: Number(params.get("t") ?? 0) });
 
     const seedInput = document.createElement("input");
     seedInput.type = "number";
@@ -150,21 +150,25 @@ export class SimControls implements KeyHandlers {
     timelineRoot.append(timeline);
   }
 
-  /** A fresh run from the seed with the recorded faults replayed, up to `untilUs`. */
-  private rebuild(untilUs: number): Lab {
+  /**
+   * A fresh run from the seed with the recorded faults replayed exactly where they were injected
+   * (after the same number of events), then run to a number of events or to a time.
+   */
+  private rebuild(until: { events: number } | { timeUs: number }): Lab {
     const lab = new Lab(this.host.scenario, this.host.config(), this.seed);
     for (const a of this.actions) {
-      lab.run_until(a.at);
+      lab.run_to_event(a.after);
       lab.inject(a.fault);
     }
-    if (untilUs > lab.now_us()) lab.run_until(untilUs);
+    if ("events" in until) lab.run_to_event(until.events);
+    else if (until.timeUs > lab.now_us()) lab.run_until(until.timeUs);
     return lab;
   }
 
   /** Applies a fault now and records it so that the share link replays it. */
   inject(fault: Record<string, unknown>): void {
     this.lab.inject(fault);
-    this.actions.push({ at: this.lab.now_us(), fault });
+    this.actions.push({ after: this.lab.events_processed(), fault });
     this.refresh();
   }
 
@@ -188,7 +192,7 @@ export class SimControls implements KeyHandlers {
     if (this.playing) this.toggle();
     this.actions = [];
     this.selected = null;
-    this.lab = this.rebuild(0);
+    this.lab = this.rebuild({ events: 0 });
     this.refresh();
   }
 
@@ -253,7 +257,7 @@ export class SimControls implements KeyHandlers {
     p.set("seed", String(this.seed));
     if (this.speed !== 1) p.set("speed", String(this.speed));
     if (this.actions.length) p.set("faults", JSON.stringify(this.actions));
-    p.set("t", String(this.lab.now_us()));
+    p.set("n", String(this.lab.events_processed()));
     writeParams(this.host.view, p);
   }
 }

@@ -135,6 +135,19 @@ await test("the language toggle switches every visible string", async (page) => 
   assert((await page.textContent("main h2")) === "Consistent hashing", "and back to English");
 });
 
+await test("a weighted ring reloads in the same node order and survives a language switch", async (page) => {
+  // Found in review: weighted nodes were re-added last on reload, renumbering jump and hash % N.
+  await open(page, "#/ring?nodes=node-1,node-2,node-3&w=node-1:2");
+  const order = await page.locator(".nodes .node .mono").allTextContents();
+  assert(order.join(",") === "node-1,node-2,node-3", order.join(","));
+  await page.click('button[data-remove="node-3"]');
+  const moved = await page.textContent("#moved");
+  await page.click("#lang");
+  assert((await page.getAttribute("#moved", "data-ring")) !== "", "the last movement survives the switch");
+  await page.click("#lang");
+  assert((await page.textContent("#moved")) === moved, moved);
+});
+
 await test("a share link reproduces the ring", async (page) => {
   await open(page, "#/ring");
   await page.click("#add-node");
@@ -186,6 +199,23 @@ await test("the simulation controls step, play, pause, reset and show events", a
   await page.click("main h2"); // out of the share field: keys typed into a field are not shortcuts
   await page.keyboard.press("r");
   assert((await time()) === 0, "r resets to t = 0");
+});
+
+await test("a fault injected between two events of one instant replays exactly", async (page) => {
+  // Found in review: replaying by time alone put the crash after r1's start instead of before.
+  await open(page, "#/counter?seed=5");
+  await page.click("main h2");
+  await page.keyboard.press("ArrowRight"); // only r0 has started
+  await page.locator('.card[data-node="r1"] button', { hasText: "Crash" }).click();
+  await page.keyboard.press("ArrowRight");
+  await page.click("#share");
+  const url = await page.inputValue("#share-url");
+  const hash = await page.textContent("#trace-hash");
+  const again = await context.newPage();
+  await again.goto(url);
+  await again.waitForSelector("#trace-hash");
+  assert((await again.textContent("#trace-hash")) === hash, `same hash: ${url}`);
+  await again.close();
 });
 
 await test("injected faults are replayed by the share link", async (page) => {

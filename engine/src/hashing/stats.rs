@@ -90,18 +90,24 @@ pub fn moved_fraction(before: &HashRing, after: &HashRing, method: Method, keys:
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Movement {
     pub change: String,
-    /// The least fraction any method could move: the share of the node that joined or left.
+    /// The least fraction any method could move: how much of the keyspace changes hands when every
+    /// node owns a share proportional to its weight (1/N for one of N equal nodes joining or
+    /// leaving, 0 for a change of virtual nodes).
     pub ideal: f64,
     pub moved: BTreeMap<Method, f64>,
 }
 
 /// Compares every method on the same keys for the change from `before` to `after`.
 pub fn movement(before: &HashRing, after: &HashRing, change: String, keys: &[String]) -> Movement {
-    let (b, a) = (before.nodes().len(), after.nodes().len());
-    let ideal = match b.max(a) {
-        0 => 0.0,
-        bigger => 1.0 / bigger as f64,
-    };
+    let (b, a) = (weight_shares(before), weight_shares(after));
+    let ideal = a.iter().map(|(node, share)| (share - b.get(node).copied().unwrap_or(0.0)).max(0.0)).sum();
     let moved = Method::ALL.iter().map(|m| (*m, moved_fraction(before, after, *m, keys))).collect();
     Movement { change, ideal, moved }
+}
+
+/// Each node's weight over the total weight.
+fn weight_shares(ring: &HashRing) -> BTreeMap<String, f64> {
+    let weights: Vec<(String, f64)> = ring.nodes().iter().map(|n| (n.clone(), ring.weight(n).unwrap_or(0.0))).collect();
+    let total: f64 = weights.iter().map(|(_, w)| w).sum();
+    weights.into_iter().map(|(n, w)| (n, if total > 0.0 { w / total } else { 0.0 })).collect()
 }

@@ -67,7 +67,15 @@ fn adding_or_removing_a_node_moves_only_that_nodes_keys() {
         assert!(was == is || was == "b", "{k} moved from {was} to {is} though {was} stayed");
     }
     let m = movement(&before, &after, "add e".into(), &keys);
-    assert_eq!(m.ideal, 0.2);
+    assert!((m.ideal - 0.2).abs() < 1e-12, "{}", m.ideal);
+    let mut heavier = before.clone();
+    heavier.add_node("big", 2.0).unwrap();
+    assert!((movement(&before, &heavier, "add big".into(), &keys).ideal - 2.0 / 6.0).abs() < 1e-12);
+    let mut reweighted = before.clone();
+    reweighted.set_weight("a", 3.0).unwrap();
+    assert!((movement(&before, &reweighted, "weight a".into(), &keys).ideal - (0.5 - 0.25)).abs() < 1e-12);
+    let denser = HashRing::with_nodes(300, &["a", "b", "c", "d"]).unwrap();
+    assert_eq!(movement(&before, &denser, "vnodes".into(), &keys).ideal, 0.0, "same shares: nothing need move");
     assert!(m.moved[&Method::Modulo] > 0.7, "hash % N remaps most keys: {m:?}");
     assert!(m.moved[&Method::Jump] < 0.25 && m.moved[&Method::Rendezvous] < 0.25, "{m:?}");
 }

@@ -264,11 +264,13 @@ async fn baseline(
     }
     let budget = Budget::new(opts.limit);
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(opts.clients);
+    // A JoinSet aborts its tasks when dropped: a Ctrl-C that drops this measurement stops every
+    // client before the run's keys are cleaned up, so none writes after the cleanup.
+    let mut tasks = tokio::task::JoinSet::new();
     for c in 0..opts.clients {
         let (backend, budget, progress, name) = (backend.clone(), budget.clone(), progress.clone(), name.to_owned());
         let pipeline = u64::try_from(opts.pipeline).unwrap_or(1);
-        tasks.push(tokio::task::spawn_local(async move {
+        tasks.spawn_local(async move {
             let mut hist = Histogram::default();
             let (mut ops, mut errors, mut seq) = (0u64, 0u64, 0u64);
             loop {
@@ -287,11 +289,11 @@ async fn baseline(
                 progress.add(n);
             }
             Ok::<_, BackendError>((ops, errors, hist))
-        }));
+        });
     }
     let mut sample = Sample { ops: 0, errors: 0, elapsed: Duration::ZERO, latencies: Histogram::default() };
-    for t in tasks {
-        let (ops, errors, hist) = t.await.map_err(|e| BackendError(e.to_string()))??;
+    while let Some(joined) = tasks.join_next().await {
+        let (ops, errors, hist) = joined.map_err(|e| BackendError(e.to_string()))??;
         sample.ops += ops;
         sample.errors += errors;
         sample.latencies.merge(&hist);
@@ -303,6 +305,9 @@ async fn baseline(
 /// The report as a table.
 pub fn render_table(report: &BenchReport) -> String {
     let mut out = format!("clients {} · pipeline {} · {}\n", report.clients, report.pipeline, report.limit);
+    if report.pipeline > 1 {
+        out.push_str(&format!("baseline latencies are per round trip of {} commands\n", report.pipeline));
+    }
     out.push_str(&format!(
         "{:<26} {:>12} {:>10} {:>10} {:>10} {:>7}  {}\n",
         "measurement", "ops/s", "p50 ms", "p99 ms", "p999 ms", "ratio", "vs"

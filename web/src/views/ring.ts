@@ -34,6 +34,13 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
+/** The view's own parameters: the language is not part of the ring. */
+function withoutLang(params: URLSearchParams): string {
+  const p = new URLSearchParams(params);
+  p.delete("lang");
+  return p.toString();
+}
+
 function parseParams(params: URLSearchParams): { nodes: string[]; weights: Map<string, number>; vnodes: number; replicas: number; keys: number } {
   const nodes = (params.get("nodes") ?? "node-1,node-2,node-3").split(",").filter((n) => n.length > 0);
   const weights = new Map<string, number>();
@@ -49,12 +56,11 @@ function parseParams(params: URLSearchParams): { nodes: string[]; weights: Map<s
 
 export function mountRing(root: HTMLElement, params: URLSearchParams): void {
   const state = parseParams(params);
-  const signature = params.toString();
+  const signature = withoutLang(params);
   if (!kept || kept.signature !== signature) {
-    const lab = new RingLab(state.vnodes, state.nodes.filter((n) => !state.weights.has(n)), state.keys);
-    for (const n of state.nodes) {
-      if (state.weights.has(n)) lab.add_node(n, state.weights.get(n)!);
-    }
+    // Nodes join in URL order, each with its weight: jump hash and hash % N number them that way.
+    const lab = new RingLab(state.vnodes, [], state.keys);
+    for (const n of state.nodes) lab.add_node(n, state.weights.get(n) ?? 1);
     kept = { signature, lab, movement: null, colors: new Map() };
   }
   const model = kept;
@@ -120,7 +126,7 @@ export function mountRing(root: HTMLElement, params: URLSearchParams): void {
     p.set("replicas", String(replicas));
     if (state.keys !== KEYS_DEFAULT) p.set("keys", String(state.keys));
     writeParams("ring", p);
-    model.signature = p.toString();
+    model.signature = withoutLang(p);
   }
 
   function apply(change: () => Movement): void {
