@@ -12,6 +12,7 @@
 pub mod actor;
 pub mod check;
 pub mod config;
+pub mod coord;
 pub mod hashing;
 pub mod replication;
 pub mod scenario;

@@ -1,7 +1,7 @@
 //! `distlab`: the native face of distlab — scenarios headless (`distlab sim ...`) and engine
 //! actors against real Redis with benchmarks (`distlab bench`).
 //!
-//! Exit codes: 0 success; 1 a checked property is violated, or a run failed midway; 2 bad input
+//! Exit codes: 0 success; 1 a promised property is violated, or a run failed midway; 2 bad input
 //! (unknown scenario, bad configuration, unusable Redis target); 3 a simulated run hit one of the
 //! simulator's limits; 130 interrupted (Ctrl-C).
 

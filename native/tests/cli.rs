@@ -18,7 +18,11 @@ fn stderr(o: &Output) -> String {
 fn list_names_the_scenarios_in_both_languages() {
     let en = distlab(&["sim", "list"]);
     assert!(en.status.success());
-    assert!(stdout(&en).starts_with("pn-counter  46.1   PN-Counter CRDT"), "{}", stdout(&en));
+    let lines: Vec<String> = stdout(&en).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("pn-counter      46.1    PN-Counter CRDT"), "{lines:?}");
+    assert!(lines[1].starts_with("lock            46.7.1  Clients sharing a lock"), "{lines:?}");
+    assert!(lines[2].starts_with("lock-kleppmann  46.7.1  Kleppmann's scenario"), "{lines:?}");
     let zh = distlab(&["sim", "list", "--lang", "zh"]);
     assert!(stdout(&zh).contains("三副本"), "{}", stdout(&zh));
     let json: serde_json::Value = serde_json::from_slice(&distlab(&["sim", "list", "--json"]).stdout).unwrap();
@@ -72,7 +76,10 @@ fn the_chapters_merge_fails_its_check_with_exit_code_1() {
 #[test]
 fn bad_input_exits_2_with_a_message_naming_the_problem() {
     let cases: [(&[&str], &str); 5] = [
-        (&["sim", "run", "nope"], r#"error: unknown scenario "nope": the scenarios are pn-counter"#),
+        (
+            &["sim", "run", "nope"],
+            r#"error: unknown scenario "nope": the scenarios are pn-counter, lock, lock-kleppmann"#,
+        ),
         (
             &["sim", "run", "pn-counter", "--config", r#"{"replicas":9}"#],
             "error: replicas = 9 is out of range: allowed 2..=7",

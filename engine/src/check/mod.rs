@@ -3,6 +3,7 @@
 //! promises; the CLI and the page print the verdicts.
 
 pub mod convergence;
+pub mod mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,13 +15,21 @@ pub struct Verdict {
     pub holds: bool,
     /// What was measured (when it holds) or the counterexample (when it does not).
     pub detail: String,
+    /// Whether the scenario promises this property. An unpromised one is shown for what it
+    /// teaches (e.g. two clients believing they hold a lock, which leases cannot prevent) and
+    /// does not fail the run.
+    pub promised: bool,
 }
 
 impl Verdict {
     pub fn holds(property: &str, detail: String) -> Self {
-        Verdict { property: property.to_owned(), holds: true, detail }
+        Verdict { property: property.to_owned(), holds: true, detail, promised: true }
     }
     pub fn fails(property: &str, detail: String) -> Self {
-        Verdict { property: property.to_owned(), holds: false, detail }
+        Verdict { property: property.to_owned(), holds: false, detail, promised: true }
+    }
+    /// The same verdict, shown but not promised.
+    pub fn unpromised(self) -> Self {
+        Verdict { promised: false, ..self }
     }
 }

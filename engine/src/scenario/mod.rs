@@ -2,6 +2,7 @@
 //! and a seed to a world of actors, a fault schedule and the properties it promises; the CLI, the
 //! page and the tests all start scenarios through [`build`], so they all run the same thing.
 
+mod lock;
 mod pn_counter;
 
 use serde::Serialize;
@@ -44,14 +45,32 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 1] = [ScenarioSpec {
-    name: "pn-counter",
-    section: "46.1",
-    title_en: "PN-Counter CRDT over 3 replicas with anti-entropy gossip (set \"merge\": \"chapter\" for the chapter's broken merge)",
-    title_zh: "三副本 PN-Counter CRDT 与反熵 gossip（设 \"merge\": \"chapter\" 可重现本章错误的 merge）",
-    properties: &["convergence"],
-    build: pn_counter::build,
-}];
+static CATALOG: [ScenarioSpec; 3] = [
+    ScenarioSpec {
+        name: "pn-counter",
+        section: "46.1",
+        title_en: "PN-Counter CRDT over 3 replicas with anti-entropy gossip (set \"merge\": \"chapter\" for the chapter's broken merge)",
+        title_zh: "三副本 PN-Counter CRDT 与反熵 gossip（设 \"merge\": \"chapter\" 可重现本章错误的 merge）",
+        properties: &["convergence"],
+        build: pn_counter::build,
+    },
+    ScenarioSpec {
+        name: "lock",
+        section: "46.7.1",
+        title_en: "Clients sharing a lock with lease, watchdog and fencing tokens under pauses, clock jumps, partitions and crashes",
+        title_zh: "带租约、看门狗续期与 fencing token 的分布式锁，在暂停、时钟跳变、分区与崩溃下",
+        properties: &["mutual_exclusion", "lock_belief"],
+        build: lock::build,
+    },
+    ScenarioSpec {
+        name: "lock-kleppmann",
+        section: "46.7.1",
+        title_en: "Kleppmann's scenario: a client paused past its lease writes late (set \"fencing\": true to stop it)",
+        title_zh: "Kleppmann 场景：暂停超过租约的客户端迟到写入（设 \"fencing\": true 可阻止）",
+        properties: &["mutual_exclusion", "lock_belief"],
+        build: lock::build_kleppmann,
+    },
+];
 
 /// Builds `name` with `config` (a JSON object of overrides; `{}` or `null` for the defaults).
 pub fn build(name: &str, config: &serde_json::Value, seed: u64) -> Result<Box<dyn ScenarioRun>, ScenarioError> {

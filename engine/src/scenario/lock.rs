@@ -1,0 +1,307 @@
+//! Scenarios `lock` and `lock-kleppmann` (46.7.1, exercise 1): clients taking a lock on a store to
+//! write to a protected resource, judged at the resource.
+//!
+//! `lock` runs a seeded storm: clients paused past their lease (GC pauses), the store's clock
+//! jumping forward (its keys expire early), clients cut off from the store, crashed clients and
+//! store restarts. `lock-kleppmann` tells Martin Kleppmann's story step by step: client c0 takes
+//! the lock and pauses mid-write for twice the lease; c1 takes the expired lock and writes; c0
+//! wakes up and sends its write. Without fencing the resource accepts it and the checker reports
+//! the stale write; with fencing the resource rejects it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use crate::NodeId;
+use crate::check::Verdict;
+use crate::check::mutex::{self, AcceptedWrite, Belief, Hold};
+use crate::config::{self, ConfigError};
+use crate::coord::lock::{LockClient, LockClientConfig, LockOptions};
+use crate::coord::resource::ProtectedResource;
+use crate::coord::{LockObs, LockProtocol};
+use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime, TraceKind};
+use crate::store::{StoreConfig, StoreNode};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockConfig {
+    pub clients: u32,
+    pub lease_ms: u64,
+    pub wait_ms: u64,
+    pub retry_ms: u64,
+    pub watchdog: bool,
+    pub fencing: bool,
+    /// Writes per hold, each computed for `compute_ms` before it is sent.
+    pub writes: u32,
+    pub compute_ms: u64,
+    pub think_ms: u64,
+    pub store_persistent: bool,
+    pub duration_ms: u64,
+    pub loss_percent: u32,
+    pub pauses: bool,
+    pub clock_jumps: bool,
+    pub partitions: bool,
+    pub crashes: bool,
+    pub store_restarts: bool,
+}
+
+impl Default for LockConfig {
+    fn default() -> Self {
+        LockConfig {
+            clients: 3,
+            lease_ms: 2_000,
+            wait_ms: 3_000,
+            retry_ms: 100,
+            watchdog: true,
+            fencing: true,
+            writes: 3,
+            compute_ms: 100,
+            think_ms: 500,
+            store_persistent: true,
+            duration_ms: 30_000,
+            loss_percent: 1,
+            pauses: true,
+            clock_jumps: true,
+            partitions: true,
+            crashes: true,
+            store_restarts: true,
+        }
+    }
+}
+
+impl LockConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("clients", self.clients, 1, 10)?;
+        ConfigError::check_range("lease_ms", self.lease_ms, 10, 600_000)?;
+        ConfigError::check_range("wait_ms", self.wait_ms, 0, 600_000)?;
+        ConfigError::check_range("retry_ms", self.retry_ms, 1, 60_000)?;
+        ConfigError::check_range("writes", self.writes, 1, 1_000)?;
+        ConfigError::check_range("compute_ms", self.compute_ms, 0, 600_000)?;
+        ConfigError::check_range("think_ms", self.think_ms, 1, 600_000)?;
+        ConfigError::check_range("duration_ms", self.duration_ms, 1, 3_600_000)?;
+        ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
+        Ok(())
+    }
+
+    fn client(&self, store: NodeId, resource: NodeId, first_round_after: Option<SimDuration>) -> LockClientConfig {
+        LockClientConfig {
+            store,
+            resource,
+            key: "{lock}".to_owned(),
+            options: LockOptions {
+                lease: SimDuration::from_millis(self.lease_ms),
+                wait: SimDuration::from_millis(self.wait_ms),
+                retry: SimDuration::from_millis(self.retry_ms),
+            },
+            watchdog: self.watchdog,
+            fencing: self.fencing,
+            writes: self.writes,
+            compute: SimDuration::from_millis(self.compute_ms),
+            think: SimDuration::from_millis(self.think_ms),
+            first_round_after,
+        }
+    }
+}
+
+const STORE: &str = "redis";
+const RESOURCE: &str = "resource";
+
+fn client_name(i: u32) -> String {
+    format!("c{i}")
+}
+
+/// The store, the resource and the clients (`first_round_after[i]` for client i, if given).
+fn world(
+    cfg: &LockConfig,
+    seed: u64,
+    first_round_after: &[Option<SimDuration>],
+) -> Result<Sim<LockProtocol>, ConfigError> {
+    let mut sim_config = SimConfig::new(seed);
+    sim_config.default_link = LinkConfig {
+        latency_min_us: 500,
+        latency_max_us: 3_000,
+        loss: Ratio::percent(cfg.loss_percent),
+        ..LinkConfig::default()
+    };
+    let mut sim = Sim::new(sim_config);
+    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    let persistent = cfg.store_persistent;
+    let store = sim.add_node(STORE, move |d| StoreNode::new(StoreConfig { persistent }, d)).map_err(bad)?;
+    let fencing = cfg.fencing;
+    let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
+    for i in 0..cfg.clients {
+        let first = first_round_after.get(usize::try_from(i).unwrap_or(usize::MAX)).copied().flatten();
+        let client = cfg.client(store, resource, first);
+        sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
+    }
+    Ok(sim)
+}
+
+pub(super) fn build(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let cfg: LockConfig = config::from_json(raw)?;
+    cfg.validate()?;
+    let mut sim = world(&cfg, seed, &[])?;
+    let mut rng = Rng::new(seed).fork();
+    for (at, fault) in storm(&cfg, &mut rng) {
+        sim.schedule(at, fault);
+    }
+    let default_until = SimTime::from_millis(cfg.duration_ms);
+    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
+}
+
+/// The Kleppmann story. Its own defaults: two clients, a 1 s lease, no watchdog (it would not help
+/// either: the renewal is paused too), fencing off; set `"fencing": true` to see the rescue.
+pub(super) fn build_kleppmann(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let mut defaults = serde_json::json!({
+        "clients": 2, "lease_ms": 1000, "watchdog": false, "fencing": false, "writes": 2, "compute_ms": 300,
+        "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0,
+    });
+    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
+        for (k, v) in o {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    let cfg: LockConfig = config::from_json(&defaults)?;
+    cfg.validate()?;
+    ConfigError::check_range("clients", cfg.clients, 2, 2)?;
+    let starts = [Some(SimDuration::from_millis(1)), Some(SimDuration::from_millis(500))];
+    let mut sim = world(&cfg, seed, &starts)?;
+    let pause_us = 2 * cfg.lease_ms * 1_000;
+    sim.schedule(SimTime::from_millis(100), Fault::Pause { node: client_name(0), duration_us: pause_us });
+    let default_until = SimTime::from_millis(cfg.duration_ms);
+    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
+}
+
+/// One fault every 300–1500 ms over the first 80% of the run, then calm.
+fn storm(cfg: &LockConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
+    let lease = cfg.lease_ms;
+    let end = cfg.duration_ms * 4 / 5;
+    let kinds: Vec<u8> =
+        [(cfg.pauses, 0), (cfg.clock_jumps, 1), (cfg.partitions, 2), (cfg.crashes, 3), (cfg.store_restarts, 4)]
+            .into_iter()
+            .filter_map(|(on, k)| on.then_some(k))
+            .collect();
+    let mut out = Vec::new();
+    let mut down_until = vec![0u64; usize::try_from(cfg.clients).unwrap_or(0)];
+    let mut store_down_until = 0u64;
+    let mut t = rng.between(300, 1_500);
+    while t < end && !kinds.is_empty() {
+        let at = SimTime::from_millis(t);
+        let c = rng.below(u64::from(cfg.clients));
+        let ci = usize::try_from(c).unwrap_or(0);
+        let client = client_name(u32::try_from(c).unwrap_or(0));
+        match rng.pick(&kinds).copied().unwrap_or(0) {
+            0 if down_until[ci] <= t => {
+                let duration_us = rng.between(lease / 2, lease * 5 / 2) * 1_000;
+                out.push((at, Fault::Pause { node: client, duration_us }));
+            }
+            1 => {
+                let delta_us = i64::try_from(rng.between(lease / 2, lease * 3 / 2) * 1_000).unwrap_or(0);
+                out.push((at, Fault::ClockJump { node: STORE.to_owned(), delta_us }));
+            }
+            2 => {
+                let back = at + SimDuration::from_millis(rng.between(lease / 2, lease * 2));
+                for (from, to) in [(client.clone(), STORE.to_owned()), (STORE.to_owned(), client.clone())] {
+                    out.push((at, Fault::Cut { from: from.clone(), to: to.clone() }));
+                    out.push((back, Fault::Repair { from, to }));
+                }
+            }
+            3 if down_until[ci] <= t => {
+                let back = t + rng.between(200, 2_000);
+                down_until[ci] = back;
+                out.push((at, Fault::Crash { node: client.clone() }));
+                out.push((SimTime::from_millis(back), Fault::Restart { node: client }));
+            }
+            4 if store_down_until <= t => {
+                let back = t + rng.between(100, 500);
+                store_down_until = back;
+                out.push((at, Fault::Crash { node: STORE.to_owned() }));
+                out.push((SimTime::from_millis(back), Fault::Restart { node: STORE.to_owned() }));
+            }
+            _ => {}
+        }
+        t += rng.between(300, 1_500);
+    }
+    out
+}
+
+struct LockJudge;
+
+impl LockJudge {
+    fn history(sim: &Sim<LockProtocol>) -> (BTreeMap<Hold, SimTime>, Vec<AcceptedWrite>, Vec<Belief>) {
+        let mut granted = BTreeMap::new();
+        let mut writes = Vec::new();
+        let mut open: BTreeMap<NodeId, (u64, SimTime)> = BTreeMap::new();
+        let mut beliefs = Vec::new();
+        let mut close = |open: &mut BTreeMap<NodeId, (u64, SimTime)>, node: NodeId, end: SimTime| {
+            if let Some((grant, start)) = open.remove(&node) {
+                beliefs.push(Belief { hold: (node, grant), start, end });
+            }
+        };
+        // Observations and crashes, in trace order, so that a crash ends a belief.
+        let mut observations = sim.observations().iter();
+        for record in sim.trace().records() {
+            match &record.kind {
+                TraceKind::Observe { .. } => {
+                    let Some(o) = observations.next() else { continue };
+                    match o.obs {
+                        LockObs::Acquired { grant, .. } => {
+                            granted.insert((o.node, grant), o.time);
+                            close(&mut open, o.node, o.time);
+                            open.insert(o.node, (grant, o.time));
+                        }
+                        LockObs::Unlocking { .. } | LockObs::RenewalFailed { .. } | LockObs::LeaseExpired { .. } => {
+                            close(&mut open, o.node, o.time);
+                        }
+                        LockObs::WriteAccepted { client, grant, token } => {
+                            writes.push(AcceptedWrite { time: o.time, hold: (client, grant), token });
+                        }
+                        LockObs::GaveUp | LockObs::Released { .. } | LockObs::WriteRejected { .. } => {}
+                    }
+                }
+                TraceKind::Fault { fault: Fault::Crash { node } } => {
+                    if let Some(id) = sim.node_id(node) {
+                        close(&mut open, id, record.time);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let ids: Vec<NodeId> = open.keys().copied().collect();
+        for id in ids {
+            close(&mut open, id, sim.now());
+        }
+        (granted, writes, beliefs)
+    }
+}
+
+impl Judge<LockProtocol> for LockJudge {
+    fn verdicts(&self, sim: &Sim<LockProtocol>) -> Vec<Verdict> {
+        let (granted, writes, beliefs) = Self::history(sim);
+        let names = |n: NodeId| sim.node_name(n).unwrap_or("?").to_owned();
+        vec![mutex::resource_safety(&granted, &writes, names), mutex::belief_safety(&beliefs, names).unpromised()]
+    }
+
+    fn summary(&self, sim: &Sim<LockProtocol>) -> serde_json::Map<String, serde_json::Value> {
+        let count = |f: fn(&LockObs) -> bool| sim.observations().iter().filter(|o| f(&o.obs)).count();
+        let mut s = serde_json::Map::new();
+        s.insert("holds".into(), count(|o| matches!(o, LockObs::Acquired { .. })).into());
+        s.insert("writes_accepted".into(), count(|o| matches!(o, LockObs::WriteAccepted { .. })).into());
+        s.insert("writes_rejected".into(), count(|o| matches!(o, LockObs::WriteRejected { .. })).into());
+        s.insert("renewal_failures".into(), count(|o| matches!(o, LockObs::RenewalFailed { .. })).into());
+        s.insert("leases_expired".into(), count(|o| matches!(o, LockObs::LeaseExpired { .. })).into());
+        s.insert("gave_up".into(), count(|o| matches!(o, LockObs::GaveUp)).into());
+        let faults = sim.trace().records().iter().filter(|r| matches!(r.kind, TraceKind::Fault { .. })).count();
+        s.insert("faults_applied".into(), faults.into());
+        s
+    }
+}
