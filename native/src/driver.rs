@@ -41,7 +41,8 @@ pub enum DriverError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopWhen {
     After(Duration),
-    /// After this many observations (or the duration, whichever comes first).
+    /// After this many observations that the run's counter accepts (or the duration, whichever
+    /// comes first).
     Observations {
         count: usize,
         at_most: Duration,
@@ -104,6 +105,8 @@ struct Shared<P: Protocol> {
     names: Vec<String>,
     observations: RefCell<Vec<Observed<P::Obs>>>,
     observations_wanted: Option<usize>,
+    counts: fn(&P::Obs) -> bool,
+    counted: Cell<usize>,
     in_flight: Cell<usize>,
     messages: Cell<u64>,
     store_requests: Cell<u64>,
@@ -149,8 +152,9 @@ where
         NodeId(u32::try_from(self.nodes.len() - 1).unwrap_or(u32::MAX))
     }
 
-    /// Runs every actor until `stop`; must be called inside a `tokio::task::LocalSet`.
-    pub async fn run(self, stop: StopWhen) -> Result<LiveReport<P::Obs>, DriverError> {
+    /// Runs every actor until `stop`; `counts` says which observations count towards
+    /// [`StopWhen::Observations`]. Must be called inside a `tokio::task::LocalSet`.
+    pub async fn run(self, stop: StopWhen, counts: fn(&P::Obs) -> bool) -> Result<LiveReport<P::Obs>, DriverError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut receivers = Vec::new();
         let mut inboxes = Vec::new();
@@ -187,6 +191,8 @@ where
             names,
             observations: RefCell::new(Vec::new()),
             observations_wanted: wanted,
+            counts,
+            counted: Cell::new(0),
             in_flight: Cell::new(0),
             messages: Cell::new(0),
             store_requests: Cell::new(0),
@@ -282,6 +288,20 @@ async fn actor_task<P: Protocol>(
     apply(id, &mut effects, &shared, &mut timers, &mut forwarders);
     loop {
         let wake = timers.next();
+        // A timer already due fires now: tokio's timers have millisecond granularity, and a
+        // zero-length timer (a benchmark's think time) must not cost a millisecond. Yield first,
+        // so that an actor re-arming such timers cannot starve the others.
+        if wake.is_some_and(|at| at <= Instant::now()) {
+            tokio::task::yield_now().await;
+            if *stop.borrow() {
+                break;
+            }
+            if let Some(timer) = timers.pop() {
+                actor.timer(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), timer);
+                apply(id, &mut effects, &shared, &mut timers, &mut forwarders);
+            }
+            continue;
+        }
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break,
@@ -323,11 +343,13 @@ fn apply<P: Protocol>(
             Effect::SetTimer { timer, after } => timers.set(timer, Instant::now() + as_std(after)),
             Effect::CancelTimer { timer } => timers.cancel(timer),
             Effect::Observe(obs) => {
-                let mut log = shared.observations.borrow_mut();
-                log.push(Observed { time: shared.now(), node: id, obs });
-                if shared.observations_wanted.is_some_and(|n| log.len() >= n) {
-                    let _ = shared.stop.send(true);
+                if (shared.counts)(&obs) {
+                    shared.counted.set(shared.counted.get() + 1);
+                    if shared.observations_wanted.is_some_and(|n| shared.counted.get() >= n) {
+                        let _ = shared.stop.send(true);
+                    }
                 }
+                shared.observations.borrow_mut().push(Observed { time: shared.now(), node: id, obs });
             }
         }
     }

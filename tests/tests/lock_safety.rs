@@ -41,7 +41,7 @@ fn the_storm_really_breaks_leases() {
 fn without_fencing_a_stale_holder_corrupts_the_resource() {
     let v = mutual_exclusion("lock", &json!({ "fencing": false }), 1);
     assert!(!v.holds && v.promised);
-    expect!["a stale holder's write was accepted: c1 (hold 3 granted at t = 1.680 255 s) wrote at t = 1.981 313 s after c0 (hold 2 granted at t = 1.869 678 s) wrote at t = 1.971 625 s"]
+    expect!["a stale holder's write was accepted: c1 (hold 3 granted at t = 1.680 249 s) wrote at t = 1.981 304 s after c0 (hold 2 granted at t = 1.869 675 s) wrote at t = 1.971 621 s"]
     .assert_eq(&v.detail);
 }
 
@@ -52,7 +52,7 @@ fn a_fencing_counter_lost_in_a_store_restart_lets_a_stale_write_through() {
     // counter must be durable (or carry an epoch) for fencing to hold.
     let v = mutual_exclusion("lock", &json!({ "store_persistent": false }), 25);
     assert!(!v.holds);
-    expect![[r#"a stale holder's write was accepted: c2 (hold 2 granted at t = 0.971 743 s, token 3) wrote at t = 4.741 830 s after c1 (hold 3 granted at t = 4.619 594 s, token 2) wrote at t = 4.720 783 s"#]]
+    expect!["a stale holder's write was accepted: c2 (hold 2 granted at t = 0.971 740 s, token 3) wrote at t = 4.741 830 s after c1 (hold 3 granted at t = 4.619 588 s, token 2) wrote at t = 4.720 776 s"]
     .assert_eq(&v.detail);
 }
 

@@ -54,7 +54,8 @@ pub struct LockClientConfig {
     pub writes: u32,
     /// Time between deciding a write and sending it.
     pub compute: SimDuration,
-    /// Longest wait between two rounds (drawn uniformly from 1 ms up to it).
+    /// Longest wait between two rounds (drawn uniformly from 1 ms up to it; zero for none, as a
+    /// benchmark wants).
     pub think: SimDuration,
     /// When the first round starts; `None` for a random `think` like the others.
     pub first_round_after: Option<SimDuration>,
@@ -86,7 +87,7 @@ struct Hold {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Idle,
-    Acquiring { grant: u64, deadline: SimTime, sent_at: SimTime },
+    Acquiring { grant: u64, started: SimTime, deadline: SimTime, sent_at: SimTime },
     Holding(Hold),
 }
 
@@ -141,7 +142,10 @@ impl LockClient {
         for t in [RETRY, WORK, COMMIT, RENEW] {
             ctx.cancel_timer(t);
         }
-        let think = ctx.rng().between(1_000, self.config.think.as_micros().max(1_000));
+        let think = match self.config.think.as_micros() {
+            0 => 0,
+            max => ctx.rng().between(1_000, max.max(1_000)),
+        };
         ctx.set_timer(ROUND, SimDuration::from_micros(think));
     }
 
@@ -188,15 +192,16 @@ impl LockClient {
         };
         let Some(token) = token else { return };
         match self.phase {
-            Phase::Acquiring { grant: g, sent_at, .. } if g == grant => {
+            Phase::Acquiring { grant: g, started, sent_at, .. } if g == grant => {
                 ctx.cancel_timer(RETRY);
                 let lease_until = sent_at + self.config.options.lease;
                 self.phase = Phase::Holding(Hold { grant, token, lease_until, writes_sent: 0 });
-                ctx.observe(LockObs::Acquired { grant, token });
+                let waited_us = ctx.now().saturating_since(started).as_micros();
+                ctx.observe(LockObs::Acquired { grant, token, waited_us });
                 if self.config.watchdog {
                     ctx.set_timer(RENEW, self.renew_every());
                 }
-                ctx.set_timer(WORK, SimDuration::from_micros(1));
+                ctx.set_timer(WORK, SimDuration::ZERO);
             }
             // A late grant we no longer want (we gave up, or a duplicate): hand it back.
             _ => {
@@ -257,16 +262,17 @@ impl Actor<LockProtocol> for LockClient {
                 self.grants += 1;
                 let grant = self.grants;
                 let now = ctx.now();
-                self.phase = Phase::Acquiring { grant, deadline: now + self.config.options.wait, sent_at: now };
+                self.phase =
+                    Phase::Acquiring { grant, started: now, deadline: now + self.config.options.wait, sent_at: now };
                 self.send_acquire(ctx, grant);
             }
-            (RETRY, Phase::Acquiring { grant, deadline, .. }) => {
+            (RETRY, Phase::Acquiring { grant, started, deadline, .. }) => {
                 let now = ctx.now();
                 if now >= deadline {
                     ctx.observe(LockObs::GaveUp);
                     self.next_round(ctx);
                 } else {
-                    self.phase = Phase::Acquiring { grant, deadline, sent_at: now };
+                    self.phase = Phase::Acquiring { grant, started, deadline, sent_at: now };
                     self.send_acquire(ctx, grant);
                 }
             }
@@ -287,7 +293,7 @@ impl Actor<LockProtocol> for LockClient {
                 if hold.writes_sent >= self.config.writes {
                     self.release(ctx, hold.grant);
                 } else {
-                    ctx.set_timer(WORK, SimDuration::from_micros(1));
+                    ctx.set_timer(WORK, SimDuration::ZERO);
                 }
             }
             (RENEW, Phase::Holding(hold)) => {

@@ -66,8 +66,9 @@ impl CarriesStore for LockMsg {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LockObs {
-    /// The client holds the lock (its `grant`-th acquisition), with a token when fencing.
-    Acquired { grant: u64, token: Option<u64> },
+    /// The client holds the lock (its `grant`-th acquisition), with a token when fencing, after
+    /// waiting `waited_us` (on its own clock) since its first attempt.
+    Acquired { grant: u64, token: Option<u64>, waited_us: u64 },
     /// The client stopped using the lock and sent its release.
     Unlocking { grant: u64 },
     /// The store answered the release; `deleted` is false when the lock had already expired or
