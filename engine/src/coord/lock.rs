@@ -278,7 +278,14 @@ impl Actor<LockProtocol> for LockClient {
             }
             (WORK, Phase::Holding(hold)) => {
                 if ctx.now() >= hold.lease_until {
-                    ctx.observe(LockObs::LeaseExpired { grant: hold.grant });
+                    // With a watchdog the lease can only have run out because no renewal was
+                    // answered in time: that is a renewal failure, and the holder must stop.
+                    let grant = hold.grant;
+                    ctx.observe(if self.config.watchdog {
+                        LockObs::RenewalFailed { grant }
+                    } else {
+                        LockObs::LeaseExpired { grant }
+                    });
                     self.release(ctx, hold.grant);
                 } else {
                     ctx.set_timer(COMMIT, self.config.compute);

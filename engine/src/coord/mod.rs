@@ -74,7 +74,8 @@ pub enum LockObs {
     /// The store answered the release; `deleted` is false when the lock had already expired or
     /// changed hands.
     Released { grant: u64, deleted: bool },
-    /// A renewal found the lock no longer ours: the holder must stop (Redisson's event).
+    /// A renewal found the lock no longer ours, or no renewal was answered before the lease ran
+    /// out: the holder must stop (Redisson's event).
     RenewalFailed { grant: u64 },
     /// The client noticed, on its own clock, that its lease ran out before its work was done.
     LeaseExpired { grant: u64 },
