@@ -2,6 +2,7 @@
 //! and a seed to a world of actors, a fault schedule and the properties it promises; the CLI, the
 //! page and the tests all start scenarios through [`build`], so they all run the same thing.
 
+mod election;
 mod lock;
 mod pn_counter;
 
@@ -45,7 +46,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 3] = [
+static CATALOG: [ScenarioSpec; 4] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -53,6 +54,14 @@ static CATALOG: [ScenarioSpec; 3] = [
         title_zh: "三副本 PN-Counter CRDT 与反熵 gossip（设 \"merge\": \"chapter\" 可重现本章错误的 merge）",
         properties: &["convergence"],
         build: pn_counter::build,
+    },
+    ScenarioSpec {
+        name: "election",
+        section: "46.1.2",
+        title_en: "Raft-style leader election under crashes, partitions and pauses (set \"votes\": \"chapter\" to grant every vote)",
+        title_zh: "Raft 式领导者选举，在崩溃、分区与暂停下（设 \"votes\": \"chapter\" 可重现“每票都投”的错误）",
+        properties: &["one_leader_per_term", "failover"],
+        build: election::build,
     },
     ScenarioSpec {
         name: "lock",
