@@ -64,5 +64,8 @@ fn bad_configuration_names_the_field_value_and_range() {
     assert!(err(json!({ "replica": 3 })).contains("unknown field `replica`"));
     assert!(err(json!({ "merge": "lww" })).contains("unknown variant `lww`"));
     let unknown = distlab_engine::scenario::build("nope", &json!({}), 1).err().unwrap().to_string();
-    assert_eq!(unknown, r#"unknown scenario "nope": the scenarios are pn-counter, election, lock, lock-kleppmann"#);
+    assert_eq!(
+        unknown,
+        r#"unknown scenario "nope": the scenarios are pn-counter, failure-detector, election, lock, lock-kleppmann"#
+    );
 }

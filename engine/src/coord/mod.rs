@@ -15,6 +15,7 @@
 //! `acquire_fenced` script), releases with compare-and-delete, renews with compare-and-pexpire
 //! from a watchdog, and can send fencing tokens to [`resource::ProtectedResource`].
 
+pub mod detector;
 pub mod election;
 pub mod lock;
 pub mod resource;

@@ -2,6 +2,7 @@
 //! and a seed to a world of actors, a fault schedule and the properties it promises; the CLI, the
 //! page and the tests all start scenarios through [`build`], so they all run the same thing.
 
+mod detector;
 mod election;
 mod lock;
 mod pn_counter;
@@ -46,7 +47,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 4] = [
+static CATALOG: [ScenarioSpec; 5] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -54,6 +55,14 @@ static CATALOG: [ScenarioSpec; 4] = [
         title_zh: "三副本 PN-Counter CRDT 与反熵 gossip（设 \"merge\": \"chapter\" 可重现本章错误的 merge）",
         properties: &["convergence"],
         build: pn_counter::build,
+    },
+    ScenarioSpec {
+        name: "failure-detector",
+        section: "46.1.2",
+        title_en: "Heartbeats with jitter, GC pauses and a crash: fixed-timeout vs phi-accrual failure detection",
+        title_zh: "带抖动、GC 暂停与崩溃的心跳：固定超时与 phi-accrual 故障检测对比",
+        properties: &["crash_detected"],
+        build: detector::build,
     },
     ScenarioSpec {
         name: "election",
