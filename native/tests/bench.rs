@@ -62,7 +62,12 @@ fn embedded_default_starts_and_stops_its_own_server() {
         .filter_map(Result::ok)
         .any(|e| e.file_name().to_string_lossy().contains(&format!("-{port}-")));
     assert!(!leftovers, "its temporary directory was not removed");
-    assert!(text(&o.stderr).contains("[5/5] actor-kv"), "progress lines: {}", text(&o.stderr));
+    let total = 4 + distlab::bench::PATTERNS.len();
+    assert!(
+        text(&o.stderr).contains(&format!("[{total}/{total}] ")),
+        "a progress line per measurement: {}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
@@ -93,7 +98,11 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     let (first, json) = stdout.split_once('\n').unwrap();
     assert!(first.starts_with(&format!("target: Redis at {}", server.url())), "{first}");
     let report: serde_json::Value = serde_json::from_str(json).unwrap();
-    assert_eq!(report["results"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        report["results"].as_array().unwrap().len(),
+        4 + distlab::bench::PATTERNS.len(),
+        "every baseline and pattern"
+    );
     assert_eq!(report["results"][0]["ratio"], 1.0);
     assert_eq!(report["results"][4]["baseline"], "baseline SET");
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 3000);
