@@ -21,7 +21,7 @@ fn config(
     watchdog: bool,
 ) -> LockClientConfig {
     LockClientConfig {
-        store,
+        stores: vec![store],
         resource,
         key: "{lock}".into(),
         options: LockOptions {

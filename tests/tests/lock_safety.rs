@@ -92,3 +92,42 @@ fn bad_lock_configuration_is_refused() {
     assert_eq!(err("lock", json!({ "lease_ms": 5 })), "lease_ms = 5 is out of range: allowed 10..=600000");
     assert_eq!(err("lock-kleppmann", json!({ "clients": 3 })), "clients = 3 is out of range: allowed 2..=2");
 }
+
+#[test]
+fn redlock_is_safe_when_only_a_minority_of_stores_fails() {
+    // Store restarts (one at a time, persistent) and lost messages: a majority always remembers.
+    let config = json!({ "pauses": false, "clock_jumps": false, "partitions": false, "crashes": false });
+    for_seeds("redlock", &config, 0..100, |seed| {
+        let v = mutual_exclusion("redlock", &config, seed);
+        if v.holds { Ok(()) } else { Err(v.detail) }
+    });
+}
+
+#[test]
+fn a_clock_jump_on_one_redlock_store_makes_two_holders() {
+    // Kleppmann's second story: two majorities sharing the store whose clock jumped.
+    for seed in 0..20 {
+        let run = run_to_end("redlock", &json!({ "story": "clock-jump" }), seed);
+        let verdicts = run.verdicts();
+        assert!(!verdicts[0].holds, "seed {seed}: the resource saw both holders: {:?}", verdicts[0]);
+        assert!(!verdicts[1].holds, "seed {seed}: both believed they held the lock");
+        assert!(run.summary()["holds"].as_u64().unwrap() >= 2, "seed {seed}: both clients got the lock");
+    }
+}
+
+#[test]
+fn redlock_without_fencing_breaks_under_pauses_and_clock_jumps() {
+    let broken = (0..100).filter(|seed| !mutual_exclusion("redlock", &json!({}), *seed).holds).count();
+    assert!(broken > 10, "the storm breaks Redlock in {broken}/100 seeds");
+}
+
+#[test]
+fn redlock_refuses_what_it_cannot_do() {
+    let err = |c| distlab_engine::scenario::build("redlock", &c, 1).err().unwrap().to_string();
+    assert!(
+        err(json!({ "fencing": true }))
+            .starts_with("fencing = true is out of range: allowed false with several stores")
+    );
+    assert_eq!(err(json!({ "stores": 1 })), "stores = 1 is out of range: allowed 2..=9");
+    assert_eq!(err(json!({ "story": "split-brain" })), r#"story = split-brain is out of range: allowed "clock-jump""#);
+}

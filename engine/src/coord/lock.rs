@@ -11,6 +11,12 @@
 //!   renewal that finds the lock gone is reported (`RenewalFailed`) and the client stops.
 //! - Release: compare-and-delete, so a client never deletes a lock that is no longer its own.
 //!
+//! - Redlock, with several independent stores: the same `SET NX PX` on every store; the lock is
+//!   held when a majority granted it within its validity, lease − elapsed − drift (drift = 1% of
+//!   the lease + 2 ms, as Redis's reference client assumes), and released on every store. A failed
+//!   attempt hands back the partial grants at once. Redlock has no fencing (tokens from
+//!   independent counters cannot be compared) and, here, no watchdog.
+//!
 //! The owner value is `<node>.<incarnation>:<grant>`; the incarnation and the grant count are
 //! durable, so a restarted client never mistakes the lock of its previous life for its own, and
 //! its grants keep their numbers.
@@ -42,7 +48,8 @@ impl Default for LockOptions {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockClientConfig {
-    pub store: NodeId,
+    /// One store for a plain lock; several independent ones for Redlock.
+    pub stores: Vec<NodeId>,
     pub resource: NodeId,
     /// The lock's key; its fencing counter is `<key>:fence` (give the key a `{hash tag}` so both
     /// live in one Redis Cluster slot).
@@ -69,7 +76,7 @@ const RENEW: TimerId = TimerId(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Purpose {
-    Acquire { grant: u64 },
+    Acquire { grant: u64, attempt: u64, store: NodeId },
     Renew { grant: u64, sent_at: SimTime },
     Release { grant: u64 },
 }
@@ -87,7 +94,17 @@ struct Hold {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Idle,
-    Acquiring { grant: u64, started: SimTime, deadline: SimTime, sent_at: SimTime },
+    /// `granted` and `answered` count the current attempt's replies (one per store).
+    Acquiring {
+        grant: u64,
+        attempt: u64,
+        started: SimTime,
+        deadline: SimTime,
+        sent_at: SimTime,
+        granted: u32,
+        answered: u32,
+        token: Option<u64>,
+    },
     Holding(Hold),
 }
 
@@ -104,6 +121,7 @@ pub struct LockClient {
     config: LockClientConfig,
     incarnation: u64,
     grants: u64,
+    attempts: u64,
     next_req: u64,
     pending: std::collections::BTreeMap<u64, Purpose>,
     phase: Phase,
@@ -116,7 +134,15 @@ impl LockClient {
     /// A client in its first life (`None`) or restarted after a crash.
     pub fn new(config: LockClientConfig, previous: Option<ClientDurable>) -> Self {
         let (incarnation, grants) = previous.map_or((0, 0), |p| (p.incarnation + 1, p.grants));
-        LockClient { config, incarnation, grants, next_req: 0, pending: Default::default(), phase: Phase::Idle }
+        LockClient {
+            config,
+            incarnation,
+            grants,
+            attempts: 0,
+            next_req: 0,
+            pending: Default::default(),
+            phase: Phase::Idle,
+        }
     }
 
     fn owner(&self, me: NodeId, grant: u64) -> String {
@@ -127,14 +153,41 @@ impl LockClient {
         format!("{}:fence", self.config.key)
     }
 
-    fn request(&mut self, ctx: &mut Ctx<'_, LockProtocol>, purpose: Purpose, cmd: Cmd) {
+    fn request(&mut self, ctx: &mut Ctx<'_, LockProtocol>, purpose: Purpose, store: NodeId, cmd: Cmd) {
         let req = self.next_req;
         self.next_req += 1;
         self.pending.insert(req, purpose);
         while self.pending.len() > PENDING_MAX {
             self.pending.pop_first();
         }
-        ctx.send(self.config.store, StoreMsg::Request { req, cmd }.into());
+        ctx.send(store, StoreMsg::Request { req, cmd }.into());
+    }
+
+    /// A majority of the stores (all of one).
+    fn quorum(&self) -> u32 {
+        u32::try_from(self.config.stores.len() / 2 + 1).unwrap_or(u32::MAX)
+    }
+
+    /// Redlock's allowance for clock drift between stores; none with a single store.
+    fn drift(&self) -> SimDuration {
+        if self.config.stores.len() > 1 {
+            SimDuration::from_micros(self.config.options.lease.as_micros() / 100 + 2_000)
+        } else {
+            SimDuration::ZERO
+        }
+    }
+
+    /// Compare-and-delete of `grant`'s owner value on every store.
+    fn release_everywhere(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64) {
+        let owner = self.owner(ctx.me(), grant);
+        for store in self.config.stores.clone() {
+            let cmd = Cmd::Script {
+                script: ScriptName::CompareAndDelete,
+                keys: vec![self.config.key.clone()],
+                args: vec![owner.clone()],
+            };
+            self.request(ctx, Purpose::Release { grant }, store, cmd);
+        }
     }
 
     fn next_round(&mut self, ctx: &mut Ctx<'_, LockProtocol>) {
@@ -167,51 +220,94 @@ impl LockClient {
                 get: false,
             }
         };
-        self.request(ctx, Purpose::Acquire { grant }, cmd);
+        self.attempts += 1;
+        let attempt = self.attempts;
+        if let Phase::Acquiring { attempt: a, .. } = &mut self.phase {
+            *a = attempt;
+        }
+        for store in self.config.stores.clone() {
+            self.request(ctx, Purpose::Acquire { grant, attempt, store }, store, cmd.clone());
+        }
         let retry = self.config.options.retry.as_micros().max(1);
         let jitter = ctx.rng().between(0, retry / 2);
         ctx.set_timer(RETRY, SimDuration::from_micros(retry + jitter));
     }
 
     fn release(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64) {
-        let cmd = Cmd::Script {
-            script: ScriptName::CompareAndDelete,
-            keys: vec![self.config.key.clone()],
-            args: vec![self.owner(ctx.me(), grant)],
-        };
-        self.request(ctx, Purpose::Release { grant }, cmd);
+        self.release_everywhere(ctx, grant);
         ctx.observe(LockObs::Unlocking { grant });
         self.next_round(ctx); // a lost reply must not leave the client waiting forever
     }
 
-    fn on_acquire_reply(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64, reply: Reply) {
+    fn on_acquire_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, LockProtocol>,
+        grant: u64,
+        attempt: u64,
+        store: NodeId,
+        reply: Reply,
+    ) {
         let token = match reply {
             Reply::Int(t) if t > 0 => Some(u64::try_from(t).ok()),
             Reply::Status(_) => Some(None),
             _ => None, // held by someone else, or an error: try again on the next retry
         };
-        let Some(token) = token else { return };
-        match self.phase {
-            Phase::Acquiring { grant: g, started, sent_at, .. } if g == grant => {
-                ctx.cancel_timer(RETRY);
-                let lease_until = sent_at + self.config.options.lease;
-                self.phase = Phase::Holding(Hold { grant, token, lease_until, writes_sent: 0 });
-                let waited_us = ctx.now().saturating_since(started).as_micros();
-                ctx.observe(LockObs::Acquired { grant, token, waited_us });
-                if self.config.watchdog {
-                    ctx.set_timer(RENEW, self.renew_every());
-                }
-                ctx.set_timer(WORK, SimDuration::ZERO);
+        let Phase::Acquiring {
+            grant: g,
+            attempt: a,
+            started,
+            deadline,
+            sent_at,
+            mut granted,
+            mut answered,
+            token: mut got,
+        } = self.phase
+        else {
+            return self.hand_back(ctx, grant, store, token.is_some());
+        };
+        if g != grant || a != attempt {
+            return self.hand_back(ctx, grant, store, token.is_some());
+        }
+        answered += 1;
+        if let Some(t) = token {
+            granted += 1;
+            got = t;
+        }
+        self.phase = Phase::Acquiring { grant, attempt, started, deadline, sent_at, granted, answered, token: got };
+        let stores = u32::try_from(self.config.stores.len()).unwrap_or(u32::MAX);
+        if granted >= self.quorum() {
+            let lease = self.config.options.lease;
+            let elapsed = ctx.now().saturating_since(sent_at);
+            let validity = lease.as_micros().saturating_sub(elapsed.as_micros() + self.drift().as_micros());
+            if validity == 0 && stores > 1 {
+                self.release_everywhere(ctx, grant); // too slow to be worth anything: retry
+                return;
             }
-            // A late grant we no longer want (we gave up, or a duplicate): hand it back.
-            _ => {
-                let cmd = Cmd::Script {
-                    script: ScriptName::CompareAndDelete,
-                    keys: vec![self.config.key.clone()],
-                    args: vec![self.owner(ctx.me(), grant)],
-                };
-                self.request(ctx, Purpose::Release { grant }, cmd);
+            ctx.cancel_timer(RETRY);
+            let lease_until =
+                SimTime::from_micros((sent_at + lease).as_micros().saturating_sub(self.drift().as_micros()));
+            self.phase = Phase::Holding(Hold { grant, token: got, lease_until, writes_sent: 0 });
+            let waited_us = ctx.now().saturating_since(started).as_micros();
+            ctx.observe(LockObs::Acquired { grant, token: got, waited_us });
+            if self.config.watchdog {
+                ctx.set_timer(RENEW, self.renew_every());
             }
+            ctx.set_timer(WORK, SimDuration::ZERO);
+        } else if answered == stores && granted > 0 {
+            self.release_everywhere(ctx, grant); // no majority: hand back the partial grants
+        }
+    }
+
+    /// A grant that arrived for an attempt we no longer pursue (we gave up, a duplicate, an
+    /// attempt that already failed): hand it back to that store.
+    fn hand_back(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64, store: NodeId, granted: bool) {
+        if granted {
+            let cmd = Cmd::Script {
+                script: ScriptName::CompareAndDelete,
+                keys: vec![self.config.key.clone()],
+                args: vec![self.owner(ctx.me(), grant)],
+            };
+            self.request(ctx, Purpose::Release { grant }, store, cmd);
         }
     }
 
@@ -241,7 +337,7 @@ impl Actor<LockProtocol> for LockClient {
         let LockMsg::Store { msg: StoreMsg::Reply { req, reply } } = msg else { return };
         let Some(purpose) = self.pending.remove(&req) else { return };
         match purpose {
-            Purpose::Acquire { grant } => self.on_acquire_reply(ctx, grant, reply),
+            Purpose::Acquire { grant, attempt, store } => self.on_acquire_reply(ctx, grant, attempt, store, reply),
             Purpose::Renew { grant, sent_at } => {
                 let Some(mut hold) = self.holding().filter(|h| h.grant == grant) else { return };
                 if reply == Reply::Int(1) {
@@ -262,17 +358,38 @@ impl Actor<LockProtocol> for LockClient {
                 self.grants += 1;
                 let grant = self.grants;
                 let now = ctx.now();
-                self.phase =
-                    Phase::Acquiring { grant, started: now, deadline: now + self.config.options.wait, sent_at: now };
+                let deadline = now + self.config.options.wait;
+                self.phase = Phase::Acquiring {
+                    grant,
+                    attempt: 0,
+                    started: now,
+                    deadline,
+                    sent_at: now,
+                    granted: 0,
+                    answered: 0,
+                    token: None,
+                };
                 self.send_acquire(ctx, grant);
             }
-            (RETRY, Phase::Acquiring { grant, started, deadline, .. }) => {
+            (RETRY, Phase::Acquiring { grant, started, deadline, granted, .. }) => {
                 let now = ctx.now();
+                if granted > 0 {
+                    self.release_everywhere(ctx, grant); // an attempt that timed out short of a majority
+                }
                 if now >= deadline {
                     ctx.observe(LockObs::GaveUp);
                     self.next_round(ctx);
                 } else {
-                    self.phase = Phase::Acquiring { grant, started, deadline, sent_at: now };
+                    self.phase = Phase::Acquiring {
+                        grant,
+                        attempt: 0,
+                        started,
+                        deadline,
+                        sent_at: now,
+                        granted: 0,
+                        answered: 0,
+                        token: None,
+                    };
                     self.send_acquire(ctx, grant);
                 }
             }
@@ -311,7 +428,8 @@ impl Actor<LockProtocol> for LockClient {
                     args: vec![self.owner(ctx.me(), hold.grant), lease_ms.to_string()],
                 };
                 let sent_at = ctx.now();
-                self.request(ctx, Purpose::Renew { grant: hold.grant, sent_at }, cmd);
+                let store = self.config.stores[0]; // the watchdog needs a single store (validated)
+                self.request(ctx, Purpose::Renew { grant: hold.grant, sent_at }, store, cmd);
                 ctx.set_timer(RENEW, self.renew_every());
             }
             _ => {} // a timer of a phase we have left

@@ -27,6 +27,8 @@ use crate::store::{StoreConfig, StoreNode};
 #[serde(default, deny_unknown_fields)]
 pub struct LockConfig {
     pub clients: u32,
+    /// 1 for a plain lock; more (5 by default for `redlock`) for Redlock over independent stores.
+    pub stores: u32,
     pub lease_ms: u64,
     pub wait_ms: u64,
     pub retry_ms: u64,
@@ -50,6 +52,7 @@ impl Default for LockConfig {
     fn default() -> Self {
         LockConfig {
             clients: 3,
+            stores: 1,
             lease_ms: 2_000,
             wait_ms: 3_000,
             retry_ms: 100,
@@ -73,6 +76,17 @@ impl Default for LockConfig {
 impl LockConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("clients", self.clients, 1, 10)?;
+        ConfigError::check_range("stores", self.stores, 1, 9)?;
+        if self.stores > 1 && self.fencing {
+            return Err(ConfigError::out_of_range(
+                "fencing",
+                true,
+                "false with several stores (Redlock): tokens from independent counters cannot be compared",
+            ));
+        }
+        if self.stores > 1 && self.watchdog {
+            return Err(ConfigError::out_of_range("watchdog", true, "false with several stores (Redlock)"));
+        }
         ConfigError::check_range("lease_ms", self.lease_ms, 10, 600_000)?;
         ConfigError::check_range("wait_ms", self.wait_ms, 0, 600_000)?;
         ConfigError::check_range("retry_ms", self.retry_ms, 1, 60_000)?;
@@ -84,9 +98,14 @@ impl LockConfig {
         Ok(())
     }
 
-    fn client(&self, store: NodeId, resource: NodeId, first_round_after: Option<SimDuration>) -> LockClientConfig {
+    fn client(
+        &self,
+        stores: Vec<NodeId>,
+        resource: NodeId,
+        first_round_after: Option<SimDuration>,
+    ) -> LockClientConfig {
         LockClientConfig {
-            store,
+            stores,
             resource,
             key: "{lock}".to_owned(),
             options: LockOptions {
@@ -105,6 +124,11 @@ impl LockConfig {
 }
 
 const STORE: &str = "redis";
+
+/// The store names: `redis` alone, or `redis0`, `redis1`, ... for Redlock.
+fn store_name(cfg: &LockConfig, i: u32) -> String {
+    if cfg.stores == 1 { STORE.to_owned() } else { format!("{STORE}{i}") }
+}
 const RESOURCE: &str = "resource";
 
 fn client_name(i: u32) -> String {
@@ -127,12 +151,17 @@ fn world(
     let mut sim = Sim::new(sim_config);
     let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
     let persistent = cfg.store_persistent;
-    let store = sim.add_node(STORE, move |d| StoreNode::new(StoreConfig { persistent }, d)).map_err(bad)?;
+    let mut stores = Vec::new();
+    for i in 0..cfg.stores {
+        stores.push(
+            sim.add_node(store_name(cfg, i), move |d| StoreNode::new(StoreConfig { persistent }, d)).map_err(bad)?,
+        );
+    }
     let fencing = cfg.fencing;
     let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
     for i in 0..cfg.clients {
         let first = first_round_after.get(usize::try_from(i).unwrap_or(usize::MAX)).copied().flatten();
-        let client = cfg.client(store, resource, first);
+        let client = cfg.client(stores.clone(), resource, first);
         sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
     }
     Ok(sim)
@@ -181,6 +210,64 @@ pub(super) fn build_kleppmann(
     Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
 }
 
+/// Redlock over independent stores. Its own defaults: five stores, no fencing, no watchdog (the
+/// same storm as `lock`). With `"story": "clock-jump"` it tells Kleppmann's second story instead:
+/// c0 reaches only redis0–2 and takes the lock there; redis2's clock jumps past the lease, so the
+/// key expires there; c1 reaches only redis2–4 and takes the lock there too. Two majorities, two
+/// holders.
+pub(super) fn build_redlock(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let mut raw = raw.clone();
+    let story = raw.as_object_mut().and_then(|o| o.remove("story"));
+    let clock_jump = match story.as_ref().map(|v| v.as_str()) {
+        None => false,
+        Some(Some("clock-jump")) => true,
+        Some(other) => {
+            let value = other.map_or_else(|| story.clone().unwrap_or_default().to_string(), str::to_owned);
+            return Err(ConfigError::out_of_range("story", value, "\"clock-jump\""));
+        }
+    };
+    let mut defaults = serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false });
+    if clock_jump {
+        defaults = serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false, "clients": 2, "lease_ms": 1000,
+            "writes": 4, "compute_ms": 200, "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0 });
+    }
+    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
+        for (k, v) in o {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    let cfg: LockConfig = config::from_json(&defaults)?;
+    cfg.validate()?;
+    ConfigError::check_range("stores", cfg.stores, 2, 9)?;
+    let default_until = SimTime::from_millis(cfg.duration_ms);
+    if !clock_jump {
+        let mut sim = world(&cfg, seed, &[])?;
+        let mut rng = Rng::new(seed).fork();
+        for (at, fault) in storm(&cfg, &mut rng) {
+            sim.schedule(at, fault);
+        }
+        return Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }));
+    }
+    ConfigError::check_range("stores", cfg.stores, 5, 5)?;
+    ConfigError::check_range("clients", cfg.clients, 2, 2)?;
+    let starts = [Some(SimDuration::from_millis(1)), Some(SimDuration::from_millis(200))];
+    let mut sim = world(&cfg, seed, &starts)?;
+    let now = SimTime::ZERO;
+    for (client, unreachable) in [("c0", ["redis3", "redis4"]), ("c1", ["redis0", "redis1"])] {
+        for store in unreachable {
+            sim.schedule(now, Fault::Cut { from: client.to_owned(), to: store.to_owned() });
+            sim.schedule(now, Fault::Cut { from: store.to_owned(), to: client.to_owned() });
+        }
+    }
+    let jump_us = i64::try_from(2 * cfg.lease_ms * 1_000).unwrap_or(i64::MAX);
+    sim.schedule(SimTime::from_millis(100), Fault::ClockJump { node: "redis2".to_owned(), delta_us: jump_us });
+    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
+}
+
 /// One fault every 300–1500 ms over the first 80% of the run, then calm.
 fn storm(cfg: &LockConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
     let lease = cfg.lease_ms;
@@ -199,18 +286,25 @@ fn storm(cfg: &LockConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
         let c = rng.below(u64::from(cfg.clients));
         let ci = usize::try_from(c).unwrap_or(0);
         let client = client_name(u32::try_from(c).unwrap_or(0));
-        match rng.pick(&kinds).copied().unwrap_or(0) {
+        let kind = rng.pick(&kinds).copied().unwrap_or(0);
+        // One store: no draw, so that single-store runs keep their fault schedules.
+        let store = if cfg.stores == 1 {
+            STORE.to_owned()
+        } else {
+            store_name(cfg, u32::try_from(rng.below(u64::from(cfg.stores))).unwrap_or(0))
+        };
+        match kind {
             0 if down_until[ci] <= t => {
                 let duration_us = rng.between(lease / 2, lease * 5 / 2) * 1_000;
                 out.push((at, Fault::Pause { node: client, duration_us }));
             }
             1 => {
                 let delta_us = i64::try_from(rng.between(lease / 2, lease * 3 / 2) * 1_000).unwrap_or(0);
-                out.push((at, Fault::ClockJump { node: STORE.to_owned(), delta_us }));
+                out.push((at, Fault::ClockJump { node: store.clone(), delta_us }));
             }
             2 => {
                 let back = at + SimDuration::from_millis(rng.between(lease / 2, lease * 2));
-                for (from, to) in [(client.clone(), STORE.to_owned()), (STORE.to_owned(), client.clone())] {
+                for (from, to) in [(client.clone(), store.clone()), (store.clone(), client.clone())] {
                     out.push((at, Fault::Cut { from: from.clone(), to: to.clone() }));
                     out.push((back, Fault::Repair { from, to }));
                 }
@@ -224,8 +318,8 @@ fn storm(cfg: &LockConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
             4 if store_down_until <= t => {
                 let back = t + rng.between(100, 500);
                 store_down_until = back;
-                out.push((at, Fault::Crash { node: STORE.to_owned() }));
-                out.push((SimTime::from_millis(back), Fault::Restart { node: STORE.to_owned() }));
+                out.push((at, Fault::Crash { node: store.clone() }));
+                out.push((SimTime::from_millis(back), Fault::Restart { node: store }));
             }
             _ => {}
         }

@@ -47,7 +47,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 5] = [
+static CATALOG: [ScenarioSpec; 6] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -87,6 +87,14 @@ static CATALOG: [ScenarioSpec; 5] = [
         title_zh: "Kleppmann 场景：暂停超过租约的客户端迟到写入（设 \"fencing\": true 可阻止）",
         properties: &["mutual_exclusion", "lock_belief"],
         build: lock::build_kleppmann,
+    },
+    ScenarioSpec {
+        name: "redlock",
+        section: "46.7.1",
+        title_en: "Redlock over 5 independent stores under the same storm (set \"story\": \"clock-jump\" for Kleppmann's clock-jump case)",
+        title_zh: "基于 5 个独立存储的 Redlock，在同样的故障下（设 \"story\": \"clock-jump\" 重现 Kleppmann 的时钟跳变案例）",
+        properties: &["mutual_exclusion", "lock_belief"],
+        build: lock::build_redlock,
     },
 ];
 

@@ -126,7 +126,7 @@ async fn lock_cycles(
             LockKeys::Shared(n) => c % n.max(1),
         };
         let config = LockClientConfig {
-            store,
+            stores: vec![store],
             resource,
             key: format!("{{{name}:{k}}}"), // each pattern its own locks: a stopped run leaves some held
             options: LockOptions::default(),
