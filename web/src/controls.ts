@@ -198,7 +198,9 @@ export class SimControls implements KeyHandlers {
 
   private frame(now: number): void {
     if (!this.playing) return;
-    const elapsedMs = Math.min(100, now - this.lastFrame);
+    // A frame's timestamp can precede the moment play was pressed: never go backwards (found by
+    // a flaky browser test: the negative target threw and stopped the loop).
+    const elapsedMs = Math.max(0, Math.min(100, now - this.lastFrame));
     this.lastFrame = now;
     const target = Math.floor(this.lab.now_us() + elapsedMs * 1000 * this.speed);
     const end = this.lab.default_until_us();
