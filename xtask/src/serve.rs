@@ -69,3 +69,49 @@ fn content_type(file: &Path) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_files_inside_the_directory_only() {
+        let dir = std::env::temp_dir().join(format!("distlab-serve-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+        std::fs::write(dir.join("assets").join("a.wasm"), [0u8, 97, 115, 109]).unwrap();
+        assert_eq!(resolve(&dir, "/"), Some(dir.join("index.html")));
+        assert_eq!(resolve(&dir, "/assets/a.wasm"), Some(dir.join("assets").join("a.wasm")));
+        assert_eq!(resolve(&dir, "/../etc/passwd"), None, "no way out of the directory");
+        assert_eq!(resolve(&dir, "/assets/../../x"), None);
+        assert_eq!(resolve(&dir, "/missing.js"), None);
+        assert_eq!(content_type(Path::new("x.wasm")), "application/wasm");
+        assert_eq!(content_type(Path::new("index.html")), "text/html; charset=utf-8");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn answers_over_http_with_the_right_type() {
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("distlab-serve-http-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("m.wasm"), [0u8, 97, 115, 109]).unwrap();
+        let (listener, port) = bind(0).unwrap();
+        let served = dir.clone();
+        std::thread::spawn(move || serve(listener, &served));
+        let get = |path: &str| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        };
+        let wasm = get("/m.wasm");
+        assert!(
+            wasm.starts_with("HTTP/1.1 200 OK\r\nContent-Type: application/wasm\r\nContent-Length: 4\r\n"),
+            "{wasm}"
+        );
+        assert!(get("/nope").starts_with("HTTP/1.1 404"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
