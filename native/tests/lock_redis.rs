@@ -35,6 +35,7 @@ fn config(
         compute: SimDuration::from_millis(compute_ms),
         think: SimDuration::from_secs(600), // one round each
         first_round_after: Some(SimDuration::ZERO),
+        zookeeper: None,
     }
 }
 

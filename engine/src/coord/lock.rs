@@ -17,12 +17,18 @@
 //!   attempt hands back the partial grants at once. Redlock has no fencing (tokens from
 //!   independent counters cannot be compared) and, here, no watchdog.
 //!
+//! - ZooKeeper-style, with a coordination service instead of stores ([`super::zk`]): create an
+//!   ephemeral sequential node, hold the lock when it is the smallest, otherwise watch only the
+//!   predecessor; the session (kept alive by a ping every third of its timeout) is the lease, and
+//!   the node's sequence number is the fencing token.
+//!
 //! The owner value is `<node>.<incarnation>:<grant>`; the incarnation and the grant count are
 //! durable, so a restarted client never mistakes the lock of its previous life for its own, and
 //! its grants keep their numbers.
 
 use serde::{Deserialize, Serialize};
 
+use super::zk::ZkMsg;
 use super::{LockMsg, LockObs, LockProtocol};
 use crate::actor::{Actor, Ctx, NodeId, TimerId};
 use crate::sim::{SimDuration, SimTime};
@@ -66,6 +72,14 @@ pub struct LockClientConfig {
     pub think: SimDuration,
     /// When the first round starts; `None` for a random `think` like the others.
     pub first_round_after: Option<SimDuration>,
+    /// Use a ZooKeeper-style coordination service instead of the stores.
+    pub zookeeper: Option<ZkClientConfig>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkClientConfig {
+    pub service: NodeId,
+    pub session_timeout: SimDuration,
 }
 
 const ROUND: TimerId = TimerId(1);
@@ -73,6 +87,7 @@ const RETRY: TimerId = TimerId(2);
 const WORK: TimerId = TimerId(3);
 const COMMIT: TimerId = TimerId(4);
 const RENEW: TimerId = TimerId(5);
+const PING: TimerId = TimerId(6);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Purpose {
@@ -89,6 +104,8 @@ struct Hold {
     /// acquire or renewal: the conservative end).
     lease_until: SimTime,
     writes_sent: u32,
+    /// The ZooKeeper node this hold lives in.
+    zk_seq: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +123,13 @@ enum Phase {
         token: Option<u64>,
     },
     Holding(Hold),
+    /// ZooKeeper recipe: our node, once created, and waiting to be the smallest.
+    ZkWaiting {
+        grant: u64,
+        started: SimTime,
+        deadline: SimTime,
+        seq: Option<u64>,
+    },
 }
 
 /// What a client keeps across a crash.
@@ -234,7 +258,10 @@ impl LockClient {
     }
 
     fn release(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64) {
-        self.release_everywhere(ctx, grant);
+        match (self.config.zookeeper, self.holding().and_then(|h| h.zk_seq)) {
+            (Some(zk), Some(seq)) => ctx.send(zk.service, LockMsg::Zk { msg: ZkMsg::Delete { seq } }),
+            _ => self.release_everywhere(ctx, grant),
+        }
         ctx.observe(LockObs::Unlocking { grant });
         self.next_round(ctx); // a lost reply must not leave the client waiting forever
     }
@@ -286,7 +313,7 @@ impl LockClient {
             ctx.cancel_timer(RETRY);
             let lease_until =
                 SimTime::from_micros((sent_at + lease).as_micros().saturating_sub(self.drift().as_micros()));
-            self.phase = Phase::Holding(Hold { grant, token: got, lease_until, writes_sent: 0 });
+            self.phase = Phase::Holding(Hold { grant, token: got, lease_until, writes_sent: 0, zk_seq: None });
             let waited_us = ctx.now().saturating_since(started).as_micros();
             ctx.observe(LockObs::Acquired { grant, token: got, waited_us });
             if self.config.watchdog {
@@ -311,6 +338,52 @@ impl LockClient {
         }
     }
 
+    fn zk(&self, ctx: &mut Ctx<'_, LockProtocol>, msg: ZkMsg) {
+        if let Some(zk) = self.config.zookeeper {
+            ctx.send(zk.service, LockMsg::Zk { msg });
+        }
+    }
+
+    /// The ZooKeeper recipe, one answer at a time.
+    fn on_zk(&mut self, ctx: &mut Ctx<'_, LockProtocol>, msg: ZkMsg) {
+        let waiting = match self.phase {
+            Phase::ZkWaiting { grant, started, deadline, seq } => Some((grant, started, deadline, seq)),
+            _ => None,
+        };
+        match (msg, waiting) {
+            (ZkMsg::Created { seq }, Some((grant, started, deadline, None))) => {
+                self.phase = Phase::ZkWaiting { grant, started, deadline, seq: Some(seq) };
+                self.zk(ctx, ZkMsg::Children);
+            }
+            (ZkMsg::Created { seq }, _) => self.zk(ctx, ZkMsg::Delete { seq }), // a node we no longer want
+            (ZkMsg::ChildrenAre { seqs }, Some((grant, started, _, Some(mine)))) => {
+                if seqs.first() == Some(&mine) {
+                    let token = self.config.fencing.then_some(mine);
+                    let hold = Hold { grant, token, lease_until: SimTime::MAX, writes_sent: 0, zk_seq: Some(mine) };
+                    self.phase = Phase::Holding(hold);
+                    ctx.cancel_timer(RETRY);
+                    let waited_us = ctx.now().saturating_since(started).as_micros();
+                    ctx.observe(LockObs::Acquired { grant, token, waited_us });
+                    ctx.set_timer(WORK, SimDuration::ZERO);
+                } else if let Some(&predecessor) = seqs.iter().filter(|s| **s < mine).max() {
+                    self.zk(ctx, ZkMsg::Watch { seq: predecessor }); // only the predecessor: no herd
+                }
+            }
+            (ZkMsg::Watching { exists: false, .. } | ZkMsg::WatchFired { .. }, Some((_, _, _, Some(_)))) => {
+                self.zk(ctx, ZkMsg::Children);
+            }
+            (ZkMsg::SessionExpired, _) => {
+                if let Some(hold) = self.holding() {
+                    ctx.observe(LockObs::RenewalFailed { grant: hold.grant }); // the session was the lease
+                }
+                if !matches!(self.phase, Phase::Idle) {
+                    self.next_round(ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn renew_every(&self) -> SimDuration {
         SimDuration::from_micros((self.config.options.lease.as_micros() / 3).max(1))
     }
@@ -327,6 +400,9 @@ impl Actor<LockProtocol> for LockClient {
     type Durable = ClientDurable;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, LockProtocol>) {
+        if let Some(zk) = self.config.zookeeper {
+            ctx.set_timer(PING, SimDuration::from_micros((zk.session_timeout.as_micros() / 3).max(1)));
+        }
         match self.config.first_round_after {
             Some(after) if self.incarnation == 0 => ctx.set_timer(ROUND, after),
             _ => self.next_round(ctx),
@@ -334,6 +410,9 @@ impl Actor<LockProtocol> for LockClient {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, LockProtocol>, _from: NodeId, msg: LockMsg) {
+        if let LockMsg::Zk { msg } = msg {
+            return self.on_zk(ctx, msg);
+        }
         let LockMsg::Store { msg: StoreMsg::Reply { req, reply } } = msg else { return };
         let Some(purpose) = self.pending.remove(&req) else { return };
         match purpose {
@@ -354,6 +433,35 @@ impl Actor<LockProtocol> for LockClient {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, LockProtocol>, timer: TimerId) {
         match (timer, self.phase) {
+            (ROUND, Phase::Idle) if self.config.zookeeper.is_some() => {
+                self.grants += 1;
+                let now = ctx.now();
+                self.phase = Phase::ZkWaiting {
+                    grant: self.grants,
+                    started: now,
+                    deadline: now + self.config.options.wait,
+                    seq: None,
+                };
+                self.zk(ctx, ZkMsg::Create);
+                ctx.set_timer(RETRY, self.config.options.retry);
+            }
+            (RETRY, Phase::ZkWaiting { deadline, seq, .. }) => {
+                if ctx.now() >= deadline {
+                    if let Some(seq) = seq {
+                        self.zk(ctx, ZkMsg::Delete { seq });
+                    }
+                    ctx.observe(LockObs::GaveUp);
+                    self.next_round(ctx);
+                } else {
+                    ctx.set_timer(RETRY, self.config.options.retry);
+                }
+            }
+            (PING, _) => {
+                self.zk(ctx, ZkMsg::Ping);
+                if let Some(zk) = self.config.zookeeper {
+                    ctx.set_timer(PING, SimDuration::from_micros((zk.session_timeout.as_micros() / 3).max(1)));
+                }
+            }
             (ROUND, Phase::Idle) => {
                 self.grants += 1;
                 let grant = self.grants;
@@ -445,6 +553,7 @@ impl Actor<LockProtocol> for LockClient {
             Phase::Idle => ("idle", None, None),
             Phase::Acquiring { grant, .. } => ("acquiring", Some(grant), None),
             Phase::Holding(h) => ("holding", Some(h.grant), h.token),
+            Phase::ZkWaiting { grant, .. } => ("waiting", Some(grant), None),
         };
         serde_json::json!({ "phase": phase, "grant": grant, "token": token, "incarnation": self.incarnation })
     }

@@ -19,6 +19,7 @@ pub mod detector;
 pub mod election;
 pub mod lock;
 pub mod resource;
+pub mod zk;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,10 @@ pub enum LockMsg {
         token: Option<u64>,
         seq: u32,
     },
+    /// Traffic with the ZooKeeper-style coordination service.
+    Zk {
+        msg: zk::ZkMsg,
+    },
 }
 
 impl From<StoreMsg> for LockMsg {
@@ -59,7 +64,7 @@ impl CarriesStore for LockMsg {
     fn as_store(&self) -> Option<&StoreMsg> {
         match self {
             LockMsg::Store { msg } => Some(msg),
-            LockMsg::Write { .. } => None,
+            LockMsg::Write { .. } | LockMsg::Zk { .. } => None,
         }
     }
 }

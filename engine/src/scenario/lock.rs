@@ -17,8 +17,9 @@ use crate::NodeId;
 use crate::check::Verdict;
 use crate::check::mutex::{self, AcceptedWrite, Belief, Hold};
 use crate::config::{self, ConfigError};
-use crate::coord::lock::{LockClient, LockClientConfig, LockOptions};
+use crate::coord::lock::{LockClient, LockClientConfig, LockOptions, ZkClientConfig};
 use crate::coord::resource::ProtectedResource;
+use crate::coord::zk::CoordService;
 use crate::coord::{LockObs, LockProtocol};
 use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime, TraceKind};
 use crate::store::{StoreConfig, StoreNode};
@@ -119,6 +120,7 @@ impl LockConfig {
             compute: SimDuration::from_millis(self.compute_ms),
             think: SimDuration::from_millis(self.think_ms),
             first_round_after,
+            zookeeper: None,
         }
     }
 }
@@ -268,8 +270,57 @@ pub(super) fn build_redlock(
     Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
 }
 
+/// The ZooKeeper recipe: the same clients and storm, with a coordination service `zk` (sessions
+/// of `lease_ms`) instead of a store. The node's sequence number is the fencing token.
+pub(super) fn build_zk(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let mut defaults = serde_json::json!({ "watchdog": false });
+    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
+        for (k, v) in o {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    let cfg: LockConfig = config::from_json(&defaults)?;
+    cfg.validate()?;
+    ConfigError::check_range("stores", cfg.stores, 1, 1)?;
+    if cfg.watchdog {
+        return Err(ConfigError::out_of_range("watchdog", true, "false with ZooKeeper (the session is the lease)"));
+    }
+    let mut sim_config = SimConfig::new(seed);
+    sim_config.default_link = LinkConfig {
+        latency_min_us: 500,
+        latency_max_us: 3_000,
+        loss: Ratio::percent(cfg.loss_percent),
+        ..LinkConfig::default()
+    };
+    let mut sim = Sim::new(sim_config);
+    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    let session_timeout = SimDuration::from_millis(cfg.lease_ms);
+    let service = sim.add_node("zk", move |d| CoordService::new(session_timeout, d)).map_err(bad)?;
+    let fencing = cfg.fencing;
+    let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
+    for i in 0..cfg.clients {
+        let mut client = cfg.client(Vec::new(), resource, None);
+        client.zookeeper = Some(ZkClientConfig { service, session_timeout });
+        sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
+    }
+    let mut rng = Rng::new(seed).fork();
+    for (at, fault) in storm_on(&cfg, &mut rng, Some("zk")) {
+        sim.schedule(at, fault);
+    }
+    Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge: LockJudge }))
+}
+
 /// One fault every 300–1500 ms over the first 80% of the run, then calm.
 fn storm(cfg: &LockConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
+    storm_on(cfg, rng, None)
+}
+
+/// The storm, with the store faults aimed at `service` when given (the coordination service).
+fn storm_on(cfg: &LockConfig, rng: &mut Rng, service: Option<&str>) -> Vec<(SimTime, Fault)> {
     let lease = cfg.lease_ms;
     let end = cfg.duration_ms * 4 / 5;
     let kinds: Vec<u8> =
@@ -288,7 +339,9 @@ fn storm(cfg: &LockConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
         let client = client_name(u32::try_from(c).unwrap_or(0));
         let kind = rng.pick(&kinds).copied().unwrap_or(0);
         // One store: no draw, so that single-store runs keep their fault schedules.
-        let store = if cfg.stores == 1 {
+        let store = if let Some(service) = service {
+            service.to_owned()
+        } else if cfg.stores == 1 {
             STORE.to_owned()
         } else {
             store_name(cfg, u32::try_from(rng.below(u64::from(cfg.stores))).unwrap_or(0))

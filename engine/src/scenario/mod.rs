@@ -47,7 +47,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 6] = [
+static CATALOG: [ScenarioSpec; 7] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -95,6 +95,14 @@ static CATALOG: [ScenarioSpec; 6] = [
         title_zh: "基于 5 个独立存储的 Redlock，在同样的故障下（设 \"story\": \"clock-jump\" 重现 Kleppmann 的时钟跳变案例）",
         properties: &["mutual_exclusion", "lock_belief"],
         build: lock::build_redlock,
+    },
+    ScenarioSpec {
+        name: "zk-lock",
+        section: "46.7.1",
+        title_en: "The ZooKeeper lock recipe: ephemeral sequential nodes, a watch on the predecessor, sessions as leases",
+        title_zh: "ZooKeeper 锁：临时顺序节点、只监听前驱、会话即租约",
+        properties: &["mutual_exclusion", "lock_belief"],
+        build: lock::build_zk,
     },
 ];
 

@@ -136,6 +136,7 @@ async fn lock_cycles(
             compute: SimDuration::ZERO,
             think: SimDuration::ZERO,
             first_round_after: Some(SimDuration::ZERO),
+            zookeeper: None,
         };
         world.add_actor(format!("client{c}"), LockClient::new(config, None));
     }
