@@ -51,7 +51,7 @@ pub struct Target {
     pub backends: Vec<Backend>,
     /// The first line of output: which store this run uses.
     pub description: String,
-    embedded: Option<LocalRedis>,
+    embedded: Vec<LocalRedis>,
 }
 
 impl Target {
@@ -62,7 +62,7 @@ impl Target {
             TargetSpec::Redis(url) => {
                 let backend = standalone(url, &prefix).await?;
                 let description = format!("target: Redis at {} (keys under {prefix})", redact(url));
-                Ok(Target { backends: vec![backend], description, embedded: None })
+                Ok(Target { backends: vec![backend], description, embedded: Vec::new() })
             }
             TargetSpec::Nodes(urls) => {
                 let mut backends = Vec::with_capacity(urls.len());
@@ -72,12 +72,12 @@ impl Target {
                 let list = urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(", ");
                 let description =
                     format!("target: {} independent Redis nodes: {list} (keys under {prefix})", urls.len());
-                Ok(Target { backends, description, embedded: None })
+                Ok(Target { backends, description, embedded: Vec::new() })
             }
             TargetSpec::Cluster(url) => {
                 let backend = cluster(url, &prefix).await?;
                 let description = format!("target: Redis Cluster via {} (keys under {prefix})", redact(url));
-                Ok(Target { backends: vec![backend], description, embedded: None })
+                Ok(Target { backends: vec![backend], description, embedded: Vec::new() })
             }
         }
     }
@@ -90,7 +90,7 @@ impl Target {
     /// when some fail. A private server is simply stopped, with everything in it, when the
     /// target is dropped.
     pub async fn cleanup(&self) -> Result<u64, crate::backend::BackendError> {
-        if self.embedded.is_some() {
+        if !self.embedded.is_empty() {
             return Ok(0);
         }
         let mut total = 0;
@@ -105,23 +105,35 @@ impl Target {
     }
 }
 
+/// Private servers the embedded default starts: one for everything, and four more so that
+/// Redlock has its five independent instances.
+pub const EMBEDDED_SERVERS: usize = 5;
+
 async fn embedded(prefix: &str) -> Result<Target, TargetError> {
     if find_on_path("redis-server").is_none() {
         return Ok(Target {
             backends: vec![Backend::memory(prefix)],
             description: "target: the engine's in-memory store in real time (redis-server is not on PATH)".to_owned(),
-            embedded: None,
+            embedded: Vec::new(),
         });
     }
-    let server = tokio::task::spawn_blocking(LocalRedis::start)
-        .await
-        .map_err(|e| TargetError::Embedded(crate::server::ServerError::Spawn(std::io::Error::other(e))))??;
-    let backend = standalone(&server.url(), prefix).await?;
+    let servers = tokio::task::spawn_blocking(|| {
+        (0..EMBEDDED_SERVERS).map(|_| LocalRedis::start()).collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| TargetError::Embedded(crate::server::ServerError::Spawn(std::io::Error::other(e))))??;
+    let mut backends = Vec::with_capacity(servers.len());
+    for server in &servers {
+        backends.push(standalone(&server.url(), prefix).await?);
+    }
+    let others: Vec<String> = servers[1..].iter().map(|s| s.port().to_string()).collect();
     let description = format!(
-        "target: embedded redis-server on 127.0.0.1:{} (private, no persistence, stopped at exit)",
-        server.port()
+        "target: embedded redis-server on 127.0.0.1:{} (private, no persistence, stopped at exit), and {} more for Redlock on ports {}",
+        servers[0].port(),
+        others.len(),
+        others.join(", ")
     );
-    Ok(Target { backends: vec![backend], description, embedded: Some(server) })
+    Ok(Target { backends, description, embedded: servers })
 }
 
 fn client(url: &str) -> Result<(redis::Client, redis::ConnectionInfo), TargetError> {

@@ -57,6 +57,10 @@ fn embedded_default_starts_and_stops_its_own_server() {
     let port: u16 = first.split(':').nth(2).unwrap().split_whitespace().next().unwrap().parse().unwrap();
     assert_report(&stdout);
     assert!(!answers(port), "the embedded server on port {port} is still running");
+    let others: Vec<u16> = first.rsplit("on ports ").next().unwrap().split(", ").map(|p| p.parse().unwrap()).collect();
+    assert_eq!(others.len(), 4, "{first}");
+    assert!(others.iter().all(|p| !answers(*p)), "the four Redlock servers are stopped too: {others:?}");
+    assert!(stdout.lines().any(|l| l.starts_with("redlock ")), "five servers: Redlock runs by default\n{stdout}");
     let leftovers = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .filter_map(Result::ok)
@@ -98,11 +102,13 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     let (first, json) = stdout.split_once('\n').unwrap();
     assert!(first.starts_with(&format!("target: Redis at {}", server.url())), "{first}");
     let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    let single_store = distlab::bench::PATTERNS.iter().filter(|p| p.stores_min == 1).count();
     assert_eq!(
         report["results"].as_array().unwrap().len(),
-        4 + distlab::bench::PATTERNS.len(),
-        "every baseline and pattern"
+        4 + single_store,
+        "every baseline and pattern one store can run"
     );
+    assert_eq!(report["skipped"][0], "redlock: needs 3 independent stores, the target has 1 (use --redis-nodes)");
     assert_eq!(report["results"][0]["ratio"], 1.0);
     assert_eq!(report["results"][4]["baseline"], "baseline SET");
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 3000);
@@ -309,4 +315,19 @@ fn lock_cycles_are_measured_against_real_redis_and_leave_no_lock_behind() {
         assert!(ratio > 0.05 && ratio < 1.0, "a cycle is two round trips: {row}");
     }
     assert!(all_keys(&server.url()).is_empty(), "locks and fencing counters are cleaned up");
+}
+
+#[test]
+fn redlock_runs_over_independent_nodes() {
+    let servers: Vec<LocalRedis> = (0..3).map(|_| LocalRedis::start().unwrap()).collect();
+    let nodes = servers.iter().map(LocalRedis::url).collect::<Vec<_>>().join(",");
+    let o = distlab(&["bench", "--redis-nodes", &nodes, "--ops", "500", "--clients", "4", "--only", "lock,redlock"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    let row = stdout.lines().find(|l| l.starts_with("redlock ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.ends_with("baseline SET"), "{row}");
+    assert!(!stdout.contains("skipped"), "{stdout}");
+    for s in &servers {
+        assert!(all_keys(&s.url()).is_empty(), "nothing left on {}", s.port());
+    }
 }

@@ -73,6 +73,8 @@ pub struct BenchReport {
     pub pipeline: usize,
     pub limit: String,
     pub results: Vec<Measurement>,
+    /// Patterns the target cannot run, and why.
+    pub skipped: Vec<String>,
 }
 
 /// Why a benchmark could not finish.
@@ -116,6 +118,18 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
     } else {
         opts.only.iter().map(|name| find_pattern(name)).collect::<Result<_, _>>()?
     };
+    let stores = target.backends.len();
+    let skipped: Vec<String> = patterns
+        .iter()
+        .filter(|p| p.stores_min > stores)
+        .map(|p| {
+            format!(
+                "{}: needs {} independent stores, the target has {stores} (use --redis-nodes)",
+                p.name, p.stores_min
+            )
+        })
+        .collect();
+    let patterns: Vec<&patterns::Pattern> = patterns.into_iter().filter(|p| p.stores_min <= stores).collect();
     let total = BASELINES.len() + patterns.len();
     let backend = target.primary();
     let mut results: Vec<Measurement> = Vec::new();
@@ -144,6 +158,7 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
             Limit::Ops(n) => format!("{n} ops per measurement"),
         },
         results,
+        skipped,
     })
 }
 
@@ -312,6 +327,9 @@ pub fn render_table(report: &BenchReport) -> String {
         "{:<26} {:>12} {:>10} {:>10} {:>10} {:>7}  {}\n",
         "measurement", "ops/s", "p50 ms", "p99 ms", "p999 ms", "ratio", "vs"
     ));
+    for note in &report.skipped {
+        out.push_str(&format!("skipped {note}\n"));
+    }
     for m in &report.results {
         let errors = if m.errors > 0 { format!("  ({} error replies)", m.errors) } else { String::new() };
         out.push_str(&format!(

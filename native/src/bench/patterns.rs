@@ -26,26 +26,31 @@ pub struct Pattern {
     pub name: &'static str,
     pub baseline: &'static str,
     pub about: &'static str,
+    /// Independent stores the pattern needs; skipped (with a note) on a target with fewer.
+    pub stores_min: usize,
     pub run: for<'a> fn(&'a Target, &'a BenchOptions, Progress) -> PatternFuture<'a>,
 }
 
-pub static PATTERNS: [Pattern; 5] = [
+pub static PATTERNS: [Pattern; 6] = [
     Pattern {
         name: "actor-kv",
         baseline: "SET",
         about: "engine KvClient actors (SET then GET, one request at a time) through the real-time driver",
+        stores_min: 1,
         run: |target, opts, progress| Box::pin(actor_kv(target, opts, progress)),
     },
     Pattern {
         name: "lock",
         baseline: "SET",
         about: "LockClient cycles, each client on its own key: SET NX PX, one write, compare-and-delete",
+        stores_min: 1,
         run: |target, opts, progress| Box::pin(lock_cycles(target, opts, progress, "lock", LockKeys::PerClient, false)),
     },
     Pattern {
         name: "lock-fenced",
         baseline: "EVALSHA",
         about: "the same with fencing tokens: the acquire_fenced script, one write, compare-and-delete",
+        stores_min: 1,
         run: |target, opts, progress| {
             Box::pin(lock_cycles(target, opts, progress, "lock-fenced", LockKeys::PerClient, true))
         },
@@ -54,6 +59,7 @@ pub static PATTERNS: [Pattern; 5] = [
         name: "lock-contended-8",
         baseline: "SET",
         about: "all clients on 8 keys (losers retry after 100 ms plus jitter)",
+        stores_min: 1,
         run: |target, opts, progress| {
             Box::pin(lock_cycles(target, opts, progress, "lock-contended-8", LockKeys::Shared(8), false))
         },
@@ -62,8 +68,18 @@ pub static PATTERNS: [Pattern; 5] = [
         name: "lock-contended-1",
         baseline: "SET",
         about: "all clients on one key",
+        stores_min: 1,
         run: |target, opts, progress| {
             Box::pin(lock_cycles(target, opts, progress, "lock-contended-1", LockKeys::Shared(1), false))
+        },
+    },
+    Pattern {
+        name: "redlock",
+        baseline: "SET",
+        about: "Redlock cycles over every independent store of the target (5 for the embedded default)",
+        stores_min: 3,
+        run: |target, opts, progress| {
+            Box::pin(lock_cycles(target, opts, progress, "redlock", LockKeys::PerClient, false))
         },
     },
 ];
@@ -118,7 +134,10 @@ async fn lock_cycles(
     fencing: bool,
 ) -> Result<Sample, BenchError> {
     let mut world = LiveWorld::<LockProtocol>::new(1);
-    let store = world.add_store("redis", target.primary().clone());
+    // Redlock takes every independent store; the other lock patterns the primary one.
+    let backends = if name == "redlock" { target.backends.clone() } else { vec![target.primary().clone()] };
+    let stores: Vec<NodeId> =
+        backends.into_iter().enumerate().map(|(i, b)| world.add_store(format!("redis{i}"), b)).collect();
     let resource = world.add_actor("resource", ProtectedResource::new(fencing, None));
     for c in 0..opts.clients {
         let k = match keys {
@@ -126,7 +145,7 @@ async fn lock_cycles(
             LockKeys::Shared(n) => c % n.max(1),
         };
         let config = LockClientConfig {
-            stores: vec![store],
+            stores: stores.clone(),
             resource,
             key: format!("{{{name}:{k}}}"), // each pattern its own locks: a stopped run leaves some held
             options: LockOptions::default(),
