@@ -137,12 +137,17 @@ fn client_name(i: u32) -> String {
     format!("c{i}")
 }
 
-/// The store, the resource and the clients (`first_round_after[i]` for client i, if given).
-fn world(
-    cfg: &LockConfig,
-    seed: u64,
-    first_round_after: &[Option<SimDuration>],
-) -> Result<Sim<LockProtocol>, ConfigError> {
+/// A scenario's own defaults with the user's overrides on top.
+fn overlay(defaults: &mut serde_json::Value, raw: &serde_json::Value) {
+    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
+        for (k, v) in o {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// An empty lock world: a LAN of 0.5–3 ms with the configured loss.
+fn lock_sim(cfg: &LockConfig, seed: u64) -> Sim<LockProtocol> {
     let mut sim_config = SimConfig::new(seed);
     sim_config.default_link = LinkConfig {
         latency_min_us: 500,
@@ -150,7 +155,16 @@ fn world(
         loss: Ratio::percent(cfg.loss_percent),
         ..LinkConfig::default()
     };
-    let mut sim = Sim::new(sim_config);
+    Sim::new(sim_config)
+}
+
+/// The store, the resource and the clients (`first_round_after[i]` for client i, if given).
+fn world(
+    cfg: &LockConfig,
+    seed: u64,
+    first_round_after: &[Option<SimDuration>],
+) -> Result<Sim<LockProtocol>, ConfigError> {
+    let mut sim = lock_sim(cfg, seed);
     let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
     let persistent = cfg.store_persistent;
     let mut stores = Vec::new();
@@ -196,11 +210,7 @@ pub(super) fn build_kleppmann(
         "clients": 2, "lease_ms": 1000, "watchdog": false, "fencing": false, "writes": 2, "compute_ms": 300,
         "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0,
     });
-    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
-        for (k, v) in o {
-            d.insert(k.clone(), v.clone());
-        }
-    }
+    overlay(&mut defaults, raw);
     let cfg: LockConfig = config::from_json(&defaults)?;
     cfg.validate()?;
     ConfigError::check_range("clients", cfg.clients, 2, 2)?;
@@ -237,11 +247,7 @@ pub(super) fn build_redlock(
         defaults = serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false, "clients": 2, "lease_ms": 1000,
             "writes": 4, "compute_ms": 200, "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0 });
     }
-    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
-        for (k, v) in o {
-            d.insert(k.clone(), v.clone());
-        }
-    }
+    overlay(&mut defaults, &raw);
     let cfg: LockConfig = config::from_json(&defaults)?;
     cfg.validate()?;
     ConfigError::check_range("stores", cfg.stores, 2, 9)?;
@@ -278,25 +284,14 @@ pub(super) fn build_zk(
     seed: u64,
 ) -> Result<Box<dyn ScenarioRun>, ConfigError> {
     let mut defaults = serde_json::json!({ "watchdog": false });
-    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
-        for (k, v) in o {
-            d.insert(k.clone(), v.clone());
-        }
-    }
+    overlay(&mut defaults, raw);
     let cfg: LockConfig = config::from_json(&defaults)?;
     cfg.validate()?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
     if cfg.watchdog {
         return Err(ConfigError::out_of_range("watchdog", true, "false with ZooKeeper (the session is the lease)"));
     }
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
-        latency_min_us: 500,
-        latency_max_us: 3_000,
-        loss: Ratio::percent(cfg.loss_percent),
-        ..LinkConfig::default()
-    };
-    let mut sim = Sim::new(sim_config);
+    let mut sim = lock_sim(&cfg, seed);
     let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
     let session_timeout = SimDuration::from_millis(cfg.lease_ms);
     let service = sim.add_node("zk", move |d| CoordService::new(session_timeout, d)).map_err(bad)?;
