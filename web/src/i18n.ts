@@ -81,6 +81,8 @@ const en = {
   "counter.holds": "holds",
   "counter.fails": "violated",
   "counter.hash": "Trace hash",
+  "counter.detailLabel": "",
+  "prop.convergence": "convergence",
   "counter.wrong": "What the chapter gets wrong: DistributedCounter.merge merges the vector clocks but never the counts, so replicas never agree. Switch the merge rule to see the checker catch it.",
   "error.title": "Something went wrong",
 };
@@ -167,6 +169,8 @@ const zh: Record<Key, string> = {
   "counter.holds": "成立",
   "counter.fails": "被违反",
   "counter.hash": "轨迹哈希",
+  "counter.detailLabel": "（检查器的英文详情）",
+  "prop.convergence": "收敛",
   "counter.wrong": "本章代码的问题：DistributedCounter.merge 只合并向量时钟而从不合并计数，因此副本永远无法一致。切换合并规则，看检查器如何发现它。",
   "error.title": "出错了",
 };

@@ -240,6 +240,10 @@ await test("injected faults are replayed by the share link", async (page) => {
 await test("the chapter's merge is caught by the checker", async (page) => {
   await open(page, "#/counter?seed=1&merge=chapter&t=10000000");
   assert((await page.getAttribute("#verdict-convergence", "class")) === "bad", "the chapter's merge never converges");
+  await page.click("#lang");
+  const verdict = await page.textContent("#verdict-convergence");
+  assert(verdict.startsWith("判定 — 收敛: 被违反。") || verdict.startsWith("判定 — 收敛: 被违反."), verdict);
+  assert(verdict.includes("（检查器的英文详情）"), "the engine's English detail is labelled as such");
 });
 
 await test("sections without a view say so in both languages", async (page) => {

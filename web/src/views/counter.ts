@@ -90,7 +90,9 @@ export function mountCounter(root: HTMLElement, params: URLSearchParams): KeyHan
     status.innerHTML = "";
     status.append(el("div", "", `${t("counter.inFlight")}: ${snap.in_flight.length}`));
     for (const v of verdicts) {
-      const line = el("div", v.holds ? "good" : "bad", `${t("counter.verdict")} — ${v.property}: ${v.holds ? t("counter.holds") : t("counter.fails")}. ${v.detail}`);
+      const property = v.property === "convergence" ? t("prop.convergence") : v.property;
+      const label = t("counter.detailLabel");
+      const line = el("div", v.holds ? "good" : "bad", `${t("counter.verdict")} — ${property}: ${v.holds ? t("counter.holds") : t("counter.fails")}. ${label}${v.detail}`);
       line.id = `verdict-${v.property}`;
       status.append(line);
     }
