@@ -226,6 +226,21 @@ impl LockClient {
         ctx.set_timer(ROUND, SimDuration::from_micros(think));
     }
 
+    /// A fresh acquire attempt for `grant` (first or retry): counts reset, requests sent now.
+    fn start_attempt(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64, started: SimTime, deadline: SimTime) {
+        let sent_at = ctx.now();
+        self.phase =
+            Phase::Acquiring { grant, attempt: 0, started, deadline, sent_at, granted: 0, answered: 0, token: None };
+        self.send_acquire(ctx, grant);
+    }
+
+    /// Arms the session heartbeat: a ping every third of the session timeout.
+    fn arm_ping(&self, ctx: &mut Ctx<'_, LockProtocol>) {
+        if let Some(zk) = self.config.zookeeper {
+            ctx.set_timer(PING, SimDuration::from_micros((zk.session_timeout.as_micros() / 3).max(1)));
+        }
+    }
+
     fn send_acquire(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64) {
         let owner = self.owner(ctx.me(), grant);
         let lease_ms = i64::try_from(self.config.options.lease.as_millis()).unwrap_or(i64::MAX);
@@ -400,9 +415,7 @@ impl Actor<LockProtocol> for LockClient {
     type Durable = ClientDurable;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, LockProtocol>) {
-        if let Some(zk) = self.config.zookeeper {
-            ctx.set_timer(PING, SimDuration::from_micros((zk.session_timeout.as_micros() / 3).max(1)));
-        }
+        self.arm_ping(ctx);
         match self.config.first_round_after {
             Some(after) if self.incarnation == 0 => ctx.set_timer(ROUND, after),
             _ => self.next_round(ctx),
@@ -458,26 +471,14 @@ impl Actor<LockProtocol> for LockClient {
             }
             (PING, _) => {
                 self.zk(ctx, ZkMsg::Ping);
-                if let Some(zk) = self.config.zookeeper {
-                    ctx.set_timer(PING, SimDuration::from_micros((zk.session_timeout.as_micros() / 3).max(1)));
-                }
+                self.arm_ping(ctx);
             }
             (ROUND, Phase::Idle) => {
                 self.grants += 1;
                 let grant = self.grants;
                 let now = ctx.now();
                 let deadline = now + self.config.options.wait;
-                self.phase = Phase::Acquiring {
-                    grant,
-                    attempt: 0,
-                    started: now,
-                    deadline,
-                    sent_at: now,
-                    granted: 0,
-                    answered: 0,
-                    token: None,
-                };
-                self.send_acquire(ctx, grant);
+                self.start_attempt(ctx, grant, now, deadline);
             }
             (RETRY, Phase::Acquiring { grant, started, deadline, granted, .. }) => {
                 let now = ctx.now();
@@ -488,17 +489,7 @@ impl Actor<LockProtocol> for LockClient {
                     ctx.observe(LockObs::GaveUp);
                     self.next_round(ctx);
                 } else {
-                    self.phase = Phase::Acquiring {
-                        grant,
-                        attempt: 0,
-                        started,
-                        deadline,
-                        sent_at: now,
-                        granted: 0,
-                        answered: 0,
-                        token: None,
-                    };
-                    self.send_acquire(ctx, grant);
+                    self.start_attempt(ctx, grant, started, deadline);
                 }
             }
             (WORK, Phase::Holding(hold)) => {
