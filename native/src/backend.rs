@@ -35,6 +35,9 @@ struct ScriptSet {
     compare_and_delete: redis::Script,
     compare_and_pexpire: redis::Script,
     acquire_fenced: redis::Script,
+    rw_acquire: redis::Script,
+    rw_release: redis::Script,
+    rw_renew: redis::Script,
 }
 
 impl Scripts {
@@ -44,6 +47,9 @@ impl Scripts {
             compare_and_delete: prepare(ScriptName::CompareAndDelete),
             compare_and_pexpire: prepare(ScriptName::CompareAndPExpire),
             acquire_fenced: prepare(ScriptName::AcquireFenced),
+            rw_acquire: prepare(ScriptName::RwAcquire),
+            rw_release: prepare(ScriptName::RwRelease),
+            rw_renew: prepare(ScriptName::RwRenew),
         }))
     }
 
@@ -52,6 +58,9 @@ impl Scripts {
             ScriptName::CompareAndDelete => &self.0.compare_and_delete,
             ScriptName::CompareAndPExpire => &self.0.compare_and_pexpire,
             ScriptName::AcquireFenced => &self.0.acquire_fenced,
+            ScriptName::RwAcquire => &self.0.rw_acquire,
+            ScriptName::RwRelease => &self.0.rw_release,
+            ScriptName::RwRenew => &self.0.rw_renew,
         }
     }
 }

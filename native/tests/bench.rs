@@ -299,15 +299,16 @@ fn ctrl_c_against_an_external_server_leaves_none_of_our_keys() {
 #[test]
 fn lock_cycles_are_measured_against_real_redis_and_leave_no_lock_behind() {
     let server = LocalRedis::start().unwrap();
-    let args =
-        ["bench", "--redis", &server.url(), "--ops", "2000", "--clients", "8", "--only", "lock,lock-fenced", "--json"];
+    let only = "lock,lock-fenced,lock-reentrant";
+    let args = ["bench", "--redis", &server.url(), "--ops", "2000", "--clients", "8", "--only", only, "--json"];
     let o = distlab(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     let report: serde_json::Value = serde_json::from_str(stdout.split_once('\n').unwrap().1).unwrap();
     let rows = report["results"].as_array().unwrap();
-    assert_eq!(rows.len(), 6, "four baselines and the two lock patterns");
-    for (row, baseline) in [(&rows[4], "baseline SET"), (&rows[5], "baseline EVALSHA")] {
+    assert_eq!(rows.len(), 7, "four baselines and the three lock patterns");
+    for (row, baseline) in [(&rows[4], "baseline SET"), (&rows[5], "baseline EVALSHA"), (&rows[6], "baseline EVALSHA")]
+    {
         assert_eq!(row["baseline"], baseline, "{row}");
         assert!(row["ops"].as_u64().unwrap() >= 2_000, "{row}");
         assert_eq!(row["errors"], 0, "{row}");

@@ -7,7 +7,7 @@ use distlab::driver::{LiveReport, LiveWorld, StopWhen};
 use distlab::server::LocalRedis;
 use distlab::target::{Target, TargetSpec};
 use distlab_engine::NodeId;
-use distlab_engine::coord::lock::{LockClient, LockClientConfig, LockOptions};
+use distlab_engine::coord::lock::{LockClient, LockClientConfig, LockMode, LockOptions};
 use distlab_engine::coord::resource::ProtectedResource;
 use distlab_engine::coord::{LockObs, LockProtocol};
 use distlab_engine::sim::{SimDuration, SimTime};
@@ -36,6 +36,8 @@ fn config(
         think: SimDuration::from_secs(600), // one round each
         first_round_after: Some(SimDuration::ZERO),
         zookeeper: None,
+        mode: LockMode::Plain,
+        reentry: 0,
     }
 }
 

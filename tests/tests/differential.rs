@@ -140,16 +140,50 @@ fn cmd() -> impl Strategy<Value = Cmd> {
                 args: vec![owner, ms.to_owned()]
             }
         ),
+        (key(), owner(), lease_arg(), prop_oneof![4 => Just("read"), 4 => Just("write"), 1 => Just("both")]).prop_map(
+            |(k, owner, ms, mode)| Cmd::Script {
+                script: ScriptName::RwAcquire,
+                keys: vec![k],
+                args: vec![owner, ms.to_owned(), mode.to_owned()]
+            }
+        ),
+        (key(), owner(), lease_arg()).prop_map(|(k, owner, ms)| Cmd::Script {
+            script: ScriptName::RwRelease,
+            keys: vec![k],
+            args: vec![owner, ms.to_owned()]
+        }),
+        (key(), owner(), lease_arg()).prop_map(|(k, owner, ms)| Cmd::Script {
+            script: ScriptName::RwRenew,
+            keys: vec![k],
+            args: vec![owner, ms.to_owned()]
+        }),
     ]
+}
+
+/// Read-write lock owners: mostly hash fields the other commands also touch, sometimes the
+/// lock's own `mode` field.
+fn owner() -> impl Strategy<Value = String> {
+    prop_oneof![4 => field(), 1 => Just("mode".to_owned())]
+}
+
+fn lease_arg() -> impl Strategy<Value = &'static str> {
+    prop_oneof![Just("60000"), Just("3"), Just("0"), Just("soon")]
 }
 
 /// True when `cmd` may give a key a lifetime of at most 5 ms: a pause must follow it.
 fn sets_short_lifetime(cmd: &Cmd) -> bool {
     match cmd {
         Cmd::Set { expiry: Some(SetExpiry::Px(ms)), .. } | Cmd::PExpire { ms, .. } => (1..=5).contains(ms),
-        Cmd::Script { script: ScriptName::CompareAndPExpire | ScriptName::AcquireFenced, args, .. } => {
-            args.get(1).is_some_and(|a| a == "3")
-        }
+        Cmd::Script {
+            script:
+                ScriptName::CompareAndPExpire
+                | ScriptName::AcquireFenced
+                | ScriptName::RwAcquire
+                | ScriptName::RwRelease
+                | ScriptName::RwRenew,
+            args,
+            ..
+        } => args.get(1).is_some_and(|a| a == "3"),
         _ => false,
     }
 }

@@ -158,3 +158,94 @@ fn a_release_wakes_only_the_next_waiter() {
         assert!(run.verdicts()[0].holds && run.verdicts()[1].holds, "seed {seed}: {:?}", run.verdicts());
     }
 }
+
+/// The observations of `run`, as (node, JSON) in trace order.
+fn observations(run: &dyn distlab_engine::scenario::ScenarioRun) -> Vec<(u32, serde_json::Value)> {
+    run.trace()
+        .records()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            distlab_engine::sim::TraceKind::Observe { node, obs } => Some((node.0, obs.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_read_write_lock_lets_readers_share_and_writers_hold_alone_over_300_seeds() {
+    let config = json!({});
+    for_seeds("rw-lock", &config, 0..300, |seed| {
+        let run = run_to_end("rw-lock", &config, seed);
+        for v in run.verdicts() {
+            if !(v.holds && v.promised) {
+                return Err(format!("{}: {}", v.property, v.detail));
+            }
+        }
+        let s = run.summary();
+        if s["readers_at_once_max"].as_u64() < Some(2) {
+            return Err(format!("readers never shared the lock: {s:?}"));
+        }
+        if s["writes_accepted"].as_u64() < Some(1) {
+            return Err(format!("no writer ever got the lock: {s:?}"));
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn a_reentrant_hold_is_freed_only_by_its_last_release() {
+    // Each hold takes its lock three times: the store counts 2 and 3 on re-entry, then 2 and 1
+    // on the inner releases, and the last release deletes the lock. Writers and readers alike.
+    let config = json!({ "reentry": 2, "readers": 1 });
+    let run = run_to_end("rw-lock", &config, 7);
+    let obs = observations(run.as_ref());
+    let mut per_hold: std::collections::BTreeMap<(u32, u64), Vec<String>> = Default::default();
+    for (node, o) in &obs {
+        let (Some(kind), Some(grant)) = (o["type"].as_str(), o["grant"].as_u64()) else { continue };
+        let entry = per_hold.entry((*node, grant)).or_default();
+        match kind {
+            "reentered" | "still_held" => entry.push(format!("{kind} {}", o["holds"])),
+            "released" => entry.push(format!("released deleted={}", o["deleted"])),
+            "acquired" | "unlocking" => entry.push(kind.to_owned()),
+            _ => {}
+        }
+    }
+    let complete: Vec<_> = per_hold.values().filter(|e| e.last().is_some_and(|l| l.starts_with("released"))).collect();
+    assert!(complete.len() > 20, "{} complete holds", complete.len());
+    for events in complete {
+        assert_eq!(
+            events.join(", "),
+            "acquired, reentered 2, reentered 3, unlocking, still_held 2, still_held 1, released deleted=true"
+        );
+    }
+    assert!(run.verdicts().iter().all(|v| v.holds && v.promised), "{:?}", run.verdicts());
+}
+
+#[test]
+fn faults_break_the_read_write_lock_beliefs_unpromised() {
+    let config = json!({ "pauses": true, "clock_jumps": true });
+    let broken = (0..20)
+        .filter(|&seed| {
+            let run = run_to_end("rw-lock", &config, seed);
+            let belief = run.verdicts().into_iter().find(|v| v.property == "lock_belief").unwrap();
+            assert!(!belief.promised, "with faults the lab shows it, and promises nothing");
+            !belief.holds
+        })
+        .count();
+    assert!(broken > 0, "pauses past the lease make a writer and another holder believe at once");
+}
+
+#[test]
+fn the_read_write_lock_refuses_what_it_cannot_do() {
+    let err = |s: &str, c| distlab_engine::scenario::build(s, &c, 1).err().unwrap().to_string();
+    assert_eq!(
+        err("rw-lock", json!({ "fencing": true })),
+        "fencing = true is out of range: allowed false with readers or reentry (the read-write lock has no fencing counter)"
+    );
+    assert_eq!(
+        err("lock", json!({ "reentry": 1, "fencing": false, "stores": 3, "watchdog": false })),
+        "stores = 3 is out of range: allowed 1 with readers or reentry"
+    );
+    assert_eq!(err("rw-lock", json!({ "reentry": 11 })), "reentry = 11 is out of range: allowed 0..=10");
+    assert_eq!(err("zk-lock", json!({ "readers": 1, "fencing": false })), "readers = 1 is out of range: allowed 0..=0");
+}

@@ -71,36 +71,41 @@ pub fn resource_safety(
 }
 
 /// A client's belief that it holds the lock, from `start` until it released, learned it had lost
-/// the lock, crashed, or the run ended.
+/// the lock, crashed, or the run ended. `shared` for a read lock, which other readers may hold at
+/// the same time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Belief {
     pub hold: Hold,
     pub start: SimTime,
     pub end: SimTime,
+    pub shared: bool,
 }
 
-/// Two clients believing at once that they hold the lock.
+/// Two clients believing at once that they hold the lock, unless both hold it shared (readers).
 pub fn belief_safety(beliefs: &[Belief], names: impl Fn(NodeId) -> String) -> Verdict {
     const PROPERTY: &str = "lock_belief";
     let mut sorted: Vec<&Belief> = beliefs.iter().collect();
     sorted.sort_by_key(|b| (b.start, b.end));
-    let mut longest: Option<&Belief> = None;
+    // The beliefs still open at the current start: one exclusive, or any number of shared ones.
+    let mut open: Vec<&Belief> = Vec::new();
     let mut overlaps = 0;
     let mut first = None;
     for b in sorted {
-        if let Some(l) = longest
-            && b.start < l.end
-            && b.hold.0 != l.hold.0
-        {
+        open.retain(|a| a.end > b.start);
+        if let Some(a) = open.iter().find(|a| a.hold.0 != b.hold.0 && !(a.shared && b.shared)) {
             overlaps += 1;
-            first.get_or_insert((*l, *b));
+            first.get_or_insert((**a, *b));
         }
-        if longest.is_none_or(|l| b.end > l.end) {
-            longest = Some(b);
-        }
+        open.push(b);
     }
     match first {
-        None => Verdict::holds(PROPERTY, format!("{} holds, never two clients believing at once", beliefs.len())),
+        None => match beliefs.iter().filter(|b| b.shared).count() {
+            0 => Verdict::holds(PROPERTY, format!("{} holds, never two clients believing at once", beliefs.len())),
+            shared => Verdict::holds(
+                PROPERTY,
+                format!("{} holds ({shared} shared), never a writer believing alongside anyone else", beliefs.len()),
+            ),
+        },
         Some((a, b)) => Verdict::fails(
             PROPERTY,
             format!(
@@ -148,10 +153,23 @@ mod tests {
 
     #[test]
     fn overlapping_beliefs_are_counted() {
-        let b = |c, s, e| Belief { hold: (NodeId(c), 1), start: t(s), end: t(e) };
+        let b = |c, s, e| Belief { hold: (NodeId(c), 1), start: t(s), end: t(e), shared: false };
         assert!(belief_safety(&[b(0, 0, 100), b(1, 100, 200)], name).holds, "touching is not overlapping");
         let v = belief_safety(&[b(0, 0, 3_000), b(1, 1_000, 1_500), b(2, 2_000, 2_500)], name);
         assert!(!v.holds);
         assert!(v.detail.starts_with("2 time(s) two clients believed they held the lock, first c0"), "{}", v.detail);
+    }
+
+    #[test]
+    fn readers_may_overlap_each_other_but_not_a_writer() {
+        let read = |c, s, e| Belief { hold: (NodeId(c), 1), start: t(s), end: t(e), shared: true };
+        let write = |c, s, e| Belief { hold: (NodeId(c), 1), start: t(s), end: t(e), shared: false };
+        assert!(
+            belief_safety(&[read(0, 0, 300), read(1, 100, 200), read(2, 150, 400), write(3, 400, 500)], name).holds
+        );
+        let v = belief_safety(&[read(0, 0, 300), read(1, 100, 500), write(2, 400, 600)], name);
+        assert!(!v.holds, "a writer while a reader still reads");
+        assert!(v.detail.contains("first c1 (from t = 0.100 s to 0.500 s) and c2 (from t = 0.400 s)"), "{}", v.detail);
+        assert!(!belief_safety(&[write(0, 0, 300), read(1, 100, 200)], name).holds, "a reader inside a write");
     }
 }

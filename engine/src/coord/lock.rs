@@ -22,6 +22,12 @@
 //!   predecessor; the session (kept alive by a ping every third of its timeout) is the lease, and
 //!   the node's sequence number is the fencing token.
 //!
+//! - Reentrant and read-write locks (Redisson's `RLock` and `RReadWriteLock`), with one store: the
+//!   lock is a hash of its mode and one hold count per owner (the `rw_*` scripts). A client in
+//!   [`LockMode::Write`] holds it alone, in [`LockMode::Read`] together with other readers; with
+//!   `reentry`, each hold takes the lock again that many times, as a method calling another
+//!   locked method does, and gives it back as many times: only the last release frees it.
+//!
 //! The owner value is `<node>.<incarnation>:<grant>`; the incarnation and the grant count are
 //! durable, so a restarted client never mistakes the lock of its previous life for its own, and
 //! its grants keep their numbers.
@@ -74,6 +80,33 @@ pub struct LockClientConfig {
     pub first_round_after: Option<SimDuration>,
     /// Use a ZooKeeper-style coordination service instead of the stores.
     pub zookeeper: Option<ZkClientConfig>,
+    /// The plain string lock, or one side of the read-write lock.
+    pub mode: LockMode,
+    /// Extra acquisitions of its own lock each hold makes (read-write lock only).
+    pub reentry: u32,
+}
+
+/// Which lock a client takes on the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockMode {
+    /// `SET NX PX` (or `acquire_fenced`): one owner, one hold.
+    #[default]
+    Plain,
+    /// The read-write lock's shared side.
+    Read,
+    /// The read-write lock's exclusive side: Redisson's reentrant lock.
+    Write,
+}
+
+impl LockMode {
+    fn rw(self) -> Option<&'static str> {
+        match self {
+            LockMode::Plain => None,
+            LockMode::Read => Some("read"),
+            LockMode::Write => Some("write"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +127,7 @@ enum Purpose {
     Acquire { grant: u64, attempt: u64, store: NodeId },
     Renew { grant: u64, sent_at: SimTime },
     Release { grant: u64 },
+    Reenter { grant: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,14 +237,52 @@ impl LockClient {
 
     /// Compare-and-delete of `grant`'s owner value on every store.
     fn release_everywhere(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64) {
-        let owner = self.owner(ctx.me(), grant);
         for store in self.config.stores.clone() {
-            let cmd = Cmd::Script {
-                script: ScriptName::CompareAndDelete,
-                keys: vec![self.config.key.clone()],
-                args: vec![owner.clone()],
+            self.release_on(ctx, grant, store);
+        }
+    }
+
+    /// One release of `grant` on `store`: compare-and-delete, or one hold of the read-write lock.
+    fn release_on(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64, store: NodeId) {
+        let owner = self.owner(ctx.me(), grant);
+        let key = self.config.key.clone();
+        let cmd = match self.config.mode {
+            LockMode::Plain => Cmd::Script { script: ScriptName::CompareAndDelete, keys: vec![key], args: vec![owner] },
+            LockMode::Read | LockMode::Write => {
+                Cmd::Script { script: ScriptName::RwRelease, keys: vec![key], args: vec![owner, self.lease_ms()] }
+            }
+        };
+        self.request(ctx, Purpose::Release { grant }, store, cmd);
+    }
+
+    fn lease_ms(&self) -> String {
+        i64::try_from(self.config.options.lease.as_millis()).unwrap_or(i64::MAX).to_string()
+    }
+
+    /// The acquire command: `SET NX PX`, `acquire_fenced`, or the read-write lock's.
+    fn acquire_cmd(&self, owner: String) -> Cmd {
+        let key = self.config.key.clone();
+        if let Some(mode) = self.config.mode.rw() {
+            return Cmd::Script {
+                script: ScriptName::RwAcquire,
+                keys: vec![key],
+                args: vec![owner, self.lease_ms(), mode.to_owned()],
             };
-            self.request(ctx, Purpose::Release { grant }, store, cmd);
+        }
+        if self.config.fencing {
+            return Cmd::Script {
+                script: ScriptName::AcquireFenced,
+                keys: vec![key, self.fence_key()],
+                args: vec![owner, self.lease_ms()],
+            };
+        }
+        let lease_ms = i64::try_from(self.config.options.lease.as_millis()).unwrap_or(i64::MAX);
+        Cmd::Set {
+            key,
+            value: owner,
+            condition: Some(SetCondition::Nx),
+            expiry: Some(SetExpiry::Px(lease_ms)),
+            get: false,
         }
     }
 
@@ -242,23 +314,7 @@ impl LockClient {
     }
 
     fn send_acquire(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64) {
-        let owner = self.owner(ctx.me(), grant);
-        let lease_ms = i64::try_from(self.config.options.lease.as_millis()).unwrap_or(i64::MAX);
-        let cmd = if self.config.fencing {
-            Cmd::Script {
-                script: ScriptName::AcquireFenced,
-                keys: vec![self.config.key.clone(), self.fence_key()],
-                args: vec![owner, lease_ms.to_string()],
-            }
-        } else {
-            Cmd::Set {
-                key: self.config.key.clone(),
-                value: owner,
-                condition: Some(SetCondition::Nx),
-                expiry: Some(SetExpiry::Px(lease_ms)),
-                get: false,
-            }
-        };
+        let cmd = self.acquire_cmd(self.owner(ctx.me(), grant));
         self.attempts += 1;
         let attempt = self.attempts;
         if let Phase::Acquiring { attempt: a, .. } = &mut self.phase {
@@ -275,7 +331,16 @@ impl LockClient {
     fn release(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64) {
         match (self.config.zookeeper, self.holding().and_then(|h| h.zk_seq)) {
             (Some(zk), Some(seq)) => ctx.send(zk.service, LockMsg::Zk { msg: ZkMsg::Delete { seq } }),
-            _ => self.release_everywhere(ctx, grant),
+            _ => {
+                // The inner holds first, then the outermost: on a FIFO link the store sees them in
+                // that order, and only the last one frees the lock.
+                if let Some(store) = self.config.stores.first().copied().filter(|_| self.config.mode.rw().is_some()) {
+                    for _ in 0..self.config.reentry {
+                        self.release_on(ctx, grant, store);
+                    }
+                }
+                self.release_everywhere(ctx, grant);
+            }
         }
         ctx.observe(LockObs::Unlocking { grant });
         self.next_round(ctx); // a lost reply must not leave the client waiting forever
@@ -290,6 +355,7 @@ impl LockClient {
         reply: Reply,
     ) {
         let token = match reply {
+            Reply::Int(_) if self.config.mode.rw().is_some() => (reply == Reply::Int(1)).then_some(None),
             Reply::Int(t) if t > 0 => Some(u64::try_from(t).ok()),
             Reply::Status(_) => Some(None),
             _ => None, // held by someone else, or an error: try again on the next retry
@@ -330,9 +396,15 @@ impl LockClient {
                 SimTime::from_micros((sent_at + lease).as_micros().saturating_sub(self.drift().as_micros()));
             self.phase = Phase::Holding(Hold { grant, token: got, lease_until, writes_sent: 0, zk_seq: None });
             let waited_us = ctx.now().saturating_since(started).as_micros();
-            ctx.observe(LockObs::Acquired { grant, token: got, waited_us });
+            ctx.observe(LockObs::Acquired { grant, token: got, waited_us, shared: self.config.mode == LockMode::Read });
             if self.config.watchdog {
                 ctx.set_timer(RENEW, self.renew_every());
+            }
+            if let Some(store) = self.config.stores.first().copied().filter(|_| self.config.mode.rw().is_some()) {
+                for _ in 0..self.config.reentry {
+                    let cmd = self.acquire_cmd(self.owner(ctx.me(), grant));
+                    self.request(ctx, Purpose::Reenter { grant }, store, cmd);
+                }
             }
             ctx.set_timer(WORK, SimDuration::ZERO);
         } else if answered == stores && granted > 0 {
@@ -344,12 +416,7 @@ impl LockClient {
     /// attempt that already failed): hand it back to that store.
     fn hand_back(&mut self, ctx: &mut Ctx<'_, LockProtocol>, grant: u64, store: NodeId, granted: bool) {
         if granted {
-            let cmd = Cmd::Script {
-                script: ScriptName::CompareAndDelete,
-                keys: vec![self.config.key.clone()],
-                args: vec![self.owner(ctx.me(), grant)],
-            };
-            self.request(ctx, Purpose::Release { grant }, store, cmd);
+            self.release_on(ctx, grant, store);
         }
     }
 
@@ -378,7 +445,7 @@ impl LockClient {
                     self.phase = Phase::Holding(hold);
                     ctx.cancel_timer(RETRY);
                     let waited_us = ctx.now().saturating_since(started).as_micros();
-                    ctx.observe(LockObs::Acquired { grant, token, waited_us });
+                    ctx.observe(LockObs::Acquired { grant, token, waited_us, shared: false });
                     ctx.set_timer(WORK, SimDuration::ZERO);
                 } else if let Some(&predecessor) = seqs.iter().filter(|s| **s < mine).max() {
                     self.zk(ctx, ZkMsg::Watch { seq: predecessor }); // only the predecessor: no herd
@@ -440,7 +507,20 @@ impl Actor<LockProtocol> for LockClient {
                     self.next_round(ctx);
                 }
             }
-            Purpose::Release { grant } => ctx.observe(LockObs::Released { grant, deleted: reply == Reply::Int(1) }),
+            Purpose::Release { grant } => ctx.observe(match (self.config.mode, reply) {
+                (LockMode::Plain, reply) => LockObs::Released { grant, deleted: reply == Reply::Int(1) },
+                (_, Reply::Int(holds)) if holds > 0 => LockObs::StillHeld { grant, holds },
+                (_, reply) => LockObs::Released { grant, deleted: reply == Reply::Int(0) },
+            }),
+            Purpose::Reenter { grant } => match reply {
+                Reply::Int(holds) if holds > 1 => ctx.observe(LockObs::Reentered { grant, holds }),
+                _ if self.holding().is_some_and(|h| h.grant == grant) => {
+                    // Our own lock refused us: the lease ran out under us.
+                    ctx.observe(LockObs::RenewalFailed { grant });
+                    self.next_round(ctx);
+                }
+                _ => {}
+            },
         }
     }
 
@@ -510,8 +590,11 @@ impl Actor<LockProtocol> for LockClient {
             (COMMIT, Phase::Holding(mut hold)) => {
                 // No second look at the lease: the computed result goes out, however late.
                 hold.writes_sent += 1;
-                let write = LockMsg::Write { grant: hold.grant, token: hold.token, seq: hold.writes_sent };
-                ctx.send(self.config.resource, write);
+                if self.config.mode != LockMode::Read {
+                    // A reader's work is reading: it sends nothing to the resource.
+                    let write = LockMsg::Write { grant: hold.grant, token: hold.token, seq: hold.writes_sent };
+                    ctx.send(self.config.resource, write);
+                }
                 self.phase = Phase::Holding(hold);
                 if hold.writes_sent >= self.config.writes {
                     self.release(ctx, hold.grant);
@@ -520,12 +603,12 @@ impl Actor<LockProtocol> for LockClient {
                 }
             }
             (RENEW, Phase::Holding(hold)) => {
-                let lease_ms = i64::try_from(self.config.options.lease.as_millis()).unwrap_or(i64::MAX);
-                let cmd = Cmd::Script {
-                    script: ScriptName::CompareAndPExpire,
-                    keys: vec![self.config.key.clone()],
-                    args: vec![self.owner(ctx.me(), hold.grant), lease_ms.to_string()],
+                let script = match self.config.mode {
+                    LockMode::Plain => ScriptName::CompareAndPExpire,
+                    LockMode::Read | LockMode::Write => ScriptName::RwRenew,
                 };
+                let args = vec![self.owner(ctx.me(), hold.grant), self.lease_ms()];
+                let cmd = Cmd::Script { script, keys: vec![self.config.key.clone()], args };
                 let sent_at = ctx.now();
                 let store = self.config.stores[0]; // the watchdog needs a single store (validated)
                 self.request(ctx, Purpose::Renew { grant: hold.grant, sent_at }, store, cmd);

@@ -74,8 +74,18 @@ impl CarriesStore for LockMsg {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LockObs {
     /// The client holds the lock (its `grant`-th acquisition), with a token when fencing, after
-    /// waiting `waited_us` (on its own clock) since its first attempt.
-    Acquired { grant: u64, token: Option<u64>, waited_us: u64 },
+    /// waiting `waited_us` (on its own clock) since its first attempt; `shared` for a read lock.
+    Acquired {
+        grant: u64,
+        token: Option<u64>,
+        waited_us: u64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        shared: bool,
+    },
+    /// A holder took its own lock again (a reentrant acquisition); the store counts `holds`.
+    Reentered { grant: u64, holds: i64 },
+    /// A reentrant holder released once and still holds the lock `holds` times.
+    StillHeld { grant: u64, holds: i64 },
     /// The client stopped using the lock and sent its release.
     Unlocking { grant: u64 },
     /// The store answered the release; `deleted` is false when the lock had already expired or

@@ -6,7 +6,8 @@
 //! store restarts. `lock-kleppmann` tells Martin Kleppmann's story step by step: client c0 takes
 //! the lock and pauses mid-write for twice the lease; c1 takes the expired lock and writes; c0
 //! wakes up and sends its write. Without fencing the resource accepts it and the checker reports
-//! the stale write; with fencing the resource rejects it.
+//! the stale write; with fencing the resource rejects it. `rw-lock` runs Redisson's reentrant
+//! read-write lock: writers that take their lock twice per hold, and readers sharing it.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +18,7 @@ use crate::NodeId;
 use crate::check::Verdict;
 use crate::check::mutex::{self, AcceptedWrite, Belief, Hold};
 use crate::config::{self, ConfigError};
-use crate::coord::lock::{LockClient, LockClientConfig, LockOptions, ZkClientConfig};
+use crate::coord::lock::{LockClient, LockClientConfig, LockMode, LockOptions, ZkClientConfig};
 use crate::coord::resource::ProtectedResource;
 use crate::coord::zk::CoordService;
 use crate::coord::{LockObs, LockProtocol};
@@ -47,6 +48,10 @@ pub struct LockConfig {
     pub partitions: bool,
     pub crashes: bool,
     pub store_restarts: bool,
+    /// Extra clients, after the writers, that take the read side of a read-write lock.
+    pub readers: u32,
+    /// Extra acquisitions of its own lock each hold makes (reentrancy).
+    pub reentry: u32,
 }
 
 impl Default for LockConfig {
@@ -70,6 +75,8 @@ impl Default for LockConfig {
             partitions: true,
             crashes: true,
             store_restarts: true,
+            readers: 0,
+            reentry: 0,
         }
     }
 }
@@ -96,11 +103,38 @@ impl LockConfig {
         ConfigError::check_range("think_ms", self.think_ms, 1, 600_000)?;
         ConfigError::check_range("duration_ms", self.duration_ms, 1, 3_600_000)?;
         ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
+        ConfigError::check_range("readers", self.readers, 0, 10)?;
+        ConfigError::check_range("reentry", self.reentry, 0, 10)?;
+        if self.read_write() && self.stores > 1 {
+            return Err(ConfigError::out_of_range("stores", self.stores, "1 with readers or reentry"));
+        }
+        if self.read_write() && self.fencing {
+            return Err(ConfigError::out_of_range(
+                "fencing",
+                true,
+                "false with readers or reentry (the read-write lock has no fencing counter)",
+            ));
+        }
         Ok(())
+    }
+
+    /// Readers or reentrancy need the read-write lock (a hash) instead of the plain one.
+    fn read_write(&self) -> bool {
+        self.readers > 0 || self.reentry > 0
+    }
+
+    /// Writers first (`c0`, ...), then readers.
+    fn mode(&self, client: u32) -> LockMode {
+        match (self.read_write(), client < self.clients) {
+            (false, _) => LockMode::Plain,
+            (true, true) => LockMode::Write,
+            (true, false) => LockMode::Read,
+        }
     }
 
     fn client(
         &self,
+        mode: LockMode,
         stores: Vec<NodeId>,
         resource: NodeId,
         first_round_after: Option<SimDuration>,
@@ -121,6 +155,8 @@ impl LockConfig {
             think: SimDuration::from_millis(self.think_ms),
             first_round_after,
             zookeeper: None,
+            mode,
+            reentry: self.reentry,
         }
     }
 }
@@ -175,9 +211,9 @@ fn world(
     }
     let fencing = cfg.fencing;
     let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
-    for i in 0..cfg.clients {
+    for i in 0..cfg.clients + cfg.readers {
         let first = first_round_after.get(usize::try_from(i).unwrap_or(usize::MAX)).copied().flatten();
-        let client = cfg.client(stores.clone(), resource, first);
+        let client = cfg.client(cfg.mode(i), stores.clone(), resource, first);
         sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
     }
     Ok(sim)
@@ -196,7 +232,34 @@ pub(super) fn build(
         sim.schedule(at, fault);
     }
     let default_until = SimTime::from_millis(cfg.duration_ms);
-    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
+    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }))
+}
+
+/// Redisson's reentrant read-write lock: two writers that take their lock twice per hold (so each
+/// release but the last leaves it held) and three readers sharing it. Its own defaults have no
+/// faults and no loss: then the clients' beliefs are promised never to conflict (a writer alone,
+/// or readers together); turn faults on to watch the leases break that, unpromised.
+pub(super) fn build_rw(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let mut defaults = serde_json::json!({
+        "clients": 2, "readers": 3, "reentry": 1, "fencing": false, "loss_percent": 0, "duration_ms": 20000,
+        "pauses": false, "clock_jumps": false, "partitions": false, "crashes": false, "store_restarts": false,
+    });
+    overlay(&mut defaults, raw);
+    let cfg: LockConfig = config::from_json(&defaults)?;
+    cfg.validate()?;
+    ConfigError::check_range("stores", cfg.stores, 1, 1)?;
+    let mut sim = world(&cfg, seed, &[])?;
+    let mut rng = Rng::new(seed).fork();
+    let faults = storm(&cfg, &mut rng);
+    let judge = LockJudge { beliefs_promised: faults.is_empty() && cfg.loss_percent == 0 };
+    for (at, fault) in faults {
+        sim.schedule(at, fault);
+    }
+    Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge }))
 }
 
 /// The Kleppmann story. Its own defaults: two clients, a 1 s lease, no watchdog (it would not help
@@ -219,7 +282,7 @@ pub(super) fn build_kleppmann(
     let pause_us = 2 * cfg.lease_ms * 1_000;
     sim.schedule(SimTime::from_millis(100), Fault::Pause { node: client_name(0), duration_us: pause_us });
     let default_until = SimTime::from_millis(cfg.duration_ms);
-    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
+    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }))
 }
 
 /// Redlock over independent stores. Its own defaults: five stores, no fencing, no watchdog (the
@@ -258,7 +321,7 @@ pub(super) fn build_redlock(
         for (at, fault) in storm(&cfg, &mut rng) {
             sim.schedule(at, fault);
         }
-        return Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }));
+        return Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }));
     }
     ConfigError::check_range("stores", cfg.stores, 5, 5)?;
     ConfigError::check_range("clients", cfg.clients, 2, 2)?;
@@ -273,7 +336,7 @@ pub(super) fn build_redlock(
     }
     let jump_us = i64::try_from(2 * cfg.lease_ms * 1_000).unwrap_or(i64::MAX);
     sim.schedule(SimTime::from_millis(100), Fault::ClockJump { node: "redis2".to_owned(), delta_us: jump_us });
-    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge }))
+    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }))
 }
 
 /// The ZooKeeper recipe: the same clients and storm, with a coordination service `zk` (sessions
@@ -288,6 +351,8 @@ pub(super) fn build_zk(
     let cfg: LockConfig = config::from_json(&defaults)?;
     cfg.validate()?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
+    ConfigError::check_range("readers", cfg.readers, 0, 0)?;
+    ConfigError::check_range("reentry", cfg.reentry, 0, 0)?;
     if cfg.watchdog {
         return Err(ConfigError::out_of_range("watchdog", true, "false with ZooKeeper (the session is the lease)"));
     }
@@ -298,7 +363,7 @@ pub(super) fn build_zk(
     let fencing = cfg.fencing;
     let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
     for i in 0..cfg.clients {
-        let mut client = cfg.client(Vec::new(), resource, None);
+        let mut client = cfg.client(LockMode::Plain, Vec::new(), resource, None);
         client.zookeeper = Some(ZkClientConfig { service, session_timeout });
         sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
     }
@@ -306,7 +371,13 @@ pub(super) fn build_zk(
     for (at, fault) in storm_on(&cfg, &mut rng, Some("zk")) {
         sim.schedule(at, fault);
     }
-    Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge: LockJudge }))
+    Ok(Box::new(Run {
+        spec,
+        seed,
+        default_until: SimTime::from_millis(cfg.duration_ms),
+        sim,
+        judge: LockJudge::default(),
+    }))
 }
 
 /// One fault every 300–1500 ms over the first 80% of the run, then calm.
@@ -376,17 +447,36 @@ fn storm_on(cfg: &LockConfig, rng: &mut Rng, service: Option<&str>) -> Vec<(SimT
     out
 }
 
-struct LockJudge;
+/// The most read holds believed at one moment.
+fn readers_at_once_max(beliefs: &[Belief]) -> usize {
+    let mut edges: Vec<(SimTime, i64)> =
+        beliefs.iter().filter(|b| b.shared).flat_map(|b| [(b.start, 1), (b.end, -1)]).collect();
+    edges.sort(); // at a tie, an end (-1) comes before a start
+    let (mut now, mut max) = (0i64, 0i64);
+    for (_, d) in edges {
+        now += d;
+        max = max.max(now);
+    }
+    usize::try_from(max).unwrap_or(0)
+}
+
+/// `beliefs_promised`: a run without faults, where even the clients' beliefs must never conflict.
+#[derive(Default)]
+struct LockJudge {
+    beliefs_promised: bool,
+}
+
+type OpenBeliefs = BTreeMap<NodeId, (u64, SimTime, bool)>;
 
 impl LockJudge {
     fn history(sim: &Sim<LockProtocol>) -> (BTreeMap<Hold, SimTime>, Vec<AcceptedWrite>, Vec<Belief>) {
         let mut granted = BTreeMap::new();
         let mut writes = Vec::new();
-        let mut open: BTreeMap<NodeId, (u64, SimTime)> = BTreeMap::new();
+        let mut open: OpenBeliefs = BTreeMap::new();
         let mut beliefs = Vec::new();
-        let mut close = |open: &mut BTreeMap<NodeId, (u64, SimTime)>, node: NodeId, end: SimTime| {
-            if let Some((grant, start)) = open.remove(&node) {
-                beliefs.push(Belief { hold: (node, grant), start, end });
+        let mut close = |open: &mut OpenBeliefs, node: NodeId, end: SimTime| {
+            if let Some((grant, start, shared)) = open.remove(&node) {
+                beliefs.push(Belief { hold: (node, grant), start, end, shared });
             }
         };
         // Observations and crashes, in trace order, so that a crash ends a belief.
@@ -396,10 +486,10 @@ impl LockJudge {
                 TraceKind::Observe { .. } => {
                     let Some(o) = observations.next() else { continue };
                     match o.obs {
-                        LockObs::Acquired { grant, .. } => {
+                        LockObs::Acquired { grant, shared, .. } => {
                             granted.insert((o.node, grant), o.time);
                             close(&mut open, o.node, o.time);
-                            open.insert(o.node, (grant, o.time));
+                            open.insert(o.node, (grant, o.time, shared));
                         }
                         LockObs::Unlocking { .. } | LockObs::RenewalFailed { .. } | LockObs::LeaseExpired { .. } => {
                             close(&mut open, o.node, o.time);
@@ -407,7 +497,11 @@ impl LockJudge {
                         LockObs::WriteAccepted { client, grant, token } => {
                             writes.push(AcceptedWrite { time: o.time, hold: (client, grant), token });
                         }
-                        LockObs::GaveUp | LockObs::Released { .. } | LockObs::WriteRejected { .. } => {}
+                        LockObs::GaveUp
+                        | LockObs::Released { .. }
+                        | LockObs::WriteRejected { .. }
+                        | LockObs::Reentered { .. }
+                        | LockObs::StillHeld { .. } => {}
                     }
                 }
                 TraceKind::Fault { fault: Fault::Crash { node } } => {
@@ -430,7 +524,11 @@ impl Judge<LockProtocol> for LockJudge {
     fn verdicts(&self, sim: &Sim<LockProtocol>) -> Vec<Verdict> {
         let (granted, writes, beliefs) = Self::history(sim);
         let names = |n: NodeId| sim.node_name(n).unwrap_or("?").to_owned();
-        vec![mutex::resource_safety(&granted, &writes, names), mutex::belief_safety(&beliefs, names).unpromised()]
+        let belief = mutex::belief_safety(&beliefs, names);
+        vec![
+            mutex::resource_safety(&granted, &writes, names),
+            if self.beliefs_promised { belief } else { belief.unpromised() },
+        ]
     }
 
     fn summary(&self, sim: &Sim<LockProtocol>) -> serde_json::Map<String, serde_json::Value> {
@@ -442,6 +540,16 @@ impl Judge<LockProtocol> for LockJudge {
         s.insert("renewal_failures".into(), count(|o| matches!(o, LockObs::RenewalFailed { .. })).into());
         s.insert("leases_expired".into(), count(|o| matches!(o, LockObs::LeaseExpired { .. })).into());
         s.insert("gave_up".into(), count(|o| matches!(o, LockObs::GaveUp)).into());
+        if sim
+            .observations()
+            .iter()
+            .any(|o| matches!(o.obs, LockObs::Reentered { .. } | LockObs::Acquired { shared: true, .. }))
+        {
+            s.insert("reentered".into(), count(|o| matches!(o, LockObs::Reentered { .. })).into());
+            s.insert("released_still_held".into(), count(|o| matches!(o, LockObs::StillHeld { .. })).into());
+            let (_, _, beliefs) = Self::history(sim);
+            s.insert("readers_at_once_max".into(), readers_at_once_max(&beliefs).into());
+        }
         let faults = sim.trace().records().iter().filter(|r| matches!(r.kind, TraceKind::Fault { .. })).count();
         s.insert("faults_applied".into(), faults.into());
         s

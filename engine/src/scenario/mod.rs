@@ -47,7 +47,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 7] = [
+static CATALOG: [ScenarioSpec; 8] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -103,6 +103,14 @@ static CATALOG: [ScenarioSpec; 7] = [
         title_zh: "ZooKeeper 锁：临时顺序节点、只监听前驱、会话即租约",
         properties: &["mutual_exclusion", "lock_belief"],
         build: lock::build_zk,
+    },
+    ScenarioSpec {
+        name: "rw-lock",
+        section: "46.7.1",
+        title_en: "Redisson's reentrant read-write lock: writers re-entering their lock, readers sharing it",
+        title_zh: "Redisson 的可重入读写锁：写者重入自己的锁，读者共享",
+        properties: &["mutual_exclusion", "lock_belief"],
+        build: lock::build_rw,
     },
 ];
 

@@ -20,17 +20,35 @@ pub enum ScriptName {
     /// `KEYS[1] = lock`, `KEYS[2] = counter`, `ARGV[1] = owner`, `ARGV[2] = lease ms`: `SET NX PX`
     /// and, if it set, the fencing token `INCR counter`; 0 when the lock is held.
     AcquireFenced,
+    /// `KEYS[1] = lock`, `ARGV[1] = owner`, `ARGV[2] = lease ms`, `ARGV[3] = "read" | "write"`:
+    /// Redisson's read-write lock (a hash of `mode` and one hold count per owner), reentrant; the
+    /// owner's hold count, 0 when not available.
+    RwAcquire,
+    /// `KEYS[1] = lock`, `ARGV[1] = owner`, `ARGV[2] = lease ms`: one hold given back; the owner's
+    /// remaining count, -1 when it held nothing.
+    RwRelease,
+    /// `KEYS[1] = lock`, `ARGV[1] = owner`, `ARGV[2] = ms`: `PEXPIRE` only while the owner holds it.
+    RwRenew,
 }
 
 impl ScriptName {
-    pub const ALL: [ScriptName; 3] =
-        [ScriptName::CompareAndDelete, ScriptName::CompareAndPExpire, ScriptName::AcquireFenced];
+    pub const ALL: [ScriptName; 6] = [
+        ScriptName::CompareAndDelete,
+        ScriptName::CompareAndPExpire,
+        ScriptName::AcquireFenced,
+        ScriptName::RwAcquire,
+        ScriptName::RwRelease,
+        ScriptName::RwRenew,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ScriptName::CompareAndDelete => "compare_and_delete",
             ScriptName::CompareAndPExpire => "compare_and_pexpire",
             ScriptName::AcquireFenced => "acquire_fenced",
+            ScriptName::RwAcquire => "rw_acquire",
+            ScriptName::RwRelease => "rw_release",
+            ScriptName::RwRenew => "rw_renew",
         }
     }
 
@@ -40,6 +58,9 @@ impl ScriptName {
             ScriptName::CompareAndDelete => include_str!("scripts/compare_and_delete.lua"),
             ScriptName::CompareAndPExpire => include_str!("scripts/compare_and_pexpire.lua"),
             ScriptName::AcquireFenced => include_str!("scripts/acquire_fenced.lua"),
+            ScriptName::RwAcquire => include_str!("scripts/rw_acquire.lua"),
+            ScriptName::RwRelease => include_str!("scripts/rw_release.lua"),
+            ScriptName::RwRenew => include_str!("scripts/rw_renew.lua"),
         }
     }
 
@@ -49,6 +70,8 @@ impl ScriptName {
             ScriptName::CompareAndDelete => (1, 1),
             ScriptName::CompareAndPExpire => (1, 2),
             ScriptName::AcquireFenced => (2, 2),
+            ScriptName::RwAcquire => (1, 3),
+            ScriptName::RwRelease | ScriptName::RwRenew => (1, 2),
         }
     }
 
@@ -63,8 +86,25 @@ impl ScriptName {
                 args.len()
             ));
         }
-        if self == ScriptName::AcquireFenced {
-            return acquire_fenced(ks, now_ms, &keys[0], &keys[1], &args[0], &args[1]);
+        match self {
+            ScriptName::AcquireFenced => return acquire_fenced(ks, now_ms, &keys[0], &keys[1], &args[0], &args[1]),
+            ScriptName::RwAcquire | ScriptName::RwRelease | ScriptName::RwRenew => {
+                let mut lua = Lua { ks, now_ms };
+                let (key, owner, ms) = (&keys[0], &args[0], &args[1]);
+                return match self {
+                    ScriptName::RwAcquire => lua.rw_acquire(key, owner, ms, &args[2]),
+                    ScriptName::RwRelease => lua.rw_release(key, owner, ms),
+                    _ => lua.rw_renew(key, owner, ms),
+                }
+                .map_or_else(
+                    |e| e,
+                    |reply| match reply {
+                        Reply::Int(n) => Reply::Int(through_lua_number(n)),
+                        other => other,
+                    },
+                );
+            }
+            ScriptName::CompareAndDelete | ScriptName::CompareAndPExpire => {}
         }
         let key = &keys[0];
         let holds_expected = match ks.get(now_ms, key) {
@@ -102,6 +142,92 @@ fn acquire_fenced(ks: &mut Keyspace, now_ms: i64, lock: &str, counter: &str, own
         },
         Reply::Nil => Reply::Int(0),
         err => err,
+    }
+}
+
+/// A script's `redis.call`: the command's reply, or its error, which ends the script (writes made
+/// before it stay, as in Redis, which does not roll a script back).
+struct Lua<'a> {
+    ks: &'a mut Keyspace,
+    now_ms: i64,
+}
+
+impl Lua<'_> {
+    fn call(&mut self, cmd: Cmd) -> Result<Reply, Reply> {
+        match self.ks.apply(self.now_ms, &cmd) {
+            Reply::Error(e) => Err(Reply::Error(e)),
+            reply => Ok(reply),
+        }
+    }
+
+    /// `redis.call("HGET", key, field) == false`.
+    fn hget_is_nil(&mut self, key: &str, field: &str) -> Result<bool, Reply> {
+        Ok(self.call(Cmd::HGet { key: key.to_owned(), field: field.to_owned() })? == Reply::Nil)
+    }
+
+    fn hincrby(&mut self, key: &str, field: &str, delta: i64) -> Result<i64, Reply> {
+        match self.call(Cmd::HIncrBy { key: key.to_owned(), field: field.to_owned(), delta })? {
+            Reply::Int(n) => Ok(n),
+            other => Err(Reply::Error(format!("ERR unexpected HINCRBY reply {other:?}"))),
+        }
+    }
+
+    /// `PEXPIRE` with a string argument, as a script passes `ARGV`.
+    fn pexpire(&mut self, key: &str, ms: &str) -> Result<Reply, Reply> {
+        let ms = number::parse_i64(ms).ok_or_else(|| Reply::err(errors::NOT_AN_INTEGER))?;
+        self.call(Cmd::PExpire { key: key.to_owned(), ms })
+    }
+
+    /// The twin of `rw_acquire.lua`, line for line.
+    fn rw_acquire(&mut self, key: &str, owner: &str, ms: &str, mode: &str) -> Result<Reply, Reply> {
+        if mode != "read" && mode != "write" {
+            return Ok(Reply::Error("ERR mode must be read or write".to_owned()));
+        }
+        let held = match self.call(Cmd::HGet { key: key.to_owned(), field: "mode".to_owned() })? {
+            Reply::Bulk(m) => Some(m),
+            _ => None,
+        };
+        match held.as_deref() {
+            None => {
+                self.call(Cmd::HSet { key: key.to_owned(), fields: vec![("mode".to_owned(), mode.to_owned())] })?;
+            }
+            Some("read") if mode == "read" => {}
+            Some(m) => {
+                if m != "write" || self.hget_is_nil(key, owner)? {
+                    return Ok(Reply::Int(0));
+                }
+            }
+        }
+        let n = self.hincrby(key, owner, 1)?;
+        self.pexpire(key, ms)?;
+        Ok(Reply::Int(n))
+    }
+
+    /// The twin of `rw_release.lua`.
+    fn rw_release(&mut self, key: &str, owner: &str, ms: &str) -> Result<Reply, Reply> {
+        if self.hget_is_nil(key, owner)? {
+            return Ok(Reply::Int(-1));
+        }
+        let n = self.hincrby(key, owner, -1)?;
+        if n > 0 {
+            self.pexpire(key, ms)?;
+            return Ok(Reply::Int(n));
+        }
+        self.call(Cmd::HDel { key: key.to_owned(), fields: vec![owner.to_owned()] })?;
+        if let Reply::Array(items) = self.call(Cmd::HGetAll { key: key.to_owned() })?
+            && items.len() <= 2
+        {
+            self.call(Cmd::Del { keys: vec![key.to_owned()] })?;
+        }
+        Ok(Reply::Int(0))
+    }
+
+    /// The twin of `rw_renew.lua`.
+    fn rw_renew(&mut self, key: &str, owner: &str, ms: &str) -> Result<Reply, Reply> {
+        if self.hget_is_nil(key, owner)? {
+            return Ok(Reply::Int(0));
+        }
+        self.pexpire(key, ms)
     }
 }
 

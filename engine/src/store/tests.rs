@@ -358,6 +358,62 @@ fn acquire_fenced_grants_once_with_strictly_increasing_tokens() {
     assert_eq!(ks.apply(500, &wrong).error_code(), Some("WRONGTYPE"));
 }
 
+fn rw(script: ScriptName, owner: &str, lease: &str, mode: Option<&str>) -> Cmd {
+    let mut args = vec![s(owner), s(lease)];
+    args.extend(mode.map(s));
+    Cmd::Script { script, keys: vec![s("rw")], args }
+}
+
+#[test]
+fn a_reentrant_hold_is_released_as_many_times_as_it_was_taken() {
+    let mut ks = Keyspace::new();
+    let write = |owner: &str| rw(ScriptName::RwAcquire, owner, "100", Some("write"));
+    let release = |owner: &str| rw(ScriptName::RwRelease, owner, "100", None);
+    assert_eq!(ks.apply(0, &write("a")), Reply::Int(1));
+    assert_eq!(ks.apply(10, &write("a")), Reply::Int(2), "the owner re-enters");
+    assert_eq!(ks.apply(10, &write("b")), Reply::Int(0), "anyone else waits");
+    assert_eq!(ks.apply(10, &rw(ScriptName::RwAcquire, "b", "100", Some("read"))), Reply::Int(0));
+    assert_eq!(ks.apply(20, &release("b")), Reply::Int(-1), "b holds nothing and changes nothing");
+    assert_eq!(ks.apply(20, &release("a")), Reply::Int(1), "one hold left");
+    assert_eq!(ks.apply(20, &pttl("rw")), Reply::Int(100), "and its lease set again");
+    assert_eq!(ks.apply(20, &write("b")), Reply::Int(0), "still held after the first release");
+    assert_eq!(ks.apply(30, &release("a")), Reply::Int(0));
+    assert_eq!(ks.apply(30, &Cmd::Exists { keys: vec![s("rw")] }), Reply::Int(0), "the last release deletes");
+    assert_eq!(ks.apply(30, &write("b")), Reply::Int(1));
+    assert_eq!(ks.apply(131, &write("c")), Reply::Int(1), "a lease that ran out frees the lock");
+    assert_eq!(ks.apply(131, &release("b")), Reply::Int(-1), "the expired holder cannot release c's hold");
+}
+
+#[test]
+fn readers_share_and_a_writer_excludes_everyone() {
+    let mut ks = Keyspace::new();
+    let acquire = |owner: &str, mode: &str| rw(ScriptName::RwAcquire, owner, "100", Some(mode));
+    let release = |owner: &str| rw(ScriptName::RwRelease, owner, "100", None);
+    assert_eq!(ks.apply(0, &acquire("r1", "read")), Reply::Int(1));
+    assert_eq!(ks.apply(0, &acquire("r2", "read")), Reply::Int(1), "readers share");
+    assert_eq!(ks.apply(0, &acquire("r1", "read")), Reply::Int(2), "a reader re-enters");
+    assert_eq!(ks.apply(0, &acquire("w", "write")), Reply::Int(0), "a writer waits for the readers");
+    assert_eq!(ks.apply(0, &acquire("r1", "write")), Reply::Int(0), "no upgrade from read to write");
+    for _ in 0..2 {
+        ks.apply(0, &release("r1"));
+    }
+    assert_eq!(ks.apply(0, &acquire("w", "write")), Reply::Int(0), "r2 still reads");
+    assert_eq!(ks.apply(0, &release("r2")), Reply::Int(0));
+    assert_eq!(ks.apply(0, &acquire("w", "write")), Reply::Int(1));
+    assert_eq!(ks.apply(0, &acquire("r1", "read")), Reply::Int(0), "a reader waits for the writer");
+    assert_eq!(ks.apply(0, &acquire("w", "read")), Reply::Int(2), "the writer may also read (downgrade)");
+    let renew = |owner: &str| rw(ScriptName::RwRenew, owner, "500", None);
+    assert_eq!(ks.apply(50, &renew("r1")), Reply::Int(0), "only a holder renews");
+    assert_eq!(ks.apply(50, &pttl("rw")), Reply::Int(50));
+    assert_eq!(ks.apply(50, &renew("w")), Reply::Int(1));
+    assert_eq!(ks.apply(50, &pttl("rw")), Reply::Int(500));
+    assert_eq!(ks.apply(50, &acquire("w", "both")), Reply::Error(s("ERR mode must be read or write")));
+    assert_eq!(ks.apply(50, &rw(ScriptName::RwRenew, "w", "soon", None)), Reply::err(NOT_AN_INTEGER));
+    ks.apply(50, &set("str", "v"));
+    let on_string = Cmd::Script { script: ScriptName::RwRelease, keys: vec![s("str")], args: vec![s("w"), s("1")] };
+    assert_eq!(ks.apply(50, &on_string).error_code(), Some("WRONGTYPE"));
+}
+
 proptest! {
     /// INCRBY is addition: the final value is the sum of the deltas, or an overflow error
     /// exactly when the running sum leaves i64.

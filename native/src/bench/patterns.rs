@@ -8,7 +8,7 @@ use std::time::Duration;
 use std::collections::BTreeMap;
 
 use distlab_engine::NodeId;
-use distlab_engine::coord::lock::{LockClient, LockClientConfig, LockOptions};
+use distlab_engine::coord::lock::{LockClient, LockClientConfig, LockMode, LockOptions};
 use distlab_engine::coord::resource::ProtectedResource;
 use distlab_engine::coord::{LockObs, LockProtocol};
 use distlab_engine::sim::SimDuration;
@@ -31,7 +31,7 @@ pub struct Pattern {
     pub run: for<'a> fn(&'a Target, &'a BenchOptions, Progress) -> PatternFuture<'a>,
 }
 
-pub static PATTERNS: [Pattern; 6] = [
+pub static PATTERNS: [Pattern; 7] = [
     Pattern {
         name: "actor-kv",
         baseline: "SET",
@@ -44,7 +44,9 @@ pub static PATTERNS: [Pattern; 6] = [
         baseline: "SET",
         about: "LockClient cycles, each client on its own key: SET NX PX, one write, compare-and-delete",
         stores_min: 1,
-        run: |target, opts, progress| Box::pin(lock_cycles(target, opts, progress, "lock", LockKeys::PerClient, false)),
+        run: |target, opts, progress| {
+            Box::pin(lock_cycles(target, opts, progress, "lock", LockShape::plain(LockKeys::PerClient, false)))
+        },
     },
     Pattern {
         name: "lock-fenced",
@@ -52,7 +54,7 @@ pub static PATTERNS: [Pattern; 6] = [
         about: "the same with fencing tokens: the acquire_fenced script, one write, compare-and-delete",
         stores_min: 1,
         run: |target, opts, progress| {
-            Box::pin(lock_cycles(target, opts, progress, "lock-fenced", LockKeys::PerClient, true))
+            Box::pin(lock_cycles(target, opts, progress, "lock-fenced", LockShape::plain(LockKeys::PerClient, true)))
         },
     },
     Pattern {
@@ -61,7 +63,13 @@ pub static PATTERNS: [Pattern; 6] = [
         about: "all clients on 8 keys (losers retry after 100 ms plus jitter)",
         stores_min: 1,
         run: |target, opts, progress| {
-            Box::pin(lock_cycles(target, opts, progress, "lock-contended-8", LockKeys::Shared(8), false))
+            Box::pin(lock_cycles(
+                target,
+                opts,
+                progress,
+                "lock-contended-8",
+                LockShape::plain(LockKeys::Shared(8), false),
+            ))
         },
     },
     Pattern {
@@ -70,7 +78,13 @@ pub static PATTERNS: [Pattern; 6] = [
         about: "all clients on one key",
         stores_min: 1,
         run: |target, opts, progress| {
-            Box::pin(lock_cycles(target, opts, progress, "lock-contended-1", LockKeys::Shared(1), false))
+            Box::pin(lock_cycles(
+                target,
+                opts,
+                progress,
+                "lock-contended-1",
+                LockShape::plain(LockKeys::Shared(1), false),
+            ))
         },
     },
     Pattern {
@@ -79,7 +93,17 @@ pub static PATTERNS: [Pattern; 6] = [
         about: "Redlock cycles over every independent store of the target (5 for the embedded default)",
         stores_min: 3,
         run: |target, opts, progress| {
-            Box::pin(lock_cycles(target, opts, progress, "redlock", LockKeys::PerClient, false))
+            Box::pin(lock_cycles(target, opts, progress, "redlock", LockShape::plain(LockKeys::PerClient, false)))
+        },
+    },
+    Pattern {
+        name: "lock-reentrant",
+        baseline: "EVALSHA",
+        about: "Redisson's reentrant lock, each client on its own key: rw_acquire, again, one write, rw_release twice",
+        stores_min: 1,
+        run: |target, opts, progress| {
+            let shape = LockShape { keys: LockKeys::PerClient, fencing: false, mode: LockMode::Write, reentry: 1 };
+            Box::pin(lock_cycles(target, opts, progress, "lock-reentrant", shape))
         },
     },
 ];
@@ -122,6 +146,21 @@ enum LockKeys {
     Shared(usize),
 }
 
+/// What each client of a lock benchmark takes.
+#[derive(Clone, Copy, Debug)]
+struct LockShape {
+    keys: LockKeys,
+    fencing: bool,
+    mode: LockMode,
+    reentry: u32,
+}
+
+impl LockShape {
+    fn plain(keys: LockKeys, fencing: bool) -> Self {
+        LockShape { keys, fencing, mode: LockMode::Plain, reentry: 0 }
+    }
+}
+
 /// Lock cycles (acquire, one write to an in-process protected resource, release) through the
 /// real-time driver, with the chapter's lock options (lease 30 s, wait 10 s, retry 100 ms).
 /// One operation is one cycle; its latency runs from the first acquire attempt to the release.
@@ -130,9 +169,9 @@ async fn lock_cycles(
     opts: &BenchOptions,
     progress: Progress,
     name: &str,
-    keys: LockKeys,
-    fencing: bool,
+    shape: LockShape,
 ) -> Result<Sample, BenchError> {
+    let LockShape { keys, fencing, mode, reentry } = shape;
     let mut world = LiveWorld::<LockProtocol>::new(1);
     // Redlock takes every independent store; the other lock patterns the primary one.
     let backends = if name == "redlock" { target.backends.clone() } else { vec![target.primary().clone()] };
@@ -156,6 +195,8 @@ async fn lock_cycles(
             think: SimDuration::ZERO,
             first_round_after: Some(SimDuration::ZERO),
             zookeeper: None,
+            mode,
+            reentry,
         };
         world.add_actor(format!("client{c}"), LockClient::new(config, None));
     }
