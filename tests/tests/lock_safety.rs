@@ -249,3 +249,59 @@ fn the_read_write_lock_refuses_what_it_cannot_do() {
     assert_eq!(err("rw-lock", json!({ "reentry": 11 })), "reentry = 11 is out of range: allowed 0..=10");
     assert_eq!(err("zk-lock", json!({ "readers": 1, "fencing": false })), "readers = 1 is out of range: allowed 0..=0");
 }
+
+/// When each client acquired the lock in `run`, in µs: (client node, time).
+fn acquisitions(run: &dyn distlab_engine::scenario::ScenarioRun) -> Vec<(u32, u64)> {
+    run.trace()
+        .records()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            distlab_engine::sim::TraceKind::Observe { node, obs } if obs["type"] == "acquired" => {
+                Some((node.0, r.time.as_micros()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn exercise_1_step_by_step() {
+    let step = |n: u32, fencing: bool| run_to_end("exercise-1", &json!({ "step": n, "fencing": fencing }), 1);
+    let verdict = |run: &dyn distlab_engine::scenario::ScenarioRun, p: &str| {
+        run.verdicts().into_iter().find(|v| v.property == p).unwrap()
+    };
+    // 1. c0 (node 2) takes the lock at once and crashes at 0.5 s; c1 (node 3) gets it only when
+    //    c0's 2 s lease has run out, not before.
+    let one = step(1, true);
+    let acquired = acquisitions(one.as_ref());
+    assert_eq!(acquired.len(), 2, "{acquired:?}");
+    assert!(acquired[1].0 == 3 && acquired[1].1 >= acquired[0].1 + 2_000_000, "{acquired:?}");
+    assert!(acquired[1].1 < acquired[0].1 + 2_200_000, "and soon after, at a retry: {acquired:?}");
+    // 2. c0 works for 6 s on a 2 s lease: the watchdog keeps it, c1 waits until c0 releases.
+    let two = step(2, true);
+    let acquired = acquisitions(two.as_ref());
+    assert!(acquired[1].1 > 6_000_000, "{acquired:?}");
+    assert_eq!(two.summary()["writes_accepted"], 20);
+    assert_eq!(two.summary()["renewal_failures"], 0);
+    assert!(verdict(two.as_ref(), "lock_belief").holds);
+    // 3. c0 pauses for two leases: two holders. Without fencing its late write corrupts the
+    //    resource (the checker marks both holds); with fencing the resource rejects it.
+    let unfenced = step(3, false);
+    let v = verdict(unfenced.as_ref(), "mutual_exclusion");
+    assert!(!v.holds && v.promised);
+    assert_eq!(v.marks.iter().map(|m| m.node.as_str()).collect::<Vec<_>>(), ["c0", "c1"]);
+    let fenced = step(3, true);
+    assert!(verdict(fenced.as_ref(), "mutual_exclusion").holds);
+    assert!(!verdict(fenced.as_ref(), "lock_belief").holds, "both still believed they held it");
+    assert_eq!(fenced.summary()["writes_rejected"], 1);
+    // 4. The store restarts empty: a second holder appears. The counter restarted too, so the
+    //    newcomers' tokens are below the highest seen and the resource refuses them until the
+    //    tokens climb back; without fencing the old holder's write lands after the new one's.
+    let fenced = step(4, true);
+    assert!(verdict(fenced.as_ref(), "mutual_exclusion").holds);
+    assert!(!verdict(fenced.as_ref(), "lock_belief").holds);
+    assert!(fenced.summary()["writes_rejected"].as_u64().unwrap() > 0);
+    assert!(!verdict(step(4, false).as_ref(), "mutual_exclusion").holds);
+    let err = distlab_engine::scenario::build("exercise-1", &json!({ "step": 5 }), 1).err().unwrap().to_string();
+    assert_eq!(err, "step = 5 is out of range: allowed 1..=4");
+}

@@ -19,14 +19,29 @@ pub struct Verdict {
     /// teaches (e.g. two clients believing they hold a lock, which leases cannot prevent) and
     /// does not fail the run.
     pub promised: bool,
+    /// Where a failure happened, for a view to highlight: the intervals of the holds involved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<Mark>,
+}
+
+/// A node's interval that a failed verdict points at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub node: String,
+    pub from_us: u64,
+    pub to_us: u64,
 }
 
 impl Verdict {
     pub fn holds(property: &str, detail: String) -> Self {
-        Verdict { property: property.to_owned(), holds: true, detail, promised: true }
+        Verdict { property: property.to_owned(), holds: true, detail, promised: true, marks: Vec::new() }
     }
     pub fn fails(property: &str, detail: String) -> Self {
-        Verdict { property: property.to_owned(), holds: false, detail, promised: true }
+        Verdict { property: property.to_owned(), holds: false, detail, promised: true, marks: Vec::new() }
+    }
+    /// The same verdict, pointing at `marks`.
+    pub fn marked(self, marks: Vec<Mark>) -> Self {
+        Verdict { marks, ..self }
     }
     /// The same verdict, shown but not promised.
     pub fn unpromised(self) -> Self {

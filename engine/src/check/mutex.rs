@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Verdict;
+use super::{Mark, Verdict};
 use crate::NodeId;
 use crate::sim::SimTime;
 
@@ -40,6 +40,12 @@ pub fn resource_safety(
         let at = granted.get(&w.hold).map_or("?".to_owned(), |t| t.to_string());
         format!("{} (hold {} granted at t = {at}{token}) wrote at t = {}", names(w.hold.0), w.hold.1, w.time)
     };
+    // The two holds involved: from each one's grant to its write.
+    let mark = |w: &AcceptedWrite| Mark {
+        node: names(w.hold.0),
+        from_us: granted.get(&w.hold).map_or(w.time, |t| *t).as_micros(),
+        to_us: w.time.as_micros(),
+    };
     let mut newest: Option<&AcceptedWrite> = None;
     for w in writes {
         let Some(granted_at) = granted.get(&w.hold) else { continue };
@@ -50,13 +56,15 @@ pub fn resource_safety(
                 return Verdict::fails(
                     PROPERTY,
                     format!("a stale holder's write was accepted: {} after {}", describe(w), describe(prev)),
-                );
+                )
+                .marked(vec![mark(w), mark(prev)]);
             }
             if granted_at == prev_at && w.hold != prev.hold {
                 return Verdict::fails(
                     PROPERTY,
                     format!("two holds granted at once: {} and {}", describe(w), describe(prev)),
-                );
+                )
+                .marked(vec![mark(w), mark(prev)]);
             }
         }
         if newest.is_none_or(|n| granted.get(&n.hold).is_some_and(|t| t <= granted_at)) {
@@ -116,6 +124,11 @@ pub fn belief_safety(beliefs: &[Belief], names: impl Fn(NodeId) -> String) -> Ve
                 names(b.hold.0),
                 b.start
             ),
+        )
+        .marked(
+            [a, b]
+                .map(|x| Mark { node: names(x.hold.0), from_us: x.start.as_micros(), to_us: x.end.as_micros() })
+                .to_vec(),
         ),
     }
 }
@@ -146,6 +159,12 @@ mod tests {
             v.detail,
             "a stale holder's write was accepted: c0 (hold 1 granted at t = 0.000 s) wrote at t = 2.050 s \
              after c1 (hold 1 granted at t = 1.000 s) wrote at t = 1.100 s"
+        );
+        let at = |node: &str, from, to| Mark { node: node.to_owned(), from_us: from, to_us: to };
+        assert_eq!(
+            v.marks,
+            [at("c0", 0, 2_050_000), at("c1", 1_000_000, 1_100_000)],
+            "the stale hold and the newer one"
         );
         let interleaved = [w(100, a, None), w(1_100, b, None), w(1_150, a, None)];
         assert!(!resource_safety(&granted, &interleaved, name).holds, "A B A interleaves");

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
-use crate::sim::SimDuration;
+use crate::sim::{SimDuration, SimTime};
 
 #[derive(Debug)]
 pub struct ElectionProtocol;
@@ -95,6 +95,8 @@ pub struct ElectionNode {
     role: Role,
     votes: BTreeSet<NodeId>,
     leader: Option<NodeId>,
+    /// The election timer, as (deadline on this node's clock, its length), for the page's rings.
+    timer: Option<(SimTime, SimDuration)>,
 }
 
 impl ElectionNode {
@@ -106,6 +108,7 @@ impl ElectionNode {
             role: Role::Follower,
             votes: BTreeSet::new(),
             leader: None,
+            timer: None,
         }
     }
 
@@ -113,10 +116,11 @@ impl ElectionNode {
         self.peers.len() + 1
     }
 
-    fn reset_election_timer(&self, ctx: &mut Ctx<'_, ElectionProtocol>) {
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, ElectionProtocol>) {
         let (lo, hi) = (self.config.timeout_min.as_micros(), self.config.timeout_max.as_micros());
-        let after = ctx.rng().between(lo, hi);
-        ctx.set_timer(ELECTION, SimDuration::from_micros(after));
+        let after = SimDuration::from_micros(ctx.rng().between(lo, hi));
+        self.timer = Some((ctx.now() + after, after));
+        ctx.set_timer(ELECTION, after);
     }
 
     /// Adopts a higher term: follower, no vote yet in it.
@@ -158,6 +162,7 @@ impl ElectionNode {
             self.role = Role::Leader;
             self.leader = Some(ctx.me());
             ctx.cancel_timer(ELECTION);
+            self.timer = None;
             ctx.observe(ElectionObs::Leader { term: self.durable.term });
             self.broadcast(ctx, ElectionMsg::Heartbeat { term: self.durable.term });
             ctx.set_timer(HEARTBEAT, self.config.heartbeat);
@@ -229,6 +234,8 @@ impl Actor<ElectionProtocol> for ElectionNode {
             "voted_for": self.durable.voted_for,
             "votes": self.votes.len(),
             "leader": self.leader,
+            "timer_deadline_us": self.timer.map(|(at, _)| at.as_micros()),
+            "timer_span_us": self.timer.map(|(_, span)| span.as_micros()),
         })
     }
 }

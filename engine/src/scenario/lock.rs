@@ -52,6 +52,9 @@ pub struct LockConfig {
     pub readers: u32,
     /// Extra acquisitions of its own lock each hold makes (reentrancy).
     pub reentry: u32,
+    /// When above 0, client i starts its first round at 1 ms + i × this (a scripted story knows
+    /// who takes the lock first); otherwise after a random think time.
+    pub stagger_ms: u64,
 }
 
 impl Default for LockConfig {
@@ -77,6 +80,7 @@ impl Default for LockConfig {
             store_restarts: true,
             readers: 0,
             reentry: 0,
+            stagger_ms: 0,
         }
     }
 }
@@ -105,6 +109,7 @@ impl LockConfig {
         ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
         ConfigError::check_range("readers", self.readers, 0, 10)?;
         ConfigError::check_range("reentry", self.reentry, 0, 10)?;
+        ConfigError::check_range("stagger_ms", self.stagger_ms, 0, 600_000)?;
         if self.read_write() && self.stores > 1 {
             return Err(ConfigError::out_of_range("stores", self.stores, "1 with readers or reentry"));
         }
@@ -212,7 +217,8 @@ fn world(
     let fencing = cfg.fencing;
     let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
     for i in 0..cfg.clients + cfg.readers {
-        let first = first_round_after.get(usize::try_from(i).unwrap_or(usize::MAX)).copied().flatten();
+        let staggered = (cfg.stagger_ms > 0).then(|| SimDuration::from_millis(1 + u64::from(i) * cfg.stagger_ms));
+        let first = first_round_after.get(usize::try_from(i).unwrap_or(usize::MAX)).copied().flatten().or(staggered);
         let client = cfg.client(cfg.mode(i), stores.clone(), resource, first);
         sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
     }
@@ -260,6 +266,66 @@ pub(super) fn build_rw(
         sim.schedule(at, fault);
     }
     Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge }))
+}
+
+/// Exercise 1 of the chapter as four scripted steps, each one fault against two clients (c0 takes
+/// the lock first, c1 half a second later), with no other faults and no loss:
+/// 1. c0 crashes while holding: the lock frees only when its lease runs out.
+/// 2. c0 works for three leases: the watchdog renews it, and c1 waits its turn.
+/// 3. c0 pauses for two leases: c1 gets the lock, c0 wakes and writes; fencing decides.
+/// 4. the store restarts without persistence: the lock and the fencing counter are lost; the new
+///    tokens restart below the resource's highest, so the resource refuses the newcomers.
+///
+/// `"fencing"` (default true) and the other lock knobs may be overridden for any step.
+pub(super) fn build_exercise1(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let mut raw = raw.clone();
+    let step = match raw.as_object_mut().and_then(|o| o.remove("step")) {
+        None => 1,
+        Some(v) => match v.as_u64().filter(|s| (1..=4).contains(s)) {
+            Some(s) => s,
+            None => return Err(ConfigError::out_of_range("step", v, "1..=4")),
+        },
+    };
+    let mut defaults = serde_json::json!({
+        "clients": 2, "stagger_ms": 500, "lease_ms": 2000, "wait_ms": 10000, "watchdog": true, "fencing": true,
+        "think_ms": 60000, "loss_percent": 0, "duration_ms": 8000,
+        "pauses": false, "clock_jumps": false, "partitions": false, "crashes": false, "store_restarts": false,
+    });
+    let (writes, compute, extra) = match step {
+        1 => (5, 300, serde_json::json!({})),
+        2 => (10, 600, serde_json::json!({ "duration_ms": 14000 })),
+        3 => (2, 300, serde_json::json!({})),
+        _ => (3, 200, serde_json::json!({ "stagger_ms": 100, "think_ms": 50, "store_persistent": false })),
+    };
+    overlay(&mut defaults, &serde_json::json!({ "writes": writes, "compute_ms": compute }));
+    overlay(&mut defaults, &extra);
+    overlay(&mut defaults, &raw);
+    let cfg: LockConfig = config::from_json(&defaults)?;
+    cfg.validate()?;
+    ConfigError::check_range("clients", cfg.clients, 2, 2)?;
+    ConfigError::check_range("stores", cfg.stores, 1, 1)?;
+    let mut sim = world(&cfg, seed, &[])?;
+    let lease_us = cfg.lease_ms * 1_000;
+    match step {
+        1 => sim.schedule(SimTime::from_millis(500), Fault::Crash { node: client_name(0) }),
+        2 => {}
+        3 => sim.schedule(SimTime::from_millis(100), Fault::Pause { node: client_name(0), duration_us: 2 * lease_us }),
+        _ => {
+            sim.schedule(SimTime::from_millis(2_000), Fault::Crash { node: STORE.to_owned() });
+            sim.schedule(SimTime::from_millis(2_100), Fault::Restart { node: STORE.to_owned() });
+        }
+    }
+    Ok(Box::new(Run {
+        spec,
+        seed,
+        default_until: SimTime::from_millis(cfg.duration_ms),
+        sim,
+        judge: LockJudge::default(),
+    }))
 }
 
 /// The Kleppmann story. Its own defaults: two clients, a 1 s lease, no watchdog (it would not help

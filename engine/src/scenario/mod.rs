@@ -47,7 +47,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 8] = [
+static CATALOG: [ScenarioSpec; 9] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -111,6 +111,14 @@ static CATALOG: [ScenarioSpec; 8] = [
         title_zh: "Redisson 的可重入读写锁：写者重入自己的锁，读者共享",
         properties: &["mutual_exclusion", "lock_belief"],
         build: lock::build_rw,
+    },
+    ScenarioSpec {
+        name: "exercise-1",
+        section: "46.7.1",
+        title_en: "Exercise 1 step by step (set \"step\": 1 crash while holding, 2 long work and the watchdog, 3 a pause beyond the lease, 4 a store restart without persistence)",
+        title_zh: "练习 1 逐步演示（设 \"step\"：1 持锁时崩溃，2 长任务与看门狗，3 暂停超过租约，4 存储无持久化重启）",
+        properties: &["mutual_exclusion", "lock_belief"],
+        build: lock::build_exercise1,
     },
 ];
 
