@@ -7,6 +7,9 @@ import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { readRoute, writeParams } from "./url";
 import type { KeyHandlers } from "./controls";
 import { mountCounter } from "./views/counter";
+import { mountElection } from "./views/election";
+import { mountLocks } from "./views/locks";
+import { mountWalkthrough } from "./views/walkthrough";
 import { mountRing } from "./views/ring";
 import { mountSoon } from "./views/soon";
 
@@ -15,18 +18,18 @@ interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: 
 const CHAPTER: Section[] = [
   { id: "ring", title: "s.46.1.1.ring", mount: mountRing },
   { id: "counter", title: "s.46.1.1.counter", mount: mountCounter },
-  { id: "coordination", title: "s.46.1.2" },
+  { id: "coordination", title: "s.46.1.2", mount: mountElection },
   { id: "queues", title: "s.46.2" },
   { id: "caching", title: "s.46.3" },
   { id: "balancing", title: "s.46.4" },
   { id: "map", title: "s.46.5" },
   { id: "choosing", title: "s.46.6" },
-  { id: "locks", title: "s.46.7.1" },
+  { id: "locks", title: "s.46.7.1", mount: mountLocks },
   { id: "ids", title: "s.46.7.2" },
   { id: "transactions", title: "s.46.7.3" },
 ];
 const EXERCISES: Section[] = [
-  { id: "exercise-1", title: "ex.1" },
+  { id: "exercise-1", title: "ex.1", mount: mountWalkthrough },
   { id: "exercise-2", title: "ex.2" },
   { id: "exercise-3", title: "ex.3" },
   { id: "exercise-4", title: "ex.4" },

@@ -247,10 +247,108 @@ await test("the chapter's merge is caught by the checker", async (page) => {
 });
 
 await test("sections without a view say so in both languages", async (page) => {
-  await open(page, "#/locks");
-  assert((await page.textContent("main h2")) === "46.7.1 Distributed locks", await page.textContent("main h2"));
+  await open(page, "#/queues");
+  assert((await page.textContent("main h2")) === "46.2 Message queues", await page.textContent("main h2"));
   await page.click("#lang");
   assert((await page.textContent("main p")).includes("尚未完成"), "the placeholder is Chinese too");
+});
+
+/** Plays the simulation at 4× until its clock reaches `seconds`, then pauses it. */
+async function playUntil(page, seconds) {
+  await page.selectOption("#speed", "4");
+  await page.click("#play");
+  await page.waitForFunction((s) => parseFloat(document.querySelector("#sim-time").textContent.split(":")[1]) >= s, seconds, { timeout: 30000 });
+  await page.click("#play");
+}
+
+/** Pauses the client that holds the lock for the GC length in the URL, and plays on to `seconds`. */
+async function pauseTheHolder(page, seconds) {
+  const holder = page.locator(".card[data-node^='c']", { hasText: "holding" }).first();
+  const name = await holder.getAttribute("data-node");
+  await page.click(`button[data-action='pause-${name}']`);
+  assert((await page.getAttribute(`.card[data-node='${name}']`, "class")).includes("paused"), `${name} is paused`);
+  await playUntil(page, seconds);
+  return name;
+}
+
+await test("a client paused past its lease corrupts the resource without fencing", async (page) => {
+  await open(page, "#/locks?kind=single&fencing=0&seed=1&t=1200000");
+  assert(!(await page.isChecked("#fencing")), "fencing is off, from the URL");
+  await pauseTheHolder(page, 7);
+  const violations = await page.locator("#lock-timeline rect.violation").count();
+  assert(violations === 2, `the stale hold and the newer one are marked, got ${violations}`);
+  assert((await page.getAttribute("#verdict-mutual_exclusion", "class")) === "bad", "the checker says so");
+  assert((await page.textContent("#verdict-mutual_exclusion")).includes("a stale holder's write was accepted"), await page.textContent("#verdict-mutual_exclusion"));
+});
+
+await test("with fencing the paused client's late write is rejected", async (page) => {
+  await open(page, "#/locks?kind=single&seed=1&t=1200000");
+  assert(await page.isChecked("#fencing"), "fencing is on by default");
+  await pauseTheHolder(page, 7);
+  const rejected = await page.locator("#lock-timeline .write.rejected").count();
+  assert(rejected >= 1, `the late write is rejected, got ${rejected}`);
+  assert((await page.locator("#lock-timeline rect.violation").count()) === 0, "no violation at the resource");
+  assert((await page.locator("#lock-timeline rect.overlap").count()) === 2, "but two clients believed at once (amber)");
+  assert((await page.getAttribute("#verdict-mutual_exclusion", "class")) === "good", "mutual exclusion holds");
+  const resource = await page.textContent(".card[data-node='resource']");
+  assert(/rejected [1-9]/.test(resource), resource);
+});
+
+await test("the lock view switches kinds and speaks Chinese", async (page) => {
+  await open(page, "#/locks?seed=3");
+  await page.selectOption("#lock-kind", "redlock");
+  assert(await page.isDisabled("#fencing") && await page.isDisabled("#watchdog"), "Redlock has neither");
+  assert((await page.locator(".card.server").count()) === 5, "five independent stores");
+  await page.selectOption("#lock-kind", "zk");
+  assert((await page.locator(".card.server[data-node='zk']").count()) === 1, "a coordination service");
+  assert(!(await page.isDisabled("#fencing")) && await page.isDisabled("#watchdog"), "ZooKeeper fences, its session is the lease");
+  await playUntil(page, 3);
+  assert((await page.locator("#lock-timeline g.hold").count()) > 0, "holds are drawn");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")) === "故障下的分布式锁", await page.textContent("main h2"));
+  assert((await page.inputValue("#lock-kind")) === "zk", "the kind survives the language switch");
+  assert((await page.textContent("#verdict-mutual_exclusion")).startsWith("资源处的互斥"), await page.textContent("#verdict-mutual_exclusion"));
+});
+
+await test("the exercise-1 walkthrough can be stepped to the end", async (page) => {
+  await open(page, "#/exercise-1");
+  assert((await page.textContent("main h2")).startsWith("Exercise 1"), await page.textContent("main h2"));
+  for (let i = 0; i < 5; i++) {
+    assert((await page.getAttribute("#walk-step", "data-page")) === String(i), `page ${i}`);
+    assert(await page.isDisabled("#reveal"), "no reveal before an answer");
+    assert((await page.locator("#walk-explain").count()) === 0, "the explanation waits for the reveal");
+    await page.locator("input[name='choice']").nth(i % 3).check();
+    await page.click("#reveal");
+    assert((await page.textContent("#walk-explain")).length > 50, "the explanation is shown");
+    assert((await page.locator(".choice.right").count()) === 1, "the right answer is marked");
+    const violations = await page.locator("#walk-timeline rect.violation").count();
+    const rejected = await page.locator("#walk-timeline .write.rejected").count();
+    if (i === 2) assert(violations === 2 && rejected === 0, `the pause without fencing corrupts: ${violations} ${rejected}`);
+    if (i === 3) assert(violations === 0 && rejected === 1, `fencing rejects the late write: ${violations} ${rejected}`);
+    if (i === 4) assert(violations === 0 && rejected > 0, `the restarted counter's tokens are refused: ${violations} ${rejected}`);
+    if (i < 2) assert(violations === 0, "nothing breaks in steps 1 and 2");
+    await page.click("#next");
+  }
+  await page.waitForSelector("#walkthrough-done");
+  await page.click("#walk-again");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")).startsWith("练习 1"), await page.textContent("main h2"));
+  assert((await page.textContent("#walk-step h3")).includes("持锁时崩溃"), await page.textContent("#walk-step h3"));
+});
+
+await test("crashing the leader elects a new one, with timers as rings", async (page) => {
+  await open(page, "#/coordination?seed=2&t=2000000");
+  const roles = await page.textContent("#election-roles");
+  const leader = /(n\d): leader \(term (\d+)\)/.exec(roles);
+  assert(leader, roles);
+  assert((await page.locator("#election-ring circle.timer").count()) === 4, "four followers' election timers");
+  await page.click("#crash-leader");
+  assert((await page.textContent("#election-roles")).includes(`${leader[1]}: crashed`), "the old leader is down");
+  await playUntil(page, 3);
+  const after = await page.textContent("#election-roles");
+  const next = /(n\d): leader \(term (\d+)\)/.exec(after);
+  assert(next && next[1] !== leader[1] && Number(next[2]) > Number(leader[2]), `a new leader in a higher term: ${after}`);
+  assert((await page.getAttribute("#verdict-one_leader_per_term", "class")) === "good", "one leader per term");
 });
 
 await context.close();

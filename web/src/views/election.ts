@@ -1,0 +1,156 @@
+// The leader-election view (46.1.2): five nodes on a circle with their term and role, the vote
+// requests and votes in flight, and each node's election timer as a ring that empties as the
+// timeout nears. Crash the leader and watch a new one win.
+
+import type { Lab } from "../pkg/distlab_wasm.js";
+import { SimControls, type KeyHandlers } from "../controls";
+import { t } from "../i18n";
+import { verdictLine, type Verdict } from "./lockTimeline";
+
+interface ElectionState { term: number; role: "follower" | "candidate" | "leader"; voted_for: number | null; votes: number; leader: number | null; timer_deadline_us: number | null; timer_span_us: number | null }
+interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; clock: number; state: ElectionState | null }
+interface InFlight { from: number; to: number; deliver_at: number; msg: { type: string; term: number; granted?: boolean } }
+interface Snapshot { time: number; nodes: NodeSnap[]; in_flight: InFlight[] }
+
+const SVG = "http://www.w3.org/2000/svg";
+const LATENCY_MAX_US = 10_000;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text) e.textContent = text;
+  return e;
+}
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text = ""): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text) e.textContent = text;
+  return e;
+}
+
+export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHandlers {
+  let votes = params.get("votes") === "chapter" ? "chapter" : "raft";
+  root.innerHTML = "";
+  root.append(el("h2", "", t("election.title")), el("p", "intro", t("election.intro")), el("p", "wrong", t("election.wrong")));
+  const options = el("div", "row");
+  const voteSelect = el("select");
+  voteSelect.id = "votes";
+  for (const v of ["raft", "chapter"]) {
+    const o = el("option", "", t(`election.votes.${v}` as "election.votes.raft"));
+    o.value = v;
+    voteSelect.append(o);
+  }
+  voteSelect.value = votes;
+  const voteLabel = el("label", "", `${t("election.voteRule")} `);
+  voteLabel.append(voteSelect);
+  options.append(voteLabel);
+  const controlsRoot = el("div");
+  const picture = el("div", "panel chart");
+  picture.id = "election-ring";
+  const actions = el("div", "row");
+  const status = el("div", "panel");
+  status.id = "election-verdicts";
+  const timelineRoot = el("div");
+  root.append(options, controlsRoot, picture, actions, status, timelineRoot);
+
+  const controls = new SimControls(controlsRoot, timelineRoot, params, {
+    view: "coordination",
+    scenario: "election",
+    config: () => ({ votes, crashes: false, partitions: false, pauses: false, loss_percent: 0, duration_ms: 60000 }),
+    params: () => new URLSearchParams(votes === "chapter" ? { votes } : {}),
+    render: (lab) => render(lab),
+  });
+  voteSelect.addEventListener("change", () => {
+    votes = voteSelect.value;
+    controls.reset();
+    controls.save();
+  });
+
+  function act(label: string, fault: Record<string, unknown>, id: string): HTMLButtonElement {
+    const b = el("button", "", label);
+    b.dataset.action = id;
+    b.addEventListener("click", () => {
+      try {
+        controls.inject(fault);
+      } catch (e) {
+        status.prepend(el("p", "error", e instanceof Error ? e.message : String(e)));
+      }
+    });
+    return b;
+  }
+
+  function render(lab: Lab): void {
+    const snap = lab.snapshot() as Snapshot;
+    const size = 420;
+    const center = size / 2;
+    const radius = 150;
+    const pos = new Map<number, [number, number]>();
+    snap.nodes.forEach((n, i) => {
+      const a = (2 * Math.PI * i) / snap.nodes.length - Math.PI / 2;
+      pos.set(n.id, [center + radius * Math.cos(a), center + radius * Math.sin(a)]);
+    });
+    const pic = svg("svg", { viewBox: `0 0 ${size} ${size}`, class: "election", role: "img" });
+    pic.setAttribute("aria-label", t("election.title"));
+    for (const m of snap.in_flight) {
+      if (m.msg.type !== "request_vote" && m.msg.type !== "vote") continue;
+      const [x1, y1] = pos.get(m.from) ?? [0, 0];
+      const [x2, y2] = pos.get(m.to) ?? [0, 0];
+      const left = Math.max(0, Math.min(1, (m.deliver_at - snap.time) / LATENCY_MAX_US));
+      const p = 1 - left;
+      const cls = m.msg.type === "request_vote" ? "vote-request" : m.msg.granted ? "vote granted" : "vote refused";
+      pic.append(svg("line", { x1, y1, x2, y2, class: `msg-line ${cls}` }));
+      const dot = svg("circle", { cx: x1 + (x2 - x1) * p, cy: y1 + (y2 - y1) * p, r: 5, class: `msg ${cls}` });
+      dot.append(svg("title", {}, `${m.msg.type} term ${m.msg.term}`));
+      pic.append(dot);
+    }
+    for (const n of snap.nodes) {
+      const [x, y] = pos.get(n.id) ?? [0, 0];
+      const s = n.state;
+      const role = n.status === "crashed" || !s ? "down" : s.role;
+      const g = svg("g", { class: `enode ${role} ${n.status}`, "data-node": n.name });
+      if (s && s.timer_deadline_us !== null && s.timer_span_us && n.status !== "crashed") {
+        const left = Math.max(0, Math.min(1, (s.timer_deadline_us - n.clock) / s.timer_span_us));
+        const r = 38;
+        const circumference = 2 * Math.PI * r;
+        g.append(svg("circle", { cx: x, cy: y, r, class: "timer-track" }));
+        g.append(svg("circle", { cx: x, cy: y, r, class: "timer", "stroke-dasharray": `${circumference * left} ${circumference}`, transform: `rotate(-90 ${x} ${y})` }));
+      }
+      g.append(svg("circle", { cx: x, cy: y, r: 30, class: "body" }));
+      g.append(svg("text", { x, y: y - 6, "text-anchor": "middle", class: "name" }, n.name));
+      g.append(svg("text", { x, y: y + 10, "text-anchor": "middle", class: "term" }, s ? `${t("election.term")} ${s.term}` : "✕"));
+      g.append(svg("title", {}, `${n.name}: ${t(`election.role.${role}` as "election.role.leader")}`));
+      pic.append(g);
+    }
+    picture.innerHTML = "";
+    const legend = el("div", "muted", t("election.legend"));
+    const roles = el("div", "mono");
+    roles.id = "election-roles";
+    roles.textContent = snap.nodes.map((n) => `${n.name}: ${n.state && n.status !== "crashed" ? `${t(`election.role.${n.state.role}` as "election.role.leader")} (${t("election.term")} ${n.state.term})` : t("election.role.down")}`).join(" · ");
+    picture.append(pic, roles, legend);
+
+    actions.innerHTML = "";
+    const leader = snap.nodes.find((n) => n.status !== "crashed" && n.state?.role === "leader");
+    const crashLeader = act(t("election.crashLeader"), { fault: "crash", node: leader?.name ?? "" }, "crash-leader");
+    crashLeader.disabled = !leader;
+    crashLeader.id = "crash-leader";
+    actions.append(crashLeader);
+    for (const n of snap.nodes) {
+      actions.append(n.status === "crashed" ? act(t("election.restart", { node: n.name }), { fault: "restart", node: n.name }, `restart-${n.name}`) : act(t("election.crash", { node: n.name }), { fault: "crash", node: n.name }, `crash-${n.name}`));
+    }
+    actions.append(act(t("counter.heal"), { fault: "heal" }, "heal"));
+    const verdicts = lab.verdicts() as Verdict[];
+    status.innerHTML = "";
+    for (const v of verdicts) status.append(verdictLine(v));
+    const summary = lab.summary() as Record<string, unknown>;
+    const facts = el("div", "mono muted");
+    facts.textContent = Object.entries(summary)
+      .filter(([k]) => k !== "net")
+      .map(([k, v]) => `${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`)
+      .join(" · ");
+    status.append(facts);
+  }
+
+  controls.refresh();
+  return controls;
+}
