@@ -6,6 +6,7 @@
 //! simulator's limits; 130 interrupted (Ctrl-C).
 
 mod bench_cmd;
+mod check_cmd;
 mod ring_cmd;
 mod sim_cmd;
 
@@ -30,6 +31,9 @@ enum Command {
     /// The consistent-hash ring: locate keys, measure balance and movement.
     #[command(subcommand)]
     Ring(ring_cmd::RingCommand),
+    /// Check a recorded history with the engine's checkers.
+    #[command(subcommand)]
+    Check(check_cmd::CheckCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Bench(args) => on_runtime(|| async move { bench_cmd::run(&args).await }),
         Command::Ring(cmd) => ring_cmd::run(cmd),
+        Command::Check(cmd) => check_cmd::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

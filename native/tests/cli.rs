@@ -19,16 +19,17 @@ fn list_names_the_scenarios_in_both_languages() {
     let en = distlab(&["sim", "list"]);
     assert!(en.status.success());
     let lines: Vec<String> = stdout(&en).lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 9, "{lines:?}");
+    assert_eq!(lines.len(), 10, "{lines:?}");
     assert!(lines[0].starts_with("pn-counter        46.1    PN-Counter CRDT"), "{lines:?}");
-    assert!(lines[1].starts_with("failure-detector  46.1.2  Heartbeats with jitter"), "{lines:?}");
-    assert!(lines[2].starts_with("election          46.1.2  Raft-style leader election"), "{lines:?}");
-    assert!(lines[3].starts_with("lock              46.7.1  Clients sharing a lock"), "{lines:?}");
-    assert!(lines[4].starts_with("lock-kleppmann    46.7.1  Kleppmann's scenario"), "{lines:?}");
-    assert!(lines[5].starts_with("redlock           46.7.1  Redlock over 5 independent stores"), "{lines:?}");
-    assert!(lines[6].starts_with("zk-lock           46.7.1  The ZooKeeper lock recipe"), "{lines:?}");
-    assert!(lines[7].starts_with("rw-lock           46.7.1  Redisson's reentrant read-write lock"), "{lines:?}");
-    assert!(lines[8].starts_with("exercise-1        46.7.1  Exercise 1 step by step"), "{lines:?}");
+    assert!(lines[1].starts_with("cap               46.1    A replicated key-value store"), "{lines:?}");
+    assert!(lines[2].starts_with("failure-detector  46.1.2  Heartbeats with jitter"), "{lines:?}");
+    assert!(lines[3].starts_with("election          46.1.2  Raft-style leader election"), "{lines:?}");
+    assert!(lines[4].starts_with("lock              46.7.1  Clients sharing a lock"), "{lines:?}");
+    assert!(lines[5].starts_with("lock-kleppmann    46.7.1  Kleppmann's scenario"), "{lines:?}");
+    assert!(lines[6].starts_with("redlock           46.7.1  Redlock over 5 independent stores"), "{lines:?}");
+    assert!(lines[7].starts_with("zk-lock           46.7.1  The ZooKeeper lock recipe"), "{lines:?}");
+    assert!(lines[8].starts_with("rw-lock           46.7.1  Redisson's reentrant read-write lock"), "{lines:?}");
+    assert!(lines[9].starts_with("exercise-1        46.7.1  Exercise 1 step by step"), "{lines:?}");
     let zh = distlab(&["sim", "list", "--lang", "zh"]);
     assert!(stdout(&zh).contains("三副本"), "{}", stdout(&zh));
     let json: serde_json::Value = serde_json::from_slice(&distlab(&["sim", "list", "--json"]).stdout).unwrap();
@@ -84,7 +85,7 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["sim", "run", "nope"],
-            r#"error: unknown scenario "nope": the scenarios are pn-counter, failure-detector, election, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1"#,
+            r#"error: unknown scenario "nope": the scenarios are pn-counter, cap, failure-detector, election, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1"#,
         ),
         (
             &["sim", "run", "pn-counter", "--config", r#"{"replicas":9}"#],
@@ -111,4 +112,72 @@ fn a_run_that_hits_its_event_bound_exits_3() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("error: the run stopped at t = "), "{}", stderr(&o));
     assert!(stderr(&o).contains(": the run reached events_max = 100 at t = "), "{}", stderr(&o));
+}
+
+#[test]
+fn check_linearizability_reads_a_history_file_and_exits_0_1_or_2() {
+    let dir = std::env::temp_dir().join(format!("distlab-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let good = write(
+        "good.json",
+        r#"[{"client":0,"call":0,"return":10,"key":"x","op":"put","value":"1"},
+            {"client":1,"call":5,"return":20,"key":"x","op":"get","output":"1"},
+            {"client":2,"call":30,"return":null,"key":"x","op":"put","value":"2"}]"#,
+    );
+    let o = distlab(&["check", "linearizability", "--model", "kv", &good]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("linearizable: 3 operations on 1 keys ("), "{}", stdout(&o));
+    let stale = write(
+        "stale.json",
+        r#"[{"client":0,"call":0,"return":10,"key":"x","op":"put","value":"1"},
+            {"client":0,"call":20,"return":30,"key":"x","op":"put","value":"2"},
+            {"client":1,"call":40,"return":50,"key":"x","op":"get","output":"1"},
+            {"client":1,"call":60,"return":70,"key":"y","op":"get","output":null}]"#,
+    );
+    let o = distlab(&["check", "linearizability", &stale]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "not linearizable: key x; these 3 operations cannot be ordered:\n  #0 client 0 put(x, 1) [0 .. 10]\n  \
+         #1 client 0 put(x, 2) [20 .. 30]\n  #2 client 1 get(x) -> 1 [40 .. 50]\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&distlab(&["check", "linearizability", "--json", &stale]).stdout).unwrap();
+    assert_eq!((json["linearizable"].as_bool(), json["culprits"].clone()), (Some(false), serde_json::json!([0, 1, 2])));
+    let backwards = write("backwards.json", r#"[{"client":0,"call":10,"return":5,"key":"x","op":"put","value":"1"}]"#);
+    let o = distlab(&["check", "linearizability", &backwards]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), "error: operation 0: returns at 5 before its invocation at 10\n");
+    let o = distlab(&["check", "linearizability", &write("bad.json", r#"{"not": "a list"}"#)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is not a history (a JSON array of operations"), "{}", stderr(&o));
+    let o = distlab(&["check", "linearizability", "/nonexistent/history.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("error: cannot read /nonexistent/history.json"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_linearizability_reads_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["check", "linearizability", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"[{"client":0,"call":0,"return":1,"key":"k","op":"get","output":null}]"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("linearizable: 1 operations on 1 keys"));
 }

@@ -4,12 +4,16 @@
 //! - simulator: events per second of the `pn-counter` scenario (actors, network, trace and its
 //!   hash included) against a bare `BTreeMap` event queue doing one insert and one pop per event;
 //! - store: `SET` + `GET` pairs through the Redis-semantics keyspace against the same pairs on a
-//!   bare `BTreeMap<String, String>`.
+//!   bare `BTreeMap<String, String>`;
+//! - linearizability: operations per second checked in a 10,000-operation history of the `cap`
+//!   scenario (strong, 4 keys, 20 clients), against sorting the same history's call and return
+//!   events (the first step of any checker).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use distlab_engine::check::linearizability::{self, Operation};
 use distlab_engine::scenario;
 use distlab_engine::store::{Cmd, Keyspace};
 
@@ -70,6 +74,27 @@ fn bare_map_pairs() -> u64 {
     KEYS
 }
 
+/// A linearizable history of at least 10,000 operations, from the `cap` scenario.
+fn big_history() -> Vec<Operation> {
+    let config = serde_json::json!({ "clients": 20, "keys": 4, "op_interval_ms": 10, "latency_max_ms": 4,
+        "partition": "none", "duration_ms": 16000, "quiet_ms": 0 });
+    let mut run = scenario::build("cap", &config, 7).expect("builds");
+    let until = run.default_until();
+    run.run_until(until).expect("runs");
+    scenario::cap::history(run.as_ref())
+}
+
+fn sort_events(history: &[Operation]) -> u64 {
+    let mut events: Vec<(u64, bool, usize)> = history
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| [(o.call, false, i), (o.ret.unwrap_or(u64::MAX), true, i)])
+        .collect();
+    events.sort_unstable();
+    black_box(&events);
+    history.len() as u64
+}
+
 fn row(what: &str, rate: f64, unit: &str, baseline: f64) {
     println!("{what:<48} {rate:>14.0} {unit:<8} {:>7.3}", rate / baseline);
 }
@@ -86,4 +111,12 @@ fn main() {
     let (store_rate, _) = measure(min, store_pairs);
     row("baseline: bare BTreeMap SET+GET pairs", map_rate, "pairs/s", map_rate);
     row("store: Keyspace SET+GET pairs", store_rate, "pairs/s", map_rate);
+    let history = big_history();
+    let (sort_rate, _) = measure(min, || sort_events(&history));
+    let (check_rate, _) = measure(min, || {
+        black_box(linearizability::check(&history).expect("a valid history"));
+        history.len() as u64
+    });
+    row(&format!("baseline: sort a {}-op history's events", history.len()), sort_rate, "ops/s", sort_rate);
+    row("linearizability: check the same history", check_rate, "ops/s", sort_rate);
 }

@@ -2,7 +2,9 @@
 //! promise, and if not, show why (design.md, rule 7). Every scenario declares the properties it
 //! promises; the CLI and the page print the verdicts.
 
+pub mod causal;
 pub mod convergence;
+pub mod linearizability;
 pub mod mutex;
 
 use serde::{Deserialize, Serialize};

@@ -2,6 +2,7 @@
 //! and a seed to a world of actors, a fault schedule and the properties it promises; the CLI, the
 //! page and the tests all start scenarios through [`build`], so they all run the same thing.
 
+pub mod cap;
 mod detector;
 mod election;
 mod lock;
@@ -47,7 +48,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 9] = [
+static CATALOG: [ScenarioSpec; 10] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -55,6 +56,14 @@ static CATALOG: [ScenarioSpec; 9] = [
         title_zh: "三副本 PN-Counter CRDT 与反熵 gossip（设 \"merge\": \"chapter\" 可重现本章错误的 merge）",
         properties: &["convergence"],
         build: pn_counter::build,
+    },
+    ScenarioSpec {
+        name: "cap",
+        section: "46.1",
+        title_en: "A replicated key-value store under a partition: strong (CP), eventual (AP), causal, or bare quorums, judged by linearizability, causal and convergence checkers",
+        title_zh: "分区下的复制键值存储：强一致（CP）、最终一致（AP）、因果一致或仅法定人数，由线性一致性、因果与收敛检查器判定",
+        properties: &["linearizability", "causal_consistency", "convergence", "availability"],
+        build: cap::build,
     },
     ScenarioSpec {
         name: "failure-detector",

@@ -1,0 +1,400 @@
+//! Linearizability of key-value histories (46.1: what "strong consistency" promises).
+//!
+//! A history is linearizable if every operation can be given one instant between its invocation
+//! and its response such that, in that order, every read returns the value of the latest write.
+//! The search is Wing & Gong's, with the two improvements Porcupine (Athalye, 2017) made
+//! practical: P-compositionality (each key is checked on its own, since a history is
+//! linearizable exactly when every key's sub-history is) and a cache of visited states (the set
+//! of operations already linearized plus the register's value), which turns most of the
+//! exponential search into a walk.
+//!
+//! Operations whose outcome is unknown (a write that timed out, or that a coordinator gave up
+//! on after it may have reached some replicas) get an infinite response time: they may take
+//! effect at any moment after their invocation, or never. A read with an unknown outcome
+//! constrains nothing and is dropped.
+//!
+//! For a violation the checker returns a small set of operations that cannot be ordered: it
+//! finds the shortest prefix of the key's history (by invocation) that fails, then removes
+//! operations one at a time while it still fails (never a write whose value a remaining read
+//! returned, so that the explanation stays about order, not about values from nowhere).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// What an operation did. `value` and `output` are opaque strings; `None` is the absent key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum KvOp {
+    /// A read, and what it returned.
+    Get { output: Option<String> },
+    /// A write of `value`.
+    Put { value: String },
+}
+
+/// One operation of a history: who, when (any time unit, e.g. µs), on which key, and what.
+/// `ret: None` is an unknown outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    pub client: u64,
+    pub call: u64,
+    #[serde(rename = "return")]
+    pub ret: Option<u64>,
+    pub key: String,
+    #[serde(flatten)]
+    pub op: KvOp,
+}
+
+/// The checker's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Linearizable {
+        operations: usize,
+        keys: usize,
+    },
+    /// `key`'s history cannot be ordered; `culprits` are indices into the checked history.
+    Violation {
+        key: String,
+        culprits: Vec<usize>,
+    },
+}
+
+/// Errors in a history given from outside (the CLI's JSON file).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HistoryError {
+    #[error("operation {index}: returns at {ret} before its invocation at {call}")]
+    ReturnBeforeCall { index: usize, call: u64, ret: u64 },
+}
+
+/// Checks `history`. Reads with an unknown outcome are ignored.
+pub fn check(history: &[Operation]) -> Result<Outcome, HistoryError> {
+    for (index, o) in history.iter().enumerate() {
+        if let Some(ret) = o.ret
+            && ret < o.call
+        {
+            return Err(HistoryError::ReturnBeforeCall { index, call: o.call, ret });
+        }
+    }
+    let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, o) in history.iter().enumerate() {
+        if o.ret.is_none() && matches!(o.op, KvOp::Get { .. }) {
+            continue;
+        }
+        by_key.entry(o.key.as_str()).or_default().push(i);
+    }
+    let operations = by_key.values().map(Vec::len).sum();
+    for (key, ops) in &by_key {
+        if !linearizable(history, ops) {
+            return Ok(Outcome::Violation { key: (*key).to_owned(), culprits: shrink(history, ops) });
+        }
+    }
+    Ok(Outcome::Linearizable { operations, keys: by_key.len() })
+}
+
+/// The longest failing prefix the one-at-a-time shrinking works on.
+const SHRINK_MAX: usize = 2_000;
+
+/// A small failing subset of `ops` (all on one key, known to fail).
+fn shrink(history: &[Operation], ops: &[usize]) -> Vec<usize> {
+    let mut sorted = ops.to_vec();
+    sorted.sort_by_key(|&i| (history[i].call, i));
+    // The shortest failing prefix, with the writers of the values its reads returned.
+    let fails = |len: usize| {
+        let prefix = with_writers(history, &sorted[..len], &sorted);
+        (!linearizable(history, &prefix)).then_some(prefix)
+    };
+    // Doubling, then bisection between the last passing and the first failing length.
+    let (mut pass, mut fail) = (0, sorted.len());
+    let mut len = 8;
+    while len < sorted.len() {
+        if fails(len).is_some() {
+            fail = len;
+            break;
+        }
+        pass = len;
+        len *= 2;
+    }
+    while fail - pass > 1 {
+        let mid = pass + (fail - pass) / 2;
+        if fails(mid).is_some() { fail = mid } else { pass = mid }
+    }
+    let mut failing = fails(fail).unwrap_or_else(|| sorted.clone());
+    // Then one operation at a time, while it still fails (newest first: the end of the prefix
+    // is what broke it). Very long prefixes are left as they are.
+    // Removing one operation can make another removable: repeat until nothing changes.
+    let mut changed = failing.len() <= SHRINK_MAX;
+    while changed {
+        changed = false;
+        let mut i = failing.len();
+        while i > 0 {
+            i -= 1;
+            let candidate = failing[i];
+            let read_elsewhere = match &history[candidate].op {
+                KvOp::Put { value } => failing
+                    .iter()
+                    .any(|&j| j != candidate && matches!(&history[j].op, KvOp::Get { output: Some(v) } if v == value)),
+                KvOp::Get { .. } => false,
+            };
+            let mut without = failing.clone();
+            without.remove(i);
+            if !read_elsewhere && !linearizable(history, &without) {
+                failing = without;
+                changed = true;
+            }
+        }
+    }
+    failing.sort_unstable();
+    failing
+}
+
+/// `subset` plus, from `all`, the writes whose values the subset's reads returned.
+fn with_writers(history: &[Operation], subset: &[usize], all: &[usize]) -> Vec<usize> {
+    let read: BTreeSet<&str> = subset
+        .iter()
+        .filter_map(|&i| match &history[i].op {
+            KvOp::Get { output: Some(v) } => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out: BTreeSet<usize> = subset.iter().copied().collect();
+    for &i in all {
+        if let KvOp::Put { value } = &history[i].op
+            && read.contains(value.as_str())
+        {
+            out.insert(i);
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// One call or return event of the search's doubly linked list.
+#[derive(Clone, Copy)]
+struct Entry {
+    op: usize,
+    is_call: bool,
+    /// For a call: the index of its return entry.
+    matching: usize,
+    prev: usize,
+    next: usize,
+}
+
+const NIL: usize = usize::MAX;
+
+/// Porcupine's single-partition search over `ops` (indices into `history`, one key).
+fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
+    // Values as small integers: 0 is the absent key.
+    let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut id = |v: &'a str| {
+        let next = u32::try_from(ids.len() + 1).unwrap_or(u32::MAX);
+        *ids.entry(v).or_insert(next)
+    };
+    struct Step {
+        read: Option<u32>,
+        write: Option<u32>,
+    }
+    let steps: Vec<Step> = ops
+        .iter()
+        .map(|&i| match &history[i].op {
+            KvOp::Get { output } => Step { read: Some(output.as_deref().map_or(0, &mut id)), write: None },
+            KvOp::Put { value } => Step { read: None, write: Some(id(value)) },
+        })
+        .collect();
+    // Events by time; at equal times calls come first (the operations overlap); unknown
+    // outcomes return at the end of time.
+    let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * ops.len());
+    for (k, &i) in ops.iter().enumerate() {
+        events.push((history[i].call, false, k));
+        events.push((history[i].ret.unwrap_or(u64::MAX), true, k));
+    }
+    events.sort_unstable();
+    let head = events.len();
+    let mut list: Vec<Entry> = events
+        .iter()
+        .enumerate()
+        .map(|(pos, &(_, is_return, k))| Entry {
+            op: k,
+            is_call: !is_return,
+            matching: NIL,
+            prev: if pos == 0 { head } else { pos - 1 },
+            next: if pos + 1 == events.len() { NIL } else { pos + 1 },
+        })
+        .collect();
+    let mut return_of = vec![NIL; ops.len()];
+    for (pos, e) in list.iter().enumerate() {
+        if !e.is_call {
+            return_of[e.op] = pos;
+        }
+    }
+    for e in &mut list {
+        if e.is_call {
+            e.matching = return_of[e.op];
+        }
+    }
+    list.push(Entry {
+        op: NIL,
+        is_call: false,
+        matching: NIL,
+        prev: NIL,
+        next: if events.is_empty() { NIL } else { 0 },
+    });
+
+    let words = ops.len().div_ceil(64);
+    let mut linearized = vec![0u64; words];
+    let mut cache: BTreeSet<(Vec<u64>, u32)> = BTreeSet::new();
+    let mut stack: Vec<(usize, u32)> = Vec::new();
+    let mut state = 0u32;
+    let mut entry = list[head].next;
+    // Unlinks a call and its return from the list; `lift` and `unlift` are exact inverses.
+    fn lift(list: &mut [Entry], call: usize) {
+        let (p, n) = (list[call].prev, list[call].next);
+        list[p].next = n;
+        if n != NIL {
+            list[n].prev = p;
+        }
+        let m = list[call].matching;
+        let (mp, mn) = (list[m].prev, list[m].next);
+        list[mp].next = mn;
+        if mn != NIL {
+            list[mn].prev = mp;
+        }
+    }
+    fn unlift(list: &mut [Entry], call: usize) {
+        let m = list[call].matching;
+        let (mp, mn) = (list[m].prev, list[m].next);
+        list[mp].next = m;
+        if mn != NIL {
+            list[mn].prev = m;
+        }
+        let (p, n) = (list[call].prev, list[call].next);
+        list[p].next = call;
+        if n != NIL {
+            list[n].prev = call;
+        }
+    }
+    while list[head].next != NIL {
+        // The list always ends with a return, so the walk meets one before its end.
+        let e = list[entry];
+        if e.is_call {
+            let step = &steps[e.op];
+            let allowed = step.read.is_none_or(|r| r == state);
+            if allowed {
+                let next_state = step.write.unwrap_or(state);
+                let mut next = linearized.clone();
+                next[e.op / 64] |= 1 << (e.op % 64);
+                if cache.insert((next.clone(), next_state)) {
+                    stack.push((entry, state));
+                    state = next_state;
+                    linearized = next;
+                    lift(&mut list, entry);
+                    entry = list[head].next;
+                    continue;
+                }
+            }
+            entry = e.next;
+        } else {
+            // A return reached before its call was linearized: this branch fails.
+            let Some((call, previous)) = stack.pop() else { return false };
+            state = previous;
+            let k = list[call].op;
+            linearized[k / 64] &= !(1 << (k % 64));
+            unlift(&mut list, call);
+            entry = list[call].next;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(client: u64, call: u64, ret: Option<u64>, value: &str) -> Operation {
+        Operation { client, call, ret, key: "x".into(), op: KvOp::Put { value: value.into() } }
+    }
+    fn get(client: u64, call: u64, ret: u64, output: Option<&str>) -> Operation {
+        Operation { client, call, ret: Some(ret), key: "x".into(), op: KvOp::Get { output: output.map(str::to_owned) } }
+    }
+    fn verdict(h: &[Operation]) -> Outcome {
+        check(h).unwrap()
+    }
+
+    #[test]
+    fn sequential_and_concurrent_histories() {
+        let seq =
+            [put(0, 0, Some(10), "1"), get(1, 20, 30, Some("1")), put(0, 40, Some(50), "2"), get(1, 60, 70, Some("2"))];
+        assert_eq!(verdict(&seq), Outcome::Linearizable { operations: 4, keys: 1 });
+        // A read overlapping a write may see either value.
+        let old = [put(0, 0, Some(10), "1"), put(0, 20, Some(100), "2"), get(1, 30, 40, Some("1"))];
+        assert!(matches!(verdict(&old), Outcome::Linearizable { .. }));
+        let new = [put(0, 0, Some(10), "1"), put(0, 20, Some(100), "2"), get(1, 30, 40, Some("2"))];
+        assert!(matches!(verdict(&new), Outcome::Linearizable { .. }));
+        assert!(matches!(verdict(&[get(1, 0, 5, None)]), Outcome::Linearizable { .. }), "the initial absence");
+    }
+
+    #[test]
+    fn a_stale_read_after_a_completed_write_is_a_violation() {
+        let h = [put(0, 0, Some(10), "1"), put(0, 20, Some(30), "2"), get(1, 40, 50, Some("1"))];
+        assert_eq!(verdict(&h), Outcome::Violation { key: "x".into(), culprits: vec![0, 1, 2] });
+    }
+
+    #[test]
+    fn new_then_old_is_a_violation_even_during_the_write() {
+        // The classic non-write-back anomaly: one read sees the new value, a later one the old.
+        let h = [
+            put(0, 0, Some(10), "1"),
+            put(0, 20, Some(200), "2"),
+            get(1, 30, 40, Some("2")),
+            get(2, 50, 60, Some("1")),
+        ];
+        let Outcome::Violation { culprits, .. } = verdict(&h) else { panic!("not linearizable") };
+        assert_eq!(culprits, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn unknown_outcomes_may_or_may_not_take_effect() {
+        let took = [put(0, 0, None, "1"), get(1, 100, 110, Some("1"))];
+        assert!(matches!(verdict(&took), Outcome::Linearizable { .. }), "a timed-out write may have happened");
+        let never = [put(0, 0, None, "1"), get(1, 100, 110, None)];
+        assert!(matches!(verdict(&never), Outcome::Linearizable { .. }), "or not");
+        let before = [get(1, 0, 10, Some("1")), put(0, 20, None, "1")];
+        assert!(matches!(verdict(&before), Outcome::Violation { .. }), "but not before it was invoked");
+        let lost_read = Operation { ret: None, ..get(1, 0, 0, Some("zzz")) };
+        assert!(
+            matches!(verdict(&[lost_read]), Outcome::Linearizable { operations: 0, .. }),
+            "unknown reads say nothing"
+        );
+    }
+
+    #[test]
+    fn keys_are_checked_separately_and_the_culprits_are_few() {
+        let mut h = Vec::new();
+        for i in 0..50u64 {
+            h.push(Operation { key: "y".into(), ..put(0, i * 100, Some(i * 100 + 10), &i.to_string()) });
+            h.push(Operation { key: "y".into(), ..get(1, i * 100 + 20, i * 100 + 30, Some(&i.to_string())) });
+        }
+        h.push(put(2, 10_000, Some(10_010), "a"));
+        h.push(get(3, 10_020, 10_030, Some("b")));
+        h.push(put(2, 10_015, Some(10_040), "b"));
+        h.push(get(3, 10_050, 10_060, Some("a")));
+        let Outcome::Violation { key, culprits } = verdict(&h) else { panic!() };
+        assert_eq!(key, "x");
+        assert_eq!(culprits, [100, 102, 103], "b's read is not needed to show it");
+    }
+
+    #[test]
+    fn a_return_before_its_call_is_bad_input() {
+        assert_eq!(
+            check(&[put(0, 10, Some(5), "1")]),
+            Err(HistoryError::ReturnBeforeCall { index: 0, call: 10, ret: 5 })
+        );
+    }
+
+    #[test]
+    fn the_json_format() {
+        let json = r#"[{"client":0,"call":0,"return":10,"key":"x","op":"put","value":"1"},
+                       {"client":1,"call":5,"return":null,"key":"x","op":"get","output":null}]"#;
+        let h: Vec<Operation> = serde_json::from_str(json).unwrap();
+        assert_eq!(h[0], put(0, 0, Some(10), "1"));
+        assert_eq!(h[1].ret, None);
+    }
+}

@@ -1,0 +1,103 @@
+//! `distlab check linearizability --model kv FILE`: the engine's linearizability checker on a
+//! history recorded elsewhere (46.1) — a test of your own store, a Jepsen-style run.
+//!
+//! The file is a JSON array of operations, one object each:
+//! `{"client": 0, "call": 10, "return": 25, "key": "x", "op": "put", "value": "1"}` or
+//! `{"client": 1, "call": 12, "return": 30, "key": "x", "op": "get", "output": "1"}`.
+//! Times are integers in any one unit; `"return": null` is an unknown outcome (a write that may
+//! or may not have happened; a read with it is ignored); `"output": null` reads an absent key.
+//! `-` reads the history from stdin.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use distlab_engine::check::linearizability::{self, KvOp, Operation, Outcome as Checked};
+
+use crate::{Failure, Outcome};
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Is the history linearizable? Exit 0 if so, 1 if not (with the operations that cannot be
+    /// ordered), 2 for a file that is not a valid history.
+    Linearizability {
+        /// The data model of the history.
+        #[arg(long, value_enum, default_value_t = Model::Kv)]
+        model: Model,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The history (a JSON array of operations), or `-` for stdin.
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Model {
+    /// A key-value store of registers: put(key, value) and get(key).
+    Kv,
+}
+
+pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
+    let CheckCommand::Linearizability { model: Model::Kv, json, file } = cmd;
+    let text = if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the history from stdin")
+            .map_err(Failure::bad_input)?;
+        s
+    } else {
+        std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))
+            .map_err(Failure::bad_input)?
+    };
+    let history: Vec<Operation> = serde_json::from_str(&text)
+        .with_context(|| {
+            format!(
+                "{} is not a history (a JSON array of operations, see `distlab check linearizability --help`)",
+                file.display()
+            )
+        })
+        .map_err(Failure::bad_input)?;
+    let started = std::time::Instant::now();
+    let outcome = linearizability::check(&history).map_err(Failure::bad_input)?;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    let describe = |i: usize| {
+        let o = &history[i];
+        let what = match &o.op {
+            KvOp::Put { value } => format!("put({}, {value})", o.key),
+            KvOp::Get { output } => format!("get({}) -> {}", o.key, output.as_deref().unwrap_or("nothing")),
+        };
+        let ret = o.ret.map_or("unknown".to_owned(), |r| r.to_string());
+        format!("#{i} client {} {what} [{} .. {ret}]", o.client, o.call)
+    };
+    match outcome {
+        Checked::Linearizable { operations, keys } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "linearizable": true, "operations": operations, "keys": keys, "elapsed_ms": elapsed_ms })
+                );
+            } else {
+                println!("linearizable: {operations} operations on {keys} keys ({elapsed_ms:.1} ms)");
+            }
+            Ok(Outcome::Ok)
+        }
+        Checked::Violation { key, culprits } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "linearizable": false, "key": key, "culprits": culprits, "elapsed_ms": elapsed_ms })
+                );
+            } else {
+                println!("not linearizable: key {key}; these {} operations cannot be ordered:", culprits.len());
+                for i in culprits {
+                    println!("  {}", describe(i));
+                }
+            }
+            Ok(Outcome::PropertyViolated)
+        }
+    }
+}
