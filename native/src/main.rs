@@ -9,6 +9,7 @@ mod bench_cmd;
 mod check_cmd;
 mod ring_cmd;
 mod sim_cmd;
+mod sweep_cmd;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,9 @@ enum Command {
     /// Check a recorded history with the engine's checkers.
     #[command(subcommand)]
     Check(check_cmd::CheckCommand),
+    /// Run a scenario over many seeds and parameter values, and tabulate what it kept.
+    #[command(subcommand)]
+    Sweep(sweep_cmd::SweepCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => on_runtime(|| async move { bench_cmd::run(&args).await }),
         Command::Ring(cmd) => ring_cmd::run(cmd),
         Command::Check(cmd) => check_cmd::run(cmd),
+        Command::Sweep(cmd) => sweep_cmd::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

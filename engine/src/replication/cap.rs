@@ -5,7 +5,8 @@
 //! - [`Consistency::Strong`] (CP): the ABD algorithm. A write asks R replicas for the newest
 //!   version, then stores (newest + 1, coordinator) on W; a read asks R, takes the newest, and
 //!   writes it back to W before answering, so a later read can never see an older value. Without
-//!   a quorum in time, the answer is an explicit `Unavailable`.
+//!   a quorum in time, the answer is an explicit `Rejected` (nothing was written) or
+//!   `Unavailable` (the write may have reached some replicas: its fate is unknown).
 //! - [`Consistency::Quorum`]: the same without the read's write-back: `R + W > N` alone, which is
 //!   *not* linearizable (a read can see a half-written value that a later read does not).
 //! - [`Consistency::Eventual`] (AP): the coordinator answers from what it can reach, at worst
@@ -90,8 +91,11 @@ pub enum OpResult {
     Values {
         values: Vec<String>,
     },
-    /// No quorum (or, causal, no catch-up) in time.
+    /// No quorum in time, after the write may have reached some replicas: its fate is unknown.
     Unavailable,
+    /// No quorum (or, causal, no catch-up) in time, before anything was written: it did not
+    /// happen.
+    Rejected,
 }
 
 /// A version in the ABD protocols: (counter, writer, the writer's request), ordered. It must be
@@ -734,11 +738,11 @@ impl Actor<CapProtocol> for Replica {
             return self.retransmit(ctx);
         }
         let rid = timer.0.saturating_sub(OP_TIMER);
-        let eventual_read = self.ops.get(&rid).is_some_and(|o| matches!(o.phase, Phase::ReadState { .. }));
-        if eventual_read {
-            self.finish_eventual_read(ctx, rid); // available: answer with what arrived
-        } else {
-            self.finish(ctx, rid, OpResult::Unavailable);
+        match self.ops.get(&rid).map(|o| &o.phase) {
+            Some(Phase::ReadState { .. }) => self.finish_eventual_read(ctx, rid), // available: answer with what arrived
+            Some(Phase::Query { .. } | Phase::CatchUp) => self.finish(ctx, rid, OpResult::Rejected),
+            Some(Phase::Store { .. }) => self.finish(ctx, rid, OpResult::Unavailable),
+            None => {}
         }
     }
 
@@ -827,7 +831,7 @@ impl Actor<CapProtocol> for CapClient {
         self.outstanding = None;
         ctx.cancel_timer(GIVE_UP);
         ctx.cancel_timer(RETRY);
-        if result != OpResult::Unavailable {
+        if !matches!(result, OpResult::Unavailable | OpResult::Rejected) {
             self.session = join(&self.session, &session);
         }
         ctx.observe(CapObs::Completed { req, result });

@@ -349,6 +349,7 @@ impl CapJudge {
                 (ClientOp::Put { key, value }, Some(OpResult::Ok)) => {
                     Some((key, KvOp::Put { value: value.clone() }, known(o.ret)))
                 }
+                (ClientOp::Put { .. }, Some(OpResult::Rejected)) => None, // it did not happen
                 (ClientOp::Put { key, value }, _) => Some((key, KvOp::Put { value: value.clone() }, None)),
                 (ClientOp::Get { key }, Some(OpResult::Value { value })) => {
                     Some((key, KvOp::Get { output: value.clone() }, known(o.ret)))
@@ -369,7 +370,7 @@ impl CapJudge {
     }
 
     fn answered(o: &Op) -> bool {
-        o.result.as_ref().is_some_and(|r| *r != OpResult::Unavailable)
+        o.result.as_ref().is_some_and(|r| !matches!(r, OpResult::Unavailable | OpResult::Rejected))
     }
 
     /// Availability of the operations invoked while partitioned, on each side.
@@ -566,7 +567,8 @@ impl Judge<CapProtocol> for CapJudge {
         let answered = ops.iter().filter(|o| Self::answered(o)).count();
         s.insert("operations".into(), ops.len().into());
         s.insert("answered".into(), answered.into());
-        s.insert("unavailable".into(), ops.iter().filter(|o| o.result == Some(OpResult::Unavailable)).count().into());
+        let refused = |o: &&Op| matches!(o.result, Some(OpResult::Unavailable | OpResult::Rejected));
+        s.insert("unavailable".into(), ops.iter().filter(refused).count().into());
         s.insert("timed_out".into(), ops.iter().filter(|o| o.result.is_none() && o.ret.is_none()).count().into());
         for (side, ok, n) in self.availability(sim, &ops) {
             let ratio = if n == 0 { 1.0 } else { ok as f64 / n as f64 };
@@ -606,5 +608,61 @@ impl Judge<CapProtocol> for CapJudge {
         let faults = sim.trace().records().iter().filter(|r| matches!(r.kind, TraceKind::Fault { .. })).count();
         s.insert("faults_applied".into(), faults.into());
         s
+    }
+}
+
+/// One seed of a sweep: did the run keep its level's property, and how available and fresh was it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepSample {
+    /// The level's main property failed: linearizability for `strong` and `quorum`, causal
+    /// consistency for `causal`, availability or convergence for `eventual`.
+    pub violated: bool,
+    pub availability: f64,
+    /// Availability during the partition on its smaller side (1.0 without a partition).
+    pub availability_minority: f64,
+    pub stale_reads: u64,
+    pub operations: u64,
+}
+
+/// Runs `config` with `seed` to its end and samples it.
+pub fn sweep_sample(config: &serde_json::Value, seed: u64) -> Result<SweepSample, super::ScenarioError> {
+    let mut run = super::build("cap", config, seed)?;
+    let until = run.default_until();
+    run.run_until(until)?;
+    let main = ["linearizability", "causal_consistency", "availability", "convergence"];
+    let violated = run.verdicts().iter().any(|v| main.contains(&v.property.as_str()) && !v.holds);
+    let s = run.summary();
+    let number = |k: &str| s.get(k).and_then(serde_json::Value::as_f64);
+    let operations = number("operations").unwrap_or(0.0);
+    Ok(SweepSample {
+        violated,
+        availability: if operations > 0.0 { number("answered").unwrap_or(0.0) / operations } else { 1.0 },
+        availability_minority: number("availability_minority").unwrap_or(1.0),
+        stale_reads: s.get("stale_reads").and_then(serde_json::Value::as_u64).unwrap_or(0),
+        operations: s.get("operations").and_then(serde_json::Value::as_u64).unwrap_or(0),
+    })
+}
+
+/// A sweep point: the samples of many seeds, summed up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub runs: u64,
+    pub violation_rate: f64,
+    pub availability: f64,
+    pub availability_minority: f64,
+    pub stale_reads_per_run: f64,
+}
+
+impl SweepPoint {
+    pub fn of(samples: &[SweepSample]) -> SweepPoint {
+        let n = samples.len().max(1) as f64;
+        let mean = |f: fn(&SweepSample) -> f64| samples.iter().map(f).sum::<f64>() / n;
+        SweepPoint {
+            runs: samples.len() as u64,
+            violation_rate: mean(|s| if s.violated { 1.0 } else { 0.0 }),
+            availability: mean(|s| s.availability),
+            availability_minority: mean(|s| s.availability_minority),
+            stale_reads_per_run: mean(|s| s.stale_reads as f64),
+        }
     }
 }

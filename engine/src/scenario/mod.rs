@@ -41,6 +41,9 @@ pub enum ScenarioError {
     Unknown { name: String, known: String },
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A run that hit one of the simulator's limits (only where a scenario is run to its end).
+    #[error(transparent)]
+    Sim(#[from] SimError),
 }
 
 /// Every scenario, in chapter order.

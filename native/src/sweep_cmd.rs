@@ -1,0 +1,107 @@
+//! `distlab sweep cap`: the replicated store over many seeds for every (R, W) pair, or for the
+//! values of one parameter, with the violation rate and the availability of each (46.1). The page
+//! runs the same sweep in a Web Worker.
+
+use std::io::Write;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Subcommand};
+use distlab_engine::scenario::cap::{SweepPoint, sweep_sample};
+
+use crate::{Failure, Outcome};
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Sweep the `cap` scenario: every (read_quorum, write_quorum) pair by default.
+    Cap(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Seeds per point (0, 1, 2, ...).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    seeds: u64,
+    /// The scenario configuration the sweep starts from, as a JSON object.
+    #[arg(long, default_value = "{}")]
+    config: String,
+    /// The parameter to vary; `rw` (the default) is every (read_quorum, write_quorum) pair.
+    #[arg(long, default_value = "rw")]
+    param: String,
+    /// The parameter's values, comma-separated (numbers, booleans or names), unless it is `rw`.
+    #[arg(long, value_delimiter = ',')]
+    values: Vec<String>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
+    let SweepCommand::Cap(args) = cmd;
+    let base: serde_json::Value = serde_json::from_str(&args.config)
+        .with_context(|| format!("--config {:?} is not JSON", args.config))
+        .map_err(Failure::bad_input)?;
+    if !base.is_object() {
+        return Err(Failure::bad_input(anyhow!("--config must be a JSON object, e.g. '{{\"replicas\":5}}'")));
+    }
+    let points: Vec<(String, serde_json::Value)> = if args.param == "rw" {
+        if !args.values.is_empty() {
+            return Err(Failure::bad_input(anyhow!("--values goes with a --param other than rw")));
+        }
+        let n = base.get("replicas").and_then(serde_json::Value::as_u64).unwrap_or(3);
+        (1..=n)
+            .flat_map(|r| (1..=n).map(move |w| (r, w)))
+            .map(|(r, w)| {
+                let mut c = base.clone();
+                c["read_quorum"] = r.into();
+                c["write_quorum"] = w.into();
+                let overlap = if r + w > n { "R+W>N" } else { "R+W<=N" };
+                (format!("R={r} W={w} {overlap}"), c)
+            })
+            .collect()
+    } else {
+        if args.values.is_empty() {
+            return Err(Failure::bad_input(anyhow!("--param {} needs --values, e.g. --values 1,2,3", args.param)));
+        }
+        args.values
+            .iter()
+            .map(|v| {
+                let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone()));
+                let mut c = base.clone();
+                c[&args.param] = value;
+                (format!("{}={v}", args.param), c)
+            })
+            .collect()
+    };
+    let total = points.len();
+    let mut rows = Vec::new();
+    for (i, (label, config)) in points.into_iter().enumerate() {
+        eprint!("  [{}/{total}] {label}: {} seeds...", i + 1, args.seeds);
+        let _ = std::io::stderr().flush();
+        let mut samples = Vec::new();
+        for seed in 0..args.seeds {
+            samples.push(sweep_sample(&config, seed).map_err(|e| {
+                eprintln!();
+                Failure::bad_input(anyhow!("{label}: {e}"))
+            })?);
+        }
+        let point = SweepPoint::of(&samples);
+        eprintln!(" {:.1}% violated", point.violation_rate * 100.0);
+        rows.push((label, point));
+    }
+    if args.json {
+        let rows: Vec<_> = rows.iter().map(|(label, p)| serde_json::json!({ "point": label, "result": p })).collect();
+        println!("{}", serde_json::json!({ "seeds": args.seeds, "config": base, "points": rows }));
+    } else {
+        println!("{:<22} {:>10} {:>13} {:>13} {:>12}", "point", "violated", "availability", "minority", "stale/run");
+        for (label, p) in &rows {
+            println!(
+                "{label:<22} {:>9.1}% {:>12.1}% {:>12.1}% {:>12.2}",
+                p.violation_rate * 100.0,
+                p.availability * 100.0,
+                p.availability_minority * 100.0,
+                p.stale_reads_per_run
+            );
+        }
+    }
+    Ok(Outcome::Ok)
+}
