@@ -140,6 +140,27 @@ impl Lab {
     pub fn summary(&self) -> Result<JsValue, JsError> {
         to_js(&self.run.summary())
     }
+
+    /// The `cap` scenario's client operations so far, for the history timeline.
+    pub fn operations(&self) -> Result<JsValue, JsError> {
+        to_js(&scenario::cap::operations(self.run.as_ref()))
+    }
+}
+
+/// One seed of a `cap` sweep (run to its end): what the page's sweep worker calls.
+#[wasm_bindgen]
+pub fn cap_sweep_sample(config: JsValue, seed: f64) -> Result<JsValue, JsError> {
+    let config: serde_json::Value = from_js(config, "configuration")?;
+    let sample =
+        scenario::cap::sweep_sample(&config, whole(seed, "seed")?).map_err(|e| JsError::new(&e.to_string()))?;
+    to_js(&sample)
+}
+
+/// The samples of one sweep point, summed up.
+#[wasm_bindgen]
+pub fn cap_sweep_point(samples: JsValue) -> Result<JsValue, JsError> {
+    let samples: Vec<scenario::cap::SweepSample> = from_js(samples, "samples")?;
+    to_js(&scenario::cap::SweepPoint::of(&samples))
 }
 
 /// The hash-ring view's model: a ring, a fixed set of sample keys, and what each change moved.

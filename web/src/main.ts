@@ -6,6 +6,7 @@ import "./style.css";
 import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { readRoute, writeParams } from "./url";
 import type { KeyHandlers } from "./controls";
+import { mountCap } from "./views/cap";
 import { mountCounter } from "./views/counter";
 import { mountElection } from "./views/election";
 import { mountLocks } from "./views/locks";
@@ -16,6 +17,7 @@ import { mountSoon } from "./views/soon";
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
 
 const CHAPTER: Section[] = [
+  { id: "cap", title: "s.46.1.cap", mount: mountCap },
   { id: "ring", title: "s.46.1.1.ring", mount: mountRing },
   { id: "counter", title: "s.46.1.1.counter", mount: mountCounter },
   { id: "coordination", title: "s.46.1.2", mount: mountElection },

@@ -98,7 +98,7 @@ await test("the page loads with the ring view and no console errors", async (pag
   const keyPaths = await page.locator("svg.ring path[data-owner]").count();
   assert(keyPaths === 3, `one key path per owner, got ${keyPaths}`);
   const sections = await page.locator("nav a").count();
-  assert(sections === 16, `11 chapter sections and 5 exercises, got ${sections}`);
+  assert(sections === 17, `12 chapter sections and 5 exercises, got ${sections}`);
   const load = await page.locator(".bar").count();
   assert(load === 3, `a load bar per node, got ${load}`);
 });
@@ -349,6 +349,44 @@ await test("crashing the leader elects a new one, with timers as rings", async (
   const next = /(n\d): leader \(term (\d+)\)/.exec(after);
   assert(next && next[1] !== leader[1] && Number(next[2]) > Number(leader[2]), `a new leader in a higher term: ${after}`);
   assert((await page.getAttribute("#verdict-one_leader_per_term", "class")) === "good", "one leader per term");
+});
+
+await test("the CAP view: cutting links costs availability, the history and the verdict show it", async (page) => {
+  await open(page, "#/cap?seed=1&t=3000000");
+  assert((await page.textContent("#cap-quorums")).includes("R + W > N ✓"), await page.textContent("#cap-quorums"));
+  const bars = await page.locator("#cap-history g.op").count();
+  assert(bars > 20, `the history shows the operations, got ${bars}`);
+  assert((await page.getAttribute("#verdict-linearizability", "class")) === "good", "strong is linearizable");
+  assert((await page.textContent("#cap-recent")).endsWith("100.0%"), await page.textContent("#cap-recent"));
+  // A horizontal line has an empty bounding box, which Playwright calls invisible: dispatch.
+  await page.dispatchEvent("line[data-link='r0-r2']", "click");
+  await page.dispatchEvent("line[data-link='r1-r2']", "click");
+  assert((await page.locator("line.link.cut").count()) === 2, "both links are drawn cut");
+  await playUntil(page, 6);
+  const recent = parseFloat((await page.textContent("#cap-recent")).split(":")[1]);
+  assert(recent < 90, `the client beside the isolated replica is refused: ${recent}%`);
+  assert((await page.locator("#cap-history g.op.failed").count()) > 0, "refused operations are drawn red");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")) === "CAP、法定人数与一致性级别", await page.textContent("main h2"));
+  assert((await page.textContent("#cap-recent")).startsWith("最近 2 秒的可用性"), await page.textContent("#cap-recent"));
+});
+
+await test("bare quorums: the checker's counterexample is outlined in the history", async (page) => {
+  await open(page, "#/cap?seed=1&level=quorum&r=1&w=1&t=6000000");
+  assert((await page.textContent("#cap-quorums")).includes("R + W > N ✗"), await page.textContent("#cap-quorums"));
+  assert((await page.getAttribute("#verdict-linearizability", "class")) === "warn", "violated, not promised");
+  assert((await page.locator("#cap-history rect.violation").count()) >= 2, "the operations that cannot be ordered are outlined");
+});
+
+await test("the sweep runs in a worker and draws its chart", async (page) => {
+  await open(page, "#/cap?seed=1");
+  await page.selectOption("#sweep-param", "consistency");
+  await page.fill("#sweep-seeds", "2");
+  await page.click("#sweep-run");
+  await page.waitForSelector("#sweep-chart[data-done='1']", { timeout: 60000 });
+  assert((await page.locator("#sweep-chart rect.bar-violation").count()) === 4, "one point per level");
+  assert((await page.locator("#sweep-chart rect.bar-availability").count()) === 4, "with its availability");
+  assert((await page.getAttribute("#sweep-progress", "value")) === "8", "4 points × 2 seeds");
 });
 
 await context.close();

@@ -195,7 +195,8 @@ pub enum CapObs {
     /// No answer within the client's timeout: the outcome is unknown.
     TimedOut { req: u64 },
     /// A replica's data changed; `digest` identifies its contents (equal digests, equal data).
-    State { digest: u64 },
+    /// A hex string: a 64-bit number does not survive JavaScript's doubles in the page.
+    State { digest: String },
     /// An LWW merge dropped a concurrent write.
     LostWrite { value: String },
 }
@@ -291,7 +292,7 @@ impl Replica {
         .unwrap_or_default();
         let mut digest = crate::sim::trace::TraceHash::default();
         digest.update(contents.as_bytes());
-        ctx.observe(CapObs::State { digest: digest.value() });
+        ctx.observe(CapObs::State { digest: crate::sim::format_hash(digest.value()) });
     }
 
     fn respond(&self, ctx: &mut Ctx<'_, CapProtocol>, client: NodeId, req: u64, result: OpResult) {

@@ -310,6 +310,47 @@ pub fn history(run: &dyn ScenarioRun) -> Vec<Operation> {
     CapJudge::history(&CapJudge::ops_from(observed))
 }
 
+/// One client operation as the page draws it: a bar from `call` to `ret` (µs) on its client's
+/// lane; `ret` is `None` while pending or after the client gave up.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpView {
+    pub client: String,
+    pub call: u64,
+    pub ret: Option<u64>,
+    pub op: ClientOp,
+    pub result: Option<OpResult>,
+    /// A read that returned a value already overwritten before it began.
+    pub stale: bool,
+}
+
+/// Every client operation of a `cap` run so far (empty for any other scenario).
+pub fn operations(run: &dyn ScenarioRun) -> Vec<OpView> {
+    if run.spec().name != "cap" {
+        return Vec::new();
+    }
+    let mut names = BTreeMap::new();
+    for n in run.snapshot().nodes {
+        names.insert(n.id, n.name);
+    }
+    let observed = run.trace().records().iter().filter_map(|r| match &r.kind {
+        TraceKind::Observe { node, obs } => {
+            serde_json::from_value::<CapObs>(obs.clone()).ok().map(|o| (r.time, *node, o))
+        }
+        _ => None,
+    });
+    let ops = CapJudge::ops_from(observed);
+    ops.iter()
+        .map(|o| OpView {
+            client: names.get(&o.client).cloned().unwrap_or_default(),
+            call: o.call.as_micros(),
+            ret: o.ret.map(SimTime::as_micros),
+            op: o.op.clone(),
+            result: o.result.clone(),
+            stale: CapJudge::is_stale(&ops, o),
+        })
+        .collect()
+}
+
 impl CapJudge {
     fn ops(sim: &Sim<CapProtocol>) -> Vec<Op> {
         Self::ops_from(sim.observations().iter().map(|o| (o.time, o.node, o.obs.clone())))
@@ -410,13 +451,16 @@ impl CapJudge {
     /// Reads that returned a value already overwritten before they began: w1's value, although
     /// a write invoked after w1 completed had itself completed before the read was invoked.
     fn stale_reads(ops: &[Op]) -> usize {
-        let mut stale = 0;
-        for r in ops {
-            let (ClientOp::Get { key }, Some(_)) = (&r.op, r.ret) else { continue };
+        ops.iter().filter(|r| Self::is_stale(ops, r)).count()
+    }
+
+    fn is_stale(ops: &[Op], r: &Op) -> bool {
+        {
+            let (ClientOp::Get { key }, Some(_)) = (&r.op, r.ret) else { return false };
             let seen: Vec<&str> = match &r.result {
                 Some(OpResult::Value { value: Some(v) }) => vec![v.as_str()],
                 Some(OpResult::Values { values }) => values.iter().map(String::as_str).collect(),
-                _ => continue,
+                _ => return false,
             };
             let completed = |w: &&Op| {
                 matches!(&w.op, ClientOp::Put { key: k, .. } if k == key)
@@ -429,20 +473,19 @@ impl CapJudge {
                         && ops.iter().filter(completed).any(|w2| w1.ret.is_some_and(|t| w2.call > t))
                 })
             });
-            stale += usize::from(!seen.is_empty() && overwritten);
+            !seen.is_empty() && overwritten
         }
-        stale
     }
 
     /// When the replicas' data last became (and stayed) equal, if it is equal at the end.
     fn converged_at(sim: &Sim<CapProtocol>, replicas: u32) -> Option<SimTime> {
-        let mut latest: BTreeMap<NodeId, u64> = BTreeMap::new();
+        let mut latest: BTreeMap<NodeId, &str> = BTreeMap::new();
         let mut since: Option<SimTime> = None;
         for o in sim.observations() {
-            if let CapObs::State { digest } = o.obs
+            if let CapObs::State { digest } = &o.obs
                 && o.node.0 < replicas
             {
-                latest.insert(o.node, digest);
+                latest.insert(o.node, digest.as_str());
                 let equal = latest.len() == usize::try_from(replicas).unwrap_or(0)
                     && latest.values().collect::<BTreeSet<_>>().len() == 1;
                 since = match (equal, since) {
