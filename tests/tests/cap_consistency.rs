@@ -146,3 +146,30 @@ fn a_10000_operation_history_is_checked() {
     assert!(history.len() >= 10_000, "{} operations", history.len());
     assert!(matches!(linearizability::check(&history), Ok(Outcome::Linearizable { .. })));
 }
+
+#[test]
+fn strong_promises_linearizability_only_when_quorums_meet() {
+    let config = json!({ "read_quorum": 1, "write_quorum": 1, "keys": 1, "clients": 5, "op_interval_ms": 20 });
+    let broken = (0..5).filter(|&seed| {
+        let v = verdict(run_to_end("cap", &config, seed).as_ref(), "linearizability");
+        assert!(!v.promised, "R + W = 2 <= N = 3: ABD cannot promise it");
+        !v.holds
+    });
+    assert!(broken.count() > 0, "and it does break");
+}
+
+#[test]
+fn a_history_too_large_to_check_is_refused_up_front() {
+    let err = distlab_engine::scenario::build(
+        "cap",
+        &json!({ "clients": 20, "op_interval_ms": 1, "duration_ms": 600000 }),
+        1,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert_eq!(
+        err,
+        "duration_ms = 600000 is out of range: allowed at most 200000 × op_interval_ms / clients (12000000 operations asked for)"
+    );
+}

@@ -11,7 +11,13 @@
 //! - a read from w1 although another write w2 of the same key lies causally between w1 and the
 //!   read (it should have seen w2, or something newer).
 //!
-//! Read-your-writes and monotonic reads are the session-order cases of the last two.
+//! Read-your-writes is the session-order case of the last two. Monotonic reads, as a store that
+//! converges promises them (causal+, with one order of concurrent writes), add one more pattern:
+//! - a session that reads a, then b, then a again of one key (it switched to b and back).
+//!
+//! A write whose outcome is unknown (the client gave up waiting) follows its session's earlier
+//! operations, but the session's later operations do not depend on it: the client never learned
+//! that it happened.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +30,7 @@ pub enum CausalViolation {
     Cycle { operations: Vec<usize> },
     InitialAfterWrite { write: usize, read: usize },
     OverwrittenRead { read_from: usize, newer: usize, read: usize },
+    FlipFlop { first: usize, second: usize, third: usize },
 }
 
 /// Checks `history` (completed reads and all writes, whatever their outcome). Operations are
@@ -44,8 +51,14 @@ pub fn check(history: &[Operation]) -> Result<(), CausalViolation> {
     }
     for ops in sessions.values_mut() {
         ops.sort_by_key(|&i| (history[i].call, i));
-        for pair in ops.windows(2) {
-            preds[pair[1]].push(pair[0]);
+        let mut last_known: Option<usize> = None;
+        for &i in ops.iter() {
+            if let Some(p) = last_known {
+                preds[i].push(p);
+            }
+            if history[i].ret.is_some() {
+                last_known = Some(i);
+            }
         }
     }
     let mut read_from: Vec<Option<usize>> = vec![None; n];
@@ -99,6 +112,22 @@ pub fn check(history: &[Operation]) -> Result<(), CausalViolation> {
     for (i, o) in history.iter().enumerate() {
         if matches!(o.op, KvOp::Put { .. }) {
             writes_of.entry(o.key.as_str()).or_default().push(i);
+        }
+    }
+    for ops in sessions.values() {
+        // Per key, the values read so far in this session, and where each was last read.
+        let mut seen: BTreeMap<&str, Vec<(Option<&str>, usize)>> = BTreeMap::new();
+        for &i in ops {
+            let KvOp::Get { output } = &history[i].op else { continue };
+            let reads = seen.entry(history[i].key.as_str()).or_default();
+            let value = output.as_deref();
+            if reads.last().is_some_and(|(v, _)| *v != value)
+                && let Some(&(_, first)) = reads.iter().find(|(v, _)| *v == value)
+            {
+                let second = reads.last().map_or(first, |(_, j)| *j);
+                return Err(CausalViolation::FlipFlop { first, second, third: i });
+            }
+            reads.push((value, i));
         }
     }
     for (r, o) in history.iter().enumerate() {
@@ -161,6 +190,29 @@ mod tests {
         // c0 writes x=a then y=b; c1 sees y=b, then must not read x as absent.
         let h = [put(0, 0, "x", "a"), put(0, 5, "y", "b"), get(1, 10, "y", Some("b")), get(1, 20, "x", None)];
         assert_eq!(check(&h), Err(CausalViolation::InitialAfterWrite { write: 0, read: 3 }));
+    }
+
+    #[test]
+    fn a_session_may_not_switch_back_to_a_value_it_left() {
+        let h = [
+            put(0, 0, "x", "a"),
+            put(1, 0, "x", "b"),
+            get(2, 10, "x", Some("a")),
+            get(2, 20, "x", Some("b")),
+            get(2, 30, "x", Some("a")),
+        ];
+        assert_eq!(check(&h), Err(CausalViolation::FlipFlop { first: 2, second: 3, third: 4 }));
+        let back_to_nothing = [put(0, 0, "x", "a"), get(2, 10, "x", Some("a")), get(2, 20, "x", None)];
+        assert!(check(&back_to_nothing).is_err(), "nothing after a is a step back too");
+    }
+
+    #[test]
+    fn a_write_of_unknown_outcome_is_not_part_of_what_follows_it() {
+        // c0's second write timed out; its next read still returns the first value.
+        let mut lost = put(0, 10, "x", "b");
+        lost.ret = None;
+        let h = [put(0, 0, "x", "a"), lost, get(0, 20, "x", Some("a"))];
+        assert_eq!(check(&h), Ok(()));
     }
 
     #[test]

@@ -163,8 +163,11 @@ pub enum CapMsg {
         versions: Vec<Versioned>,
         ack: bool,
     },
+    /// The receiver's vector clocks for `key` after merging: a hint is settled only when they
+    /// cover what the sender has (an ack of an older write must not settle a newer one).
     ReplicateAck {
         key: String,
+        vclocks: Vec<Vec<u64>>,
     },
     ReadState {
         rid: u64,
@@ -203,8 +206,6 @@ pub enum CapObs {
 
 const ANTI_ENTROPY: TimerId = TimerId(1);
 const RETRANSMIT: TimerId = TimerId(2);
-/// Requests a coordinator remembers (durably) for retries.
-const REQUESTS_KEPT: usize = 256;
 /// Per-operation deadlines: `TimerId(OP_TIMER + rid)`.
 const OP_TIMER: u64 = 1_000;
 
@@ -221,14 +222,17 @@ pub struct ReplicaData {
     pub causal: BTreeMap<String, (u64, usize, String)>,
     /// Eventual: keys whose replication a peer has not acknowledged (hinted handoff).
     pub hints: BTreeMap<u32, BTreeSet<String>>,
-    /// The latest requests this replica coordinated, and their answers once given.
-    pub requests: Vec<RequestSeen>,
+    /// Per client, the latest request this replica coordinated and its answer once given.
+    /// Clients are sequential, so anything older is a stale duplicate.
+    pub requests: BTreeMap<u32, RequestSeen>,
+    /// Lives of this replica: request ids carry it, so that a reply meant for a request of an
+    /// earlier life can never count for a new one.
+    pub incarnation: u64,
 }
 
 /// A request a coordinator started: answered, or (after a crash) of unknown fate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestSeen {
-    pub client: u32,
     pub req: u64,
     pub answer: Option<OpResult>,
 }
@@ -270,9 +274,12 @@ pub struct Replica {
 impl Replica {
     pub fn new(config: CapConfig, index: usize, durable: Option<ReplicaData>) -> Self {
         let n = config.replicas.len();
+        let restarted = durable.is_some();
         let mut data = durable.unwrap_or_default();
         data.applied.resize(n, 0);
-        Replica { config, index, data, ops: BTreeMap::new(), next_rid: 0, pending: Vec::new() }
+        data.incarnation += u64::from(restarted);
+        let next_rid = data.incarnation << 40;
+        Replica { config, index, data, ops: BTreeMap::new(), next_rid, pending: Vec::new() }
     }
 
     fn n(&self) -> usize {
@@ -310,24 +317,26 @@ impl Replica {
 
     /// Answers a client's request, remembering the answer for its retries.
     fn answer(&mut self, ctx: &mut Ctx<'_, CapProtocol>, client: NodeId, req: u64, result: OpResult) {
-        if let Some(r) = self.data.requests.iter_mut().find(|r| (r.client, r.req) == (client.0, req)) {
+        if let Some(r) = self.data.requests.get_mut(&client.0).filter(|r| r.req == req) {
             r.answer = Some(result.clone());
         }
         self.respond(ctx, client, req, result);
     }
 
     /// A client's retry (or a duplicated request): joins the request in flight, or gets the
-    /// answer again. Executing a write twice could let it land again after a newer one, so a
-    /// request this replica started before a crash (its fate unknown) is refused.
+    /// answer again; an older request (a late duplicate) is ignored. Executing a write twice
+    /// could let it land again after a newer one, so a request this replica started before a
+    /// crash (its fate unknown) is refused.
     fn is_repeat(&mut self, ctx: &mut Ctx<'_, CapProtocol>, client: NodeId, req: u64) -> bool {
-        let Some(known) = self.data.requests.iter().find(|r| (r.client, r.req) == (client.0, req)) else {
-            self.data.requests.push(RequestSeen { client: client.0, req, answer: None });
-            if self.data.requests.len() > REQUESTS_KEPT {
-                self.data.requests.remove(0);
+        let known = match self.data.requests.get(&client.0) {
+            Some(known) if known.req > req => return true,
+            Some(known) if known.req == req => known.answer.clone(),
+            _ => {
+                self.data.requests.insert(client.0, RequestSeen { req, answer: None });
+                return false;
             }
-            return false;
         };
-        match known.answer.clone() {
+        match known {
             Some(result) => self.respond(ctx, client, req, result),
             None if self.ops.values().any(|o| o.client == client && o.req == req) => {}
             None => self.respond(ctx, client, req, OpResult::Unavailable),
@@ -693,11 +702,19 @@ impl Actor<CapProtocol> for Replica {
             CapMsg::Replicate { key, versions, ack } => {
                 self.merge_key(ctx, &key, &versions);
                 if ack {
-                    ctx.send(from, CapMsg::ReplicateAck { key });
+                    let vclocks = self
+                        .data
+                        .versions
+                        .get(&key)
+                        .map(|vs| vs.iter().map(|v| v.vclock.clone()).collect())
+                        .unwrap_or_default();
+                    ctx.send(from, CapMsg::ReplicateAck { key, vclocks });
                 }
             }
-            CapMsg::ReplicateAck { key } => {
-                if let Some(keys) = self.data.hints.get_mut(&from.0) {
+            CapMsg::ReplicateAck { key, vclocks } => {
+                let ours = self.data.versions.get(&key).cloned().unwrap_or_default();
+                let covered = ours.iter().all(|v| vclocks.iter().any(|c| c == &v.vclock || dominates(c, &v.vclock)));
+                if let Some(keys) = self.data.hints.get_mut(&from.0).filter(|_| covered) {
                     keys.remove(&key);
                     if keys.is_empty() {
                         self.data.hints.remove(&from.0);

@@ -129,6 +129,15 @@ impl CapScenarioConfig {
         ConfigError::check_range("reorder_percent", self.reorder_percent, 0, 50)?;
         ConfigError::check_range("convergence_bound_ms", self.convergence_bound_ms, 1, 600_000)?;
         ConfigError::check_range("quiet_ms", self.quiet_ms, 0, self.duration_ms)?;
+        // The checkers hold the whole history: keep it to what they (and a page) can handle.
+        let operations = u64::from(self.clients) * self.duration_ms / self.op_interval_ms;
+        if operations > OPERATIONS_MAX {
+            return Err(ConfigError::out_of_range(
+                "duration_ms",
+                self.duration_ms,
+                format!("at most {OPERATIONS_MAX} × op_interval_ms / clients ({operations} operations asked for)"),
+            ));
+        }
         Ok(())
     }
 
@@ -164,6 +173,9 @@ impl CapScenarioConfig {
         client % self.replicas
     }
 }
+
+/// The most operations a run may plan (clients × duration / interval).
+const OPERATIONS_MAX: u64 = 200_000;
 
 fn replica_name(i: u32) -> String {
     format!("r{i}")
@@ -288,6 +300,8 @@ fn faults(cfg: &CapScenarioConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
 #[derive(Clone, Debug)]
 struct Op {
     client: NodeId,
+    /// The replica the client sent it to.
+    replica: NodeId,
     call: SimTime,
     ret: Option<SimTime>,
     op: ClientOp,
@@ -361,9 +375,9 @@ impl CapJudge {
         let mut ops = Vec::new();
         for (time, node, obs) in observed {
             match obs {
-                CapObs::Invoked { req, op, .. } => {
+                CapObs::Invoked { req, op, replica } => {
                     open.insert((node, req), ops.len());
-                    ops.push(Op { client: node, call: time, ret: None, op, result: None });
+                    ops.push(Op { client: node, replica, call: time, ret: None, op, result: None });
                 }
                 CapObs::Completed { req, result } => {
                     if let Some(i) = open.remove(&(node, req)) {
@@ -419,20 +433,25 @@ impl CapJudge {
         // Operations that began and had to end inside the partition (answer or client timeout).
         let from = SimTime::from_millis(self.cfg.partition_at_ms);
         let to = SimTime::from_millis(self.cfg.heal_at_ms.saturating_sub(self.cfg.client_timeout_ms));
-        let during: Vec<&Op> = ops.iter().filter(|o| o.call >= from && o.call < to).collect();
-        let side_of = |client: NodeId| -> Option<usize> {
+        let side_of_replica = |r: u32| -> Option<usize> {
             let (a, b) = self.cfg.sides()?;
-            let name = sim.node_name(client)?;
-            let c: u32 = name.trim_start_matches('c').parse().ok()?;
-            let home = self.cfg.client_home(c);
-            Some(if a.contains(&home) && !b.contains(&home) {
-                0
-            } else if b.contains(&home) && !a.contains(&home) {
-                1
-            } else {
-                2
+            Some(match (a.contains(&r), b.contains(&r)) {
+                (true, false) => 0,
+                (false, true) => 1,
+                _ => 2,
             })
         };
+        let side_of = |client: NodeId| -> Option<usize> {
+            let c: u32 = sim.node_name(client)?.trim_start_matches('c').parse().ok()?;
+            side_of_replica(self.cfg.client_home(c))
+        };
+        // Availability is about the replicas a request can reach: one sent (after a failover)
+        // to a replica across the partition says nothing about the system's choice.
+        let reachable = |o: &Op| {
+            let (client, replica) = (side_of(o.client), side_of_replica(o.replica.0));
+            client == replica || client == Some(2) || replica == Some(2)
+        };
+        let during: Vec<&Op> = ops.iter().filter(|o| o.call >= from && o.call < to && reachable(o)).collect();
         let labels = ["majority", "minority", "bridge"];
         let mut out = Vec::new();
         let sides: BTreeSet<Option<usize>> = during.iter().map(|o| side_of(o.client)).collect();
@@ -460,6 +479,7 @@ impl CapJudge {
             let seen: Vec<&str> = match &r.result {
                 Some(OpResult::Value { value: Some(v) }) => vec![v.as_str()],
                 Some(OpResult::Values { values }) => values.iter().map(String::as_str).collect(),
+                Some(OpResult::Value { value: None }) => Vec::new(),
                 _ => return false,
             };
             let completed = |w: &&Op| {
@@ -473,7 +493,11 @@ impl CapJudge {
                         && ops.iter().filter(completed).any(|w2| w1.ret.is_some_and(|t| w2.call > t))
                 })
             });
-            !seen.is_empty() && overwritten
+            if seen.is_empty() {
+                // Nothing, although a write of this key had completed before the read began.
+                return ops.iter().any(|w| completed(&w));
+            }
+            overwritten
         }
     }
 
@@ -541,7 +565,9 @@ impl Judge<CapProtocol> for CapJudge {
                 }
                 Err(e) => Verdict::fails("linearizability", e.to_string()),
             };
-            verdicts.push(if self.cfg.consistency == Consistency::Strong { v } else { v.unpromised() });
+            // ABD needs every read quorum to meet every write quorum: only then is it promised.
+            let intersect = self.cfg.read_quorum + self.cfg.write_quorum > self.cfg.replicas;
+            verdicts.push(if self.cfg.consistency == Consistency::Strong && intersect { v } else { v.unpromised() });
         }
         if self.cfg.consistency == Consistency::Causal {
             let v = match causal::check(&history) {
@@ -556,6 +582,7 @@ impl Judge<CapProtocol> for CapJudge {
                         causal::CausalViolation::OverwrittenRead { read_from, newer, read } => {
                             vec![*read_from, *newer, *read]
                         }
+                        causal::CausalViolation::FlipFlop { first, second, third } => vec![*first, *second, *third],
                     };
                     let list: Vec<String> = ids.iter().map(|&i| describe(&history[i])).collect();
                     Verdict::fails("causal_consistency", format!("{e:?}: {}", list.join("; ")))
