@@ -3,7 +3,9 @@
 //!
 //! The file is a JSON array of operations, one object each:
 //! `{"client": 0, "call": 10, "return": 25, "key": "x", "op": "put", "value": "1"}` or
-//! `{"client": 1, "call": 12, "return": 30, "key": "x", "op": "get", "output": "1"}`.
+//! `{"client": 1, "call": 12, "return": 30, "key": "x", "op": "get", "output": "1"}` or a
+//! compare-and-set `{"client": 2, "call": 14, "return": 40, "key": "x", "op": "cas",
+//! "expected": "1", "value": "2", "output": true}` (`"expected": null`: the key was absent).
 //! Times are integers in any one unit; `"return": null` is an unknown outcome (a write that may
 //! or may not have happened; a read with it is ignored); `"output": null` reads an absent key.
 //! `-` reads the history from stdin.
@@ -68,6 +70,12 @@ pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
         let o = &history[i];
         let what = match &o.op {
             KvOp::Put { value } => format!("put({}, {value})", o.key),
+            KvOp::Cas { expected, value, output } => format!(
+                "cas({}, {} -> {value}) -> {}",
+                o.key,
+                expected.as_deref().unwrap_or("nothing"),
+                output.map_or("unknown", |ok| if ok { "swapped" } else { "refused" })
+            ),
             KvOp::Get { output } => format!("get({}) -> {}", o.key, output.as_deref().unwrap_or("nothing")),
         };
         let ret = o.ret.map_or("unknown".to_owned(), |r| r.to_string());

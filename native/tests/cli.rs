@@ -127,12 +127,13 @@ fn check_linearizability_reads_a_history_file_and_exits_0_1_or_2() {
         "good.json",
         r#"[{"client":0,"call":0,"return":10,"key":"x","op":"put","value":"1"},
             {"client":1,"call":5,"return":20,"key":"x","op":"get","output":"1"},
-            {"client":2,"call":30,"return":null,"key":"x","op":"put","value":"2"}]"#,
+            {"client":2,"call":30,"return":null,"key":"x","op":"put","value":"2"},
+            {"client":3,"call":40,"return":45,"key":"x","op":"cas","expected":"1","value":"3","output":true}]"#,
     );
     let o = distlab(&["check", "linearizability", "--model", "kv", &good]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).starts_with("linearizable: 2 operations on 1 keys ("),
+        stdout(&o).starts_with("linearizable: 3 operations on 1 keys ("),
         "the unread write of unknown fate is left out: {}",
         stdout(&o)
     );

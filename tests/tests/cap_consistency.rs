@@ -173,3 +173,20 @@ fn a_history_too_large_to_check_is_refused_up_front() {
         "duration_ms = 600000 is out of range: allowed at most 200000 × op_interval_ms / clients (12000000 operations asked for)"
     );
 }
+
+#[test]
+fn compare_and_set_over_quorums_loses_updates() {
+    // Read, compare, write is not atomic over quorums: two clients swap from the same value and
+    // both succeed. The verdict is shown, never promised, whatever the level.
+    let config = json!({ "keys": 1, "clients": 5, "op_interval_ms": 20, "cas_percent": 50 });
+    let mut broken = 0;
+    for seed in 0..10 {
+        let v = verdict(run_to_end("cap", &config, seed).as_ref(), "linearizability");
+        assert!(!v.promised, "seed {seed}");
+        broken += usize::from(!v.holds);
+    }
+    assert!(broken >= 8, "lost updates in most seeds: {broken}/10");
+    let v = verdict(run_to_end("cap", &config, 13).as_ref(), "linearizability");
+    expect!["key a: these 3 operations cannot be put in any order that respects their real-time order and gives every read the latest write: c1 put(a, n4.34) [2.193 159 s – 2.224 328 s]; c1 cas(a, n4.34 → n4.36) → swapped [2.278 445 s – 2.312 612 s]; c4 cas(a, n4.34 → n7.41) → swapped [2.285 103 s – 2.320 728 s]"]
+        .assert_eq(&v.detail);
+}

@@ -30,6 +30,27 @@ pub enum KvOp {
     Get { output: Option<String> },
     /// A write of `value`.
     Put { value: String },
+    /// A compare-and-set: writes `value` if the key holds `expected` (`None`: absent); `output`
+    /// says whether it did (`None`: unknown).
+    Cas { expected: Option<String>, value: String, output: Option<bool> },
+}
+
+impl KvOp {
+    /// The value this operation may write.
+    fn written(&self) -> Option<&str> {
+        match self {
+            KvOp::Put { value } | KvOp::Cas { value, .. } => Some(value),
+            KvOp::Get { .. } => None,
+        }
+    }
+
+    /// The value this operation saw: a read's output, or what a successful compare-and-set found.
+    fn observed(&self) -> Option<&str> {
+        match self {
+            KvOp::Get { output: Some(v) } | KvOp::Cas { expected: Some(v), output: Some(true), .. } => Some(v),
+            _ => None,
+        }
+    }
 }
 
 /// One operation of a history: who, when (any time unit, e.g. µs), on which key, and what.
@@ -77,10 +98,15 @@ pub fn check(history: &[Operation]) -> Result<Outcome, HistoryError> {
     }
     let read_values: BTreeSet<(&str, &str)> = history
         .iter()
-        .filter_map(|o| match &o.op {
-            KvOp::Get { output: Some(v) } if o.ret.is_some() => Some((o.key.as_str(), v.as_str())),
-            _ => None,
-        })
+        .filter(|o| o.ret.is_some())
+        .filter_map(|o| o.op.observed().map(|v| (o.key.as_str(), v)))
+        .collect();
+    // A failed compare-and-set observes that the key did *not* hold a value, which a write of
+    // unknown fate may have caused: on such keys those writes stay.
+    let failed_cas: BTreeSet<&str> = history
+        .iter()
+        .filter(|o| matches!(o.op, KvOp::Cas { output: Some(false), .. }))
+        .map(|o| o.key.as_str())
         .collect();
     let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, o) in history.iter().enumerate() {
@@ -89,7 +115,11 @@ pub fn check(history: &[Operation]) -> Result<Outcome, HistoryError> {
             // A write of unknown outcome that no read saw can always be placed after everything
             // else, which is the same as never: it cannot matter, and each one would double the
             // search.
-            KvOp::Put { value } => o.ret.is_none() && !read_values.contains(&(o.key.as_str(), value.as_str())),
+            KvOp::Put { value } | KvOp::Cas { value, .. } => {
+                o.ret.is_none()
+                    && !read_values.contains(&(o.key.as_str(), value.as_str()))
+                    && !failed_cas.contains(o.key.as_str())
+            }
         };
         if !ignored {
             by_key.entry(o.key.as_str()).or_default().push(i);
@@ -142,12 +172,9 @@ fn shrink(history: &[Operation], ops: &[usize]) -> Vec<usize> {
         while i > 0 {
             i -= 1;
             let candidate = failing[i];
-            let read_elsewhere = match &history[candidate].op {
-                KvOp::Put { value } => failing
-                    .iter()
-                    .any(|&j| j != candidate && matches!(&history[j].op, KvOp::Get { output: Some(v) } if v == value)),
-                KvOp::Get { .. } => false,
-            };
+            let read_elsewhere = history[candidate].op.written().is_some_and(|value| {
+                failing.iter().any(|&j| j != candidate && history[j].op.observed() == Some(value))
+            });
             let mut without = failing.clone();
             without.remove(i);
             if !read_elsewhere && !linearizable(history, &without) {
@@ -160,24 +187,18 @@ fn shrink(history: &[Operation], ops: &[usize]) -> Vec<usize> {
     failing
 }
 
-/// `subset` plus, from `all`, the writes whose values the subset's reads returned.
+/// `subset` plus, from `all`, the writes whose values the subset's reads returned, and so on
+/// (a compare-and-set brought in for its value observed a value of its own).
 fn with_writers(history: &[Operation], subset: &[usize], all: &[usize]) -> Vec<usize> {
-    let read: BTreeSet<&str> = subset
-        .iter()
-        .filter_map(|&i| match &history[i].op {
-            KvOp::Get { output: Some(v) } => Some(v.as_str()),
-            _ => None,
-        })
-        .collect();
     let mut out: BTreeSet<usize> = subset.iter().copied().collect();
-    for &i in all {
-        if let KvOp::Put { value } = &history[i].op
-            && read.contains(value.as_str())
-        {
-            out.insert(i);
+    loop {
+        let read: BTreeSet<&str> = out.iter().filter_map(|&i| history[i].op.observed()).collect();
+        let before = out.len();
+        out.extend(all.iter().copied().filter(|&i| history[i].op.written().is_some_and(|v| read.contains(v))));
+        if out.len() == before {
+            return out.into_iter().collect();
         }
     }
-    out.into_iter().collect()
 }
 
 /// One call or return event of the search's doubly linked list.
@@ -201,15 +222,34 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
         let next = u32::try_from(ids.len() + 1).unwrap_or(u32::MAX);
         *ids.entry(v).or_insert(next)
     };
-    struct Step {
-        read: Option<u32>,
-        write: Option<u32>,
+    /// The register's transitions, on value ids.
+    enum Step {
+        Get(u32),
+        Put(u32),
+        Cas { expected: u32, value: u32, output: Option<bool> },
+    }
+    impl Step {
+        /// The state after this operation from `state`, if it can run there.
+        fn next(&self, state: u32) -> Option<u32> {
+            match *self {
+                Step::Get(out) => (out == state).then_some(state),
+                Step::Put(v) => Some(v),
+                Step::Cas { expected, value, output } => match (expected == state, output) {
+                    (true, Some(true) | None) => Some(value),
+                    (false, Some(false) | None) => Some(state),
+                    _ => None,
+                },
+            }
+        }
     }
     let steps: Vec<Step> = ops
         .iter()
         .map(|&i| match &history[i].op {
-            KvOp::Get { output } => Step { read: Some(output.as_deref().map_or(0, &mut id)), write: None },
-            KvOp::Put { value } => Step { read: None, write: Some(id(value)) },
+            KvOp::Get { output } => Step::Get(output.as_deref().map_or(0, &mut id)),
+            KvOp::Put { value } => Step::Put(id(value)),
+            KvOp::Cas { expected, value, output } => {
+                Step::Cas { expected: expected.as_deref().map_or(0, &mut id), value: id(value), output: *output }
+            }
         })
         .collect();
     // Events by time; at equal times calls come first (the operations overlap); unknown
@@ -288,10 +328,7 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
         // The list always ends with a return, so the walk meets one before its end.
         let e = list[entry];
         if e.is_call {
-            let step = &steps[e.op];
-            let allowed = step.read.is_none_or(|r| r == state);
-            if allowed {
-                let next_state = step.write.unwrap_or(state);
+            if let Some(next_state) = steps[e.op].next(state) {
                 let mut next = linearized.clone();
                 next[e.op / 64] |= 1 << (e.op % 64);
                 if cache.insert((next.clone(), next_state)) {
@@ -404,6 +441,43 @@ mod tests {
         let Outcome::Violation { key, culprits } = verdict(&h) else { panic!() };
         assert_eq!(key, "x");
         assert_eq!(culprits, [100, 102, 103], "b's read is not needed to show it");
+    }
+
+    fn cas(
+        client: u64,
+        call: u64,
+        ret: Option<u64>,
+        expected: Option<&str>,
+        value: &str,
+        output: Option<bool>,
+    ) -> Operation {
+        let op = KvOp::Cas { expected: expected.map(str::to_owned), value: value.into(), output };
+        Operation { client, call, ret, key: "x".into(), op }
+    }
+
+    #[test]
+    fn compare_and_set_is_part_of_the_model() {
+        let ok =
+            [put(0, 0, Some(10), "1"), cas(1, 20, Some(30), Some("1"), "2", Some(true)), get(2, 40, 50, Some("2"))];
+        assert!(matches!(verdict(&ok), Outcome::Linearizable { .. }));
+        let failed =
+            [put(0, 0, Some(10), "1"), cas(1, 20, Some(30), Some("0"), "2", Some(false)), get(2, 40, 50, Some("1"))];
+        assert!(matches!(verdict(&failed), Outcome::Linearizable { .. }));
+        let lied = [put(0, 0, Some(10), "1"), cas(1, 20, Some(30), Some("1"), "2", Some(false))];
+        assert!(matches!(verdict(&lied), Outcome::Violation { .. }), "it held 1: the swap had to succeed");
+        // Two concurrent swaps from the same value cannot both succeed: the lost-update anomaly.
+        let both = [
+            put(0, 0, Some(10), "1"),
+            cas(1, 20, Some(40), Some("1"), "a", Some(true)),
+            cas(2, 20, Some(40), Some("1"), "b", Some(true)),
+        ];
+        assert!(matches!(verdict(&both), Outcome::Violation { .. }));
+        let unknown = [put(0, 0, Some(10), "1"), cas(1, 20, None, Some("1"), "2", None), get(2, 100, 110, Some("2"))];
+        assert!(matches!(verdict(&unknown), Outcome::Linearizable { .. }), "a swap of unknown fate may have happened");
+        // A failed swap says the key was not "1": only an unknown write can explain it.
+        let explained =
+            [put(0, 0, Some(10), "1"), put(1, 15, None, "z"), cas(2, 20, Some(30), Some("1"), "2", Some(false))];
+        assert!(matches!(verdict(&explained), Outcome::Linearizable { .. }));
     }
 
     #[test]

@@ -67,14 +67,27 @@ impl Protocol for CapProtocol {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ClientOp {
-    Get { key: String },
-    Put { key: String, value: String },
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    /// Compare-and-set: write `value` only if the key holds `expected` (`None`: absent). Over
+    /// quorums it is read, compare, write, which is not atomic: registers cannot implement
+    /// compare-and-set (Herlihy's consensus hierarchy), and the checker shows it.
+    Cas {
+        key: String,
+        expected: Option<String>,
+        value: String,
+    },
 }
 
 impl ClientOp {
     pub fn key(&self) -> &str {
         match self {
-            ClientOp::Get { key } | ClientOp::Put { key, .. } => key,
+            ClientOp::Get { key } | ClientOp::Put { key, .. } | ClientOp::Cas { key, .. } => key,
         }
     }
 }
@@ -90,6 +103,10 @@ pub enum OpResult {
     /// Eventual reads: every concurrent version (siblings), sorted.
     Values {
         values: Vec<String>,
+    },
+    /// A compare-and-set's answer: whether it wrote.
+    Swapped {
+        ok: bool,
     },
     /// No quorum in time, after the write may have reached some replicas: its fate is unknown.
     Unavailable,
@@ -390,6 +407,23 @@ impl Replica {
                     self.eventual_write(ctx, &key, value);
                     self.answer(ctx, client, req, OpResult::Ok);
                 }
+                ClientOp::Cas { key, expected, value } => {
+                    // Against this replica's versions only: one version equal to `expected`.
+                    let here: Vec<String> = self
+                        .data
+                        .versions
+                        .get(&key)
+                        .map(|vs| vs.iter().map(|v| v.value.clone()).collect())
+                        .unwrap_or_default();
+                    let ok = match &expected {
+                        None => here.is_empty(),
+                        Some(e) => here.len() == 1 && here[0] == *e,
+                    };
+                    if ok {
+                        self.eventual_write(ctx, &key, value);
+                    }
+                    self.answer(ctx, client, req, OpResult::Swapped { ok });
+                }
                 ClientOp::Get { key } => {
                     let rid = self.track(
                         ctx,
@@ -450,11 +484,16 @@ impl Replica {
             return;
         }
         let newest = replies.values().flatten().max().cloned();
+        let counter = newest.as_ref().map_or(0, |(s, _)| s.counter) + 1;
+        let node = u32::try_from(self.index).unwrap_or(u32::MAX);
+        let fresh = Stamp { counter, node, write: rid };
         let (stamp, value, result) = match &op.op {
-            ClientOp::Put { value, .. } => {
-                let counter = newest.as_ref().map_or(0, |(s, _)| s.counter) + 1;
-                let node = u32::try_from(self.index).unwrap_or(u32::MAX);
-                (Stamp { counter, node, write: rid }, value.clone(), OpResult::Ok)
+            ClientOp::Put { value, .. } => (fresh, value.clone(), OpResult::Ok),
+            ClientOp::Cas { expected, value, .. } => {
+                if newest.as_ref().map(|(_, v)| v) != expected.as_ref() {
+                    return self.finish(ctx, rid, OpResult::Swapped { ok: false });
+                }
+                (fresh, value.clone(), OpResult::Swapped { ok: true })
             }
             ClientOp::Get { .. } => {
                 let result = OpResult::Value { value: newest.as_ref().map(|(_, v)| v.clone()) };
@@ -582,7 +621,26 @@ impl Replica {
         let op = op.op.clone();
         let result = match op {
             ClientOp::Get { key } => OpResult::Value { value: self.data.causal.get(&key).map(|(_, _, v)| v.clone()) },
+            ClientOp::Cas { key, expected, value } => {
+                let here = self.data.causal.get(&key).map(|(_, _, v)| v.clone());
+                if here != expected {
+                    return self.finish(ctx, rid, OpResult::Swapped { ok: false });
+                }
+                self.causal_write(ctx, key, value);
+                OpResult::Swapped { ok: true }
+            }
             ClientOp::Put { key, value } => {
+                self.causal_write(ctx, key, value);
+                OpResult::Ok
+            }
+        };
+        self.finish(ctx, rid, result);
+    }
+
+    /// A new causal write at this replica: applied here, then sent to every other.
+    fn causal_write(&mut self, ctx: &mut Ctx<'_, CapProtocol>, key: String, value: String) {
+        {
+            {
                 let seq = self.data.applied[self.index] + 1;
                 let lamport = self.data.log.iter().map(|w| w.lamport).max().unwrap_or(0) + 1;
                 let write =
@@ -591,10 +649,8 @@ impl Replica {
                 for r in self.others(ctx.me()) {
                     ctx.send(r, CapMsg::Causal { writes: vec![write.clone()] });
                 }
-                OpResult::Ok
             }
-        };
-        self.finish(ctx, rid, result);
+        }
     }
 
     fn apply_causal(&mut self, ctx: &mut Ctx<'_, CapProtocol>, w: CausalWrite) {
@@ -794,6 +850,8 @@ pub struct ClientConfig {
     /// Mean time between operations (drawn from half to one and a half of it).
     pub interval: SimDuration,
     pub write_percent: u32,
+    /// Of the writes, the share that are compare-and-set (expecting what the client last read).
+    pub cas_percent: u32,
     /// How long it waits for an answer before calling the outcome unknown.
     pub timeout: SimDuration,
     /// Resends the same request (the coordinator answers it once) this often meanwhile.
@@ -815,12 +873,22 @@ pub struct CapClient {
     outstanding: Option<(u64, ClientOp)>,
     /// Causal: the session vector (everything this client has seen or written).
     session: Vec<u64>,
+    /// What this client last read of each key: what its compare-and-sets expect.
+    last_read: BTreeMap<String, Option<String>>,
 }
 
 impl CapClient {
     pub fn new(store: CapConfig, config: ClientConfig) -> Self {
         let replica = config.home;
-        CapClient { store, config, replica, next_req: 0, outstanding: None, session: Vec::new() }
+        CapClient {
+            store,
+            config,
+            replica,
+            next_req: 0,
+            outstanding: None,
+            session: Vec::new(),
+            last_read: BTreeMap::new(),
+        }
     }
 
     fn replica_node(&self) -> NodeId {
@@ -846,11 +914,14 @@ impl Actor<CapProtocol> for CapClient {
         if self.outstanding.as_ref().is_none_or(|(r, _)| *r != req) {
             return; // an answer after we gave up: the outcome stays unknown
         }
-        self.outstanding = None;
+        let op = self.outstanding.take().map(|(_, op)| op);
         ctx.cancel_timer(GIVE_UP);
         ctx.cancel_timer(RETRY);
         if !matches!(result, OpResult::Unavailable | OpResult::Rejected) {
             self.session = join(&self.session, &session);
+        }
+        if let (Some(ClientOp::Get { key }), OpResult::Value { value }) = (op, &result) {
+            self.last_read.insert(key, value.clone());
         }
         ctx.observe(CapObs::Completed { req, result });
         self.schedule(ctx);
@@ -864,10 +935,14 @@ impl Actor<CapProtocol> for CapClient {
                 let req = self.next_req;
                 self.next_req += 1;
                 let write = ctx.rng().below(100) < u64::from(self.config.write_percent);
-                let op = if write {
-                    ClientOp::Put { key, value: format!("{}.{req}", ctx.me()) }
-                } else {
-                    ClientOp::Get { key }
+                // No draw without compare-and-set, so that such runs keep their workloads.
+                let cas =
+                    write && self.config.cas_percent > 0 && ctx.rng().below(100) < u64::from(self.config.cas_percent);
+                let value = format!("{}.{req}", ctx.me());
+                let op = match (write, cas) {
+                    (true, true) => ClientOp::Cas { expected: self.last_read.get(&key).cloned().flatten(), key, value },
+                    (true, false) => ClientOp::Put { key, value },
+                    _ => ClientOp::Get { key },
                 };
                 let replica = self.replica_node();
                 ctx.observe(CapObs::Invoked { req, op: op.clone(), replica });

@@ -50,6 +50,8 @@ pub struct CapScenarioConfig {
     pub keys: u32,
     pub op_interval_ms: u64,
     pub write_percent: u32,
+    /// Of the writes, the share that are compare-and-set (never promised linearizable).
+    pub cas_percent: u32,
     pub timeout_ms: u64,
     pub client_timeout_ms: u64,
     pub anti_entropy_ms: u64,
@@ -81,6 +83,7 @@ impl Default for CapScenarioConfig {
             keys: 2,
             op_interval_ms: 50,
             write_percent: 50,
+            cas_percent: 0,
             timeout_ms: 300,
             client_timeout_ms: 1_000,
             anti_entropy_ms: 200,
@@ -116,6 +119,7 @@ impl CapScenarioConfig {
         ConfigError::check_range("keys", self.keys, 1, 26)?;
         ConfigError::check_range("op_interval_ms", self.op_interval_ms, 1, 60_000)?;
         ConfigError::check_range("write_percent", self.write_percent, 0, 100)?;
+        ConfigError::check_range("cas_percent", self.cas_percent, 0, 100)?;
         ConfigError::check_range("timeout_ms", self.timeout_ms, 1, 60_000)?;
         ConfigError::check_range("client_timeout_ms", self.client_timeout_ms, 1, 600_000)?;
         ConfigError::check_range("anti_entropy_ms", self.anti_entropy_ms, 1, 60_000)?;
@@ -225,6 +229,7 @@ pub(super) fn build(
             keys: keys.clone(),
             interval: SimDuration::from_millis(cfg.op_interval_ms),
             write_percent: cfg.write_percent,
+            cas_percent: cfg.cas_percent,
             timeout: SimDuration::from_millis(cfg.client_timeout_ms),
             retry: SimDuration::from_millis((cfg.client_timeout_ms / 5).max(1)),
             stop_at: cfg.workload_end(),
@@ -406,6 +411,15 @@ impl CapJudge {
                 }
                 (ClientOp::Put { .. }, Some(OpResult::Rejected)) => None, // it did not happen
                 (ClientOp::Put { key, value }, _) => Some((key, KvOp::Put { value: value.clone() }, None)),
+                (ClientOp::Cas { .. }, Some(OpResult::Rejected)) => None,
+                (ClientOp::Cas { key, expected, value }, result) => {
+                    let output = match result {
+                        Some(OpResult::Swapped { ok }) => Some(*ok),
+                        _ => None,
+                    };
+                    let ret = if output.is_some() { known(o.ret) } else { None };
+                    Some((key, KvOp::Cas { expected: expected.clone(), value: value.clone(), output }, ret))
+                }
                 (ClientOp::Get { key }, Some(OpResult::Value { value })) => {
                     Some((key, KvOp::Get { output: value.clone() }, known(o.ret)))
                 }
@@ -473,6 +487,15 @@ impl CapJudge {
         ops.iter().filter(|r| Self::is_stale(ops, r)).count()
     }
 
+    /// The (key, value) a write acknowledged as done wrote.
+    fn wrote(o: &Op) -> Option<(&str, &str)> {
+        match (&o.op, &o.result) {
+            (ClientOp::Put { key, value }, Some(OpResult::Ok))
+            | (ClientOp::Cas { key, value, .. }, Some(OpResult::Swapped { ok: true })) => Some((key, value)),
+            _ => None,
+        }
+    }
+
     fn is_stale(ops: &[Op], r: &Op) -> bool {
         {
             let (ClientOp::Get { key }, Some(_)) = (&r.op, r.ret) else { return false };
@@ -482,14 +505,11 @@ impl CapJudge {
                 Some(OpResult::Value { value: None }) => Vec::new(),
                 _ => return false,
             };
-            let completed = |w: &&Op| {
-                matches!(&w.op, ClientOp::Put { key: k, .. } if k == key)
-                    && w.result == Some(OpResult::Ok)
-                    && w.ret.is_some_and(|t| t < r.call)
-            };
+            let completed =
+                |w: &&Op| Self::wrote(w).is_some_and(|(k, _)| k == key) && w.ret.is_some_and(|t| t < r.call);
             let overwritten = seen.iter().all(|v| {
                 ops.iter().filter(completed).any(|w1| {
-                    matches!(&w1.op, ClientOp::Put { value, .. } if value == v)
+                    Self::wrote(w1).is_some_and(|(_, value)| value == *v)
                         && ops.iter().filter(completed).any(|w2| w1.ret.is_some_and(|t| w2.call > t))
                 })
             });
@@ -531,6 +551,12 @@ impl Judge<CapProtocol> for CapJudge {
         let describe = |h: &Operation| {
             let what = match &h.op {
                 KvOp::Put { value } => format!("put({}, {value})", h.key),
+                KvOp::Cas { expected, value, output } => format!(
+                    "cas({}, {} → {value}) → {}",
+                    h.key,
+                    expected.as_deref().unwrap_or("nothing"),
+                    output.map_or("?", |ok| if ok { "swapped" } else { "refused" })
+                ),
                 KvOp::Get { output } => format!("get({}) → {}", h.key, output.as_deref().unwrap_or("nothing")),
             };
             let end = h.ret.map_or("never answered".to_owned(), |r| format!("{}", SimTime::from_micros(r)));
@@ -566,8 +592,10 @@ impl Judge<CapProtocol> for CapJudge {
                 Err(e) => Verdict::fails("linearizability", e.to_string()),
             };
             // ABD needs every read quorum to meet every write quorum: only then is it promised.
+            // Compare-and-set needs consensus, which quorum reads and writes cannot give.
             let intersect = self.cfg.read_quorum + self.cfg.write_quorum > self.cfg.replicas;
-            verdicts.push(if self.cfg.consistency == Consistency::Strong && intersect { v } else { v.unpromised() });
+            let promised = self.cfg.consistency == Consistency::Strong && intersect && self.cfg.cas_percent == 0;
+            verdicts.push(if promised { v } else { v.unpromised() });
         }
         if self.cfg.consistency == Consistency::Causal {
             let v = match causal::check(&history) {

@@ -13,7 +13,7 @@ import type { SweepMessage, SweepRequest } from "../sweep.worker";
 type Level = "strong" | "quorum" | "eventual" | "causal";
 interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; state: { data?: Record<string, { value?: string; values?: string[]; version?: number[] }>; coordinating?: number } | null }
 interface Snapshot { time: number; nodes: NodeSnap[]; cuts: [number, number][] }
-interface OpView { client: string; call: number; ret: number | null; op: { op: "get" | "put"; key: string; value?: string }; result: { result: string; value?: string | null; values?: string[] } | null; stale: boolean }
+interface OpView { client: string; call: number; ret: number | null; op: { op: "get" | "put" | "cas"; key: string; value?: string; expected?: string | null }; result: { result: string; value?: string | null; values?: string[]; ok?: boolean } | null; stale: boolean }
 
 const SVG = "http://www.w3.org/2000/svg";
 const LEVELS: Level[] = ["strong", "quorum", "eventual", "causal"];
@@ -53,11 +53,14 @@ function labelled(text: string, input: HTMLElement): HTMLLabelElement {
 
 /** What an operation's bar says and how it is coloured. */
 function describeOp(o: OpView): { text: string; cls: string } {
-  const what = o.op.op === "put" ? `put ${o.op.key}=${o.op.value ?? ""}` : `get ${o.op.key}`;
+  const what =
+    o.op.op === "put" ? `put ${o.op.key}=${o.op.value ?? ""}` : o.op.op === "cas" ? `cas ${o.op.key}:${o.op.expected ?? "∅"}→${o.op.value ?? ""}` : `get ${o.op.key}`;
   if (!o.result) return { text: `${what} …`, cls: o.ret === null ? "pending" : "failed" };
   switch (o.result.result) {
     case "ok":
       return { text: what, cls: "ok" };
+    case "swapped":
+      return { text: `${what} ${o.result.ok ? "✓" : "✗"}`, cls: "ok" };
     case "value":
       return { text: `${what}→${o.result.value ?? "∅"}`, cls: o.stale ? "stale" : "ok" };
     case "values":
