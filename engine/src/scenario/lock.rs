@@ -187,6 +187,25 @@ fn overlay(defaults: &mut serde_json::Value, raw: &serde_json::Value) {
     }
 }
 
+/// The configuration: `defaults`, then `raw` on top, validated.
+fn configure(mut defaults: serde_json::Value, raw: &serde_json::Value) -> Result<LockConfig, ConfigError> {
+    overlay(&mut defaults, raw);
+    let cfg: LockConfig = config::from_json(&defaults)?;
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Schedules the seeded storm of faults (aimed at `service` when given); returns how many.
+fn schedule_storm(sim: &mut Sim<LockProtocol>, cfg: &LockConfig, seed: u64, service: Option<&str>) -> usize {
+    let mut rng = Rng::new(seed).fork();
+    let faults = storm(cfg, &mut rng, service);
+    let count = faults.len();
+    for (at, fault) in faults {
+        sim.schedule(at, fault);
+    }
+    count
+}
+
 /// An empty lock world: a LAN of 0.5–3 ms with the configured loss.
 fn lock_sim(cfg: &LockConfig, seed: u64) -> Sim<LockProtocol> {
     let mut sim_config = SimConfig::new(seed);
@@ -233,10 +252,7 @@ pub(super) fn build(
     let cfg: LockConfig = config::from_json(raw)?;
     cfg.validate()?;
     let mut sim = world(&cfg, seed, &[])?;
-    let mut rng = Rng::new(seed).fork();
-    for (at, fault) in storm(&cfg, &mut rng) {
-        sim.schedule(at, fault);
-    }
+    schedule_storm(&mut sim, &cfg, seed, None);
     let default_until = SimTime::from_millis(cfg.duration_ms);
     Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }))
 }
@@ -250,21 +266,15 @@ pub(super) fn build_rw(
     raw: &serde_json::Value,
     seed: u64,
 ) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let mut defaults = serde_json::json!({
+    let defaults = serde_json::json!({
         "clients": 2, "readers": 3, "reentry": 1, "fencing": false, "loss_percent": 0, "duration_ms": 20000,
         "pauses": false, "clock_jumps": false, "partitions": false, "crashes": false, "store_restarts": false,
     });
-    overlay(&mut defaults, raw);
-    let cfg: LockConfig = config::from_json(&defaults)?;
-    cfg.validate()?;
+    let cfg = configure(defaults, raw)?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
     let mut sim = world(&cfg, seed, &[])?;
-    let mut rng = Rng::new(seed).fork();
-    let faults = storm(&cfg, &mut rng);
-    let judge = LockJudge { beliefs_promised: faults.is_empty() && cfg.loss_percent == 0 };
-    for (at, fault) in faults {
-        sim.schedule(at, fault);
-    }
+    let faults = schedule_storm(&mut sim, &cfg, seed, None);
+    let judge = LockJudge { beliefs_promised: faults == 0 && cfg.loss_percent == 0 };
     Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge }))
 }
 
@@ -303,9 +313,7 @@ pub(super) fn build_exercise1(
     };
     overlay(&mut defaults, &serde_json::json!({ "writes": writes, "compute_ms": compute }));
     overlay(&mut defaults, &extra);
-    overlay(&mut defaults, &raw);
-    let cfg: LockConfig = config::from_json(&defaults)?;
-    cfg.validate()?;
+    let cfg = configure(defaults, &raw)?;
     ConfigError::check_range("clients", cfg.clients, 2, 2)?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
     let mut sim = world(&cfg, seed, &[])?;
@@ -335,13 +343,11 @@ pub(super) fn build_kleppmann(
     raw: &serde_json::Value,
     seed: u64,
 ) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let mut defaults = serde_json::json!({
+    let defaults = serde_json::json!({
         "clients": 2, "lease_ms": 1000, "watchdog": false, "fencing": false, "writes": 2, "compute_ms": 300,
         "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0,
     });
-    overlay(&mut defaults, raw);
-    let cfg: LockConfig = config::from_json(&defaults)?;
-    cfg.validate()?;
+    let cfg = configure(defaults, raw)?;
     ConfigError::check_range("clients", cfg.clients, 2, 2)?;
     let starts = [Some(SimDuration::from_millis(1)), Some(SimDuration::from_millis(500))];
     let mut sim = world(&cfg, seed, &starts)?;
@@ -376,17 +382,12 @@ pub(super) fn build_redlock(
         defaults = serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false, "clients": 2, "lease_ms": 1000,
             "writes": 4, "compute_ms": 200, "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0 });
     }
-    overlay(&mut defaults, &raw);
-    let cfg: LockConfig = config::from_json(&defaults)?;
-    cfg.validate()?;
+    let cfg = configure(defaults, &raw)?;
     ConfigError::check_range("stores", cfg.stores, 2, 9)?;
     let default_until = SimTime::from_millis(cfg.duration_ms);
     if !clock_jump {
         let mut sim = world(&cfg, seed, &[])?;
-        let mut rng = Rng::new(seed).fork();
-        for (at, fault) in storm(&cfg, &mut rng) {
-            sim.schedule(at, fault);
-        }
+        schedule_storm(&mut sim, &cfg, seed, None);
         return Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }));
     }
     ConfigError::check_range("stores", cfg.stores, 5, 5)?;
@@ -412,10 +413,8 @@ pub(super) fn build_zk(
     raw: &serde_json::Value,
     seed: u64,
 ) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let mut defaults = serde_json::json!({ "watchdog": false });
-    overlay(&mut defaults, raw);
-    let cfg: LockConfig = config::from_json(&defaults)?;
-    cfg.validate()?;
+    let defaults = serde_json::json!({ "watchdog": false });
+    let cfg = configure(defaults, raw)?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
     ConfigError::check_range("readers", cfg.readers, 0, 0)?;
     ConfigError::check_range("reentry", cfg.reentry, 0, 0)?;
@@ -433,10 +432,7 @@ pub(super) fn build_zk(
         client.zookeeper = Some(ZkClientConfig { service, session_timeout });
         sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
     }
-    let mut rng = Rng::new(seed).fork();
-    for (at, fault) in storm_on(&cfg, &mut rng, Some("zk")) {
-        sim.schedule(at, fault);
-    }
+    schedule_storm(&mut sim, &cfg, seed, Some("zk"));
     Ok(Box::new(Run {
         spec,
         seed,
@@ -446,13 +442,9 @@ pub(super) fn build_zk(
     }))
 }
 
-/// One fault every 300–1500 ms over the first 80% of the run, then calm.
-fn storm(cfg: &LockConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
-    storm_on(cfg, rng, None)
-}
-
-/// The storm, with the store faults aimed at `service` when given (the coordination service).
-fn storm_on(cfg: &LockConfig, rng: &mut Rng, service: Option<&str>) -> Vec<(SimTime, Fault)> {
+/// One fault every 300–1500 ms over the first 80% of the run, then calm; the store faults aimed
+/// at `service` when given (the coordination service).
+fn storm(cfg: &LockConfig, rng: &mut Rng, service: Option<&str>) -> Vec<(SimTime, Fault)> {
     let lease = cfg.lease_ms;
     let end = cfg.duration_ms * 4 / 5;
     let kinds: Vec<u8> =
