@@ -165,6 +165,30 @@ export class SimControls implements KeyHandlers {
     return lab;
   }
 
+  /**
+   * Injects `faults` in order; an engine error (an unknown node, restarting a node that is up)
+   * is shown at the top of `errors` instead of being thrown.
+   */
+  tryInject(faults: Record<string, unknown>[], errors: HTMLElement): void {
+    try {
+      for (const f of faults) this.inject(f);
+    } catch (e) {
+      const p = document.createElement("p");
+      p.className = "error";
+      p.textContent = e instanceof Error ? e.message : String(e);
+      errors.prepend(p);
+    }
+  }
+
+  /** A button that injects `faults`; `action` names it for tests (`data-action`). */
+  faultButton(label: string, faults: Record<string, unknown>[], errors: HTMLElement, action = ""): HTMLButtonElement {
+    const b = document.createElement("button");
+    b.textContent = label;
+    if (action) b.dataset.action = action;
+    b.addEventListener("click", () => this.tryInject(faults, errors));
+    return b;
+  }
+
   /** Applies a fault now and records it so that the share link replays it. */
   inject(fault: Record<string, unknown>): void {
     this.lab.inject(fault);

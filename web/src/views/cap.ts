@@ -9,29 +9,15 @@ import { SimControls, type KeyHandlers } from "../controls";
 import { t } from "../i18n";
 import { verdictLine, type Verdict } from "./lockTimeline";
 import type { SweepMessage, SweepRequest } from "../sweep.worker";
+import { el, svg } from "../dom";
 
 type Level = "strong" | "quorum" | "eventual" | "causal";
 interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; state: { data?: Record<string, { value?: string; values?: string[]; version?: number[] }>; coordinating?: number } | null }
 interface Snapshot { time: number; nodes: NodeSnap[]; cuts: [number, number][] }
 interface OpView { client: string; call: number; ret: number | null; op: { op: "get" | "put" | "cas"; key: string; value?: string; expected?: string | null }; result: { result: string; value?: string | null; values?: string[]; ok?: boolean } | null; stale: boolean }
 
-const SVG = "http://www.w3.org/2000/svg";
 const LEVELS: Level[] = ["strong", "quorum", "eventual", "causal"];
 const RECENT_US = 2_000_000;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text) e.textContent = text;
-  return e;
-}
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text = ""): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text) e.textContent = text;
-  return e;
-}
 
 function select(id: string, options: [string, string][], value: string): HTMLSelectElement {
   const s = el("select");
@@ -153,13 +139,7 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
     rebuild();
   });
 
-  function inject(faults: Record<string, unknown>[]): void {
-    try {
-      for (const f of faults) controls.inject(f);
-    } catch (e) {
-      verdictBox.prepend(el("p", "error", e instanceof Error ? e.message : String(e)));
-    }
-  }
+  const inject = (faults: Record<string, unknown>[]) => controls.tryInject(faults, verdictBox);
 
   /** The replicas and the clients that live beside them (client i beside replica i mod N). */
   function members(replicas: number[], clients: string[]): string[] {

@@ -4,17 +4,11 @@
 import type { Lab } from "../pkg/distlab_wasm.js";
 import { SimControls, type KeyHandlers } from "../controls";
 import { t } from "../i18n";
+import { el } from "../dom";
 
 interface NodeSnapshot { id: number; name: string; status: "up" | "paused" | "crashed"; clock: number; state: { value?: number; vclock?: number[] } | null }
 interface Snapshot { time: number; nodes: NodeSnapshot[]; in_flight: unknown[]; cuts: [number, number][] }
 interface Verdict { property: string; holds: boolean; detail: string }
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text) e.textContent = text;
-  return e;
-}
 
 export function mountCounter(root: HTMLElement, params: URLSearchParams): KeyHandlers {
   let merge = params.get("merge") === "chapter" ? "chapter" : "crdt";
@@ -49,17 +43,7 @@ export function mountCounter(root: HTMLElement, params: URLSearchParams): KeyHan
     controls.reset();
   });
 
-  function faultButton(label: string, fault: Record<string, unknown>): HTMLButtonElement {
-    const b = el("button", "", label);
-    b.addEventListener("click", () => {
-      try {
-        controls.inject(fault);
-      } catch (e) {
-        status.prepend(el("p", "error", e instanceof Error ? e.message : String(e)));
-      }
-    });
-    return b;
-  }
+  const faultButton = (label: string, fault: Record<string, unknown>) => controls.faultButton(label, [fault], status);
 
   function render(lab: Lab): void {
     const snap = lab.snapshot() as Snapshot;

@@ -6,28 +6,14 @@ import type { Lab } from "../pkg/distlab_wasm.js";
 import { SimControls, type KeyHandlers } from "../controls";
 import { t } from "../i18n";
 import { verdictLine, type Verdict } from "./lockTimeline";
+import { el, svg } from "../dom";
 
 interface ElectionState { term: number; role: "follower" | "candidate" | "leader"; voted_for: number | null; votes: number; leader: number | null; timer_deadline_us: number | null; timer_span_us: number | null }
 interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; clock: number; state: ElectionState | null }
 interface InFlight { from: number; to: number; deliver_at: number; msg: { type: string; term: number; granted?: boolean } }
 interface Snapshot { time: number; nodes: NodeSnap[]; in_flight: InFlight[] }
 
-const SVG = "http://www.w3.org/2000/svg";
 const LATENCY_MAX_US = 10_000;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text) e.textContent = text;
-  return e;
-}
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text = ""): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text) e.textContent = text;
-  return e;
-}
 
 export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHandlers {
   let votes = params.get("votes") === "chapter" ? "chapter" : "raft";
@@ -67,18 +53,7 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
     controls.save();
   });
 
-  function act(label: string, fault: Record<string, unknown>, id: string): HTMLButtonElement {
-    const b = el("button", "", label);
-    b.dataset.action = id;
-    b.addEventListener("click", () => {
-      try {
-        controls.inject(fault);
-      } catch (e) {
-        status.prepend(el("p", "error", e instanceof Error ? e.message : String(e)));
-      }
-    });
-    return b;
-  }
+  const act = (label: string, fault: Record<string, unknown>, id: string) => controls.faultButton(label, [fault], status, id);
 
   function render(lab: Lab): void {
     const snap = lab.snapshot() as Snapshot;

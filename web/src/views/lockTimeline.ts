@@ -6,6 +6,7 @@
 import type { Lab } from "../pkg/distlab_wasm.js";
 import { t } from "../i18n";
 import type { TraceRecord } from "../controls";
+import { svg } from "../dom";
 
 export interface Mark { node: string; from_us: number; to_us: number }
 export interface Verdict { property: string; holds: boolean; detail: string; promised: boolean; marks?: Mark[] }
@@ -92,15 +93,6 @@ export class LockHistory {
       }
     }
   }
-}
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text = ""): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text) e.textContent = text;
-  return e;
 }
 
 const CLIENT_COLORS = ["#2f6fdf", "#c2410c", "#15803d", "#7c3aed", "#0e7490", "#a16207", "#be185d", "#4d7c0f", "#1d4ed8", "#9f1239"];

@@ -7,6 +7,7 @@ import type { Lab } from "../pkg/distlab_wasm.js";
 import { SimControls, type KeyHandlers } from "../controls";
 import { t } from "../i18n";
 import { LockHistory, drawTimeline, verdictLine, type Verdict } from "./lockTimeline";
+import { el } from "../dom";
 
 type Kind = "single" | "zk" | "redlock";
 interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; clock: number; state: Record<string, unknown> | null }
@@ -14,13 +15,6 @@ interface Snapshot { time: number; nodes: NodeSnap[]; cuts: [number, number][] }
 
 const LEASE_MS = 2000;
 const SCENARIO: Record<Kind, string> = { single: "lock", zk: "zk-lock", redlock: "redlock" };
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text) e.textContent = text;
-  return e;
-}
 
 /** The store's lock key: who holds it and until when, on the store's own clock. */
 function storeDetail(state: Record<string, unknown>, clockUs: number): string {
@@ -145,18 +139,7 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
     controls.save();
   });
 
-  function act(label: string, fault: Record<string, unknown>, id: string): HTMLButtonElement {
-    const b = el("button", "", label);
-    b.dataset.action = id;
-    b.addEventListener("click", () => {
-      try {
-        controls.inject(fault);
-      } catch (e) {
-        status.prepend(el("p", "error", e instanceof Error ? e.message : String(e)));
-      }
-    });
-    return b;
-  }
+  const act = (label: string, fault: Record<string, unknown>, id: string) => controls.faultButton(label, [fault], status, id);
 
   function render(lab: Lab): void {
     const snap = lab.snapshot() as Snapshot;
@@ -185,16 +168,8 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
         act(t("locks.pause", { ms: gcMs }), { fault: "pause", node: c.name, duration_us: gcMs * 1000 }, `pause-${c.name}`),
         c.status === "crashed" ? act(t("counter.restart"), { fault: "restart", node: c.name }, `restart-${c.name}`) : act(t("counter.crash"), { fault: "crash", node: c.name }, `crash-${c.name}`),
       );
-      const linkButton = el("button", "", isolated ? t("locks.reconnect") : t("locks.cut"));
-      linkButton.dataset.action = `${isolated ? "reconnect" : "cut"}-${c.name}`;
-      linkButton.addEventListener("click", () => {
-        try {
-          for (const l of links) controls.inject({ fault: isolated ? "repair" : "cut", ...l });
-        } catch (e) {
-          status.prepend(el("p", "error", e instanceof Error ? e.message : String(e)));
-        }
-      });
-      actions.append(linkButton);
+      const faults = links.map((l) => ({ fault: isolated ? "repair" : "cut", ...l }));
+      actions.append(controls.faultButton(isolated ? t("locks.reconnect") : t("locks.cut"), faults, status, `${isolated ? "reconnect" : "cut"}-${c.name}`));
       card.append(actions);
       cards.append(card);
     }

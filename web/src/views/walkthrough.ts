@@ -6,6 +6,7 @@ import { Lab } from "../pkg/distlab_wasm.js";
 import { t, type Key } from "../i18n";
 import { writeParams } from "../url";
 import { LockHistory, drawTimeline, verdictLine, type Verdict } from "./lockTimeline";
+import { el } from "../dom";
 
 interface Step { step: number; fencing: boolean; faultAtUs: number; key: string; answer: number }
 
@@ -19,13 +20,6 @@ const STEPS: Step[] = [
 ];
 const CHOICES = 3;
 const CLIENTS = ["c0", "c1"];
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text) e.textContent = text;
-  return e;
-}
 
 export function mountWalkthrough(root: HTMLElement, params: URLSearchParams): void {
   let index = Math.min(STEPS.length, Math.max(0, Number(params.get("page") ?? 0) || 0));
