@@ -1,0 +1,107 @@
+//! LFU in O(1): one list per access count, each in recency order, and the smallest count with
+//! entries; evict the least recently used key of the smallest count. Pure LFU never forgets (a
+//! key hot an hour ago stays forever), so every `aging_every` accesses all counts are halved
+//! (rounding up), an amortised O(1) pass that keeps each count's recency order.
+
+use super::index::{Index, index};
+use super::list::List;
+use super::{Access, Policy};
+
+#[derive(Clone, Debug)]
+pub struct Lfu {
+    /// Per count, its keys (the vector's slot `c` holds count `c`; slot 0 is unused).
+    lists: Vec<List>,
+    /// Key → (count, slot in that count's list).
+    index: Index<(usize, usize)>,
+    min: usize,
+    len: usize,
+    capacity: usize,
+    aging_every: u64,
+    accesses: u64,
+}
+
+/// The highest count kept: more says nothing new and would grow the lists without bound.
+const COUNT_MAX: usize = 255;
+
+impl Lfu {
+    /// `aging_every`: accesses between two halvings of every count (0: never age).
+    pub fn new(capacity: usize, aging_every: u64) -> Self {
+        Lfu {
+            lists: vec![List::default(); 2],
+            index: index(capacity),
+            min: 1,
+            len: 0,
+            capacity: capacity.max(1),
+            aging_every,
+            accesses: 0,
+        }
+    }
+
+    /// The count of `key`, if cached.
+    pub fn count(&self, key: u64) -> Option<usize> {
+        self.index.get(&key).map(|&(count, _)| count)
+    }
+
+    fn place(&mut self, key: u64, count: usize) {
+        if self.lists.len() <= count {
+            self.lists.resize(count + 1, List::default());
+        }
+        let slot = self.lists[count].push_back(key);
+        self.index.insert(key, (count, slot));
+    }
+
+    /// Halves every count, oldest counts first so that each keeps its recency order.
+    fn age(&mut self) {
+        let old = std::mem::replace(&mut self.lists, vec![List::default(); 2]);
+        for (count, list) in old.iter().enumerate().skip(1) {
+            for key in list.keys() {
+                self.place(key, count.div_ceil(2));
+            }
+        }
+        self.min = (1..self.lists.len()).find(|&c| !self.lists[c].is_empty()).unwrap_or(1);
+    }
+}
+
+impl Policy for Lfu {
+    fn name(&self) -> &'static str {
+        "lfu"
+    }
+
+    fn access(&mut self, key: u64) -> Access {
+        self.accesses += 1;
+        if self.aging_every > 0 && self.accesses.is_multiple_of(self.aging_every) {
+            self.age();
+        }
+        if let Some(&(count, slot)) = self.index.get(&key) {
+            self.lists[count].remove(slot);
+            if count == self.min && self.lists[count].is_empty() {
+                self.min = (count + 1).min(COUNT_MAX);
+            }
+            self.place(key, (count + 1).min(COUNT_MAX));
+            return Access::Hit;
+        }
+        let mut evicted = None;
+        if self.len >= self.capacity
+            && let Some((slot, old)) = self.lists.get(self.min).and_then(List::front)
+        {
+            self.lists[self.min].remove(slot);
+            self.index.remove(&old);
+            self.len -= 1;
+            evicted = Some(old);
+        }
+        self.place(key, 1);
+        self.min = 1;
+        self.len += 1;
+        Access::Miss { evicted }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.index.contains_key(&key)
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+}

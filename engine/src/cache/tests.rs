@@ -1,0 +1,80 @@
+use proptest::prelude::*;
+
+use super::*;
+
+/// "H" for a hit, "M" for a miss, "M-k" for a miss that evicted k.
+fn run(policy: &mut dyn Policy, trace: &[u64]) -> String {
+    let steps: Vec<String> = trace
+        .iter()
+        .map(|&k| match policy.access(k) {
+            Access::Hit => "H".to_owned(),
+            Access::Miss { evicted: None } => "M".to_owned(),
+            Access::Miss { evicted: Some(e) } => format!("M-{e}"),
+        })
+        .collect();
+    steps.join(" ")
+}
+
+#[test]
+fn fifo_keeps_insertion_order_where_lru_keeps_recency() {
+    let trace = [1, 2, 1, 3, 1, 4, 1];
+    assert_eq!(run(&mut Lru::new(2), &trace), "M M H M-2 H M-3 H");
+    assert_eq!(run(&mut Fifo::new(2), &trace), "M M H M-1 M-2 M-3 H", "a hit does not save 1 from eviction");
+}
+
+#[test]
+fn lfu_evicts_the_least_frequent_and_lru_the_least_recent() {
+    let trace = [1, 1, 2, 3, 2, 1];
+    assert_eq!(run(&mut Lfu::new(2, 0), &trace), "M H M M-2 M-3 H");
+    assert_eq!(run(&mut Lru::new(2), &trace), "M H M M-1 H M-3");
+}
+
+#[test]
+fn lfu_ages_its_counts() {
+    let mut lfu = Lfu::new(4, 8);
+    for _ in 0..6 {
+        lfu.access(7);
+    }
+    lfu.access(8);
+    assert_eq!((lfu.count(7), lfu.count(8)), (Some(6), Some(1)));
+    lfu.access(8); // the 8th access halves every count first
+    assert_eq!((lfu.count(7), lfu.count(8)), (Some(3), Some(2)));
+}
+
+#[test]
+fn belady_bypasses_what_comes_back_last() {
+    let trace = [1, 2, 3, 1, 2, 4, 1, 2];
+    assert_eq!(belady_hits(&trace, 2), 4);
+    assert_eq!(hits(&mut Lru::new(2), &trace), 0, "LRU thrashes on the same trace");
+    assert_eq!(belady_hits(&[], 3), 0);
+}
+
+proptest! {
+    /// No policy beats the optimum; every policy stays within its capacity, holds what it just
+    /// read, and no longer holds what it evicted.
+    #[test]
+    fn policies_stay_bounded_and_below_belady(
+        trace in proptest::collection::vec(0u64..12, 0..300),
+        capacity in 1usize..8,
+    ) {
+        let best = belady_hits(&trace, capacity);
+        let mut policies: Vec<Box<dyn Policy>> =
+            vec![Box::new(Lru::new(capacity)), Box::new(Fifo::new(capacity)), Box::new(Lfu::new(capacity, 50))];
+        for p in &mut policies {
+            let mut hit_count = 0;
+            for &k in &trace {
+                match p.access(k) {
+                    Access::Hit => hit_count += 1,
+                    Access::Miss { evicted } => {
+                        if let Some(e) = evicted {
+                            prop_assert!(!p.contains(e), "{} still holds evicted {e}", p.name());
+                        }
+                    }
+                }
+                prop_assert!(p.contains(k), "{} dropped {k}", p.name());
+                prop_assert!(p.len() <= p.capacity());
+            }
+            prop_assert!(hit_count <= best, "{} made {hit_count} hits, more than OPT's {best}", p.name());
+        }
+    }
+}
