@@ -11,10 +11,12 @@ pub mod lfu;
 pub mod list;
 pub mod opt;
 pub mod recency;
+pub mod tinylfu;
 
 pub use lfu::Lfu;
 pub use opt::belady_hits;
 pub use recency::{Fifo, Lru};
+pub use tinylfu::WTinyLfu;
 
 /// What one access did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -49,6 +49,22 @@ fn belady_bypasses_what_comes_back_last() {
     assert_eq!(belady_hits(&[], 3), 0);
 }
 
+#[test]
+fn w_tinylfu_keeps_its_hot_keys_through_a_scan() {
+    // Eight hot keys read every round, then twenty keys read once: the scan flushes LRU every
+    // round, while W-TinyLFU's sketch refuses the one-off keys a place in its main region.
+    let mut trace = Vec::new();
+    for round in 0..50u64 {
+        trace.extend(0..8);
+        trace.extend((0..20).map(|i| 1_000 + round * 20 + i));
+    }
+    let (lru, tiny, best) =
+        (hits(&mut Lru::new(10), &trace), hits(&mut WTinyLfu::new(10), &trace), belady_hits(&trace, 10));
+    assert_eq!(lru, 0, "every scan flushes LRU");
+    assert!(tiny >= 300, "W-TinyLFU keeps most of the hot set: {tiny} of 392 possible");
+    assert!(tiny <= best, "and stays below the optimum {best}");
+}
+
 proptest! {
     /// No policy beats the optimum; every policy stays within its capacity, holds what it just
     /// read, and no longer holds what it evicted.
@@ -59,7 +75,7 @@ proptest! {
     ) {
         let best = belady_hits(&trace, capacity);
         let mut policies: Vec<Box<dyn Policy>> =
-            vec![Box::new(Lru::new(capacity)), Box::new(Fifo::new(capacity)), Box::new(Lfu::new(capacity, 50))];
+            vec![Box::new(Lru::new(capacity)), Box::new(Fifo::new(capacity)), Box::new(Lfu::new(capacity, 50)), Box::new(WTinyLfu::new(capacity))];
         for p in &mut policies {
             let mut hit_count = 0;
             for &k in &trace {

@@ -1,0 +1,186 @@
+//! W-TinyLFU (Einziger, Friedman and Manes, 2017; Caffeine's policy): a small LRU *window*
+//! admits every new key; a key leaving the window enters the *main* region (segmented LRU:
+//! probation, then protected once hit there) only if a frequency sketch says it is used more
+//! often than the main region's own victim. A scan passes through the window without pushing
+//! out the keys that matter, which plain LRU cannot avoid.
+//!
+//! The sketch is a count-min sketch of 4-bit counters (4 rows); after `10 × capacity` increments
+//! every counter is halved, so that yesterday's favourites fade.
+
+use super::index::{Index, index};
+use super::list::List;
+use super::{Access, Policy};
+
+/// Count-min sketch with small saturating counters and periodic halving.
+#[derive(Clone, Debug)]
+struct Sketch {
+    rows: [Vec<u8>; 4],
+    mask: usize,
+    additions: u64,
+    reset_at: u64,
+}
+
+const SEEDS: [u64; 4] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9, 0x27d4_eb2f_1656_67c5];
+const COUNTER_MAX: u8 = 15;
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Sketch {
+    fn new(capacity: usize) -> Self {
+        let width = capacity.max(16).next_power_of_two();
+        Sketch {
+            rows: std::array::from_fn(|_| vec![0; width]),
+            mask: width - 1,
+            additions: 0,
+            reset_at: 10 * u64::try_from(capacity.max(1)).unwrap_or(u64::MAX),
+        }
+    }
+
+    fn slot(&self, row: usize, key: u64) -> usize {
+        usize::try_from(mix(key ^ SEEDS[row])).unwrap_or(0) & self.mask
+    }
+
+    fn frequency(&self, key: u64) -> u8 {
+        (0..4).map(|r| self.rows[r][self.slot(r, key)]).min().unwrap_or(0)
+    }
+
+    fn increment(&mut self, key: u64) {
+        for r in 0..4 {
+            let s = self.slot(r, key);
+            self.rows[r][s] = (self.rows[r][s] + 1).min(COUNTER_MAX);
+        }
+        self.additions += 1;
+        if self.additions >= self.reset_at {
+            for row in &mut self.rows {
+                for c in row.iter_mut() {
+                    *c /= 2;
+                }
+            }
+            self.additions /= 2;
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Segment {
+    Window,
+    Probation,
+    Protected,
+}
+
+#[derive(Clone, Debug)]
+pub struct WTinyLfu {
+    window: List,
+    probation: List,
+    protected: List,
+    index: Index<(Segment, usize)>,
+    sketch: Sketch,
+    window_max: usize,
+    protected_max: usize,
+    capacity: usize,
+}
+
+impl WTinyLfu {
+    /// Caffeine's proportions: a window of 1% and, of the main region, 80% protected.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1); // with room for one key, the window is the whole cache
+        let window_max = (capacity / 100).max(1);
+        let main = capacity - window_max;
+        WTinyLfu {
+            window: List::default(),
+            probation: List::default(),
+            protected: List::default(),
+            index: index(capacity),
+            sketch: Sketch::new(capacity),
+            window_max,
+            protected_max: (main * 4 / 5).max(1),
+            capacity,
+        }
+    }
+
+    fn list(&mut self, segment: Segment) -> &mut List {
+        match segment {
+            Segment::Window => &mut self.window,
+            Segment::Probation => &mut self.probation,
+            Segment::Protected => &mut self.protected,
+        }
+    }
+
+    fn push(&mut self, segment: Segment, key: u64) {
+        let slot = self.list(segment).push_back(key);
+        self.index.insert(key, (segment, slot));
+    }
+
+    /// Removes the front of `segment`, if any.
+    fn pop_front(&mut self, segment: Segment) -> Option<u64> {
+        let (slot, key) = self.list(segment).front()?;
+        self.list(segment).remove(slot);
+        self.index.remove(&key);
+        Some(key)
+    }
+
+    /// A key that left the window: into the main region if there is room, or if the sketch
+    /// prefers it to the main region's victim. Returns the key that left the cache.
+    fn admit(&mut self, candidate: u64) -> Option<u64> {
+        if self.probation.len() + self.protected.len() < self.capacity - self.window_max {
+            self.push(Segment::Probation, candidate);
+            return None;
+        }
+        let victim_segment = if self.probation.is_empty() { Segment::Protected } else { Segment::Probation };
+        let victim = self.list(victim_segment).front().map(|(_, k)| k);
+        match victim {
+            Some(v) if self.sketch.frequency(candidate) > self.sketch.frequency(v) => {
+                self.pop_front(victim_segment);
+                self.push(Segment::Probation, candidate);
+                Some(v)
+            }
+            _ => Some(candidate),
+        }
+    }
+}
+
+impl Policy for WTinyLfu {
+    fn name(&self) -> &'static str {
+        "w-tinylfu"
+    }
+
+    fn access(&mut self, key: u64) -> Access {
+        self.sketch.increment(key);
+        if let Some(&(segment, slot)) = self.index.get(&key) {
+            self.list(segment).remove(slot);
+            match segment {
+                Segment::Window => self.push(Segment::Window, key),
+                Segment::Probation | Segment::Protected => {
+                    self.push(Segment::Protected, key);
+                    if self.protected.len() > self.protected_max
+                        && let Some(demoted) = self.pop_front(Segment::Protected)
+                    {
+                        self.push(Segment::Probation, demoted);
+                    }
+                }
+            }
+            return Access::Hit;
+        }
+        self.push(Segment::Window, key);
+        let evicted = if self.window.len() > self.window_max {
+            self.pop_front(Segment::Window).and_then(|candidate| self.admit(candidate))
+        } else {
+            None
+        };
+        Access::Miss { evicted }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.index.contains_key(&key)
+    }
+    fn len(&self) -> usize {
+        self.window.len() + self.probation.len() + self.protected.len()
+    }
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
