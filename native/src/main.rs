@@ -6,6 +6,7 @@
 //! simulator's limits; 130 interrupted (Ctrl-C).
 
 mod bench_cmd;
+mod cache_cmd;
 mod check_cmd;
 mod ring_cmd;
 mod sim_cmd;
@@ -38,6 +39,9 @@ enum Command {
     /// Run a scenario over many seeds and parameter values, and tabulate what it kept.
     #[command(subcommand)]
     Sweep(sweep_cmd::SweepCommand),
+    /// Cache eviction policies on a trace, next to the optimum.
+    #[command(subcommand)]
+    Cache(cache_cmd::CacheCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Ring(cmd) => ring_cmd::run(cmd),
         Command::Check(cmd) => check_cmd::run(cmd),
         Command::Sweep(cmd) => sweep_cmd::run(cmd),
+        Command::Cache(cmd) => cache_cmd::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -217,3 +217,48 @@ fn sweep_cap_tabulates_every_quorum_pair_or_one_parameter() {
     assert!(stderr(&bad).contains("read_quorum=9: read_quorum = 9 is out of range: allowed 1..=3"), "{}", stderr(&bad));
     assert_eq!(distlab(&["sweep", "cap", "--param", "replicas"]).status.code(), Some(2), "values are needed");
 }
+
+#[test]
+fn cache_compare_ranks_the_policies_under_the_optimum() {
+    let o = distlab(&[
+        "cache",
+        "compare",
+        "--workload",
+        "zipf-scan",
+        "--keys",
+        "2000",
+        "--length",
+        "50000",
+        "--capacity",
+        "200",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ratio = |name: &str| {
+        json["results"].as_array().unwrap().iter().find(|r| r["policy"] == name).unwrap()["hit_ratio"].as_f64().unwrap()
+    };
+    assert_eq!(json["accesses"], 50_000);
+    for p in ["lru", "fifo", "lfu", "w-tinylfu"] {
+        assert!(ratio(p) <= ratio("opt"), "{p} above OPT");
+    }
+    assert!(ratio("w-tinylfu") > ratio("lru"), "scan pollution hurts LRU more");
+    let dir = std::env::temp_dir().join(format!("distlab-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys.txt");
+    std::fs::write(&file, "a\nb\na\nc\na\nb\n").unwrap();
+    let o = distlab(&["cache", "compare", "--capacity", "2", "--trace", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = stdout(&o);
+    assert!(table.starts_with("6 accesses, capacity 2\npolicy             hits  hit ratio   vs OPT\n"), "{table}");
+    assert!(table.contains("\nlru                   2     33.33%    0.667\n"), "{table}");
+    assert!(table.contains("\nopt                   3     50.00%    1.000\n"), "{table}");
+    std::fs::write(&file, "\n\n").unwrap();
+    let o = distlab(&["cache", "compare", "--trace", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).ends_with("has no keys (one per line)\n"), "{}", stderr(&o));
+    let o = distlab(&["cache", "compare", "--s", "9"]);
+    assert_eq!((o.status.code(), stderr(&o)), (Some(2), "error: s = 9 is out of range: allowed 0..=5\n".to_owned()));
+    assert_eq!(distlab(&["cache", "compare", "--capacity", "0"]).status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -12,6 +12,7 @@ pub mod list;
 pub mod opt;
 pub mod recency;
 pub mod tinylfu;
+pub mod workload;
 
 pub use lfu::Lfu;
 pub use opt::belady_hits;

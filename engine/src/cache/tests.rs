@@ -94,3 +94,66 @@ proptest! {
         }
     }
 }
+
+mod workloads {
+    use super::super::workload::Workload;
+    use super::super::*;
+
+    fn share(trace: &[u64], key: u64) -> f64 {
+        trace.iter().filter(|&&k| k == key).count() as f64 / trace.len() as f64
+    }
+
+    #[test]
+    fn zipf_is_skewed_as_its_exponent_says() {
+        let trace = Workload::Zipf { keys: 1_000, s: 1.0 }.trace(200_000, 1).unwrap();
+        // P(rank 1) = 1 / H(1000) = 0.1336, P(rank 2) half of it.
+        assert!((share(&trace, 0) - 0.1336).abs() < 0.005, "{}", share(&trace, 0));
+        assert!((share(&trace, 1) - 0.0668).abs() < 0.004, "{}", share(&trace, 1));
+        assert!(trace.iter().all(|&k| k < 1_000));
+        assert_eq!(trace, Workload::Zipf { keys: 1_000, s: 1.0 }.trace(200_000, 1).unwrap(), "the seed decides");
+        assert_ne!(trace, Workload::Zipf { keys: 1_000, s: 1.0 }.trace(200_000, 2).unwrap());
+        let flat = Workload::Zipf { keys: 10, s: 0.0 }.trace(100_000, 1).unwrap();
+        assert!((share(&flat, 9) - 0.1).abs() < 0.01, "s = 0 is uniform");
+    }
+
+    #[test]
+    fn the_other_workloads() {
+        assert_eq!(Workload::Loop { keys: 3 }.trace(7, 1).unwrap(), [0, 1, 2, 0, 1, 2, 0]);
+        let scan = Workload::Scan.trace(1_000, 1).unwrap();
+        assert_eq!(scan.iter().collect::<std::collections::BTreeSet<_>>().len(), 1_000, "never a repeat");
+        let uniform = Workload::Uniform { keys: 4 }.trace(40_000, 1).unwrap();
+        assert!((0..4).all(|k| (share(&uniform, k) - 0.25).abs() < 0.01));
+        let mixed = Workload::ZipfScan { keys: 100, s: 0.9 }.trace(50_000, 1).unwrap();
+        let scans = mixed.iter().filter(|&&k| k >= 100).count() as f64 / 50_000.0;
+        assert!((scans - 0.2).abs() < 0.01, "one access in five is a scan: {scans}");
+        let shifting = Workload::Shifting { keys: 100, s: 1.2, shift_every: 10_000 }.trace(20_000, 1).unwrap();
+        let top = |part: &[u64]| (0..100).max_by_key(|k| part.iter().filter(|&&x| x == *k).count()).unwrap();
+        assert_ne!(top(&shifting[..10_000]), top(&shifting[10_000..]), "the favourite moves");
+    }
+
+    #[test]
+    fn bad_workloads_are_refused() {
+        let err = |w: Workload| w.trace(10, 1).unwrap_err().to_string();
+        assert_eq!(err(Workload::Zipf { keys: 0, s: 1.0 }), "keys = 0 is out of range: allowed 1..=10000000");
+        assert_eq!(err(Workload::Zipf { keys: 10, s: -1.0 }), "s = -1 is out of range: allowed 0..=5");
+        assert_eq!(
+            err(Workload::Shifting { keys: 10, s: 1.0, shift_every: 0 }),
+            "shift_every = 0 is out of range: allowed 1..=18446744073709551615"
+        );
+    }
+
+    #[test]
+    fn w_tinylfu_beats_lru_where_it_should() {
+        for (workload, margin) in
+            [(Workload::Zipf { keys: 10_000, s: 0.9 }, 0.0), (Workload::ZipfScan { keys: 10_000, s: 0.9 }, 0.03)]
+        {
+            let trace = workload.trace(200_000, 7).unwrap();
+            let ratio = |h: usize| h as f64 / trace.len() as f64;
+            let lru = ratio(hits(&mut Lru::new(500), &trace));
+            let tiny = ratio(hits(&mut WTinyLfu::new(500), &trace));
+            let best = ratio(belady_hits(&trace, 500));
+            assert!(tiny > lru + margin, "{workload:?}: W-TinyLFU {tiny:.3} vs LRU {lru:.3}");
+            assert!(tiny <= best, "{workload:?}: {tiny:.3} above OPT {best:.3}");
+        }
+    }
+}
