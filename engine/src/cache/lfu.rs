@@ -95,6 +95,17 @@ impl Policy for Lfu {
         Access::Miss { evicted }
     }
 
+    fn remove(&mut self, key: u64) -> bool {
+        let Some((count, slot)) = self.index.remove(&key) else { return false };
+        self.lists[count].remove(slot);
+        self.len -= 1;
+        if count == self.min && self.lists[count].is_empty() {
+            // At most COUNT_MAX lists to look at: still O(1).
+            self.min = (1..self.lists.len()).find(|&c| !self.lists[c].is_empty()).unwrap_or(1);
+        }
+        true
+    }
+
     fn contains(&self, key: u64) -> bool {
         self.index.contains_key(&key)
     }

@@ -6,6 +6,7 @@
 //! moves an entry to the back when it is read, which makes it LRU. Here FIFO keeps insertion
 //! order, and the pinned traces in the tests show where the two part ways.
 
+pub mod expiry;
 mod index;
 pub mod lfu;
 pub mod list;
@@ -14,6 +15,7 @@ pub mod recency;
 pub mod tinylfu;
 pub mod workload;
 
+pub use expiry::{CacheStats, Expiring};
 pub use lfu::Lfu;
 pub use opt::belady_hits;
 pub use recency::{Fifo, Lru};
@@ -35,6 +37,8 @@ pub trait Policy {
     /// Reads `key`: a hit, or a miss after which the key is cached (evicting if full).
     fn access(&mut self, key: u64) -> Access;
     fn contains(&self, key: u64) -> bool;
+    /// Drops `key` (it expired, or was invalidated); false if it was not cached.
+    fn remove(&mut self, key: u64) -> bool;
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0

@@ -38,6 +38,12 @@ impl Ordered {
         self.index.insert(key, slot);
         Access::Miss { evicted }
     }
+
+    fn remove(&mut self, key: u64) -> bool {
+        let Some(slot) = self.index.remove(&key) else { return false };
+        self.list.remove(slot);
+        true
+    }
 }
 
 /// Least recently used: a hit moves the key to the back.
@@ -67,6 +73,9 @@ impl Policy for Lru {
     fn access(&mut self, key: u64) -> Access {
         self.0.access(key, true)
     }
+    fn remove(&mut self, key: u64) -> bool {
+        self.0.remove(key)
+    }
     fn contains(&self, key: u64) -> bool {
         self.0.index.contains_key(&key)
     }
@@ -84,6 +93,9 @@ impl Policy for Fifo {
     }
     fn access(&mut self, key: u64) -> Access {
         self.0.access(key, false)
+    }
+    fn remove(&mut self, key: u64) -> bool {
+        self.0.remove(key)
     }
     fn contains(&self, key: u64) -> bool {
         self.0.index.contains_key(&key)

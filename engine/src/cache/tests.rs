@@ -157,3 +157,26 @@ mod workloads {
         }
     }
 }
+
+proptest! {
+    /// Removing a key (expiry, invalidation) leaves every policy consistent: the key is gone, the
+    /// length drops by one, and later accesses still respect the capacity.
+    #[test]
+    fn removal_keeps_policies_consistent(ops in proptest::collection::vec((0u64..10, any::<bool>()), 1..200), capacity in 1usize..6) {
+        let mut policies: Vec<Box<dyn Policy>> =
+            vec![Box::new(Lru::new(capacity)), Box::new(Fifo::new(capacity)), Box::new(Lfu::new(capacity, 30)), Box::new(WTinyLfu::new(capacity))];
+        for p in &mut policies {
+            for &(k, remove) in &ops {
+                if remove {
+                    let (had, before) = (p.contains(k), p.len());
+                    prop_assert_eq!(p.remove(k), had);
+                    prop_assert!(!p.contains(k));
+                    prop_assert_eq!(p.len(), before - usize::from(had));
+                } else {
+                    p.access(k);
+                    prop_assert!(p.contains(k) && p.len() <= p.capacity(), "{}", p.name());
+                }
+            }
+        }
+    }
+}

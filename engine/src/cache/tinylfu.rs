@@ -174,6 +174,12 @@ impl Policy for WTinyLfu {
         Access::Miss { evicted }
     }
 
+    fn remove(&mut self, key: u64) -> bool {
+        let Some((segment, slot)) = self.index.remove(&key) else { return false };
+        self.list(segment).remove(slot);
+        true
+    }
+
     fn contains(&self, key: u64) -> bool {
         self.index.contains_key(&key)
     }
