@@ -6,6 +6,7 @@
 //! moves an entry to the back when it is read, which makes it LRU. Here FIFO keeps insertion
 //! order, and the pinned traces in the tests show where the two part ways.
 
+pub mod bloom;
 pub mod expiry;
 mod index;
 pub mod lfu;
@@ -15,6 +16,7 @@ pub mod recency;
 pub mod tinylfu;
 pub mod workload;
 
+pub use bloom::BloomFilter;
 pub use expiry::{CacheStats, Expiring};
 pub use lfu::Lfu;
 pub use opt::belady_hits;
