@@ -7,6 +7,7 @@
 //! (ln 2)² bits and k = (m / n)·ln 2 hash functions (double hashing of the key). `libm` gives the
 //! same sizes natively and in WebAssembly.
 
+use super::index::{GAMMA, mix64};
 use crate::config::ConfigError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,13 +16,6 @@ pub struct BloomFilter {
     bits: u64,
     hashes: u32,
     inserted: u64,
-}
-
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// The most bits a filter may take (128 MiB).
@@ -63,7 +57,7 @@ impl BloomFilter {
 
     /// The bit positions of `key` (Kirsch–Mitzenmacher double hashing).
     fn positions(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
-        let (h1, h2) = (mix(key), mix(key ^ 0x5851_f42d_4c95_7f2d) | 1);
+        let (h1, h2) = (mix64(key.wrapping_add(GAMMA)), mix64((key ^ 0x5851_f42d_4c95_7f2d).wrapping_add(GAMMA)) | 1);
         (0..u64::from(self.hashes)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % self.bits)
     }
 

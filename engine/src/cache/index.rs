@@ -3,16 +3,24 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-/// SplitMix64's finaliser over the key: keys are `u64`s, so one mix is the whole hash.
+/// SplitMix64's increment.
+pub(crate) const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's finaliser: every input bit reaches every output bit. The cache's hashes (the
+/// index, the sketch, the Bloom filter) are all this over the key.
+pub(crate) fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// One SplitMix64 step over the key: keys are `u64`s, so one mix is the whole hash.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
-        let mut z = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        mix64(self.0.wrapping_add(GAMMA))
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {

@@ -7,7 +7,7 @@
 //! The sketch is a count-min sketch of 4-bit counters (4 rows); after `10 × capacity` increments
 //! every counter is halved, so that yesterday's favourites fade.
 
-use super::index::{Index, index};
+use super::index::{Index, index, mix64};
 use super::list::List;
 use super::{Access, Policy};
 
@@ -23,12 +23,6 @@ struct Sketch {
 const SEEDS: [u64; 4] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9, 0x27d4_eb2f_1656_67c5];
 const COUNTER_MAX: u8 = 15;
 
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 impl Sketch {
     fn new(capacity: usize) -> Self {
         let width = capacity.max(16).next_power_of_two();
@@ -41,7 +35,7 @@ impl Sketch {
     }
 
     fn slot(&self, row: usize, key: u64) -> usize {
-        usize::try_from(mix(key ^ SEEDS[row])).unwrap_or(0) & self.mask
+        usize::try_from(mix64(key ^ SEEDS[row])).unwrap_or(0) & self.mask
     }
 
     fn frequency(&self, key: u64) -> u8 {
