@@ -29,39 +29,16 @@ impl From<redis::RedisError> for BackendError {
 /// The named scripts, prepared once (their SHA-1 is computed at construction). One field per
 /// script, so that a new `ScriptName` cannot be forgotten here.
 #[derive(Clone)]
-struct Scripts(Arc<ScriptSet>);
-
-struct ScriptSet {
-    compare_and_delete: redis::Script,
-    compare_and_pexpire: redis::Script,
-    acquire_fenced: redis::Script,
-    rw_acquire: redis::Script,
-    rw_release: redis::Script,
-    rw_renew: redis::Script,
-}
+struct Scripts(Arc<[redis::Script; ScriptName::ALL.len()]>);
 
 impl Scripts {
     fn new() -> Self {
-        let prepare = |name: ScriptName| redis::Script::new(name.lua());
-        Scripts(Arc::new(ScriptSet {
-            compare_and_delete: prepare(ScriptName::CompareAndDelete),
-            compare_and_pexpire: prepare(ScriptName::CompareAndPExpire),
-            acquire_fenced: prepare(ScriptName::AcquireFenced),
-            rw_acquire: prepare(ScriptName::RwAcquire),
-            rw_release: prepare(ScriptName::RwRelease),
-            rw_renew: prepare(ScriptName::RwRenew),
-        }))
+        Scripts(Arc::new(ScriptName::ALL.map(|name| redis::Script::new(name.lua()))))
     }
 
+    /// `ScriptName::ALL` lists the scripts in declaration order (tested in the engine).
     fn get(&self, name: ScriptName) -> &redis::Script {
-        match name {
-            ScriptName::CompareAndDelete => &self.0.compare_and_delete,
-            ScriptName::CompareAndPExpire => &self.0.compare_and_pexpire,
-            ScriptName::AcquireFenced => &self.0.acquire_fenced,
-            ScriptName::RwAcquire => &self.0.rw_acquire,
-            ScriptName::RwRelease => &self.0.rw_release,
-            ScriptName::RwRenew => &self.0.rw_renew,
-        }
+        &self.0[name as usize]
     }
 }
 

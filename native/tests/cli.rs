@@ -19,17 +19,21 @@ fn list_names_the_scenarios_in_both_languages() {
     let en = distlab(&["sim", "list"]);
     assert!(en.status.success());
     let lines: Vec<String> = stdout(&en).lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 10, "{lines:?}");
+    assert_eq!(lines.len(), 11, "{lines:?}");
     assert!(lines[0].starts_with("pn-counter        46.1    PN-Counter CRDT"), "{lines:?}");
     assert!(lines[1].starts_with("cap               46.1    A replicated key-value store"), "{lines:?}");
     assert!(lines[2].starts_with("failure-detector  46.1.2  Heartbeats with jitter"), "{lines:?}");
     assert!(lines[3].starts_with("election          46.1.2  Raft-style leader election"), "{lines:?}");
-    assert!(lines[4].starts_with("lock              46.7.1  Clients sharing a lock"), "{lines:?}");
-    assert!(lines[5].starts_with("lock-kleppmann    46.7.1  Kleppmann's scenario"), "{lines:?}");
-    assert!(lines[6].starts_with("redlock           46.7.1  Redlock over 5 independent stores"), "{lines:?}");
-    assert!(lines[7].starts_with("zk-lock           46.7.1  The ZooKeeper lock recipe"), "{lines:?}");
-    assert!(lines[8].starts_with("rw-lock           46.7.1  Redisson's reentrant read-write lock"), "{lines:?}");
-    assert!(lines[9].starts_with("exercise-1        46.7.1  Exercise 1 step by step"), "{lines:?}");
+    assert!(
+        lines[4].starts_with("cache             46.3    Application servers, a cache and a slow database"),
+        "{lines:?}"
+    );
+    assert!(lines[5].starts_with("lock              46.7.1  Clients sharing a lock"), "{lines:?}");
+    assert!(lines[6].starts_with("lock-kleppmann    46.7.1  Kleppmann's scenario"), "{lines:?}");
+    assert!(lines[7].starts_with("redlock           46.7.1  Redlock over 5 independent stores"), "{lines:?}");
+    assert!(lines[8].starts_with("zk-lock           46.7.1  The ZooKeeper lock recipe"), "{lines:?}");
+    assert!(lines[9].starts_with("rw-lock           46.7.1  Redisson's reentrant read-write lock"), "{lines:?}");
+    assert!(lines[10].starts_with("exercise-1        46.7.1  Exercise 1 step by step"), "{lines:?}");
     let zh = distlab(&["sim", "list", "--lang", "zh"]);
     assert!(stdout(&zh).contains("三副本"), "{}", stdout(&zh));
     let json: serde_json::Value = serde_json::from_slice(&distlab(&["sim", "list", "--json"]).stdout).unwrap();
@@ -85,7 +89,7 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["sim", "run", "nope"],
-            r#"error: unknown scenario "nope": the scenarios are pn-counter, cap, failure-detector, election, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1"#,
+            r#"error: unknown scenario "nope": the scenarios are pn-counter, cap, failure-detector, election, cache, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1"#,
         ),
         (
             &["sim", "run", "pn-counter", "--config", r#"{"replicas":9}"#],

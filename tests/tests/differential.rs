@@ -152,6 +152,12 @@ fn cmd() -> impl Strategy<Value = Cmd> {
             keys: vec![k],
             args: vec![owner, ms.to_owned()]
         }),
+        (key(), prop_oneof![Just("0"), Just("1"), Just("2"), Just("10"), Just("1x"), Just("")], value(), lease_arg())
+            .prop_map(|(k, rank, v, ms)| Cmd::Script {
+                script: ScriptName::SetIfNewer,
+                keys: vec![k],
+                args: vec![rank.to_owned(), v, ms.to_owned()]
+            }),
         (key(), owner(), lease_arg()).prop_map(|(k, owner, ms)| Cmd::Script {
             script: ScriptName::RwRenew,
             keys: vec![k],
@@ -184,6 +190,7 @@ fn sets_short_lifetime(cmd: &Cmd) -> bool {
             args,
             ..
         } => args.get(1).is_some_and(|a| a == "3"),
+        Cmd::Script { script: ScriptName::SetIfNewer, args, .. } => args.get(2).is_some_and(|a| a == "3"),
         _ => false,
     }
 }

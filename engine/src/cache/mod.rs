@@ -6,15 +6,19 @@
 //! moves an entry to the back when it is read, which makes it LRU. Here FIFO keeps insertion
 //! order, and the pinned traces in the tests show where the two part ways.
 
+pub mod app;
 pub mod bloom;
+pub mod database;
 pub mod expiry;
 mod index;
 pub mod lfu;
 pub mod list;
 pub mod opt;
 pub mod recency;
+pub mod service;
 pub mod tinylfu;
 pub mod workload;
+pub mod world;
 
 pub use bloom::BloomFilter;
 pub use expiry::{CacheStats, Expiring};

@@ -91,7 +91,8 @@ impl Workload {
 }
 
 /// Zipf sampling by inverse transform on integer cumulative weights.
-struct Zipf {
+#[derive(Clone, Debug)]
+pub struct Zipf {
     cumulative: Vec<u64>,
 }
 
@@ -101,7 +102,7 @@ impl Zipf {
         clippy::cast_sign_loss,
         reason = "weights are positive and scaled below 2^62: the cast keeps their integer part"
     )]
-    fn new(keys: u64, s: f64) -> Self {
+    pub fn new(keys: u64, s: f64) -> Self {
         let weights: Vec<f64> = (1..=keys).map(|k| 1.0 / libm::pow(k as f64, s)).collect();
         let total: f64 = weights.iter().sum();
         // Scaled to 2^62 so that sums fit and draws are integers.
@@ -117,7 +118,7 @@ impl Zipf {
         Zipf { cumulative }
     }
 
-    fn sample(&self, rng: &mut Rng) -> u64 {
+    pub fn sample(&self, rng: &mut Rng) -> u64 {
         let total = self.cumulative.last().copied().unwrap_or(1);
         let u = rng.below(total);
         self.cumulative.partition_point(|&c| c <= u) as u64

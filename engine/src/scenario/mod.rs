@@ -2,6 +2,7 @@
 //! and a seed to a world of actors, a fault schedule and the properties it promises; the CLI, the
 //! page and the tests all start scenarios through [`build`], so they all run the same thing.
 
+pub mod cache;
 pub mod cap;
 mod detector;
 mod election;
@@ -51,7 +52,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 10] = [
+static CATALOG: [ScenarioSpec; 11] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -83,6 +84,14 @@ static CATALOG: [ScenarioSpec; 10] = [
         title_zh: "Raft 式领导者选举，在崩溃、分区与暂停下（设 \"votes\": \"chapter\" 可重现“每票都投”的错误）",
         properties: &["one_leader_per_term", "failover"],
         build: election::build,
+    },
+    ScenarioSpec {
+        name: "cache",
+        section: "46.3",
+        title_en: "Application servers, a cache and a slow database: cache-aside (and its stale-fill race), read-through, write-through, write-behind, and the protections against penetration, avalanche and breakdown",
+        title_zh: "应用服务器、缓存与慢数据库：旁路缓存（及其回填竞态）、读穿透、写穿透、写回，以及针对穿透、雪崩与击穿的防护",
+        properties: &["fresh_reads", "no_lost_writes"],
+        build: cache::build,
     },
     ScenarioSpec {
         name: "lock",

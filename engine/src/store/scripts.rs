@@ -29,16 +29,20 @@ pub enum ScriptName {
     RwRelease,
     /// `KEYS[1] = lock`, `ARGV[1] = owner`, `ARGV[2] = ms`: `PEXPIRE` only while the owner holds it.
     RwRenew,
+    /// `KEYS[1]`, `ARGV[1] = rank`, `ARGV[2] = value`, `ARGV[3] = ms`: `SET key "rank:value" PX ms`
+    /// unless the key holds a value whose leading rank is at least `rank`; 1 if set, else 0.
+    SetIfNewer,
 }
 
 impl ScriptName {
-    pub const ALL: [ScriptName; 6] = [
+    pub const ALL: [ScriptName; 7] = [
         ScriptName::CompareAndDelete,
         ScriptName::CompareAndPExpire,
         ScriptName::AcquireFenced,
         ScriptName::RwAcquire,
         ScriptName::RwRelease,
         ScriptName::RwRenew,
+        ScriptName::SetIfNewer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl ScriptName {
             ScriptName::RwAcquire => "rw_acquire",
             ScriptName::RwRelease => "rw_release",
             ScriptName::RwRenew => "rw_renew",
+            ScriptName::SetIfNewer => "set_if_newer",
         }
     }
 
@@ -61,6 +66,7 @@ impl ScriptName {
             ScriptName::RwAcquire => include_str!("scripts/rw_acquire.lua"),
             ScriptName::RwRelease => include_str!("scripts/rw_release.lua"),
             ScriptName::RwRenew => include_str!("scripts/rw_renew.lua"),
+            ScriptName::SetIfNewer => include_str!("scripts/set_if_newer.lua"),
         }
     }
 
@@ -72,6 +78,7 @@ impl ScriptName {
             ScriptName::AcquireFenced => (2, 2),
             ScriptName::RwAcquire => (1, 3),
             ScriptName::RwRelease | ScriptName::RwRenew => (1, 2),
+            ScriptName::SetIfNewer => (1, 3),
         }
     }
 
@@ -88,6 +95,7 @@ impl ScriptName {
         }
         match self {
             ScriptName::AcquireFenced => return acquire_fenced(ks, now_ms, &keys[0], &keys[1], &args[0], &args[1]),
+            ScriptName::SetIfNewer => return set_if_newer(ks, now_ms, &keys[0], &args[0], &args[1], &args[2]),
             ScriptName::RwAcquire | ScriptName::RwRelease | ScriptName::RwRenew => {
                 let mut lua = Lua { ks, now_ms };
                 let (key, owner, ms) = (&keys[0], &args[0], &args[1]);
@@ -142,6 +150,39 @@ fn acquire_fenced(ks: &mut Keyspace, now_ms: i64, lock: &str, counter: &str, own
         },
         Reply::Nil => Reply::Int(0),
         err => err,
+    }
+}
+
+/// The twin of `set_if_newer.lua`. Ranks compare as Lua numbers (doubles), as the script does.
+fn set_if_newer(ks: &mut Keyspace, now_ms: i64, key: &str, rank: &str, value: &str, ms: &str) -> Reply {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    if rank.is_empty() || digits(rank) != rank.len() {
+        return Reply::Error("ERR rank is not a non-negative integer".to_owned());
+    }
+    let as_number = |d: &str| d.parse::<f64>().unwrap_or(f64::INFINITY);
+    match ks.get(now_ms, key) {
+        Reply::Bulk(current) => {
+            let held = &current[..digits(&current)];
+            if !held.is_empty() && as_number(held) >= as_number(rank) {
+                return Reply::Int(0);
+            }
+        }
+        Reply::Nil => {}
+        err => return err,
+    }
+    let Some(ms) = number::parse_i64(ms) else {
+        return Reply::err(errors::NOT_AN_INTEGER);
+    };
+    let set = Cmd::Set {
+        key: key.to_owned(),
+        value: format!("{rank}:{value}"),
+        condition: None,
+        expiry: Some(SetExpiry::Px(ms)),
+        get: false,
+    };
+    match ks.apply(now_ms, &set) {
+        Reply::Status(_) => Reply::Int(1),
+        other => other,
     }
 }
 
@@ -244,6 +285,13 @@ fn through_lua_number(v: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::through_lua_number;
+
+    #[test]
+    fn all_lists_every_script_in_declaration_order() {
+        for (i, name) in super::ScriptName::ALL.iter().enumerate() {
+            assert_eq!(*name as usize, i, "{name:?}");
+        }
+    }
 
     #[test]
     fn script_integers_pass_through_a_double() {
