@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
+use distlab_engine::cache::compare::PolicyKind;
 use distlab_engine::cache::workload::Workload;
-use distlab_engine::cache::{Fifo, Lfu, Lru, Policy, WTinyLfu, belady_hits, hits};
+use distlab_engine::cache::{belady_hits, hits};
 
 use crate::{Failure, Outcome};
 
@@ -101,12 +102,7 @@ pub fn run(cmd: CacheCommand) -> Result<Outcome, Failure> {
         }
     };
     let capacity = usize::try_from(args.capacity).map_err(|e| Failure::bad_input(anyhow!("--capacity: {e}")))?;
-    let mut policies: Vec<Box<dyn Policy>> = vec![
-        Box::new(Lru::new(capacity)),
-        Box::new(Fifo::new(capacity)),
-        Box::new(Lfu::new(capacity, 10 * args.capacity)),
-        Box::new(WTinyLfu::new(capacity)),
-    ];
+    let mut policies: Vec<_> = PolicyKind::ALL.iter().map(|k| k.build(capacity)).collect();
     let best = belady_hits(&trace, capacity);
     let n = trace.len() as f64;
     let mut rows: Vec<(&str, usize)> = policies.iter_mut().map(|p| (p.name(), hits(p.as_mut(), &trace))).collect();

@@ -3,9 +3,12 @@
 //! message; a Rust panic, which would be a bug, is reported to the console by
 //! `console_error_panic_hook` instead of an opaque "unreachable".
 //!
-//! Two handles: [`Lab`] drives any scenario of the catalogue (step, run, faults, snapshots, trace
-//! slices, verdicts), and [`RingLab`] is the consistent-hashing view's model.
+//! Three handles: [`Lab`] drives any scenario of the catalogue (step, run, faults, snapshots, trace
+//! slices, verdicts), [`RingLab`] is the consistent-hashing view's model and [`CacheLab`] the
+//! cache view's policy comparison.
 
+use distlab_engine::cache::bloom::BloomView;
+use distlab_engine::cache::compare::{CompareConfig, Comparison};
 use distlab_engine::hashing::stats::{self, Method};
 use distlab_engine::hashing::{HashRing, md5_u128};
 use distlab_engine::scenario::{self, ScenarioRun};
@@ -105,6 +108,12 @@ impl Lab {
         Ok(())
     }
 
+    /// The run's seed (below 2^53: the page only ever makes such seeds).
+    #[expect(clippy::cast_precision_loss, reason = "seeds from the page are below 2^53")]
+    pub fn seed(&self) -> f64 {
+        self.run.seed() as f64
+    }
+
     pub fn now_us(&self) -> f64 {
         self.run.now().as_micros() as f64
     }
@@ -161,6 +170,47 @@ pub fn cap_sweep_sample(config: JsValue, seed: f64) -> Result<JsValue, JsError> 
 pub fn cap_sweep_point(samples: JsValue) -> Result<JsValue, JsError> {
     let samples: Vec<scenario::cap::SweepSample> = from_js(samples, "samples")?;
     to_js(&scenario::cap::SweepPoint::of(&samples))
+}
+
+/// The cache view's policy comparison: several policies on one trace, advanced in steps.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct CacheLab {
+    comparison: Comparison,
+}
+
+#[wasm_bindgen]
+impl CacheLab {
+    /// `config` is a `CompareConfig`: `{ workload, length, capacity, seed, policies }`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<CacheLab, JsError> {
+        let config: CompareConfig = from_js(config, "comparison")?;
+        Ok(CacheLab { comparison: Comparison::new(&config).map_err(|e| JsError::new(&e.to_string()))? })
+    }
+
+    /// Feeds the next `n` accesses; true once the trace is done.
+    pub fn advance(&mut self, n: usize) -> bool {
+        self.comparison.advance(n)
+    }
+
+    pub fn view(&self) -> Result<JsValue, JsError> {
+        to_js(&self.comparison.view())
+    }
+}
+
+/// A Bloom filter for `expected` keys at `fp_rate` after `inserted` keys: its bits by block and
+/// its false-positive rate measured on `probes` absent keys.
+#[wasm_bindgen]
+pub fn bloom_view(expected: f64, fp_rate: f64, inserted: f64, probes: f64, blocks: usize) -> Result<JsValue, JsError> {
+    let view = BloomView::measure(
+        whole(expected, "expected")?,
+        fp_rate,
+        whole(inserted, "inserted")?,
+        whole(probes, "probes")?,
+        blocks,
+    )
+    .map_err(|e| JsError::new(&e.to_string()))?;
+    to_js(&view)
 }
 
 /// The hash-ring view's model: a ring, a fixed set of sample keys, and what each change moved.

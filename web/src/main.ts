@@ -6,6 +6,8 @@ import "./style.css";
 import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { readRoute, writeParams } from "./url";
 import type { KeyHandlers } from "./controls";
+import { mountCache } from "./views/cache";
+import { mountCacheWalk } from "./views/cacheWalk";
 import { mountCap } from "./views/cap";
 import { mountCounter } from "./views/counter";
 import { mountElection } from "./views/election";
@@ -22,7 +24,7 @@ const CHAPTER: Section[] = [
   { id: "counter", title: "s.46.1.1.counter", mount: mountCounter },
   { id: "coordination", title: "s.46.1.2", mount: mountElection },
   { id: "queues", title: "s.46.2" },
-  { id: "caching", title: "s.46.3" },
+  { id: "caching", title: "s.46.3", mount: mountCache },
   { id: "balancing", title: "s.46.4" },
   { id: "map", title: "s.46.5" },
   { id: "choosing", title: "s.46.6" },
@@ -33,7 +35,7 @@ const CHAPTER: Section[] = [
 const EXERCISES: Section[] = [
   { id: "exercise-1", title: "ex.1", mount: mountWalkthrough },
   { id: "exercise-2", title: "ex.2" },
-  { id: "exercise-3", title: "ex.3" },
+  { id: "exercise-3", title: "ex.3", mount: mountCacheWalk },
   { id: "exercise-4", title: "ex.4" },
   { id: "exercise-5", title: "ex.5" },
 ];

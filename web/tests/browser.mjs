@@ -389,6 +389,56 @@ await test("the sweep runs in a worker and draws its chart", async (page) => {
   assert((await page.getAttribute("#sweep-progress", "value")) === "8", "4 points × 2 seeds");
 });
 
+await test("the caching view compares three policies under the optimum", async (page) => {
+  await open(page, "#/caching");
+  assert((await page.textContent("main h2")).startsWith("46.3 Caching"), await page.textContent("main h2"));
+  await page.fill("#cache-length", "50000");
+  await page.click("#cache-compare");
+  await page.waitForFunction(() => document.querySelector("#policy-legend")?.textContent.startsWith("50000/50000"), null, { timeout: 30000 });
+  assert((await page.locator("#policy-chart path.series").count()) === 3, "LRU, LFU and W-TinyLFU");
+  assert((await page.locator("#policy-chart line.ceiling").count()) === 1, "OPT as the ceiling");
+  const legend = await page.textContent("#policy-legend");
+  const ratio = (name) => parseFloat(legend.split(`${name} `)[1]);
+  assert(ratio("W-TinyLFU") > ratio("LRU") && ratio("OPT") > ratio("W-TinyLFU"), legend);
+  assert((await page.locator("#contents-grid rect").count()) === 120, "40 hot keys × 3 policies");
+  assert((await page.textContent("#bloom-facts")).startsWith("958506 bits, 7 hashes"), await page.textContent("#bloom-facts"));
+  await page.click("#lang");
+  assert((await page.textContent("#cache-compare")) === "开始比较", "the view speaks Chinese");
+});
+
+await test("toggling TTL jitter changes the database-load chart", async (page) => {
+  await open(page, "#/caching?story=avalanche&seed=3&t=12000000");
+  const peak = async () => Number(await page.textContent("tr[data-metric='db_peak_per_bucket'] td:nth-child(3)"));
+  const line = async () => page.getAttribute("#db-chart path.after", "d");
+  const [flatPeak, flatLine] = [await peak(), await line()];
+  assert(flatPeak > 100, `every warmed key expires at once: ${flatPeak}`);
+  await page.check("#toggle-jitter_percent");
+  await playUntil(page, 12);
+  const [jitterPeak, jitterLine] = [await peak(), await line()];
+  assert(jitterLine !== flatLine, "the chart changed");
+  assert(flatPeak >= 5 * jitterPeak, `peak load per 100 ms: ${flatPeak} without jitter, ${jitterPeak} with`);
+  assert((await page.textContent("tr[data-metric='db_peak_per_bucket'] td:nth-child(2)")).trim() === String(flatPeak), "the grey run is the story without jitter");
+});
+
+await test("the exercise-3 walkthrough can be stepped to the end", async (page) => {
+  await open(page, "#/exercise-3");
+  assert((await page.textContent("main h2")).startsWith("Exercise 3"), await page.textContent("main h2"));
+  for (let i = 0; i < 5; i++) {
+    assert((await page.getAttribute("#walk-step", "data-page")) === String(i), `page ${i}`);
+    assert((await page.locator("#walk-chart").count()) === 0, "the runs wait for the reveal");
+    await page.locator("input[name='choice']").nth(i % 3).check();
+    await page.click("#reveal");
+    assert((await page.locator("#walk-series path.series").count()) === 2, "before and after");
+    assert((await page.locator(".choice.right").count()) === 1, "the right answer is marked");
+    const numbers = await page.textContent("#walk-numbers");
+    if (i === 4) assert(numbers.includes("1000 → single-flight 1"), numbers);
+    await page.click("#next");
+  }
+  await page.waitForSelector("#walkthrough-done");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")).startsWith("练习 3"), await page.textContent("main h2"));
+});
+
 await context.close();
 rmSync(profile, { recursive: true, force: true });
 server.close();

@@ -74,11 +74,71 @@ impl BloomFilter {
         self.positions(key).all(|p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0)
     }
 
+    /// The fraction of set bits in each of `blocks` equal runs of the bit array, for a bit view
+    /// (a full filter is a uniformly dark picture; its false-positive rate is the fill^k).
+    #[expect(clippy::cast_precision_loss, clippy::cast_possible_truncation, reason = "bit counts below 2^30")]
+    pub fn fill_by_block(&self, blocks: usize) -> Vec<f64> {
+        let blocks = blocks.clamp(1, self.bits as usize);
+        (0..blocks)
+            .map(|b| {
+                let (lo, hi) = (self.bits * b as u64 / blocks as u64, self.bits * (b as u64 + 1) / blocks as u64);
+                let set = (lo..hi).filter(|&p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0).count();
+                set as f64 / (hi - lo).max(1) as f64
+            })
+            .collect()
+    }
+
+    pub fn inserted(&self) -> u64 {
+        self.inserted
+    }
+
     /// The false-positive rate theory expects now: (1 − e^(−k·n/m))^k.
     pub fn expected_fp_rate(&self) -> f64 {
         let k = f64::from(self.hashes);
         let fill = 1.0 - libm::exp(-k * self.inserted as f64 / self.bits as f64);
         libm::pow(fill, k)
+    }
+}
+
+/// What the page's Bloom-filter view shows: the filter after `inserted` keys, its bits by block,
+/// and its false-positive rate measured on `probes` keys never inserted, next to theory's.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BloomView {
+    pub bits: u64,
+    pub hashes: u32,
+    pub inserted: u64,
+    pub fill: Vec<f64>,
+    pub expected_fp_rate: f64,
+    pub measured_fp_rate: f64,
+    pub probes: u64,
+}
+
+/// Keys probed for false positives start here, far above any inserted key.
+const PROBE_BASE: u64 = 1 << 40;
+
+impl BloomView {
+    #[expect(clippy::cast_precision_loss, reason = "counts below 2^53")]
+    pub fn measure(
+        expected: u64,
+        fp_rate: f64,
+        inserted: u64,
+        probes: u64,
+        blocks: usize,
+    ) -> Result<Self, ConfigError> {
+        ConfigError::check_range("inserted", inserted, 0, 10_000_000)?;
+        ConfigError::check_range("probes", probes, 1, 10_000_000)?;
+        let mut filter = BloomFilter::new(expected, fp_rate)?;
+        (0..inserted).for_each(|k| filter.insert(k));
+        let false_positives = (PROBE_BASE..PROBE_BASE + probes).filter(|&k| filter.might_contain(k)).count();
+        Ok(BloomView {
+            bits: filter.bits(),
+            hashes: filter.hashes(),
+            inserted,
+            fill: filter.fill_by_block(blocks),
+            expected_fp_rate: filter.expected_fp_rate(),
+            measured_fp_rate: false_positives as f64 / probes as f64,
+            probes,
+        })
     }
 }
 

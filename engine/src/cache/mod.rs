@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod bloom;
+pub mod compare;
 pub mod database;
 pub mod expiry;
 mod index;

@@ -180,3 +180,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_comparison_in_steps_ends_where_whole_runs_do() {
+    use super::compare::{CompareConfig, Comparison, PolicyKind};
+    let cfg = CompareConfig {
+        workload: workload::Workload::Zipf { keys: 2_000, s: 0.9 },
+        length: 20_000,
+        capacity: 100,
+        seed: 3,
+        policies: vec![PolicyKind::Lru, PolicyKind::Fifo, PolicyKind::WTinyLfu],
+    };
+    let mut cmp = Comparison::new(&cfg).unwrap();
+    let mut steps = 0;
+    while !cmp.advance(777) {
+        steps += 1;
+    }
+    assert_eq!(steps, 25);
+    let view = cmp.view();
+    let trace = cfg.workload.trace(cfg.length, cfg.seed).unwrap();
+    for (p, kind) in view.policies.iter().zip(&cfg.policies) {
+        let whole = hits(kind.build(cfg.capacity).as_mut(), &trace) as u64;
+        assert_eq!(p.hits, whole, "{kind:?}");
+        assert_eq!(p.curve.len(), 200);
+        assert!(p.hit_ratio <= view.opt_hit_ratio);
+        assert_eq!(p.cached, 100);
+    }
+    assert_eq!(view.hot_keys.len(), 40);
+    assert_eq!(view.hot_keys[0].key, 0, "Zipf's most popular key is key 0");
+    assert!(view.hot_keys.windows(2).all(|w| w[0].count >= w[1].count));
+    assert!(view.hot_keys[0].cached.iter().all(|&c| c), "every policy holds the hottest key");
+    assert!(Comparison::new(&CompareConfig { policies: vec![], ..cfg.clone() }).is_err());
+    assert!(Comparison::new(&CompareConfig { capacity: 0, ..cfg }).is_err());
+}
+
+#[test]
+fn the_bloom_view_measures_what_theory_expects() {
+    let view = bloom::BloomView::measure(10_000, 0.01, 10_000, 100_000, 64).unwrap();
+    assert_eq!((view.bits, view.hashes, view.fill.len()), (95_851, 7, 64));
+    assert!((view.measured_fp_rate - view.expected_fp_rate).abs() < 0.002, "{view:?}");
+    assert!(view.fill.iter().all(|&f| (0.4..0.6).contains(&f)), "half the bits are set at capacity: {:?}", view.fill);
+    let empty = bloom::BloomView::measure(10_000, 0.01, 0, 1_000, 8).unwrap();
+    assert_eq!((empty.measured_fp_rate, empty.fill.iter().sum::<f64>()), (0.0, 0.0));
+}

@@ -165,7 +165,7 @@ export function verdictLine(v: Verdict): HTMLDivElement {
   const line = document.createElement("div");
   line.className = v.holds ? "good" : v.promised ? "bad" : "warn";
   line.id = `verdict-${v.property}`;
-  const known = ["mutual_exclusion", "lock_belief", "one_leader_per_term", "failover", "linearizability", "causal_consistency", "availability", "convergence"];
+  const known = ["mutual_exclusion", "lock_belief", "one_leader_per_term", "failover", "linearizability", "causal_consistency", "availability", "convergence", "fresh_reads", "no_lost_writes"];
   const property = known.includes(v.property) ? t(`prop.${v.property}` as "prop.mutual_exclusion") : v.property;
   const state = v.holds ? t("counter.holds") : t("counter.fails");
   const promise = v.promised ? "" : ` (${t("locks.unpromised")})`;
