@@ -31,6 +31,8 @@ pub struct Wiring {
     pub db: NodeId,
     /// The store (cache-aside) or the cache service (the other patterns).
     pub cache: NodeId,
+    /// Put before every cache and mutex key.
+    pub prefix: &'static str,
 }
 
 #[derive(Debug)]
@@ -59,7 +61,12 @@ enum StoreWait {
     Recheck {
         op: u64,
     },
-    /// Fills, deletes, unlocks: nothing waits on them.
+    /// A single-flight fill: until it is answered, a miss on its key may be a `GET` the store
+    /// answered before the fill landed, and takes the loaded row instead of loading again.
+    Filled {
+        key: u64,
+    },
+    /// Other fills, deletes, unlocks: nothing waits on them.
     Nothing,
 }
 
@@ -100,6 +107,9 @@ pub struct App {
     flights: BTreeMap<u64, Flight>,
     /// With single-flight: the leading op of each key's flight.
     flying: BTreeMap<u64, u64>,
+    /// With single-flight: rows loaded whose fill the store has not answered yet, with the fill's
+    /// request.
+    filling: BTreeMap<u64, (Option<u64>, u64)>,
     store_waits: BTreeMap<u64, StoreWait>,
     db_waits: BTreeMap<u64, DbWait>,
     /// Requests to the cache service: the op, and the write it carries (0 for a read).
@@ -131,6 +141,7 @@ impl App {
             ops: BTreeMap::new(),
             flights: BTreeMap::new(),
             flying: BTreeMap::new(),
+            filling: BTreeMap::new(),
             store_waits: BTreeMap::new(),
             db_waits: BTreeMap::new(),
             service_waits: BTreeMap::new(),
@@ -189,7 +200,7 @@ impl App {
             self.finish(ctx, op, None, Source::Filter);
             return;
         }
-        self.store(ctx, Cmd::Get { key: cache_key(key) }, StoreWait::Get { op });
+        self.store(ctx, Cmd::Get { key: cache_key(self.wiring.prefix, key) }, StoreWait::Get { op });
     }
 
     fn write(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, key: u64) {
@@ -217,6 +228,7 @@ impl App {
         }
         let latency_us = ctx.now().saturating_since(o.started).as_micros();
         ctx.observe(CacheObs::Read { key: o.key, write, source, latency_us });
+        self.replenish(ctx);
     }
 
     /// Ends a flight: its leader gets `source`, the reads that waited on it get [`Source::Waited`].
@@ -279,6 +291,10 @@ impl App {
     fn miss(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64) {
         let Some(key) = self.ops.get(&op).map(|o| o.key) else { return };
         if self.cfg.single_flight {
+            if let Some(&(write, _)) = self.filling.get(&key) {
+                self.finish(ctx, op, write, Source::Waited);
+                return;
+            }
             if let Some(&leader) = self.flying.get(&key) {
                 self.flights.entry(leader).or_default().followers.push(op);
                 return;
@@ -295,7 +311,7 @@ impl App {
 
     fn lock(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, key: u64) {
         let cmd = Cmd::Set {
-            key: lock_key(key),
+            key: lock_key(self.wiring.prefix, key),
             value: self.owner(op),
             condition: Some(SetCondition::Nx),
             expiry: Some(SetExpiry::Px(i64::try_from(self.cfg.mutex_lock_ms).unwrap_or(i64::MAX))),
@@ -318,15 +334,18 @@ impl App {
         match row {
             Some(row) => {
                 let delta_us = ctx.now().saturating_since(started).as_micros();
-                self.fill(ctx, key, row, delta_us);
+                self.fill(ctx, key, row, delta_us, StoreWait::Filled { key });
             }
             None if self.cfg.null_ttl_ms > 0 => {
                 let ms = self.cfg.null_ttl_ms;
-                let cmd = set_px(cache_key(key), format!("0:{}", Entry::Null.payload()), ms);
-                self.store(ctx, cmd, StoreWait::Nothing);
+                let cmd = set_px(cache_key(self.wiring.prefix, key), format!("0:{}", Entry::Null.payload()), ms);
+                self.store(ctx, cmd, StoreWait::Filled { key });
                 ctx.observe(CacheObs::Filled { key, ttl_ms: ms });
             }
             None => {}
+        }
+        if self.cfg.single_flight && (row.is_some() || self.cfg.null_ttl_ms > 0) {
+            self.filling.insert(key, (row.map(|r| r.write), self.next_req));
         }
         if locked {
             self.unlock(ctx, op, key);
@@ -335,41 +354,46 @@ impl App {
     }
 
     /// Puts a loaded row in the cache; with the versioned fix only over something older.
-    fn fill(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, key: u64, row: Row, delta_us: u64) {
+    fn fill(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, key: u64, row: Row, delta_us: u64, wait: StoreWait) {
         let ms = self.lifetime_ms(ctx);
         let entry = Entry::Value { write: row.write, expires_us: ctx.now().as_micros() + ms * 1_000, delta_us };
         let rank = row.version * 2 + 1;
         let cmd = if self.cfg.fix == Fix::Versioned {
-            set_if_newer(key, rank, entry, ms)
+            set_if_newer(cache_key(self.wiring.prefix, key), rank, entry, ms)
         } else {
-            set_px(cache_key(key), format!("{rank}:{}", entry.payload()), ms)
+            set_px(cache_key(self.wiring.prefix, key), format!("{rank}:{}", entry.payload()), ms)
         };
-        self.store(ctx, cmd, StoreWait::Nothing);
+        self.store(ctx, cmd, wait);
         ctx.observe(CacheObs::Filled { key, ttl_ms: ms });
     }
 
     fn written(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, write: u64, versions: &[(u64, u64)]) {
         let Some(o) = self.ops.remove(&op) else { return };
         let key = o.key;
+        self.filling.remove(&key);
         let version = versions.iter().find(|(k, _)| *k == key).map_or(0, |&(_, v)| v);
         match self.cfg.fix {
-            Fix::None => self.store(ctx, Cmd::Del { keys: vec![cache_key(key)] }, StoreWait::Nothing),
+            Fix::None => {
+                self.store(ctx, Cmd::Del { keys: vec![cache_key(self.wiring.prefix, key)] }, StoreWait::Nothing)
+            }
             Fix::DoubleDelete => {
-                self.store(ctx, Cmd::Del { keys: vec![cache_key(key)] }, StoreWait::Nothing);
+                self.store(ctx, Cmd::Del { keys: vec![cache_key(self.wiring.prefix, key)] }, StoreWait::Nothing);
                 self.after(ctx, SimDuration::from_millis(self.cfg.double_delete_ms), Later::SecondDelete { key });
             }
             Fix::Versioned => {
-                let cmd = set_if_newer(key, version * 2, Entry::Tombstone, self.cfg.ttl_ms);
+                let cmd =
+                    set_if_newer(cache_key(self.wiring.prefix, key), version * 2, Entry::Tombstone, self.cfg.ttl_ms);
                 self.store(ctx, cmd, StoreWait::Nothing);
             }
         }
         ctx.observe(CacheObs::WriteAcked { key, write });
+        self.replenish(ctx);
     }
 
     fn locked(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, reply: &Reply) {
         let Some(key) = self.ops.get(&op).map(|o| o.key) else { return };
         if matches!(reply, Reply::Status(_)) {
-            self.store(ctx, Cmd::Get { key: cache_key(key) }, StoreWait::Recheck { op });
+            self.store(ctx, Cmd::Get { key: cache_key(self.wiring.prefix, key) }, StoreWait::Recheck { op });
         } else {
             self.after(ctx, SimDuration::from_millis(self.cfg.mutex_retry_ms), Later::Poll { op });
         }
@@ -396,8 +420,11 @@ impl App {
     }
 
     fn unlock(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, key: u64) {
-        let cmd =
-            Cmd::Script { script: ScriptName::CompareAndDelete, keys: vec![lock_key(key)], args: vec![self.owner(op)] };
+        let cmd = Cmd::Script {
+            script: ScriptName::CompareAndDelete,
+            keys: vec![lock_key(self.wiring.prefix, key)],
+            args: vec![self.owner(op)],
+        };
         self.store(ctx, cmd, StoreWait::Nothing);
     }
 
@@ -424,8 +451,26 @@ impl App {
     }
 
     fn tick(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
+        if self.cfg.closed_loop > 0 {
+            for _ in 0..self.cfg.closed_loop {
+                self.request(ctx);
+            }
+        } else if self.request(ctx) {
+            ctx.set_timer(TICK, self.interval());
+        }
+    }
+
+    /// In a closed loop, a finished request makes room for the next.
+    fn replenish(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
+        if self.cfg.closed_loop > 0 {
+            self.request(ctx);
+        }
+    }
+
+    /// One request of the workload; false once the traffic is over.
+    fn request(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) -> bool {
         if ctx.now() >= SimTime::from_millis(self.cfg.duration_ms) {
-            return;
+            return false;
         }
         let key = self.zipf.sample(ctx.rng());
         if ctx.rng().below(100) < u64::from(self.cfg.write_percent) {
@@ -435,7 +480,7 @@ impl App {
         } else {
             self.read(ctx, key);
         }
-        ctx.set_timer(TICK, self.interval());
+        true
     }
 }
 
@@ -449,10 +494,10 @@ fn set_px(key: String, value: String, ms: u64) -> Cmd {
     }
 }
 
-fn set_if_newer(key: u64, rank: u64, entry: Entry, ms: u64) -> Cmd {
+fn set_if_newer(key: String, rank: u64, entry: Entry, ms: u64) -> Cmd {
     Cmd::Script {
         script: ScriptName::SetIfNewer,
-        keys: vec![cache_key(key)],
+        keys: vec![key],
         args: vec![rank.to_string(), entry.payload(), ms.to_string()],
     }
 }
@@ -465,7 +510,7 @@ impl Actor<CacheProtocol> for App {
             let started = ctx.now();
             self.db(ctx, |req| CacheMsg::DbScan { req }, DbWait::Scan { started });
         }
-        if self.cfg.rate_per_s > 0 {
+        if self.cfg.rate_per_s > 0 || self.cfg.closed_loop > 0 {
             let start = SimTime::from_millis(self.cfg.start_ms).saturating_since(ctx.now());
             // Servers start a little apart, so that their requests do not all fall on one instant.
             let offset = ctx.rng().below(self.interval().as_micros().max(1));
@@ -484,6 +529,11 @@ impl Actor<CacheProtocol> for App {
                 Some(StoreWait::Poll { op }) => self.polled(ctx, op, &reply),
                 Some(StoreWait::Lock { op }) => self.locked(ctx, op, &reply),
                 Some(StoreWait::Recheck { op }) => self.rechecked(ctx, op, &reply),
+                Some(StoreWait::Filled { key }) => {
+                    if self.filling.get(&key).is_some_and(|&(_, fill)| fill == req) {
+                        self.filling.remove(&key);
+                    }
+                }
                 Some(StoreWait::Nothing) | None => {}
             },
             CacheMsg::DbRow { req, key, row } => {
@@ -501,7 +551,7 @@ impl Actor<CacheProtocol> for App {
                     // XFetch's δ for warmed rows: what loading them took.
                     let delta_us = ctx.now().saturating_since(started).as_micros();
                     for (key, row) in rows {
-                        self.fill(ctx, key, row, delta_us);
+                        self.fill(ctx, key, row, delta_us, StoreWait::Nothing);
                     }
                 }
             }
@@ -515,6 +565,7 @@ impl Actor<CacheProtocol> for App {
                     && self.ops.remove(&op).is_some()
                 {
                     ctx.observe(CacheObs::WriteAcked { key, write });
+                    self.replenish(ctx);
                 }
             }
             _ => {}
@@ -529,10 +580,10 @@ impl Actor<CacheProtocol> for App {
         match self.later.remove(&timer.0) {
             Some(Later::Poll { op }) => {
                 let Some(key) = self.ops.get(&op).map(|o| o.key) else { return };
-                self.store(ctx, Cmd::Get { key: cache_key(key) }, StoreWait::Poll { op });
+                self.store(ctx, Cmd::Get { key: cache_key(self.wiring.prefix, key) }, StoreWait::Poll { op });
             }
             Some(Later::SecondDelete { key }) => {
-                self.store(ctx, Cmd::Del { keys: vec![cache_key(key)] }, StoreWait::Nothing);
+                self.store(ctx, Cmd::Del { keys: vec![cache_key(self.wiring.prefix, key)] }, StoreWait::Nothing);
             }
             Some(Later::Burst) => {
                 for _ in 0..self.cfg.burst {

@@ -186,6 +186,9 @@ pub struct PatternConfig {
     pub apps: u32,
     /// Requests per second per application server (0: none but the burst).
     pub rate_per_s: u64,
+    /// Instead of a rate: requests each server keeps in flight, sending the next as one finishes
+    /// (a closed loop, for benchmarks; 0: use `rate_per_s`).
+    pub closed_loop: u32,
     pub write_percent: u32,
     /// Reads of keys that do not exist (penetration traffic).
     pub absent_percent: u32,
@@ -236,6 +239,7 @@ impl Default for PatternConfig {
             double_delete_ms: 200,
             apps: 2,
             rate_per_s: 200,
+            closed_loop: 0,
             write_percent: 10,
             absent_percent: 0,
             keys: 200,
@@ -271,6 +275,7 @@ impl PatternConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("apps", self.apps, 1, 64)?;
         ConfigError::check_range("rate_per_s", self.rate_per_s, 0, 100_000)?;
+        ConfigError::check_range("closed_loop", self.closed_loop, 0, 10_000)?;
         ConfigError::check_range("write_percent", self.write_percent, 0, 100)?;
         ConfigError::check_range("absent_percent", self.absent_percent, 0, 100)?;
         ConfigError::check_range("keys", self.keys, 1, KEYS_MAX)?;
@@ -309,13 +314,14 @@ impl PatternConfig {
     }
 }
 
-/// The cache key of row `key`, and of its mutex.
-pub fn cache_key(key: u64) -> String {
-    format!("cache:{key}")
+/// The cache key of row `key`, and of its mutex, under `prefix` (benchmarks give each pattern its
+/// own).
+pub fn cache_key(prefix: &str, key: u64) -> String {
+    format!("{prefix}cache:{key}")
 }
 
-pub fn lock_key(key: u64) -> String {
-    format!("lock:{key}")
+pub fn lock_key(prefix: &str, key: u64) -> String {
+    format!("{prefix}lock:{key}")
 }
 
 /// A cached entry as the application stores it: `"<rank>:<payload>"`, where the rank orders

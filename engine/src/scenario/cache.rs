@@ -43,7 +43,7 @@ pub(super) fn build(
         sim.add_node("cache", move |_| CacheService::new(pattern, db, ttl, flush, capacity)).map_err(bad)?
     };
     for index in 0..cfg.apps {
-        let (c, wiring) = (cfg.clone(), Wiring { index, db, cache });
+        let (c, wiring) = (cfg.clone(), Wiring { index, db, cache, prefix: "" });
         sim.add_node(format!("app{index}"), move |d| App::new(c.clone(), wiring, d)).map_err(bad)?;
     }
     if cfg.crash_cache_at_ms > 0 {

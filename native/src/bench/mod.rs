@@ -10,6 +10,7 @@ mod histogram;
 mod patterns;
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -56,6 +57,9 @@ pub struct Measurement {
     /// The baseline this row is compared with, and the ratio of their ops/s.
     pub baseline: String,
     pub ratio: f64,
+    /// What a pattern measures beyond speed (a cache's hit ratio and database loads).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -96,6 +100,7 @@ pub struct Sample {
     pub errors: u64,
     pub elapsed: Duration,
     pub latencies: Histogram,
+    pub details: BTreeMap<String, f64>,
 }
 
 /// Live counters for the progress line.
@@ -189,6 +194,7 @@ fn measurement(name: String, kind: Kind, s: Sample, baseline: Option<&Measuremen
         p999_us: s.latencies.percentile(999),
         baseline: baseline_name,
         ratio,
+        details: s.details,
     }
 }
 
@@ -306,7 +312,13 @@ async fn baseline(
             Ok::<_, BackendError>((ops, errors, hist))
         });
     }
-    let mut sample = Sample { ops: 0, errors: 0, elapsed: Duration::ZERO, latencies: Histogram::default() };
+    let mut sample = Sample {
+        ops: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Histogram::default(),
+        details: BTreeMap::new(),
+    };
     while let Some(joined) = tasks.join_next().await {
         let (ops, errors, hist) = joined.map_err(|e| BackendError(e.to_string()))??;
         sample.ops += ops;
@@ -342,6 +354,10 @@ pub fn render_table(report: &BenchReport) -> String {
             m.ratio,
             m.baseline,
         ));
+        if !m.details.is_empty() {
+            let details: Vec<String> = m.details.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            out.push_str(&format!("{:<26} {}\n", "", details.join(" · ")));
+        }
     }
     out
 }

@@ -14,8 +14,12 @@ use distlab_engine::coord::{LockObs, LockProtocol};
 use distlab_engine::sim::SimDuration;
 use distlab_engine::store::workload::{KvClient, KvProtocol};
 
+use distlab_engine::cache::app::{App, Wiring};
+use distlab_engine::cache::database::Database;
+use distlab_engine::cache::world::{CacheObs, CacheProtocol, PatternConfig, Source};
+
 use super::{BenchError, BenchOptions, Histogram, Limit, Progress, Sample};
-use crate::driver::{LiveWorld, StopWhen};
+use crate::driver::{LiveReport, LiveWorld, StopWhen};
 use crate::target::Target;
 
 type PatternFuture<'a> = Pin<Box<dyn Future<Output = Result<Sample, BenchError>> + 'a>>;
@@ -31,7 +35,7 @@ pub struct Pattern {
     pub run: for<'a> fn(&'a Target, &'a BenchOptions, Progress) -> PatternFuture<'a>,
 }
 
-pub static PATTERNS: [Pattern; 7] = [
+pub static PATTERNS: [Pattern; 10] = [
     Pattern {
         name: "actor-kv",
         baseline: "SET",
@@ -106,6 +110,27 @@ pub static PATTERNS: [Pattern; 7] = [
             Box::pin(lock_cycles(target, opts, progress, "lock-reentrant", shape))
         },
     },
+    Pattern {
+        name: "cache-aside",
+        baseline: "GET",
+        about: "engine App servers, one per client, 4 reads or writes in flight each: Zipf 0.9 over 10,000 keys, 5% writes, TTL 60 s, in front of a simulated database answering in 1-3 ms",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(cache_aside(target, opts, progress)),
+    },
+    Pattern {
+        name: "cache-stampede",
+        baseline: "GET",
+        about: "4 servers read one missing key 250 times each at once (a miss wave on a hot key; database 20 ms): no protection",
+        stores_min: 1,
+        run: |target, _, progress| Box::pin(cache_stampede(target, progress, "cache-stampede", false)),
+    },
+    Pattern {
+        name: "cache-stampede-mutex",
+        baseline: "GET",
+        about: "the same wave with the SET NX mutex (double-checked): one server loads, the others poll the cache",
+        stores_min: 1,
+        run: |target, _, progress| Box::pin(cache_stampede(target, progress, "cache-stampede-mutex", true)),
+    },
 ];
 
 /// The longest an ops-limited pattern may run, so that a stuck backend cannot hang a benchmark.
@@ -135,7 +160,106 @@ async fn actor_kv(target: &Target, opts: &BenchOptions, progress: Progress) -> R
     }
     let ops = report.observations.len() as u64;
     progress.add(ops);
-    Ok(Sample { ops, errors, elapsed: report.elapsed, latencies })
+    Ok(Sample { ops, errors, elapsed: report.elapsed, latencies, details: BTreeMap::new() })
+}
+
+/// A cache world on the target: the database and the application servers as engine actors, the
+/// target's primary store as the cache.
+fn cache_world(target: &Target, cfg: &PatternConfig, servers: u32, prefix: &'static str) -> LiveWorld<CacheProtocol> {
+    let mut world = LiveWorld::<CacheProtocol>::new(1);
+    let cache = world.add_store("redis", target.primary().clone());
+    let (lo, hi) = (cfg.db_latency_min_ms * 1_000, cfg.db_latency_max_ms * 1_000);
+    let db = world.add_actor("db", Database::new(cfg.keys, lo, hi, None));
+    for index in 0..servers {
+        world.add_actor(format!("app{index}"), App::new(cfg.clone(), Wiring { index, db, cache, prefix }, None));
+    }
+    world
+}
+
+/// What a cache run measured: one op per finished read or write, its latency, and the cache's
+/// effect on the database.
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^53")]
+fn cache_sample(report: &LiveReport<CacheObs>) -> Sample {
+    let mut latencies = Histogram::default();
+    let (mut ops, mut hits, mut reads, mut loads) = (0u64, 0u64, 0u64, 0u64);
+    for o in &report.observations {
+        match o.obs {
+            CacheObs::Read { source, latency_us, .. } => {
+                ops += 1;
+                reads += 1;
+                hits += u64::from(matches!(source, Source::Cache | Source::Null));
+                latencies.record(latency_us);
+            }
+            CacheObs::WriteAcked { .. } => ops += 1,
+            CacheObs::DbLoad { .. } => loads += 1,
+            _ => {}
+        }
+    }
+    let details = BTreeMap::from([
+        ("hit_ratio".to_owned(), if reads == 0 { 0.0 } else { (hits as f64 / reads as f64 * 1e4).round() / 1e4 }),
+        ("db_loads".to_owned(), loads as f64),
+    ]);
+    Sample { ops, errors: 0, elapsed: report.elapsed, latencies, details }
+}
+
+async fn cache_aside(target: &Target, opts: &BenchOptions, progress: Progress) -> Result<Sample, BenchError> {
+    let cfg = PatternConfig {
+        closed_loop: 4,
+        keys: 10_000,
+        zipf_s: 0.9,
+        write_percent: 5,
+        ttl_ms: 60_000,
+        db_latency_min_ms: 1,
+        db_latency_max_ms: 3,
+        duration_ms: 3_600_000,
+        ..PatternConfig::default()
+    };
+    let servers = u32::try_from(opts.clients).unwrap_or(u32::MAX).max(1);
+    let world = cache_world(target, &cfg, servers, "{cache-aside}:");
+    let stop = match opts.limit {
+        Limit::Duration(d) => StopWhen::After(d),
+        Limit::Ops(n) => {
+            StopWhen::Observations { count: usize::try_from(n).unwrap_or(usize::MAX), at_most: OPS_RUN_MAX }
+        }
+    };
+    let report = world
+        .run(stop, |o| matches!(o, CacheObs::Read { .. } | CacheObs::WriteAcked { .. }))
+        .await
+        .map_err(|source| BenchError::Driver { measurement: "cache-aside".into(), source })?;
+    let sample = cache_sample(&report);
+    progress.add(sample.ops);
+    Ok(sample)
+}
+
+/// The reads of one stampede: 4 servers × 250.
+pub const STAMPEDE_READS: usize = 1_000;
+
+/// One miss wave on a cold key, with or without the mutex; reports the database loads it caused.
+pub async fn cache_stampede(
+    target: &Target,
+    progress: Progress,
+    name: &'static str,
+    mutex: bool,
+) -> Result<Sample, BenchError> {
+    let cfg = PatternConfig {
+        rate_per_s: 0,
+        burst: 250,
+        burst_at_ms: 0,
+        mutex,
+        db_latency_min_ms: 20,
+        db_latency_max_ms: 20,
+        ..PatternConfig::default()
+    };
+    let prefix = if mutex { "{cache-stampede-mutex}:" } else { "{cache-stampede}:" };
+    let world = cache_world(target, &cfg, 4, prefix);
+    let stop = StopWhen::Observations { count: STAMPEDE_READS, at_most: OPS_RUN_MAX };
+    let report = world
+        .run(stop, |o| matches!(o, CacheObs::Read { .. }))
+        .await
+        .map_err(|source| BenchError::Driver { measurement: name.to_owned(), source })?;
+    let sample = cache_sample(&report);
+    progress.add(sample.ops);
+    Ok(sample)
 }
 
 /// Which lock each client takes.
@@ -229,5 +353,5 @@ async fn lock_cycles(
         }
     }
     progress.add(ops);
-    Ok(Sample { ops, errors, elapsed: report.elapsed, latencies })
+    Ok(Sample { ops, errors, elapsed: report.elapsed, latencies, details: BTreeMap::new() })
 }
