@@ -1,7 +1,8 @@
 //! `cargo bench -p distlab-tests --bench cache_policies`: the engine's eviction policies against
 //! the `lru` crate and `quick_cache` (an S3-FIFO-like policy; `moka` is heavier to build and its
 //! TinyLFU is the one ours follows) on the same Zipf 0.9 and scan-polluted Zipf traces, in one run:
-//! first the hit ratio of each, next to Belady's optimum, then criterion's time per access
+//! first the hit ratio of each, next to the best static cache (the most used keys, known in
+//! advance) and Belady's optimum, then criterion's time per access
 //! (a get, and an insert on a miss). Targets: W-TinyLFU's hit ratio at least quick_cache's and
 //! within a few points of OPT; our LRU no slower per access than the `lru` crate.
 
@@ -11,7 +12,7 @@ use std::num::NonZeroUsize;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use distlab_engine::cache::compare::PolicyKind;
 use distlab_engine::cache::workload::Workload;
-use distlab_engine::cache::{Access, belady_hits};
+use distlab_engine::cache::{Access, belady_hits, best_static_hits};
 
 const CAPACITY: usize = 1_000;
 const LENGTH: usize = 200_000;
@@ -72,6 +73,7 @@ fn hit_ratios() {
             .collect();
         row.push(format!("lru-crate {:.2}%", ratio(lru_crate(trace))));
         row.push(format!("quick_cache {:.2}%", ratio(quick(trace))));
+        row.push(format!("best static {:.2}%", ratio(best_static_hits(trace, CAPACITY))));
         row.push(format!("OPT {:.2}%", ratio(belady_hits(trace, CAPACITY))));
         println!("  {name:<9} {}", row.join(" · "));
     }

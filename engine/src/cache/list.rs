@@ -75,10 +75,35 @@ impl List {
         key
     }
 
-    /// Moves `slot` to the back (most recent); returns its new slot.
-    pub fn move_to_back(&mut self, slot: usize) -> usize {
-        let key = self.remove(slot);
-        self.push_back(key)
+    /// Moves `slot` to the back (most recent). The slot stays the same, so an index of slots
+    /// needs no update.
+    pub fn move_to_back(&mut self, slot: usize) {
+        if slot == self.tail {
+            return;
+        }
+        let Node { prev, next, .. } = self.nodes[slot];
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.nodes[prev].next = next;
+        }
+        self.nodes[next].prev = prev;
+        self.nodes[self.tail].next = slot;
+        self.nodes[slot].prev = self.tail;
+        self.nodes[slot].next = NIL;
+        self.tail = slot;
+    }
+
+    /// Gives the front (oldest) entry's slot to `key` and moves it to the back: an eviction and an
+    /// insertion without freeing anything. Returns the slot and the evicted key; `None` if empty.
+    pub fn recycle_front(&mut self, key: u64) -> Option<(usize, u64)> {
+        let slot = self.head;
+        if slot == NIL {
+            return None;
+        }
+        let old = std::mem::replace(&mut self.nodes[slot].key, key);
+        self.move_to_back(slot);
+        Some((slot, old))
     }
 
     /// The front (oldest) entry's slot and key.

@@ -24,7 +24,7 @@ pub mod world;
 pub use bloom::BloomFilter;
 pub use expiry::{CacheStats, Expiring};
 pub use lfu::Lfu;
-pub use opt::belady_hits;
+pub use opt::{belady_hits, best_static_hits};
 pub use recency::{Fifo, Lru};
 pub use tinylfu::WTinyLfu;
 

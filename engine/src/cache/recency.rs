@@ -34,22 +34,20 @@ impl<const REFRESH: bool> Policy for Ordered<REFRESH> {
     fn access(&mut self, key: u64) -> Access {
         if let Some(&slot) = self.index.get(&key) {
             if REFRESH {
-                let moved = self.list.move_to_back(slot);
-                self.index.insert(key, moved);
+                self.list.move_to_back(slot);
             }
             return Access::Hit;
         }
-        let mut evicted = None;
         if self.list.len() >= self.capacity
-            && let Some((slot, old)) = self.list.front()
+            && let Some((slot, old)) = self.list.recycle_front(key)
         {
-            self.list.remove(slot);
             self.index.remove(&old);
-            evicted = Some(old);
+            self.index.insert(key, slot);
+            return Access::Miss { evicted: Some(old) };
         }
         let slot = self.list.push_back(key);
         self.index.insert(key, slot);
-        Access::Miss { evicted }
+        Access::Miss { evicted: None }
     }
 
     fn remove(&mut self, key: u64) -> bool {

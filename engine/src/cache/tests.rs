@@ -223,3 +223,17 @@ fn the_bloom_view_measures_what_theory_expects() {
     let empty = bloom::BloomView::measure(10_000, 0.01, 0, 1_000, 8).unwrap();
     assert_eq!((empty.measured_fp_rate, empty.fill.iter().sum::<f64>()), (0.0, 0.0));
 }
+
+#[test]
+fn the_best_static_cache_holds_the_most_used_keys() {
+    // Key 1 four times, key 2 three times, key 3 twice, key 4 once: with room for two, keys 1 and
+    // 2 are held from their first use: 3 + 2 hits.
+    let trace = [1, 2, 3, 1, 4, 2, 1, 3, 2, 1];
+    assert_eq!(best_static_hits(&trace, 2), 5);
+    assert_eq!(best_static_hits(&trace, 10), 6);
+    assert!(best_static_hits(&trace, 2) <= belady_hits(&trace, 2));
+    let zipf = workload::Workload::Zipf { keys: 10_000, s: 0.9 }.trace(100_000, 1).unwrap();
+    let (stat, opt, tiny) =
+        (best_static_hits(&zipf, 500), belady_hits(&zipf, 500), hits(&mut WTinyLfu::new(500), &zipf));
+    assert!(tiny < stat && stat < opt, "{tiny} {stat} {opt}");
+}

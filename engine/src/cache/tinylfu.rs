@@ -4,8 +4,13 @@
 //! often than the main region's own victim. A scan passes through the window without pushing
 //! out the keys that matter, which plain LRU cannot avoid.
 //!
-//! The sketch is a count-min sketch of 4-bit counters (4 rows); after `10 × capacity` increments
-//! every counter is halved, so that yesterday's favourites fade.
+//! The sketch is a count-min sketch of 4-bit counters: 4 rows of 8 × capacity counters (Caffeine
+//! spreads 16 counters per entry over its rows; fewer made one-hit keys collide with popular ones
+//! and get admitted), grown by conservative update (only the counters at the key's minimum), and
+//! halved after `20 × capacity` increments, so that yesterday's favourites fade. Caffeine samples
+//! 10 × capacity and adapts its window by hill climbing instead; with our fixed 1% window, 20 ×
+//! measured better on five of six workloads (Zipf 0.7 and 0.9, with scans, shifting hot sets) and
+//! 0.2–0.5 points worse on a hot set shifting every 20 × capacity accesses.
 
 use super::index::{Index, index, mix64};
 use super::list::List;
@@ -20,32 +25,48 @@ struct Sketch {
     reset_at: u64,
 }
 
-const SEEDS: [u64; 4] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9, 0x27d4_eb2f_1656_67c5];
+const SEEDS: [u64; 2] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f];
 const COUNTER_MAX: u8 = 15;
+/// Counters per row, per entry of capacity.
+const WIDTH_FACTOR: usize = 8;
+/// Increments between two halvings, per entry of capacity.
+const SAMPLE_FACTOR: u64 = 20;
 
 impl Sketch {
     fn new(capacity: usize) -> Self {
-        let width = capacity.max(16).next_power_of_two();
+        let width = (WIDTH_FACTOR * capacity).max(16).next_power_of_two();
         Sketch {
             rows: std::array::from_fn(|_| vec![0; width]),
             mask: width - 1,
             additions: 0,
-            reset_at: 10 * u64::try_from(capacity.max(1)).unwrap_or(u64::MAX),
+            reset_at: SAMPLE_FACTOR * u64::try_from(capacity.max(1)).unwrap_or(u64::MAX),
         }
     }
 
-    fn slot(&self, row: usize, key: u64) -> usize {
-        usize::try_from(mix64(key ^ SEEDS[row])).unwrap_or(0) & self.mask
+    /// The key's counter in each row: double hashing over two mixes of the key (one mix per row
+    /// cost twice as much for the same accuracy).
+    #[expect(clippy::cast_possible_truncation, reason = "masked below the row width, a usize")]
+    fn slots(&self, key: u64) -> [usize; 4] {
+        let (h1, h2) = (mix64(key ^ SEEDS[0]), mix64(key ^ SEEDS[1]) | 1);
+        std::array::from_fn(|r| (h1.wrapping_add((r as u64).wrapping_mul(h2)) as usize) & self.mask)
     }
 
     fn frequency(&self, key: u64) -> u8 {
-        (0..4).map(|r| self.rows[r][self.slot(r, key)]).min().unwrap_or(0)
+        let slots = self.slots(key);
+        (0..4).map(|r| self.rows[r][slots[r]]).min().unwrap_or(0)
     }
 
     fn increment(&mut self, key: u64) {
-        for r in 0..4 {
-            let s = self.slot(r, key);
-            self.rows[r][s] = (self.rows[r][s] + 1).min(COUNTER_MAX);
+        // Conservative update: only the counters at the minimum grow, so keys that share a
+        // counter with a popular one are overestimated less.
+        let slots = self.slots(key);
+        let min = (0..4).map(|r| self.rows[r][slots[r]]).min().unwrap_or(0);
+        if min < COUNTER_MAX {
+            for (r, &s) in slots.iter().enumerate() {
+                if self.rows[r][s] == min {
+                    self.rows[r][s] += 1;
+                }
+            }
         }
         self.additions += 1;
         if self.additions >= self.reset_at {
@@ -145,10 +166,11 @@ impl Policy for WTinyLfu {
     fn access(&mut self, key: u64) -> Access {
         self.sketch.increment(key);
         if let Some(&(segment, slot)) = self.index.get(&key) {
-            self.list(segment).remove(slot);
             match segment {
-                Segment::Window => self.push(Segment::Window, key),
-                Segment::Probation | Segment::Protected => {
+                // Within one list a move keeps the slot: the index stays as it is.
+                Segment::Window | Segment::Protected => self.list(segment).move_to_back(slot),
+                Segment::Probation => {
+                    self.probation.remove(slot);
                     self.push(Segment::Protected, key);
                     if self.protected.len() > self.protected_max
                         && let Some(demoted) = self.pop_front(Segment::Protected)
