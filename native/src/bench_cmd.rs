@@ -53,9 +53,25 @@ pub struct BenchArgs {
     /// Measure only these patterns (the baselines are always measured).
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
+    /// The simulated database's answer time in the cache patterns: milliseconds, or a range
+    /// MIN-MAX drawn uniformly per request.
+    #[arg(long, value_name = "MS[-MS]", default_value = "1-3", value_parser = parse_latency)]
+    db_latency_ms: (u64, u64),
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_latency(s: &str) -> Result<(u64, u64), String> {
+    let number = |t: &str| t.trim().parse::<u64>().map_err(|_| format!("{t:?} is not a whole number of milliseconds"));
+    let (lo, hi) = match s.split_once('-') {
+        Some((lo, hi)) => (number(lo)?, number(hi)?),
+        None => (number(s)?, number(s)?),
+    };
+    if lo > hi || hi > 60_000 {
+        return Err(format!("{s:?} is out of range: allowed MIN-MAX with MIN <= MAX <= 60000"));
+    }
+    Ok((lo, hi))
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -80,6 +96,7 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
         },
         pipeline: usize::try_from(args.pipeline).unwrap_or(1),
         only: args.only.clone(),
+        db_latency_ms: args.db_latency_ms,
     };
     let result = tokio::select! {
         r = bench::run(&target, &opts) => r.map_err(Failure::runtime),

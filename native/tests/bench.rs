@@ -184,6 +184,8 @@ fn conflicting_or_out_of_range_options_are_refused() {
         vec!["bench", "--clients", "0"],
         vec!["bench", "--duration", "0"],
         vec!["bench", "--redis", "redis://a", "--cluster", "redis://b"],
+        vec!["bench", "--db-latency-ms", "5-2"],
+        vec!["bench", "--db-latency-ms", "slow"],
     ] {
         let o = distlab(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -66,8 +66,8 @@ pub struct Comparison {
     position: usize,
     contenders: Vec<Contender>,
     opt_hits: u64,
-    /// Accesses per key so far.
-    counts: BTreeMap<u64, u64>,
+    /// Accesses per key so far, and the position of the last one.
+    counts: BTreeMap<u64, (u64, usize)>,
     sample_every: usize,
 }
 
@@ -92,6 +92,8 @@ pub struct HotKey {
     pub key: u64,
     /// Accesses so far.
     pub count: u64,
+    /// The position in the trace of its last access (recency).
+    pub last_access: usize,
     /// Whether each policy (in order) holds it now.
     pub cached: Vec<bool>,
 }
@@ -137,7 +139,8 @@ impl Comparison {
         let end = self.position.saturating_add(n).min(self.trace.len());
         for i in self.position..end {
             let key = self.trace[i];
-            *self.counts.entry(key).or_default() += 1;
+            let seen = self.counts.entry(key).or_default();
+            *seen = (seen.0 + 1, i);
             for c in &mut self.contenders {
                 if c.policy.access(key) == Access::Hit {
                     c.hits += 1;
@@ -154,8 +157,8 @@ impl Comparison {
     #[expect(clippy::cast_precision_loss, reason = "ratios of counts below 2^53")]
     pub fn view(&self) -> ComparisonView {
         let ratio = |h: u64, n: usize| if n == 0 { 0.0 } else { h as f64 / n as f64 };
-        let mut hot: Vec<(u64, u64)> = self.counts.iter().map(|(&k, &c)| (k, c)).collect();
-        hot.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut hot: Vec<(u64, (u64, usize))> = self.counts.iter().map(|(&k, &c)| (k, c)).collect();
+        hot.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
         hot.truncate(HOT_KEYS);
         ComparisonView {
             position: self.position,
@@ -176,9 +179,10 @@ impl Comparison {
             opt_hit_ratio: ratio(self.opt_hits, self.trace.len()),
             hot_keys: hot
                 .into_iter()
-                .map(|(key, count)| HotKey {
+                .map(|(key, (count, last_access))| HotKey {
                     key,
                     count,
+                    last_access,
                     cached: self.contenders.iter().map(|c| c.policy.contains(key)).collect(),
                 })
                 .collect(),

@@ -210,6 +210,8 @@ fn a_comparison_in_steps_ends_where_whole_runs_do() {
     assert_eq!(view.hot_keys[0].key, 0, "Zipf's most popular key is key 0");
     assert!(view.hot_keys.windows(2).all(|w| w[0].count >= w[1].count));
     assert!(view.hot_keys[0].cached.iter().all(|&c| c), "every policy holds the hottest key");
+    let last = trace.iter().rposition(|&k| k == view.hot_keys[0].key).unwrap();
+    assert_eq!(view.hot_keys[0].last_access, last);
     assert!(Comparison::new(&CompareConfig { policies: vec![], ..cfg.clone() }).is_err());
     assert!(Comparison::new(&CompareConfig { capacity: 0, ..cfg }).is_err());
 }
@@ -236,4 +238,16 @@ fn the_best_static_cache_holds_the_most_used_keys() {
     let (stat, opt, tiny) =
         (best_static_hits(&zipf, 500), belady_hits(&zipf, 500), hits(&mut WTinyLfu::new(500), &zipf));
     assert!(tiny < stat && stat < opt, "{tiny} {stat} {opt}");
+}
+
+#[test]
+fn w_tinylfu_admits_by_frequency() {
+    // Room for 3: a window of 1 and a main region of 2 (protected at most 1). Keys leave the
+    // window into the main region while it has room (1, then 2); after that a key leaving the
+    // window gets in only if the sketch has seen it more often than probation's oldest: 3 and 4
+    // (seen once) are turned away by 1 and 2 (seen twice); 1's hit in probation protects it; 5,
+    // read three times, beats 2 and takes its place; 6 loses to 5; 2 is a miss again.
+    let trace = [1, 1, 2, 2, 3, 4, 1, 5, 5, 5, 6, 2, 1];
+    assert_eq!(run(&mut WTinyLfu::new(3), &trace), "M H M H M M-3 H M-4 H H M-2 M-6 H");
+    assert_eq!(run(&mut Lru::new(3), &trace), "M H M H M M-1 M-2 M-3 H H M-4 M-1 M-5", "LRU on the same trace");
 }

@@ -40,6 +40,8 @@ pub struct BenchOptions {
     pub pipeline: usize,
     /// Only these measurements (baselines are always measured).
     pub only: Vec<String>,
+    /// The simulated database's answer time in the cache patterns, (min, max) milliseconds.
+    pub db_latency_ms: (u64, u64),
 }
 
 /// One row of the report.

@@ -113,23 +113,23 @@ pub static PATTERNS: [Pattern; 10] = [
     Pattern {
         name: "cache-aside",
         baseline: "GET",
-        about: "engine App servers, one per client, 4 reads or writes in flight each: Zipf 0.9 over 10,000 keys, 5% writes, TTL 60 s, in front of a simulated database answering in 1-3 ms",
+        about: "engine App servers, one per client, 4 reads or writes in flight each: Zipf 0.9 over 10,000 keys, 5% writes, TTL 60 s, in front of a simulated database (--db-latency-ms, 1-3 by default)",
         stores_min: 1,
         run: |target, opts, progress| Box::pin(cache_aside(target, opts, progress)),
     },
     Pattern {
         name: "cache-stampede",
         baseline: "GET",
-        about: "4 servers read one missing key 250 times each at once (a miss wave on a hot key; database 20 ms): no protection",
+        about: "4 servers read one missing key 250 times each at once (a miss wave on a hot key): no protection",
         stores_min: 1,
-        run: |target, _, progress| Box::pin(cache_stampede(target, progress, "cache-stampede", false)),
+        run: |target, opts, progress| Box::pin(cache_stampede(target, opts, progress, "cache-stampede", false)),
     },
     Pattern {
         name: "cache-stampede-mutex",
         baseline: "GET",
         about: "the same wave with the SET NX mutex (double-checked): one server loads, the others poll the cache",
         stores_min: 1,
-        run: |target, _, progress| Box::pin(cache_stampede(target, progress, "cache-stampede-mutex", true)),
+        run: |target, opts, progress| Box::pin(cache_stampede(target, opts, progress, "cache-stampede-mutex", true)),
     },
 ];
 
@@ -209,8 +209,8 @@ async fn cache_aside(target: &Target, opts: &BenchOptions, progress: Progress) -
         zipf_s: 0.9,
         write_percent: 5,
         ttl_ms: 60_000,
-        db_latency_min_ms: 1,
-        db_latency_max_ms: 3,
+        db_latency_min_ms: opts.db_latency_ms.0,
+        db_latency_max_ms: opts.db_latency_ms.1,
         duration_ms: 3_600_000,
         ..PatternConfig::default()
     };
@@ -237,6 +237,7 @@ pub const STAMPEDE_READS: usize = 1_000;
 /// One miss wave on a cold key, with or without the mutex; reports the database loads it caused.
 pub async fn cache_stampede(
     target: &Target,
+    opts: &BenchOptions,
     progress: Progress,
     name: &'static str,
     mutex: bool,
@@ -246,8 +247,8 @@ pub async fn cache_stampede(
         burst: 250,
         burst_at_ms: 0,
         mutex,
-        db_latency_min_ms: 20,
-        db_latency_max_ms: 20,
+        db_latency_min_ms: opts.db_latency_ms.0,
+        db_latency_max_ms: opts.db_latency_ms.1,
         ..PatternConfig::default()
     };
     let prefix = if mutex { "{cache-stampede-mutex}:" } else { "{cache-stampede}:" };

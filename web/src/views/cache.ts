@@ -14,7 +14,7 @@ const POLICIES = ["lru", "fifo", "lfu", "w-tinylfu"] as const;
 const WORKLOADS = ["zipf", "zipf-scan", "shifting", "loop", "uniform"] as const;
 
 interface PolicyView { policy: string; hits: number; hit_ratio: number; curve: number[]; cached: number }
-interface ComparisonView { position: number; length: number; capacity: number; sample_every: number; policies: PolicyView[]; opt_hit_ratio: number; hot_keys: { key: number; count: number; cached: boolean[] }[] }
+interface ComparisonView { position: number; length: number; capacity: number; sample_every: number; policies: PolicyView[]; opt_hit_ratio: number; hot_keys: { key: number; count: number; last_access: number; cached: boolean[] }[] }
 interface BloomView { bits: number; hashes: number; inserted: number; fill: number[]; expected_fp_rate: number; measured_fp_rate: number; probes: number }
 
 /** The stories of the patterns panel: the scenario configuration each starts from. */
@@ -144,7 +144,7 @@ function drawComparison(view: ComparisonView, chart: HTMLElement, legend: HTMLEl
     grid.append(svg("text", { x: 0, y: 20 + row * cell + 11, class: "axis-label" }, t(`cache.policy.${p.policy}` as Key)));
     view.hot_keys.forEach((k, col) => {
       const r = svg("rect", { x: 90 + col * cell, y: 20 + row * cell, width: cell - 2, height: cell - 2, class: k.cached[row] ? "held" : "not-held" });
-      r.append(svg("title", {}, `${t("cache.key")} ${k.key}: ${k.count} ${t("cache.accessesShort")}`));
+      r.append(svg("title", {}, `${t("cache.key")} ${k.key}: ${t("cache.keyFacts", { count: k.count, ago: view.position - 1 - k.last_access })}`));
       grid.append(r);
     });
   });
