@@ -7,9 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use distlab_engine::cache::compare::PolicyKind;
+use distlab_engine::cache::compare::{Comparison, PolicyKind, Weights};
 use distlab_engine::cache::workload::Workload;
-use distlab_engine::cache::{belady_hits, hits};
 
 use crate::{Failure, Outcome};
 
@@ -54,6 +53,12 @@ pub struct CompareArgs {
     /// A file of keys, one per line (`-` for stdin), instead of a generated workload.
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Bound every cache by total weight as well (each key weighs 1..=--key-weight-max).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1 << 62))]
+    max_weight: Option<u64>,
+    /// The heaviest key's weight: each key weighs 1 + a hash of it modulo this (with --max-weight).
+    #[arg(long, requires = "max_weight", value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    key_weight_max: Option<u64>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -102,23 +107,52 @@ pub fn run(cmd: CacheCommand) -> Result<Outcome, Failure> {
         }
     };
     let capacity = usize::try_from(args.capacity).map_err(|e| Failure::bad_input(anyhow!("--capacity: {e}")))?;
-    let mut policies: Vec<_> = PolicyKind::ALL.iter().map(|k| k.build(capacity)).collect();
-    let best = belady_hits(&trace, capacity);
-    let n = trace.len() as f64;
-    let mut rows: Vec<(&str, usize)> = policies.iter_mut().map(|p| (p.name(), hits(p.as_mut(), &trace))).collect();
-    rows.push(("opt", best));
+    let weights =
+        args.max_weight.map(|max_weight| Weights { key_weight_max: args.key_weight_max.unwrap_or(1), max_weight });
+    let accesses = trace.len();
+    let mut comparison =
+        Comparison::on_trace(trace, capacity, &PolicyKind::ALL, weights).map_err(Failure::bad_input)?;
+    comparison.advance(accesses);
+    let view = comparison.view();
+    let opt_hits = |opt: f64| (opt * accesses as f64).round();
     if args.json {
-        let rows: Vec<_> = rows
+        let mut rows: Vec<_> = view
+            .policies
             .iter()
-            .map(|(name, h)| serde_json::json!({ "policy": name, "hits": h, "hit_ratio": *h as f64 / n }))
+            .map(|p| serde_json::json!({ "policy": p.policy, "hits": p.hits, "hit_ratio": p.hit_ratio, "weight": p.weight }))
             .collect();
-        println!("{}", serde_json::json!({ "accesses": trace.len(), "capacity": capacity, "results": rows }));
+        if let Some(opt) = view.opt_hit_ratio {
+            rows.push(serde_json::json!({ "policy": "opt", "hits": opt_hits(opt), "hit_ratio": opt }));
+        }
+        println!(
+            "{}",
+            serde_json::json!({ "accesses": accesses, "capacity": capacity, "weights": weights, "results": rows })
+        );
     } else {
-        println!("{} accesses, capacity {capacity}", trace.len());
-        println!("{:<10} {:>12} {:>10} {:>8}", "policy", "hits", "hit ratio", "vs OPT");
-        for (name, h) in rows {
-            let vs = if best == 0 { 1.0 } else { h as f64 / best as f64 };
-            println!("{name:<10} {h:>12} {:>9.2}% {vs:>8.3}", h as f64 / n * 100.0);
+        let bound = weights.map_or(String::new(), |w| {
+            format!(", at most {} weight (keys weigh 1..={})", w.max_weight, w.key_weight_max)
+        });
+        println!("{accesses} accesses, capacity {capacity}{bound}");
+        println!("{:<10} {:>12} {:>10} {:>8} {:>12}", "policy", "hits", "hit ratio", "vs OPT", "weight held");
+        let vs = |ratio: f64| {
+            view.opt_hit_ratio.filter(|&o| o > 0.0).map_or("-".to_owned(), |o| format!("{:.3}", ratio / o))
+        };
+        for p in &view.policies {
+            let name = serde_json::to_value(p.policy).unwrap_or_default();
+            println!(
+                "{:<10} {:>12} {:>9.2}% {:>8} {:>12}",
+                name.as_str().unwrap_or(""),
+                p.hits,
+                p.hit_ratio * 100.0,
+                vs(p.hit_ratio),
+                p.weight
+            );
+        }
+        match view.opt_hit_ratio {
+            Some(opt) => println!("{:<10} {:>12} {:>9.2}% {:>8}", "opt", opt_hits(opt), opt * 100.0, "1.000"),
+            None => {
+                println!("opt: not shown with weights (Belady's rule is not optimal for sizes; the optimum is NP-hard)")
+            }
         }
     }
     Ok(Outcome::Ok)

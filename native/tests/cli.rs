@@ -254,9 +254,34 @@ fn cache_compare_ranks_the_policies_under_the_optimum() {
     let o = distlab(&["cache", "compare", "--capacity", "2", "--trace", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let table = stdout(&o);
-    assert!(table.starts_with("6 accesses, capacity 2\npolicy             hits  hit ratio   vs OPT\n"), "{table}");
-    assert!(table.contains("\nlru                   2     33.33%    0.667\n"), "{table}");
+    assert!(
+        table.starts_with("6 accesses, capacity 2\npolicy             hits  hit ratio   vs OPT  weight held\n"),
+        "{table}"
+    );
+    assert!(table.contains("\nlru                   2     33.33%    0.667            2\n"), "{table}");
     assert!(table.contains("\nopt                   3     50.00%    1.000\n"), "{table}");
+    // Bounded by weight: a (weight 1..=3 by hash) and b, c; no optimum shown.
+    let o = distlab(&[
+        "cache",
+        "compare",
+        "--capacity",
+        "2",
+        "--max-weight",
+        "3",
+        "--key-weight-max",
+        "3",
+        "--trace",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["weights"], serde_json::json!({ "key_weight_max": 3, "max_weight": 3 }));
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "no OPT row with weights");
+    assert!(results.iter().all(|r| r["weight"].as_u64().unwrap() <= 3), "{results:?}");
+    let o = distlab(&["cache", "compare", "--key-weight-max", "3"]);
+    assert_eq!(o.status.code(), Some(2), "--key-weight-max needs --max-weight");
     std::fs::write(&file, "\n\n").unwrap();
     let o = distlab(&["cache", "compare", "--trace", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));

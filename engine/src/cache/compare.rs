@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::index::mix64;
 use super::workload::Workload;
 use super::{Access, Fifo, Lfu, Lru, Policy, WTinyLfu, belady_hits};
 use crate::config::ConfigError;
@@ -26,12 +27,33 @@ impl PolicyKind {
     /// A cache of `capacity` entries with this policy (LFU ages its counts every 10 × capacity
     /// accesses).
     pub fn build(self, capacity: usize) -> Box<dyn Policy> {
+        self.build_weighted(capacity, u64::MAX)
+    }
+
+    /// The same, also bounded by `max_weight` (`u64::MAX`: no weight bound).
+    pub fn build_weighted(self, capacity: usize, max_weight: u64) -> Box<dyn Policy> {
         match self {
-            PolicyKind::Lru => Box::new(Lru::new(capacity)),
-            PolicyKind::Fifo => Box::new(Fifo::new(capacity)),
-            PolicyKind::Lfu => Box::new(Lfu::new(capacity, 10 * capacity as u64)),
-            PolicyKind::WTinyLfu => Box::new(WTinyLfu::new(capacity)),
+            PolicyKind::Lru => Box::new(Lru::new(capacity).with_max_weight(max_weight)),
+            PolicyKind::Fifo => Box::new(Fifo::new(capacity).with_max_weight(max_weight)),
+            PolicyKind::Lfu => Box::new(Lfu::new(capacity, 10 * capacity as u64).with_max_weight(max_weight)),
+            PolicyKind::WTinyLfu => Box::new(WTinyLfu::new(capacity).with_max_weight(max_weight)),
         }
+    }
+}
+
+/// Entry weights for a comparison bounded by weight: each key weighs `1 + hash(key) mod
+/// key_weight_max` (a size that is the same every time the key is seen), and each cache holds at
+/// most `max_weight`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub key_weight_max: u64,
+    pub max_weight: u64,
+}
+
+impl Weights {
+    pub fn of(&self, key: u64) -> u64 {
+        1 + mix64(key ^ 0x2545_f491_4f6c_dd1d) % self.key_weight_max.max(1)
     }
 }
 
@@ -43,6 +65,10 @@ pub struct CompareConfig {
     pub capacity: usize,
     pub seed: u64,
     pub policies: Vec<PolicyKind>,
+    /// Bound the caches by weight too (no optimum is shown then: with sizes, Belady's rule is no
+    /// longer optimal and the true optimum is NP-hard).
+    #[serde(default)]
+    pub weights: Option<Weights>,
 }
 
 /// The longest trace a comparison holds (the optimum needs all of it at once).
@@ -65,7 +91,10 @@ pub struct Comparison {
     trace: Vec<u64>,
     position: usize,
     contenders: Vec<Contender>,
-    opt_hits: u64,
+    /// Belady's hits, for unweighted comparisons.
+    opt_hits: Option<u64>,
+    weights: Option<Weights>,
+    evicted: Vec<u64>,
     /// Accesses per key so far, and the position of the last one.
     counts: BTreeMap<u64, (u64, usize)>,
     sample_every: usize,
@@ -85,6 +114,8 @@ pub struct PolicyView {
     /// Cumulative hit ratio every `sample_every` accesses.
     pub curve: Vec<f64>,
     pub cached: usize,
+    /// The total weight held (the entry count, without weights).
+    pub weight: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -105,8 +136,9 @@ pub struct ComparisonView {
     pub capacity: usize,
     pub sample_every: usize,
     pub policies: Vec<PolicyView>,
-    /// The optimum's hit ratio over the whole trace: no online policy can end above it.
-    pub opt_hit_ratio: f64,
+    /// The optimum's hit ratio over the whole trace: no online policy can end above it (none
+    /// when bounded by weight).
+    pub opt_hit_ratio: Option<f64>,
     /// The most accessed keys so far, and which policy holds them.
     pub hot_keys: Vec<HotKey>,
 }
@@ -114,21 +146,43 @@ pub struct ComparisonView {
 impl Comparison {
     pub fn new(cfg: &CompareConfig) -> Result<Comparison, ConfigError> {
         ConfigError::check_range("length", cfg.length, 1, LENGTH_MAX)?;
-        ConfigError::check_range("capacity", cfg.capacity, 1, 10_000_000)?;
-        ConfigError::check_range("policies", cfg.policies.len(), 1, PolicyKind::ALL.len())?;
         let trace = cfg.workload.trace(cfg.length, cfg.seed)?;
-        let opt_hits = belady_hits(&trace, cfg.capacity) as u64;
-        let contenders = cfg
-            .policies
+        Comparison::on_trace(trace, cfg.capacity, &cfg.policies, cfg.weights)
+    }
+
+    /// The policies on a given trace (a file of keys, say).
+    pub fn on_trace(
+        trace: Vec<u64>,
+        capacity: usize,
+        policies: &[PolicyKind],
+        weights: Option<Weights>,
+    ) -> Result<Comparison, ConfigError> {
+        ConfigError::check_range("length", trace.len(), 1, LENGTH_MAX)?;
+        ConfigError::check_range("capacity", capacity, 1, 10_000_000)?;
+        ConfigError::check_range("policies", policies.len(), 1, PolicyKind::ALL.len())?;
+        if let Some(w) = weights {
+            ConfigError::check_range("key_weight_max", w.key_weight_max, 1, 1 << 32)?;
+            ConfigError::check_range("max_weight", w.max_weight, 1, 1 << 62)?;
+        }
+        let max_weight = weights.map_or(u64::MAX, |w| w.max_weight);
+        let opt_hits = weights.is_none().then(|| belady_hits(&trace, capacity) as u64);
+        let contenders = policies
             .iter()
-            .map(|&kind| Contender { kind, policy: kind.build(cfg.capacity), hits: 0, curve: Vec::new() })
+            .map(|&kind| Contender {
+                kind,
+                policy: kind.build_weighted(capacity, max_weight),
+                hits: 0,
+                curve: Vec::new(),
+            })
             .collect();
         Ok(Comparison {
-            sample_every: cfg.length.div_ceil(CURVE_POINTS).max(1),
+            sample_every: trace.len().div_ceil(CURVE_POINTS).max(1),
             trace,
             position: 0,
             contenders,
             opt_hits,
+            weights,
+            evicted: Vec::new(),
             counts: BTreeMap::new(),
         })
     }
@@ -142,7 +196,14 @@ impl Comparison {
             let seen = self.counts.entry(key).or_default();
             *seen = (seen.0 + 1, i);
             for c in &mut self.contenders {
-                if c.policy.access(key) == Access::Hit {
+                let hit = match self.weights {
+                    None => c.policy.access(key) == Access::Hit,
+                    Some(w) => {
+                        self.evicted.clear();
+                        c.policy.access_weighted(key, w.of(key), &mut self.evicted)
+                    }
+                };
+                if hit {
                     c.hits += 1;
                 }
                 if (i + 1) % self.sample_every == 0 || i + 1 == self.trace.len() {
@@ -174,9 +235,10 @@ impl Comparison {
                     hit_ratio: ratio(c.hits, self.position),
                     curve: c.curve.clone(),
                     cached: c.policy.len(),
+                    weight: c.policy.weight(),
                 })
                 .collect(),
-            opt_hit_ratio: ratio(self.opt_hits, self.trace.len()),
+            opt_hit_ratio: self.opt_hits.map(|h| ratio(h, self.trace.len())),
             hot_keys: hot
                 .into_iter()
                 .map(|(key, (count, last_access))| HotKey {

@@ -27,6 +27,8 @@ pub struct Expiring<P: Policy> {
     /// The keys that have a deadline, for sampling by position.
     with_deadline: Vec<u64>,
     stats: CacheStats,
+    /// Scratch for the keys one access evicts.
+    evicted: Vec<u64>,
 }
 
 /// Keys sampled per round of active expiry, and the share of expired keys that asks for another
@@ -42,6 +44,7 @@ impl<P: Policy> Expiring<P> {
             deadlines: index(capacity),
             with_deadline: Vec::new(),
             stats: CacheStats::default(),
+            evicted: Vec::new(),
         }
     }
 
@@ -66,21 +69,22 @@ impl<P: Policy> Expiring<P> {
         if self.deadlines.get(&key).is_some_and(|&(due, _)| now_ms >= due) {
             self.expire(key);
         }
-        let access = self.policy.access(key);
-        match access {
-            Access::Hit => self.stats.hits += 1,
-            Access::Miss { evicted } => {
-                self.stats.misses += 1;
-                if let Some(e) = evicted {
-                    self.stats.evictions += 1;
-                    self.forget(e);
-                }
-                if let Some(ttl) = ttl_ms.or(self.default_ttl_ms) {
-                    self.set_deadline(key, now_ms.saturating_add(ttl));
-                }
-            }
+        let mut evicted = std::mem::take(&mut self.evicted);
+        let hit = self.policy.access_weighted(key, 1, &mut evicted);
+        for e in evicted.drain(..) {
+            self.stats.evictions += 1;
+            self.forget(e);
         }
-        access
+        self.evicted = evicted;
+        if hit {
+            self.stats.hits += 1;
+            return Access::Hit;
+        }
+        self.stats.misses += 1;
+        if let Some(ttl) = ttl_ms.or(self.default_ttl_ms) {
+            self.set_deadline(key, now_ms.saturating_add(ttl));
+        }
+        Access::Miss
     }
 
     /// One active expiry pass at `now_ms`; returns how many keys it removed.
@@ -145,13 +149,13 @@ mod tests {
     #[test]
     fn a_key_lives_until_its_deadline_not_at_it() {
         let mut c = Expiring::new(Lru::new(10), Some(1_000));
-        assert_eq!(c.access(0, 1, Some(100)), Access::Miss { evicted: None });
+        assert_eq!(c.access(0, 1, Some(100)), Access::Miss);
         assert_eq!(c.access(99, 1, None), Access::Hit, "still there 1 ms before");
-        assert!(matches!(c.access(100, 1, None), Access::Miss { .. }), "gone at its deadline");
+        assert!(matches!(c.access(100, 1, None), Access::Miss), "gone at its deadline");
         assert_eq!(c.stats(), CacheStats { hits: 1, misses: 2, evictions: 0, expirations: 1 });
         c.access(100, 2, None);
         assert_eq!(c.access(1_099, 2, None), Access::Hit, "the default TTL");
-        assert!(matches!(c.access(1_100, 2, None), Access::Miss { .. }));
+        assert!(matches!(c.access(1_100, 2, None), Access::Miss));
         let mut forever = Expiring::new(Lru::new(10), None);
         forever.access(0, 3, None);
         assert_eq!(forever.access(u64::MAX, 3, None), Access::Hit, "no TTL, no expiry");

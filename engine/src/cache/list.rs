@@ -1,11 +1,13 @@
 //! A doubly linked list of keys in a slab: O(1) push to the back, removal by slot, move to the
-//! back, and the front. Slots of removed entries are reused.
+//! back, and the front. Slots of removed entries are reused. Each entry has a weight, and the list
+//! keeps their total (for caches bounded by weight; 1 per entry otherwise).
 
 const NIL: usize = usize::MAX;
 
 #[derive(Clone, Copy, Debug)]
 struct Node {
     key: u64,
+    weight: u64,
     prev: usize,
     next: usize,
 }
@@ -17,11 +19,12 @@ pub struct List {
     head: usize,
     tail: usize,
     len: usize,
+    weight: u64,
 }
 
 impl Default for List {
     fn default() -> Self {
-        List { nodes: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, len: 0 }
+        List { nodes: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, len: 0, weight: 0 }
     }
 }
 
@@ -34,9 +37,19 @@ impl List {
         self.len == 0
     }
 
-    /// Appends `key`; returns its slot.
-    pub fn push_back(&mut self, key: u64) -> usize {
-        let node = Node { key, prev: self.tail, next: NIL };
+    /// The total weight of the entries.
+    pub fn weight(&self) -> u64 {
+        self.weight
+    }
+
+    /// The weight of the entry at `slot`.
+    pub fn weight_of(&self, slot: usize) -> u64 {
+        self.nodes[slot].weight
+    }
+
+    /// Appends `key` of `weight`; returns its slot.
+    pub fn push_back(&mut self, key: u64, weight: u64) -> usize {
+        let node = Node { key, weight, prev: self.tail, next: NIL };
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.nodes[slot] = node;
@@ -54,12 +67,13 @@ impl List {
         }
         self.tail = slot;
         self.len += 1;
+        self.weight += weight;
         slot
     }
 
     /// Unlinks `slot` and returns its key.
     pub fn remove(&mut self, slot: usize) -> u64 {
-        let Node { key, prev, next } = self.nodes[slot];
+        let Node { key, weight, prev, next } = self.nodes[slot];
         if prev == NIL {
             self.head = next
         } else {
@@ -72,6 +86,7 @@ impl List {
         }
         self.free.push(slot);
         self.len -= 1;
+        self.weight -= weight;
         key
     }
 
@@ -94,14 +109,18 @@ impl List {
         self.tail = slot;
     }
 
-    /// Gives the front (oldest) entry's slot to `key` and moves it to the back: an eviction and an
-    /// insertion without freeing anything. Returns the slot and the evicted key; `None` if empty.
-    pub fn recycle_front(&mut self, key: u64) -> Option<(usize, u64)> {
+    /// Gives the front (oldest) entry's slot to `key` of `weight` and moves it to the back: an
+    /// eviction and an insertion without freeing anything. Returns the slot and the evicted key;
+    /// `None` if empty.
+    pub fn recycle_front(&mut self, key: u64, weight: u64) -> Option<(usize, u64)> {
         let slot = self.head;
         if slot == NIL {
             return None;
         }
-        let old = std::mem::replace(&mut self.nodes[slot].key, key);
+        let node = &mut self.nodes[slot];
+        self.weight = self.weight - node.weight + weight;
+        node.weight = weight;
+        let old = std::mem::replace(&mut node.key, key);
         self.move_to_back(slot);
         Some((slot, old))
     }
@@ -111,14 +130,14 @@ impl List {
         (self.head != NIL).then(|| (self.head, self.nodes[self.head].key))
     }
 
-    /// Keys from front to back.
-    pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+    /// Keys and their weights from front to back.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         let mut at = self.head;
         std::iter::from_fn(move || {
             (at != NIL).then(|| {
                 let n = self.nodes[at];
                 at = n.next;
-                n.key
+                (n.key, n.weight)
             })
         })
     }

@@ -32,17 +32,21 @@ pub use tinylfu::WTinyLfu;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Hit,
-    /// The key was missing and is now cached; `evicted` made room for it.
-    Miss {
-        evicted: Option<u64>,
-    },
+    /// The key was missing and is now cached (unless it weighs more than the whole cache).
+    Miss,
 }
 
-/// An online eviction policy over `u64` keys (a workload's keys, or hashes of strings).
+/// An online eviction policy over `u64` keys (a workload's keys, or hashes of strings), bounded
+/// by its entry count and, optionally, by the total weight of its entries (their sizes in any
+/// unit; see each policy's `with_max_weight`). Without a weight bound every entry weighs 1.
 pub trait Policy {
     fn name(&self) -> &'static str;
-    /// Reads `key`: a hit, or a miss after which the key is cached (evicting if full).
+    /// Reads `key`, weighing 1: a hit, or a miss after which the key is cached (evicting if full).
     fn access(&mut self, key: u64) -> Access;
+    /// Reads `key`, which weighs `weight`: true on a hit (the key keeps the weight it was cached
+    /// with). On a miss the key is cached unless it weighs more than the cache may hold, and the
+    /// keys evicted to make room, possibly several, are appended to `evicted`.
+    fn access_weighted(&mut self, key: u64, weight: u64, evicted: &mut Vec<u64>) -> bool;
     fn contains(&self, key: u64) -> bool;
     /// Drops `key` (it expired, or was invalidated); false if it was not cached.
     fn remove(&mut self, key: u64) -> bool;
@@ -50,7 +54,12 @@ pub trait Policy {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The most entries it holds.
     fn capacity(&self) -> usize;
+    /// The total weight of its entries.
+    fn weight(&self) -> u64;
+    /// The most total weight it holds (`u64::MAX`: bounded by the entry count alone).
+    fn max_weight(&self) -> u64;
 }
 
 /// Hits of `policy` over `trace`.

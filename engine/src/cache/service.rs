@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::world::{CacheMsg, CacheObs, CacheProtocol, Pattern, Row};
-use super::{Access, Lru, Policy};
+use super::{Lru, Policy};
 use crate::actor::{Actor, Ctx, NodeId, TimerId};
 use crate::sim::{SimDuration, SimTime};
 
@@ -83,7 +83,9 @@ impl CacheService {
 
     /// Caches `row` for `key`, evicting the least recently used row if full.
     fn put(&mut self, now: SimTime, key: u64, row: Row) {
-        if let Access::Miss { evicted: Some(old) } = self.lru.access(key) {
+        let mut evicted = Vec::new();
+        self.lru.access_weighted(key, 1, &mut evicted);
+        for old in evicted {
             self.entries.remove(&old);
         }
         self.entries.insert(key, Cached { row, expires: now.saturating_add(self.ttl) });

@@ -2,14 +2,21 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// "H" for a hit, "M" for a miss, "M-k" for a miss that evicted k.
+/// "H" for a hit, "M" for a miss, "M-k" for a miss that evicted k ("M-k-j" for several).
 fn run(policy: &mut dyn Policy, trace: &[u64]) -> String {
+    run_weighted(policy, &trace.iter().map(|&k| (k, 1)).collect::<Vec<_>>())
+}
+
+fn run_weighted(policy: &mut dyn Policy, trace: &[(u64, u64)]) -> String {
     let steps: Vec<String> = trace
         .iter()
-        .map(|&k| match policy.access(k) {
-            Access::Hit => "H".to_owned(),
-            Access::Miss { evicted: None } => "M".to_owned(),
-            Access::Miss { evicted: Some(e) } => format!("M-{e}"),
+        .map(|&(k, w)| {
+            let mut evicted = Vec::new();
+            if policy.access_weighted(k, w, &mut evicted) {
+                "H".to_owned()
+            } else {
+                std::iter::once("M".to_owned()).chain(evicted.iter().map(u64::to_string)).collect::<Vec<_>>().join("-")
+            }
         })
         .collect();
     steps.join(" ")
@@ -79,13 +86,13 @@ proptest! {
         for p in &mut policies {
             let mut hit_count = 0;
             for &k in &trace {
-                match p.access(k) {
-                    Access::Hit => hit_count += 1,
-                    Access::Miss { evicted } => {
-                        if let Some(e) = evicted {
-                            prop_assert!(!p.contains(e), "{} still holds evicted {e}", p.name());
-                        }
-                    }
+                let mut evicted = Vec::new();
+                if p.access_weighted(k, 1, &mut evicted) {
+                    hit_count += 1;
+                }
+                prop_assert!(evicted.len() <= 1, "{} evicted {evicted:?} for one unit", p.name());
+                for &e in &evicted {
+                    prop_assert!(!p.contains(e), "{} still holds evicted {e}", p.name());
                 }
                 prop_assert!(p.contains(k), "{} dropped {k}", p.name());
                 prop_assert!(p.len() <= p.capacity());
@@ -190,6 +197,7 @@ fn a_comparison_in_steps_ends_where_whole_runs_do() {
         capacity: 100,
         seed: 3,
         policies: vec![PolicyKind::Lru, PolicyKind::Fifo, PolicyKind::WTinyLfu],
+        weights: None,
     };
     let mut cmp = Comparison::new(&cfg).unwrap();
     let mut steps = 0;
@@ -203,7 +211,7 @@ fn a_comparison_in_steps_ends_where_whole_runs_do() {
         let whole = hits(kind.build(cfg.capacity).as_mut(), &trace) as u64;
         assert_eq!(p.hits, whole, "{kind:?}");
         assert_eq!(p.curve.len(), 200);
-        assert!(p.hit_ratio <= view.opt_hit_ratio);
+        assert!(p.hit_ratio <= view.opt_hit_ratio.unwrap());
         assert_eq!(p.cached, 100);
     }
     assert_eq!(view.hot_keys.len(), 40);
@@ -213,6 +221,17 @@ fn a_comparison_in_steps_ends_where_whole_runs_do() {
     let last = trace.iter().rposition(|&k| k == view.hot_keys[0].key).unwrap();
     assert_eq!(view.hot_keys[0].last_access, last);
     assert!(Comparison::new(&CompareConfig { policies: vec![], ..cfg.clone() }).is_err());
+    // Bounded by weight as well: every cache holds at most 2,000 units, and no optimum is shown.
+    let weights = compare::Weights { key_weight_max: 40, max_weight: 2_000 };
+    let mut weighted = Comparison::new(&CompareConfig { weights: Some(weights), ..cfg.clone() }).unwrap();
+    weighted.advance(cfg.length);
+    let wv = weighted.view();
+    assert_eq!(wv.opt_hit_ratio, None);
+    for p in &wv.policies {
+        assert!(p.weight <= 2_000 && p.cached <= 100, "{:?}: weight {}", p.policy, p.weight);
+    }
+    // LRU keeps whatever came last: sizes averaging 20.5 leave it room for fewer than 100 keys.
+    assert!(wv.policies[0].cached < 100 && wv.policies[0].hits < view.policies[0].hits);
     assert!(Comparison::new(&CompareConfig { capacity: 0, ..cfg }).is_err());
 }
 
@@ -250,4 +269,57 @@ fn w_tinylfu_admits_by_frequency() {
     let trace = [1, 1, 2, 2, 3, 4, 1, 5, 5, 5, 6, 2, 1];
     assert_eq!(run(&mut WTinyLfu::new(3), &trace), "M H M H M M-3 H M-4 H H M-2 M-6 H");
     assert_eq!(run(&mut Lru::new(3), &trace), "M H M H M M-1 M-2 M-3 H H M-4 M-1 M-5", "LRU on the same trace");
+}
+
+#[test]
+fn weighted_caches_evict_until_the_new_entry_fits() {
+    // Room for 10 units (and up to 10 entries): a key of weight 6 pushes out the two oldest.
+    let trace = [(1, 3), (2, 3), (3, 4), (4, 6), (1, 3), (5, 11), (4, 6)];
+    assert_eq!(run_weighted(&mut Lru::new(10).with_max_weight(10), &trace), "M M M M-1-2 M-3 M H");
+    assert_eq!(run_weighted(&mut Lfu::new(10, 0).with_max_weight(10), &trace), "M M M M-1-2 M-3 M H");
+    let mut lru = Lru::new(10).with_max_weight(10);
+    run_weighted(&mut lru, &trace);
+    assert!(!lru.contains(5), "11 units never fit in 10: the key is not cached");
+    assert_eq!((lru.weight(), lru.len()), (9, 2));
+    // The entry count still bounds it: three keys of weight 1 in room for two entries.
+    assert_eq!(run_weighted(&mut Fifo::new(2).with_max_weight(100), &[(1, 1), (2, 1), (3, 1)]), "M M M-1");
+}
+
+proptest! {
+    /// With random weights every policy keeps its entry and weight bounds, reports exactly what it
+    /// evicts, and keeps its total weight equal to the weights of the keys it holds.
+    #[test]
+    fn weighted_policies_keep_their_bounds(
+        trace in proptest::collection::vec((0u64..30, 1u64..12), 0..300),
+        capacity in 1usize..12,
+        max_weight in 1u64..40,
+    ) {
+        let mut policies: Vec<Box<dyn Policy>> = vec![
+            Box::new(Lru::new(capacity).with_max_weight(max_weight)),
+            Box::new(Fifo::new(capacity).with_max_weight(max_weight)),
+            Box::new(Lfu::new(capacity, 50).with_max_weight(max_weight)),
+            Box::new(WTinyLfu::new(capacity).with_max_weight(max_weight)),
+        ];
+        for p in &mut policies {
+            let mut held: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+            for &(k, w) in &trace {
+                let mut evicted = Vec::new();
+                let hit = p.access_weighted(k, w, &mut evicted);
+                prop_assert_eq!(hit, held.contains_key(&k), "{}", p.name());
+                for e in &evicted {
+                    prop_assert!(held.remove(e).is_some(), "{} evicted {e}, which it did not hold", p.name());
+                    prop_assert!(!p.contains(*e));
+                }
+                if !hit && p.contains(k) {
+                    held.insert(k, w);
+                }
+                if !hit && p.name() != "w-tinylfu" {
+                    prop_assert_eq!(p.contains(k), w <= max_weight, "{} and key {} of weight {}", p.name(), k, w);
+                }
+                prop_assert!(p.len() <= capacity && p.weight() <= max_weight, "{}", p.name());
+                prop_assert_eq!(p.weight(), held.values().sum::<u64>(), "{}", p.name());
+                prop_assert_eq!(p.len(), held.len(), "{}", p.name());
+            }
+        }
+    }
 }

@@ -87,6 +87,13 @@ enum Segment {
     Protected,
 }
 
+/// A region's bounds: entries and total weight.
+#[derive(Clone, Copy, Debug)]
+struct Bound {
+    entries: usize,
+    weight: u64,
+}
+
 #[derive(Clone, Debug)]
 pub struct WTinyLfu {
     window: List,
@@ -94,27 +101,49 @@ pub struct WTinyLfu {
     protected: List,
     index: Index<(Segment, usize)>,
     sketch: Sketch,
-    window_max: usize,
-    protected_max: usize,
+    window_max: Bound,
+    main_max: Bound,
+    protected_max: Bound,
     capacity: usize,
+    max_weight: u64,
 }
 
 impl WTinyLfu {
     /// Caffeine's proportions: a window of 1% and, of the main region, 80% protected.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1); // with room for one key, the window is the whole cache
-        let window_max = (capacity / 100).max(1);
-        let main = capacity - window_max;
-        WTinyLfu {
+        let mut cache = WTinyLfu {
             window: List::default(),
             probation: List::default(),
             protected: List::default(),
             index: index(capacity),
             sketch: Sketch::new(capacity),
-            window_max,
-            protected_max: (main * 4 / 5).max(1),
+            window_max: Bound { entries: 0, weight: 0 },
+            main_max: Bound { entries: 0, weight: 0 },
+            protected_max: Bound { entries: 0, weight: 0 },
             capacity,
-        }
+            max_weight: u64::MAX,
+        };
+        cache.split();
+        cache
+    }
+
+    /// Also bounded by the total weight of its entries, split in the same proportions.
+    #[must_use]
+    pub fn with_max_weight(mut self, max_weight: u64) -> Self {
+        self.max_weight = max_weight;
+        self.split();
+        self
+    }
+
+    fn split(&mut self) {
+        let window = (self.capacity / 100).max(1);
+        let main = self.capacity - window;
+        let window_weight = (self.max_weight / 100).max(1);
+        let main_weight = self.max_weight - window_weight;
+        self.window_max = Bound { entries: window, weight: window_weight };
+        self.main_max = Bound { entries: main, weight: main_weight };
+        self.protected_max = Bound { entries: (main * 4 / 5).max(1), weight: (main_weight / 5 * 4).max(1) };
     }
 
     fn list(&mut self, segment: Segment) -> &mut List {
@@ -125,35 +154,87 @@ impl WTinyLfu {
         }
     }
 
-    fn push(&mut self, segment: Segment, key: u64) {
-        let slot = self.list(segment).push_back(key);
+    fn push(&mut self, segment: Segment, key: u64, weight: u64) {
+        let slot = self.list(segment).push_back(key, weight);
         self.index.insert(key, (segment, slot));
     }
 
-    /// Removes the front of `segment`, if any.
-    fn pop_front(&mut self, segment: Segment) -> Option<u64> {
+    /// Removes the front of `segment`, if any: its key and weight.
+    fn pop_front(&mut self, segment: Segment) -> Option<(u64, u64)> {
         let (slot, key) = self.list(segment).front()?;
+        let weight = self.list(segment).weight_of(slot);
         self.list(segment).remove(slot);
         self.index.remove(&key);
-        Some(key)
+        Some((key, weight))
     }
 
-    /// A key that left the window: into the main region if there is room, or if the sketch
-    /// prefers it to the main region's victim. Returns the key that left the cache.
-    fn admit(&mut self, candidate: u64) -> Option<u64> {
-        if self.probation.len() + self.protected.len() < self.capacity - self.window_max {
-            self.push(Segment::Probation, candidate);
-            return None;
+    fn main_fits(&self, weight: u64) -> bool {
+        self.probation.len() + self.protected.len() < self.main_max.entries
+            && (self.probation.weight() + self.protected.weight()).saturating_add(weight) <= self.main_max.weight
+    }
+
+    /// A key that left the window: into the main region while there is room, or if the sketch
+    /// prefers it to each victim it would push out (probation's oldest first); otherwise it leaves
+    /// the cache. Every key that leaves is reported.
+    fn admit(&mut self, candidate: u64, weight: u64, evict: &mut impl FnMut(u64)) {
+        if weight > self.main_max.weight {
+            evict(candidate);
+            return;
         }
-        let victim_segment = if self.probation.is_empty() { Segment::Protected } else { Segment::Probation };
-        let victim = self.list(victim_segment).front().map(|(_, k)| k);
-        match victim {
-            Some(v) if self.sketch.frequency(candidate) > self.sketch.frequency(v) => {
-                self.pop_front(victim_segment);
-                self.push(Segment::Probation, candidate);
-                Some(v)
+        while !self.main_fits(weight) {
+            let segment = if self.probation.is_empty() { Segment::Protected } else { Segment::Probation };
+            let Some((_, victim)) = self.list(segment).front() else {
+                evict(candidate); // no main region at all (a cache of one entry)
+                return;
+            };
+            if self.sketch.frequency(candidate) <= self.sketch.frequency(victim) {
+                evict(candidate);
+                return;
             }
-            _ => Some(candidate),
+            self.pop_front(segment);
+            evict(victim);
+        }
+        self.push(Segment::Probation, candidate, weight);
+    }
+
+    /// Counts the access; true on a hit (a probation hit is promoted to protected).
+    fn hit(&mut self, key: u64) -> bool {
+        self.sketch.increment(key);
+        let Some(&(segment, slot)) = self.index.get(&key) else { return false };
+        match segment {
+            // Within one list a move keeps the slot: the index stays as it is.
+            Segment::Window | Segment::Protected => self.list(segment).move_to_back(slot),
+            Segment::Probation => {
+                let weight = self.probation.weight_of(slot);
+                self.probation.remove(slot);
+                self.push(Segment::Protected, key, weight);
+                while self.protected.len() > self.protected_max.entries
+                    || self.protected.weight() > self.protected_max.weight
+                {
+                    let Some((demoted, w)) = self.pop_front(Segment::Protected) else { break };
+                    self.push(Segment::Probation, demoted, w);
+                }
+            }
+        }
+        true
+    }
+
+    /// A miss: the key enters the window; what the window overflows is offered to the main region.
+    fn insert(&mut self, key: u64, weight: u64, mut evict: impl FnMut(u64)) {
+        if weight > self.max_weight {
+            return;
+        }
+        self.push(Segment::Window, key, weight);
+        // A key heavier than the window goes straight to admission, and may be refused: that is
+        // not an eviction of anything the cache held.
+        let mut evict = |k| {
+            if k != key {
+                evict(k);
+            }
+        };
+        while self.window.len() > self.window_max.entries || self.window.weight() > self.window_max.weight {
+            let Some((candidate, w)) = self.pop_front(Segment::Window) else { break };
+            self.admit(candidate, w, &mut evict);
         }
     }
 }
@@ -164,30 +245,19 @@ impl Policy for WTinyLfu {
     }
 
     fn access(&mut self, key: u64) -> Access {
-        self.sketch.increment(key);
-        if let Some(&(segment, slot)) = self.index.get(&key) {
-            match segment {
-                // Within one list a move keeps the slot: the index stays as it is.
-                Segment::Window | Segment::Protected => self.list(segment).move_to_back(slot),
-                Segment::Probation => {
-                    self.probation.remove(slot);
-                    self.push(Segment::Protected, key);
-                    if self.protected.len() > self.protected_max
-                        && let Some(demoted) = self.pop_front(Segment::Protected)
-                    {
-                        self.push(Segment::Probation, demoted);
-                    }
-                }
-            }
+        if self.hit(key) {
             return Access::Hit;
         }
-        self.push(Segment::Window, key);
-        let evicted = if self.window.len() > self.window_max {
-            self.pop_front(Segment::Window).and_then(|candidate| self.admit(candidate))
-        } else {
-            None
-        };
-        Access::Miss { evicted }
+        self.insert(key, 1, |_| {});
+        Access::Miss
+    }
+
+    fn access_weighted(&mut self, key: u64, weight: u64, evicted: &mut Vec<u64>) -> bool {
+        if self.hit(key) {
+            return true;
+        }
+        self.insert(key, weight, |k| evicted.push(k));
+        false
     }
 
     fn remove(&mut self, key: u64) -> bool {
@@ -204,5 +274,11 @@ impl Policy for WTinyLfu {
     }
     fn capacity(&self) -> usize {
         self.capacity
+    }
+    fn weight(&self) -> u64 {
+        self.window.weight() + self.probation.weight() + self.protected.weight()
+    }
+    fn max_weight(&self) -> u64 {
+        self.max_weight
     }
 }

@@ -13,8 +13,8 @@ import { barChart, lineChart, type Series } from "./cacheCharts";
 const POLICIES = ["lru", "fifo", "lfu", "w-tinylfu"] as const;
 const WORKLOADS = ["zipf", "zipf-scan", "shifting", "loop", "uniform"] as const;
 
-interface PolicyView { policy: string; hits: number; hit_ratio: number; curve: number[]; cached: number }
-interface ComparisonView { position: number; length: number; capacity: number; sample_every: number; policies: PolicyView[]; opt_hit_ratio: number; hot_keys: { key: number; count: number; last_access: number; cached: boolean[] }[] }
+interface PolicyView { policy: string; hits: number; hit_ratio: number; curve: number[]; cached: number; weight: number }
+interface ComparisonView { position: number; length: number; capacity: number; sample_every: number; policies: PolicyView[]; opt_hit_ratio: number | null; hot_keys: { key: number; count: number; last_access: number; cached: boolean[] }[] }
 interface BloomView { bits: number; hashes: number; inserted: number; fill: number[]; expected_fp_rate: number; measured_fp_rate: number; probes: number }
 
 /** The stories of the patterns panel: the scenario configuration each starts from. */
@@ -134,8 +134,9 @@ function drawComparison(view: ComparisonView, chart: HTMLElement, legend: HTMLEl
   const points = Math.ceil(view.length / view.sample_every);
   const series: Series[] = view.policies.map((p) => ({ values: p.curve, cls: `policy-${p.policy}`, label: t(`cache.policy.${p.policy}` as Key) }));
   chart.innerHTML = "";
-  chart.append(lineChart("policy-chart", series, { xMax: points, yMax: 1, xLabel: t("cache.accesses", { n: view.length }), yLabel: t("cache.hitRatio"), ceiling: { value: view.opt_hit_ratio, label: `OPT ${(view.opt_hit_ratio * 100).toFixed(1)}%` } }));
-  legend.textContent = `${view.position}/${view.length} · ` + view.policies.map((p) => `${t(`cache.policy.${p.policy}` as Key)} ${(p.hit_ratio * 100).toFixed(1)}%`).join(" · ") + ` · OPT ${(view.opt_hit_ratio * 100).toFixed(1)}%`;
+  const opt = view.opt_hit_ratio ?? 0;
+  chart.append(lineChart("policy-chart", series, { xMax: points, yMax: 1, xLabel: t("cache.accesses", { n: view.length }), yLabel: t("cache.hitRatio"), ceiling: { value: opt, label: `OPT ${(opt * 100).toFixed(1)}%` } }));
+  legend.textContent = `${view.position}/${view.length} · ` + view.policies.map((p) => `${t(`cache.policy.${p.policy}` as Key)} ${(p.hit_ratio * 100).toFixed(1)}%`).join(" · ") + ` · OPT ${(opt * 100).toFixed(1)}%`;
   contents.innerHTML = "";
   contents.append(el("div", "muted", t("cache.contents", { n: view.hot_keys.length })));
   const cell = 14;
