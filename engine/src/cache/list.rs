@@ -7,7 +7,6 @@ const NIL: usize = usize::MAX;
 #[derive(Clone, Copy, Debug)]
 struct Node {
     key: u64,
-    weight: u64,
     prev: usize,
     next: usize,
 }
@@ -15,6 +14,9 @@ struct Node {
 #[derive(Clone, Debug)]
 pub struct List {
     nodes: Vec<Node>,
+    /// Each slot's weight, kept only once some entry weighs more than 1 (empty: every entry
+    /// weighs 1), so that an unweighted cache pays nothing for weights.
+    weights: Vec<u64>,
     free: Vec<usize>,
     head: usize,
     tail: usize,
@@ -24,7 +26,7 @@ pub struct List {
 
 impl Default for List {
     fn default() -> Self {
-        List { nodes: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, len: 0, weight: 0 }
+        List { nodes: Vec::new(), weights: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, len: 0, weight: 0 }
     }
 }
 
@@ -44,12 +46,23 @@ impl List {
 
     /// The weight of the entry at `slot`.
     pub fn weight_of(&self, slot: usize) -> u64 {
-        self.nodes[slot].weight
+        if self.weights.is_empty() { 1 } else { self.weights[slot] }
+    }
+
+    /// Records `weight` for `slot` (which exists in `nodes`), starting to keep weights at the
+    /// first entry heavier than 1.
+    fn set_weight(&mut self, slot: usize, weight: u64) {
+        if self.weights.is_empty() && weight != 1 {
+            self.weights = vec![1; self.nodes.len()];
+        }
+        if !self.weights.is_empty() {
+            self.weights[slot] = weight;
+        }
     }
 
     /// Appends `key` of `weight`; returns its slot.
     pub fn push_back(&mut self, key: u64, weight: u64) -> usize {
-        let node = Node { key, weight, prev: self.tail, next: NIL };
+        let node = Node { key, prev: self.tail, next: NIL };
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.nodes[slot] = node;
@@ -57,9 +70,13 @@ impl List {
             }
             None => {
                 self.nodes.push(node);
+                if !self.weights.is_empty() {
+                    self.weights.push(1);
+                }
                 self.nodes.len() - 1
             }
         };
+        self.set_weight(slot, weight);
         if self.tail == NIL {
             self.head = slot;
         } else {
@@ -73,7 +90,8 @@ impl List {
 
     /// Unlinks `slot` and returns its key.
     pub fn remove(&mut self, slot: usize) -> u64 {
-        let Node { key, weight, prev, next } = self.nodes[slot];
+        let Node { key, prev, next } = self.nodes[slot];
+        let weight = self.weight_of(slot);
         if prev == NIL {
             self.head = next
         } else {
@@ -117,10 +135,9 @@ impl List {
         if slot == NIL {
             return None;
         }
-        let node = &mut self.nodes[slot];
-        self.weight = self.weight - node.weight + weight;
-        node.weight = weight;
-        let old = std::mem::replace(&mut node.key, key);
+        self.weight = self.weight - self.weight_of(slot) + weight;
+        self.set_weight(slot, weight);
+        let old = std::mem::replace(&mut self.nodes[slot].key, key);
         self.move_to_back(slot);
         Some((slot, old))
     }
@@ -135,9 +152,9 @@ impl List {
         let mut at = self.head;
         std::iter::from_fn(move || {
             (at != NIL).then(|| {
-                let n = self.nodes[at];
+                let (n, w) = (self.nodes[at], self.weight_of(at));
                 at = n.next;
-                (n.key, n.weight)
+                (n.key, w)
             })
         })
     }
