@@ -162,3 +162,50 @@ fn same_seed_same_trace() {
     assert_eq!(hash(9), hash(9));
     assert_ne!(hash(9), hash(10));
 }
+
+#[test]
+fn write_through_keeps_the_newest_row_and_write_behind_loses_nothing_without_a_crash() {
+    // Acknowledgements of two writes to one key can come back out of order; the service keeps
+    // the newer version. And write-behind keeps only a key's last write: the earlier ones are
+    // superseded, not lost.
+    for (pattern, property) in [("write-through", "fresh_reads"), ("write-behind", "no_lost_writes")] {
+        let config = json!({ "pattern": pattern, "apps": 4, "duration_ms": 8000 });
+        for_seeds("cache", &config, 1..=10, |seed| {
+            let v = verdict(&config, seed, property);
+            if v.holds { Ok(()) } else { Err(format!("{v:?}")) }
+        });
+    }
+}
+
+#[test]
+fn a_cache_crash_leaves_no_reader_waiting() {
+    // The cache crashes at 4 s with fills, locks and polls in flight; servers give up on requests
+    // unanswered for a second and go on. Every read the workload started is answered.
+    let config = json!({ "fix": "versioned", "single_flight": true, "mutex": true, "crash_cache_at_ms": 4000,
+                         "duration_ms": 8000, "write_percent": 10 });
+    for_seeds("cache", &config, 1..=5, |seed| {
+        let run = run_to_end("cache", &config, seed);
+        let s = run.summary();
+        let fresh = run.verdicts().into_iter().find(|v| v.property == "fresh_reads").ok_or("no verdict")?;
+        if fresh.promised {
+            return Err("a crash forgets the tombstones: freshness cannot be promised".into());
+        }
+        // 2 servers × 200 requests/s × 8 s, 90% reads: every one answered, none left hanging.
+        let reads = count(&s, "reads");
+        if !(2_700..=3_100).contains(&reads) {
+            return Err(format!("{reads} reads answered"));
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn a_closed_loop_of_instant_answers_paces_itself() {
+    // Every read is of a key the Bloom filter refuses, so each finishes at once: each server's loop
+    // sends 4 per millisecond instead of recursing forever at one instant.
+    let config = json!({ "closed_loop": 4, "bloom": true, "absent_percent": 100, "write_percent": 0, "keys": 1,
+                         "duration_ms": 1000 });
+    let s = summary(&config, 1);
+    assert_eq!(num(&s, "reads"), count(&s, "reads_filter"));
+    assert!((7_900..=8_100).contains(&num(&s, "reads")), "2 servers × 4 per millisecond: {s:?}");
+}

@@ -55,3 +55,39 @@ fn the_trace_hash_is_pinned() {
         {"index":7,"time":0,"kind":"fault","fault":{"fault":"clock_skew","node":"r1","offset_us":-87160}}"#]]
     .assert_eq(&first.join("\n"));
 }
+
+/// The largest integer a JavaScript number holds exactly.
+const JS_SAFE_MAX: u64 = (1 << 53) - 1;
+
+fn largest_integer(v: &serde_json::Value) -> u64 {
+    match v {
+        serde_json::Value::Number(n) => n.as_u64().or_else(|| n.as_i64().map(i64::unsigned_abs)).unwrap_or(0),
+        serde_json::Value::Array(items) => items.iter().map(largest_integer).max().unwrap_or(0),
+        serde_json::Value::Object(fields) => fields.values().map(largest_integer).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The page reads traces, snapshots and summaries as JavaScript numbers: an integer above 2^53
+/// would break it (a timer id of u64::MAX once did). Every scenario, run for ten seconds.
+#[test]
+fn every_number_the_page_reads_fits_a_javascript_number() {
+    let mut configs: Vec<(&str, serde_json::Value)> = scenario::catalog().iter().map(|s| (s.name, json!({}))).collect();
+    configs.push((
+        "cache",
+        json!({ "mutex": true, "single_flight": true, "xfetch_beta": 1.0, "crash_cache_at_ms": 3000, "burst": 50 }),
+    ));
+    configs.push(("cache", json!({ "pattern": "write-behind", "crash_cache_at_ms": 3000 })));
+    for (name, config) in configs {
+        let mut run = scenario::build(name, &config, 1).unwrap();
+        run.run_until(SimTime::from_millis(10_000)).unwrap();
+        for record in run.trace().records() {
+            let v = serde_json::to_value(record).unwrap();
+            assert!(largest_integer(&v) <= JS_SAFE_MAX, "{name}: {v}");
+        }
+        let snapshot = serde_json::to_value(run.snapshot()).unwrap();
+        assert!(largest_integer(&snapshot) <= JS_SAFE_MAX, "{name}: snapshot {snapshot}");
+        let summary = serde_json::Value::Object(run.summary());
+        assert!(largest_integer(&summary) <= JS_SAFE_MAX, "{name}: summary {summary}");
+    }
+}

@@ -20,7 +20,8 @@ use crate::actor::{Actor, Ctx, NodeId, TimerId};
 use crate::sim::{SimDuration, SimTime};
 use crate::store::{Cmd, Reply, ScriptName, SetCondition, SetExpiry, StoreMsg};
 
-/// The workload's timer; the others are numbered from 1.
+/// The workload's timer; [`SWEEP`] is 1, the others are numbered from 2. (Small numbers: the
+/// page reads timer ids from the trace as JavaScript numbers.)
 const TICK: TimerId = TimerId(0);
 
 /// Where the server sends what.
@@ -35,12 +36,22 @@ pub struct Wiring {
     pub prefix: &'static str,
 }
 
+/// Why an operation exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpKind {
+    /// The server's workload: in a closed loop, its end makes room for the next.
+    Workload,
+    /// One of the burst's reads.
+    Burst,
+    /// A background refresh (XFetch): it answers nobody.
+    Refresh,
+}
+
 #[derive(Debug)]
 struct Op {
     key: u64,
     started: SimTime,
-    /// A background refresh (XFetch) answers nobody.
-    silent: bool,
+    kind: OpKind,
 }
 
 /// What a store reply answers.
@@ -72,17 +83,36 @@ enum StoreWait {
 
 #[derive(Clone, Copy, Debug)]
 enum DbWait {
-    Load { op: u64, locked: bool },
-    Write { op: u64, write: u64 },
-    Scan { started: SimTime },
+    /// A load, sent at `sent` (XFetch's δ is what it takes).
+    Load {
+        op: u64,
+        locked: bool,
+        sent: SimTime,
+    },
+    Write {
+        op: u64,
+        write: u64,
+    },
+    Scan {
+        started: SimTime,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Later {
-    Poll { op: u64 },
-    SecondDelete { key: u64 },
+    Poll {
+        op: u64,
+    },
+    SecondDelete {
+        key: u64,
+    },
     Burst,
+    /// The closed loop's requests that finished at once, paced to the next millisecond.
+    Replenish,
 }
+
+/// The sweep over store requests that were never answered (the cache crashed with them).
+const SWEEP: TimerId = TimerId(1);
 
 /// One in-flight load and the reads waiting for it.
 #[derive(Debug, Default)]
@@ -110,11 +140,16 @@ pub struct App {
     /// With single-flight: rows loaded whose fill the store has not answered yet, with the fill's
     /// request.
     filling: BTreeMap<u64, (Option<u64>, u64)>,
-    store_waits: BTreeMap<u64, StoreWait>,
+    /// Store requests waiting for their answer, and when they were sent.
+    store_waits: BTreeMap<u64, (StoreWait, SimTime)>,
     db_waits: BTreeMap<u64, DbWait>,
     /// Requests to the cache service: the op, and the write it carries (0 for a read).
     service_waits: BTreeMap<u64, (u64, u64)>,
     later: BTreeMap<u64, Later>,
+    /// Closed loop: requests owed, whether they are being sent, and whether a pacing timer is set.
+    owed: u64,
+    replenishing: bool,
+    paced: bool,
     reads: u64,
     hits: u64,
     loads: u64,
@@ -137,7 +172,7 @@ impl App {
             next_req: 0,
             next_op: 0,
             next_write: 0,
-            next_timer: 0,
+            next_timer: SWEEP.0,
             ops: BTreeMap::new(),
             flights: BTreeMap::new(),
             flying: BTreeMap::new(),
@@ -146,6 +181,9 @@ impl App {
             db_waits: BTreeMap::new(),
             service_waits: BTreeMap::new(),
             later: BTreeMap::new(),
+            owed: 0,
+            replenishing: false,
+            paced: false,
             reads: 0,
             hits: 0,
             loads: 0,
@@ -154,7 +192,9 @@ impl App {
 
     fn store(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, cmd: Cmd, wait: StoreWait) {
         self.next_req += 1;
-        self.store_waits.insert(self.next_req, wait);
+        if !matches!(wait, StoreWait::Nothing) {
+            self.store_waits.insert(self.next_req, (wait, ctx.now()));
+        }
         ctx.send(self.wiring.cache, StoreMsg::Request { req: self.next_req, cmd }.into());
     }
 
@@ -180,14 +220,14 @@ impl App {
         if spread == 0 { self.cfg.ttl_ms } else { self.cfg.ttl_ms - spread + ctx.rng().below(2 * spread + 1) }
     }
 
-    fn new_op(&mut self, ctx: &Ctx<'_, CacheProtocol>, key: u64, silent: bool) -> u64 {
+    fn new_op(&mut self, ctx: &Ctx<'_, CacheProtocol>, key: u64, kind: OpKind) -> u64 {
         self.next_op += 1;
-        self.ops.insert(self.next_op, Op { key, started: ctx.now(), silent });
+        self.ops.insert(self.next_op, Op { key, started: ctx.now(), kind });
         self.next_op
     }
 
-    fn read(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, key: u64) {
-        let op = self.new_op(ctx, key, false);
+    fn read(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, key: u64, kind: OpKind) {
+        let op = self.new_op(ctx, key, kind);
         if self.cfg.pattern != Pattern::CacheAside {
             self.next_req += 1;
             self.service_waits.insert(self.next_req, (op, 0));
@@ -207,7 +247,7 @@ impl App {
         self.next_write += 1;
         // Unique per run, and below 2^53 so that the page's numbers hold it exactly.
         let write = (u64::from(self.wiring.index) + 1) << 40 | self.incarnation << 28 | self.next_write;
-        let op = self.new_op(ctx, key, false);
+        let op = self.new_op(ctx, key, OpKind::Workload);
         if self.cfg.pattern != Pattern::CacheAside {
             self.next_req += 1;
             self.service_waits.insert(self.next_req, (op, write));
@@ -219,7 +259,7 @@ impl App {
 
     fn finish(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, write: Option<u64>, source: Source) {
         let Some(o) = self.ops.remove(&op) else { return };
-        if o.silent {
+        if o.kind == OpKind::Refresh {
             return;
         }
         self.reads += 1;
@@ -228,7 +268,9 @@ impl App {
         }
         let latency_us = ctx.now().saturating_since(o.started).as_micros();
         ctx.observe(CacheObs::Read { key: o.key, write, source, latency_us });
-        self.replenish(ctx);
+        if o.kind == OpKind::Workload {
+            self.replenish(ctx);
+        }
     }
 
     /// Ends a flight: its leader gets `source`, the reads that waited on it get [`Source::Waited`].
@@ -281,7 +323,7 @@ impl App {
         // One refresh per key at a time, with or without single-flight for misses.
         if ctx.now().as_micros() + gap as u64 >= expires_us && !self.flying.contains_key(&key) {
             ctx.observe(CacheObs::EarlyRefresh { key });
-            let op = self.new_op(ctx, key, true);
+            let op = self.new_op(ctx, key, OpKind::Refresh);
             self.flying.insert(key, op);
             self.flights.insert(op, Flight::default());
             self.load(ctx, op, key, false);
@@ -289,6 +331,11 @@ impl App {
     }
 
     fn miss(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64) {
+        self.miss_with(ctx, op, self.cfg.mutex);
+    }
+
+    /// A miss, loading through the mutex or not (not when the cache itself did not answer).
+    fn miss_with(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, mutex: bool) {
         let Some(key) = self.ops.get(&op).map(|o| o.key) else { return };
         if self.cfg.single_flight {
             if let Some(&(write, _)) = self.filling.get(&key) {
@@ -302,7 +349,7 @@ impl App {
             self.flying.insert(key, op);
         }
         self.flights.insert(op, Flight::default());
-        if self.cfg.mutex {
+        if mutex {
             self.lock(ctx, op, key);
         } else {
             self.load(ctx, op, key, false);
@@ -326,14 +373,15 @@ impl App {
 
     fn load(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, key: u64, locked: bool) {
         self.loads += 1;
-        self.db(ctx, |req| CacheMsg::DbGet { req, key }, DbWait::Load { op, locked });
+        let sent = ctx.now();
+        self.db(ctx, |req| CacheMsg::DbGet { req, key }, DbWait::Load { op, locked, sent });
     }
 
-    fn loaded(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, op: u64, locked: bool, key: u64, row: Option<Row>) {
-        let started = self.ops.get(&op).map_or(ctx.now(), |o| o.started);
+    fn loaded(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, wait: (u64, bool, SimTime), key: u64, row: Option<Row>) {
+        let (op, locked, sent) = wait;
         match row {
             Some(row) => {
-                let delta_us = ctx.now().saturating_since(started).as_micros();
+                let delta_us = ctx.now().saturating_since(sent).as_micros();
                 self.fill(ctx, key, row, delta_us, StoreWait::Filled { key });
             }
             None if self.cfg.null_ttl_ms > 0 => {
@@ -450,11 +498,48 @@ impl App {
         }
     }
 
+    /// Store requests unanswered for `request_timeout_ms` are given up (a crashed cache never
+    /// answers): a read loads from the database without the cache's help, a poll counts as a
+    /// miss, a fill no longer stands in for the cache.
+    fn sweep(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
+        let timeout = SimDuration::from_millis(self.cfg.request_timeout_ms);
+        let now = ctx.now();
+        let expired: Vec<(u64, StoreWait)> = self
+            .store_waits
+            .iter()
+            .filter(|(_, (_, sent))| sent.saturating_add(timeout) <= now)
+            .map(|(&req, &(wait, _))| (req, wait))
+            .collect();
+        if !expired.is_empty() {
+            ctx.observe(CacheObs::Unanswered { requests: expired.len() as u64 });
+        }
+        for (req, wait) in expired {
+            self.store_waits.remove(&req);
+            match wait {
+                StoreWait::Get { op } => self.miss_with(ctx, op, false),
+                StoreWait::Poll { op } => self.polled(ctx, op, &Reply::Nil),
+                StoreWait::Lock { op } | StoreWait::Recheck { op } => {
+                    if let Some(key) = self.ops.get(&op).map(|o| o.key) {
+                        self.load(ctx, op, key, false);
+                    }
+                }
+                StoreWait::Filled { key } => {
+                    if self.filling.get(&key).is_some_and(|&(_, fill)| fill == req) {
+                        self.filling.remove(&key);
+                    }
+                }
+                StoreWait::Nothing => {}
+            }
+        }
+        if !self.store_waits.is_empty() || now < SimTime::from_millis(self.cfg.duration_ms) {
+            ctx.set_timer(SWEEP, timeout);
+        }
+    }
+
     fn tick(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
         if self.cfg.closed_loop > 0 {
-            for _ in 0..self.cfg.closed_loop {
-                self.request(ctx);
-            }
+            self.owed += u64::from(self.cfg.closed_loop);
+            self.drain(ctx);
         } else if self.request(ctx) {
             ctx.set_timer(TICK, self.interval());
         }
@@ -463,7 +548,31 @@ impl App {
     /// In a closed loop, a finished request makes room for the next.
     fn replenish(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
         if self.cfg.closed_loop > 0 {
-            self.request(ctx);
+            self.owed += 1;
+            self.drain(ctx);
+        }
+    }
+
+    /// Sends the requests owed. A request may finish at once (a read the Bloom filter refuses)
+    /// and owe another: at most `closed_loop` go out per instant, the rest a millisecond later, so
+    /// that a loop of instant answers paces itself instead of never letting time pass.
+    fn drain(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
+        if self.replenishing {
+            return;
+        }
+        self.replenishing = true;
+        let mut sent = 0;
+        while self.owed > 0 && sent < self.cfg.closed_loop {
+            self.owed -= 1;
+            sent += 1;
+            if !self.request(ctx) {
+                self.owed = 0;
+            }
+        }
+        self.replenishing = false;
+        if self.owed > 0 && !self.paced {
+            self.paced = true;
+            self.after(ctx, SimDuration::from_millis(1), Later::Replenish);
         }
     }
 
@@ -476,9 +585,9 @@ impl App {
         if ctx.rng().below(100) < u64::from(self.cfg.write_percent) {
             self.write(ctx, key);
         } else if self.cfg.absent_percent > 0 && ctx.rng().below(100) < u64::from(self.cfg.absent_percent) {
-            self.read(ctx, self.cfg.keys + key);
+            self.read(ctx, self.cfg.keys + key, OpKind::Workload);
         } else {
-            self.read(ctx, key);
+            self.read(ctx, key, OpKind::Workload);
         }
         true
     }
@@ -516,6 +625,9 @@ impl Actor<CacheProtocol> for App {
             let offset = ctx.rng().below(self.interval().as_micros().max(1));
             ctx.set_timer(TICK, SimDuration::from_micros(start.as_micros() + offset));
         }
+        if self.cfg.request_timeout_ms > 0 {
+            ctx.set_timer(SWEEP, SimDuration::from_millis(self.cfg.request_timeout_ms));
+        }
         if self.cfg.burst > 0 && self.incarnation == 0 {
             let at = SimTime::from_millis(self.cfg.burst_at_ms).saturating_since(ctx.now());
             self.after(ctx, at, Later::Burst);
@@ -524,21 +636,23 @@ impl Actor<CacheProtocol> for App {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, _from: NodeId, msg: CacheMsg) {
         match msg {
-            CacheMsg::Store { msg: StoreMsg::Reply { req, reply } } => match self.store_waits.remove(&req) {
-                Some(StoreWait::Get { op }) => self.cached(ctx, op, &reply),
-                Some(StoreWait::Poll { op }) => self.polled(ctx, op, &reply),
-                Some(StoreWait::Lock { op }) => self.locked(ctx, op, &reply),
-                Some(StoreWait::Recheck { op }) => self.rechecked(ctx, op, &reply),
-                Some(StoreWait::Filled { key }) => {
-                    if self.filling.get(&key).is_some_and(|&(_, fill)| fill == req) {
-                        self.filling.remove(&key);
+            CacheMsg::Store { msg: StoreMsg::Reply { req, reply } } => {
+                match self.store_waits.remove(&req).map(|(w, _)| w) {
+                    Some(StoreWait::Get { op }) => self.cached(ctx, op, &reply),
+                    Some(StoreWait::Poll { op }) => self.polled(ctx, op, &reply),
+                    Some(StoreWait::Lock { op }) => self.locked(ctx, op, &reply),
+                    Some(StoreWait::Recheck { op }) => self.rechecked(ctx, op, &reply),
+                    Some(StoreWait::Filled { key }) => {
+                        if self.filling.get(&key).is_some_and(|&(_, fill)| fill == req) {
+                            self.filling.remove(&key);
+                        }
                     }
+                    Some(StoreWait::Nothing) | None => {}
                 }
-                Some(StoreWait::Nothing) | None => {}
-            },
+            }
             CacheMsg::DbRow { req, key, row } => {
-                if let Some(DbWait::Load { op, locked }) = self.db_waits.remove(&req) {
-                    self.loaded(ctx, op, locked, key, row);
+                if let Some(DbWait::Load { op, locked, sent }) = self.db_waits.remove(&req) {
+                    self.loaded(ctx, (op, locked, sent), key, row);
                 }
             }
             CacheMsg::DbAck { req, versions } => {
@@ -577,17 +691,25 @@ impl Actor<CacheProtocol> for App {
             self.tick(ctx);
             return;
         }
+        if timer == SWEEP {
+            self.sweep(ctx);
+            return;
+        }
         match self.later.remove(&timer.0) {
             Some(Later::Poll { op }) => {
                 let Some(key) = self.ops.get(&op).map(|o| o.key) else { return };
                 self.store(ctx, Cmd::Get { key: cache_key(self.wiring.prefix, key) }, StoreWait::Poll { op });
+            }
+            Some(Later::Replenish) => {
+                self.paced = false;
+                self.drain(ctx);
             }
             Some(Later::SecondDelete { key }) => {
                 self.store(ctx, Cmd::Del { keys: vec![cache_key(self.wiring.prefix, key)] }, StoreWait::Nothing);
             }
             Some(Later::Burst) => {
                 for _ in 0..self.cfg.burst {
-                    self.read(ctx, 0);
+                    self.read(ctx, 0, OpKind::Burst);
                 }
             }
             None => {}

@@ -94,6 +94,7 @@ pub struct Comparison {
     /// Belady's hits, for unweighted comparisons.
     opt_hits: Option<u64>,
     weights: Option<Weights>,
+    /// Scratch for `access_weighted`'s evictions, which a comparison does not need.
     evicted: Vec<u64>,
     /// Accesses per key so far, and the position of the last one.
     counts: BTreeMap<u64, (u64, usize)>,

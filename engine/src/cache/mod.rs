@@ -1,6 +1,6 @@
 //! Cache eviction policies (46.3, exercise 3): each O(1) (amortised) per access, bounded by an
-//! entry count, judged by hits and misses on the same trace of keys; and Belady's optimal policy
-//! as the ceiling no online policy can beat.
+//! entry count and optionally by total weight, judged by hits and misses on the same trace of
+//! keys; and Belady's optimal policy as the ceiling no online policy can beat.
 //!
 //! What the chapter gets wrong: its caches scan a list on every access (O(n)), and its "FIFO"
 //! moves an entry to the back when it is read, which makes it LRU. Here FIFO keeps insertion
@@ -32,7 +32,8 @@ pub use tinylfu::WTinyLfu;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Hit,
-    /// The key was missing and is now cached (unless it weighs more than the whole cache).
+    /// The key was missing; it is now cached, unless it weighs more than the whole cache or an
+    /// admission policy (W-TinyLFU's) turned it away.
     Miss,
 }
 
@@ -44,8 +45,8 @@ pub trait Policy {
     /// Reads `key`, weighing 1: a hit, or a miss after which the key is cached (evicting if full).
     fn access(&mut self, key: u64) -> Access;
     /// Reads `key`, which weighs `weight`: true on a hit (the key keeps the weight it was cached
-    /// with). On a miss the key is cached unless it weighs more than the cache may hold, and the
-    /// keys evicted to make room, possibly several, are appended to `evicted`.
+    /// with). On a miss the key is cached unless it weighs more than the cache may hold or the
+    /// policy refuses it, and the keys evicted, possibly several, are appended to `evicted`.
     fn access_weighted(&mut self, key: u64, weight: u64, evicted: &mut Vec<u64>) -> bool;
     fn contains(&self, key: u64) -> bool;
     /// Drops `key` (it expired, or was invalidated); false if it was not cached.

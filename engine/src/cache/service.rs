@@ -45,9 +45,13 @@ pub struct CacheService {
     lru: Lru,
     /// Readers waiting for a key's load: one load per key at a time.
     loading: BTreeMap<u64, Vec<(NodeId, u64)>>,
-    /// Write-behind: rows acknowledged but not yet flushed, by key.
-    dirty: BTreeMap<u64, u64>,
+    /// Write-behind: rows acknowledged but not yet flushed, by key. They answer reads before
+    /// anything else (an evicted or expired entry must not bring back the database's older row).
+    dirty: BTreeMap<u64, Row>,
     db_waits: BTreeMap<u64, DbWait>,
+    /// The highest version cached so far per key, remembered past eviction and expiry: answers
+    /// from the database can come back out of order, and an older one must not be cached over it.
+    newest: BTreeMap<u64, u64>,
     next_req: u64,
     hits: u64,
     misses: u64,
@@ -65,6 +69,7 @@ impl CacheService {
             loading: BTreeMap::new(),
             dirty: BTreeMap::new(),
             db_waits: BTreeMap::new(),
+            newest: BTreeMap::new(),
             next_req: 0,
             hits: 0,
             misses: 0,
@@ -81,6 +86,15 @@ impl CacheService {
         self.entries.get(&key).filter(|c| now < c.expires).map(|c| c.row)
     }
 
+    /// Caches a row the database answered with, unless a newer version was cached before.
+    fn put_answer(&mut self, now: SimTime, key: u64, row: Row) {
+        let newest = self.newest.entry(key).or_default();
+        if row.version >= *newest {
+            *newest = row.version;
+            self.put(now, key, row);
+        }
+    }
+
     /// Caches `row` for `key`, evicting the least recently used row if full.
     fn put(&mut self, now: SimTime, key: u64, row: Row) {
         let mut evicted = Vec::new();
@@ -92,7 +106,7 @@ impl CacheService {
     }
 
     fn get(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, from: NodeId, req: u64, key: u64) {
-        if let Some(row) = self.fresh(key, ctx.now()) {
+        if let Some(row) = self.dirty.get(&key).copied().or_else(|| self.fresh(key, ctx.now())) {
             self.hits += 1;
             self.lru.access(key);
             ctx.send(from, CacheMsg::Value { req, key, row: Some(row), hit: true });
@@ -109,8 +123,9 @@ impl CacheService {
     fn put_request(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, from: NodeId, req: u64, key: u64, write: u64) {
         if self.pattern == Pattern::WriteBehind {
             let version = self.entries.get(&key).map_or(0, |c| c.row.version);
-            self.put(ctx.now(), key, Row { version, write });
-            self.dirty.insert(key, write);
+            let row = Row { version, write };
+            self.put(ctx.now(), key, row);
+            self.dirty.insert(key, row);
             ctx.send(from, CacheMsg::Ack { req, key, committed: false });
             return;
         }
@@ -124,22 +139,27 @@ impl CacheService {
     fn db_answer(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, req: u64, row: Option<Row>, versions: &[(u64, u64)]) {
         match self.db_waits.remove(&req) {
             Some(DbWait::Load { key }) => {
-                // A write-behind row not yet flushed is newer than anything the database has.
-                let row = match (self.dirty.contains_key(&key), self.fresh(key, ctx.now())) {
-                    (true, Some(dirty)) => Some(dirty),
-                    _ => row,
+                // The database read the row when the load arrived and answered later: a write
+                // cached meanwhile (write-through) is newer, and so is a write-behind row not yet
+                // flushed. Neither is overwritten.
+                let row = match self.dirty.get(&key) {
+                    Some(&dirty) => Some(dirty),
+                    None => {
+                        if let Some(loaded) = row {
+                            self.put_answer(ctx.now(), key, loaded);
+                        }
+                        self.fresh(key, ctx.now()).or(row)
+                    }
                 };
-                if let Some(row) = row {
-                    self.put(ctx.now(), key, row);
-                }
                 for (to, req) in self.loading.remove(&key).unwrap_or_default() {
                     ctx.send(to, CacheMsg::Value { req, key, row, hit: false });
                 }
             }
             Some(DbWait::Write { to, req, key, write }) => {
                 let version = versions.iter().find(|(k, _)| *k == key).map_or(0, |&(_, v)| v);
+                // Acknowledgements may come back out of order: a newer version cached stays.
                 if self.pattern == Pattern::WriteThrough {
-                    self.put(ctx.now(), key, Row { version, write });
+                    self.put_answer(ctx.now(), key, Row { version, write });
                 } else if self.entries.remove(&key).is_some() {
                     self.lru.remove(key);
                 }
@@ -174,7 +194,8 @@ impl Actor<CacheProtocol> for CacheService {
             return;
         }
         if !self.dirty.is_empty() {
-            let rows: Vec<(u64, u64)> = std::mem::take(&mut self.dirty).into_iter().collect();
+            let rows: Vec<(u64, u64)> =
+                std::mem::take(&mut self.dirty).into_iter().map(|(k, r)| (k, r.write)).collect();
             ctx.observe(CacheObs::Flushed { rows: rows.len() as u64 });
             self.db(ctx, |req| CacheMsg::DbPut { req, rows }, DbWait::Flush);
         }

@@ -128,10 +128,11 @@ impl WTinyLfu {
         cache
     }
 
-    /// Also bounded by the total weight of its entries, split in the same proportions.
+    /// Also bounded by the total weight of its entries (at least 1), split in the same
+    /// proportions.
     #[must_use]
     pub fn with_max_weight(mut self, max_weight: u64) -> Self {
-        self.max_weight = max_weight;
+        self.max_weight = max_weight.max(1);
         self.split();
         self
     }
@@ -173,9 +174,11 @@ impl WTinyLfu {
             && (self.probation.weight() + self.protected.weight()).saturating_add(weight) <= self.main_max.weight
     }
 
-    /// A key that left the window: into the main region while there is room, or if the sketch
-    /// prefers it to each victim it would push out (probation's oldest first); otherwise it leaves
-    /// the cache. Every key that leaves is reported.
+    /// A key that left the window: into the main region if there is room; otherwise it meets the
+    /// main region's victims one at a time (probation's oldest first), each evicted if the sketch
+    /// prefers the candidate, until it fits. The first victim it does not beat sends it away,
+    /// and victims it beat before stay evicted (with unit weights there is only ever one). Every
+    /// key that leaves is reported.
     fn admit(&mut self, candidate: u64, weight: u64, evict: &mut impl FnMut(u64)) {
         if weight > self.main_max.weight {
             evict(candidate);

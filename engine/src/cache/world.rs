@@ -144,6 +144,8 @@ pub enum CacheObs {
     DbCommit { key: u64, version: u64, write: u64 },
     /// The write-behind service flushed `rows` dirty rows.
     Flushed { rows: u64 },
+    /// An application server gave up on `requests` store requests that were never answered.
+    Unanswered { requests: u64 },
 }
 
 /// How the application uses the cache (46.3).
@@ -227,6 +229,9 @@ pub struct PatternConfig {
     pub flush_ms: u64,
     /// Crash the cache (or cache service) at this time (0: never), restarting it 1 s later.
     pub crash_cache_at_ms: u64,
+    /// How long an application server waits for the cache to answer before it goes on without
+    /// it (0: forever).
+    pub request_timeout_ms: u64,
     /// Traffic stops here; the run ends 2 s later, so that late flushes and loads land.
     pub duration_ms: u64,
 }
@@ -263,6 +268,7 @@ impl Default for PatternConfig {
             capacity: 1_000,
             flush_ms: 1_000,
             crash_cache_at_ms: 0,
+            request_timeout_ms: 1_000,
             duration_ms: 20_000,
         }
     }
@@ -301,13 +307,20 @@ impl PatternConfig {
         ConfigError::check_range("start_ms", self.start_ms, 0, self.duration_ms)?;
         ConfigError::check_range("burst_at_ms", self.burst_at_ms, 0, self.duration_ms)?;
         ConfigError::check_range("crash_cache_at_ms", self.crash_cache_at_ms, 0, self.duration_ms)?;
-        if self.pattern != Pattern::CacheAside
-            && (self.fix != Fix::None || self.mutex || self.bloom || self.null_ttl_ms > 0 || self.xfetch_beta > 0.0)
-        {
+        ConfigError::check_range("request_timeout_ms", self.request_timeout_ms, 0, 600_000)?;
+        let aside_only = self.fix != Fix::None
+            || self.mutex
+            || self.bloom
+            || self.null_ttl_ms > 0
+            || self.xfetch_beta > 0.0
+            || self.warmup
+            || self.jitter_percent > 0
+            || self.single_flight;
+        if self.pattern != Pattern::CacheAside && aside_only {
             return Err(ConfigError::out_of_range(
                 "pattern",
                 serde_json::to_value(self.pattern).unwrap_or_default(),
-                "cache-aside when fix, mutex, bloom, null_ttl_ms or xfetch_beta is set (the cache service loads by itself)",
+                "cache-aside when fix, mutex, bloom, null_ttl_ms, xfetch_beta, warmup, jitter_percent or single_flight is set (the cache service loads and fills by itself)",
             ));
         }
         Ok(())

@@ -256,7 +256,11 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
     pattern.value = String(config.pattern ?? "cache-aside");
     pattern.addEventListener("change", () => {
       overrides.pattern = pattern.value;
-      if (pattern.value !== "cache-aside") for (const k of ["fix", "null_ttl_ms", "bloom", "mutex", "xfetch_beta"]) overrides[k] = k === "fix" ? "none" : k === "bloom" || k === "mutex" ? false : 0;
+      // The cache service loads and fills by itself: the application's protections do not apply.
+      if (pattern.value !== "cache-aside") {
+        overrides.fix = "none";
+        for (const k of TOGGLES) overrides[k] = typeof ON[k] === "boolean" ? false : 0;
+      }
       changed();
     });
     const fix = el("select");
