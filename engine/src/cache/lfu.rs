@@ -5,7 +5,7 @@
 
 use super::index::{Index, index};
 use super::list::List;
-use super::{Access, Policy};
+use super::{Access, Core, Policy, access_unit, access_with_weight};
 
 #[derive(Clone, Debug)]
 pub struct Lfu {
@@ -71,7 +71,9 @@ impl Lfu {
         }
         self.min = (1..self.lists.len()).find(|&c| !self.lists[c].is_empty()).unwrap_or(1);
     }
+}
 
+impl Core for Lfu {
     /// Counts the access; true if it is a hit (the key moves up one count).
     fn hit(&mut self, key: u64) -> bool {
         self.accesses += 1;
@@ -118,19 +120,11 @@ impl Policy for Lfu {
     }
 
     fn access(&mut self, key: u64) -> Access {
-        if self.hit(key) {
-            return Access::Hit;
-        }
-        self.insert(key, 1, |_| {});
-        Access::Miss
+        access_unit(self, key)
     }
 
     fn access_weighted(&mut self, key: u64, weight: u64, evicted: &mut Vec<u64>) -> bool {
-        if self.hit(key) {
-            return true;
-        }
-        self.insert(key, weight, |k| evicted.push(k));
-        false
+        access_with_weight(self, key, weight, evicted)
     }
 
     fn remove(&mut self, key: u64) -> bool {

@@ -63,6 +63,32 @@ pub trait Policy {
     fn max_weight(&self) -> u64;
 }
 
+/// The two halves every policy is made of: what a hit does, and how a missed key is inserted
+/// (reporting each key it evicts). The trait's two access methods are built from them once.
+trait Core {
+    /// Counts the access; true if the key is cached.
+    fn hit(&mut self, key: u64) -> bool;
+    fn insert(&mut self, key: u64, weight: u64, evict: impl FnMut(u64));
+}
+
+/// [`Policy::access`] for a policy made of a [`Core`].
+fn access_unit(core: &mut impl Core, key: u64) -> Access {
+    if core.hit(key) {
+        return Access::Hit;
+    }
+    core.insert(key, 1, |_| {});
+    Access::Miss
+}
+
+/// [`Policy::access_weighted`] for a policy made of a [`Core`].
+fn access_with_weight(core: &mut impl Core, key: u64, weight: u64, evicted: &mut Vec<u64>) -> bool {
+    if core.hit(key) {
+        return true;
+    }
+    core.insert(key, weight, |k| evicted.push(k));
+    false
+}
+
 /// Hits of `policy` over `trace`.
 pub fn hits(policy: &mut dyn Policy, trace: &[u64]) -> usize {
     trace.iter().filter(|&&k| policy.access(k) == Access::Hit).count()

@@ -4,7 +4,7 @@
 
 use super::index::{Index, index};
 use super::list::List;
-use super::{Access, Policy};
+use super::{Access, Core, Policy, access_with_weight};
 
 /// A list-ordered cache; `REFRESH`: a hit moves the key to the back.
 #[derive(Clone, Debug)]
@@ -36,7 +36,9 @@ impl<const REFRESH: bool> Ordered<REFRESH> {
     fn full_for(&self, weight: u64) -> bool {
         self.list.len() >= self.capacity || self.list.weight().saturating_add(weight) > self.max_weight
     }
+}
 
+impl<const REFRESH: bool> Core for Ordered<REFRESH> {
     /// A hit: the key moves to the back in LRU order, stays put in FIFO order.
     fn hit(&mut self, key: u64) -> bool {
         let Some(&slot) = self.index.get(&key) else { return false };
@@ -102,11 +104,7 @@ impl<const REFRESH: bool> Policy for Ordered<REFRESH> {
     }
 
     fn access_weighted(&mut self, key: u64, weight: u64, evicted: &mut Vec<u64>) -> bool {
-        if self.hit(key) {
-            return true;
-        }
-        self.insert(key, weight, |k| evicted.push(k));
-        false
+        access_with_weight(self, key, weight, evicted)
     }
 
     fn remove(&mut self, key: u64) -> bool {

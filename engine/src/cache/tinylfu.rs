@@ -14,7 +14,7 @@
 
 use super::index::{Index, index, mix64};
 use super::list::List;
-use super::{Access, Policy};
+use super::{Access, Core, Policy, access_unit, access_with_weight};
 
 /// Count-min sketch with small saturating counters and periodic halving.
 #[derive(Clone, Debug)]
@@ -199,7 +199,9 @@ impl WTinyLfu {
         }
         self.push(Segment::Probation, candidate, weight);
     }
+}
 
+impl Core for WTinyLfu {
     /// Counts the access; true on a hit (a probation hit is promoted to protected).
     fn hit(&mut self, key: u64) -> bool {
         self.sketch.increment(key);
@@ -248,19 +250,11 @@ impl Policy for WTinyLfu {
     }
 
     fn access(&mut self, key: u64) -> Access {
-        if self.hit(key) {
-            return Access::Hit;
-        }
-        self.insert(key, 1, |_| {});
-        Access::Miss
+        access_unit(self, key)
     }
 
     fn access_weighted(&mut self, key: u64, weight: u64, evicted: &mut Vec<u64>) -> bool {
-        if self.hit(key) {
-            return true;
-        }
-        self.insert(key, weight, |k| evicted.push(k));
-        false
+        access_with_weight(self, key, weight, evicted)
     }
 
     fn remove(&mut self, key: u64) -> bool {

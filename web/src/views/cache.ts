@@ -50,6 +50,19 @@ function labelled(text: string, input: HTMLElement): HTMLLabelElement {
   return label;
 }
 
+/** A select of `values`, each labelled by `label`, with `value` chosen. */
+function choice(id: string, values: readonly string[], label: (v: string) => string, value: string): HTMLSelectElement {
+  const select = el("select");
+  select.id = id;
+  for (const v of values) {
+    const o = el("option", "", label(v));
+    o.value = v;
+    select.append(o);
+  }
+  select.value = value;
+  return select;
+}
+
 function numberInput(id: string, value: number, min: number, max: number): HTMLInputElement {
   const input = el("input");
   input.type = "number";
@@ -64,13 +77,7 @@ function numberInput(id: string, value: number, min: number, max: number): HTMLI
 function policyPanel(): HTMLElement {
   const panel = el("section", "panel");
   panel.append(el("h3", "", t("cache.policies.title")), el("p", "muted", t("cache.policies.intro")));
-  const workload = el("select");
-  workload.id = "cache-workload";
-  for (const w of WORKLOADS) {
-    const o = el("option", "", t(`cache.workload.${w}` as Key));
-    o.value = w;
-    workload.append(o);
-  }
+  const workload = choice("cache-workload", WORKLOADS, (w) => t(`cache.workload.${w}` as Key), "zipf");
   const keys = numberInput("cache-keys", 10000, 1, 1000000);
   const skew = numberInput("cache-skew", 0.9, 0, 5);
   skew.step = "0.1";
@@ -200,14 +207,7 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
   if (!(story in STORIES)) story = "race";
   const overrides: Record<string, unknown> = JSON.parse(params.get("set") ?? "{}") as Record<string, unknown>;
 
-  const storySelect = el("select");
-  storySelect.id = "cache-story";
-  for (const s of Object.keys(STORIES)) {
-    const o = el("option", "", t(`cache.story.${s}` as Key));
-    o.value = s;
-    storySelect.append(o);
-  }
-  storySelect.value = story;
+  const storySelect = choice("cache-story", Object.keys(STORIES), (s) => t(`cache.story.${s}` as Key), story);
   const storyText = el("p", "explain");
   storyText.id = "cache-story-text";
   const toggles = el("div", "row");
@@ -246,14 +246,7 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
     toggles.innerHTML = "";
     const config = current();
     const aside = (config.pattern ?? "cache-aside") === "cache-aside";
-    const pattern = el("select");
-    pattern.id = "cache-pattern";
-    for (const p of PATTERNS) {
-      const o = el("option", "", t(`cache.pattern.${p}` as Key));
-      o.value = p;
-      pattern.append(o);
-    }
-    pattern.value = String(config.pattern ?? "cache-aside");
+    const pattern = choice("cache-pattern", PATTERNS, (p) => t(`cache.pattern.${p}` as Key), String(config.pattern ?? "cache-aside"));
     pattern.addEventListener("change", () => {
       overrides.pattern = pattern.value;
       // The cache service loads and fills by itself: the application's protections do not apply.
@@ -263,14 +256,7 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
       }
       changed();
     });
-    const fix = el("select");
-    fix.id = "cache-fix";
-    for (const f of FIXES) {
-      const o = el("option", "", t(`cache.fix.${f}` as Key));
-      o.value = f;
-      fix.append(o);
-    }
-    fix.value = String(config.fix ?? "none");
+    const fix = choice("cache-fix", FIXES, (f) => t(`cache.fix.${f}` as Key), String(config.fix ?? "none"));
     fix.disabled = !aside;
     fix.addEventListener("change", () => {
       overrides.fix = fix.value;

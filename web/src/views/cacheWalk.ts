@@ -4,10 +4,10 @@
 
 import { CacheLab, Lab } from "../pkg/distlab_wasm.js";
 import { t, type Key } from "../i18n";
-import { writeParams } from "../url";
 import { el } from "../dom";
 import { lineChart } from "./cacheCharts";
 import { STORIES } from "./cache";
+import { mountGuided } from "./guided";
 
 interface Page {
   key: string;
@@ -46,109 +46,32 @@ const PAGES: Page[] = [
   { key: "avalanche", run: () => patterns(STORIES.avalanche, { ...STORIES.avalanche, jitter_percent: 50 }, "db_peak_per_bucket"), answer: 1 },
   { key: "breakdown", run: () => patterns({ apps: 1, rate_per_s: 0, burst: 1000, duration_ms: 3000 }, { apps: 1, rate_per_s: 0, burst: 1000, duration_ms: 3000, single_flight: true }, "db_loads"), answer: 2 },
 ];
-const CHOICES = 3;
-
 export function mountCacheWalk(root: HTMLElement, params: URLSearchParams): void {
-  let index = Math.min(PAGES.length, Math.max(0, Number(params.get("page") ?? 0) || 0));
-  let revealed = false;
-  let chosen: number | null = null;
-
-  function go(next: number): void {
-    index = next;
-    revealed = false;
-    chosen = null;
-    writeParams("exercise-3", new URLSearchParams({ page: String(index) }));
-    render();
-  }
-
-  function render(): void {
-    root.innerHTML = "";
-    root.append(el("h2", "", t("walk3.title")), el("p", "intro", t("walk3.intro")));
-    const progress = el("div", "row");
-    progress.id = "walk-progress";
-    PAGES.forEach((_, i) => {
-      const dot = el("button", i === index ? "step-dot current" : "step-dot", String(i + 1));
-      dot.addEventListener("click", () => go(i));
-      progress.append(dot);
-    });
-    root.append(progress);
-    if (index >= PAGES.length) {
-      const done = el("div", "panel");
-      done.id = "walkthrough-done";
-      done.append(el("h3", "", t("walk.done.title")), el("p", "", t("walk3.done")));
-      const again = el("button", "", t("walk.again"));
-      again.id = "walk-again";
-      again.addEventListener("click", () => go(0));
-      const lab = el("a", "", t("walk3.openLab"));
-      lab.href = "#/caching";
-      done.append(again, " ", lab);
-      root.append(done);
-      return;
-    }
-    const p = PAGES[index];
-    const k = (suffix: string) => `walk3.${p.key}.${suffix}` as Key;
-    const page = el("div", "panel");
-    page.id = "walk-step";
-    page.dataset.page = String(index);
-    page.append(el("h3", "", `${t("walk.step", { n: index + 1, total: PAGES.length })}: ${t(k("title"))}`), el("p", "", t(k("setup"))));
-    const question = el("fieldset", "question");
-    question.append(el("legend", "", t(k("question"))));
-    for (let i = 0; i < CHOICES; i++) {
-      const label = el("label", "choice");
-      const radio = el("input");
-      radio.type = "radio";
-      radio.name = "choice";
-      radio.checked = chosen === i;
-      radio.disabled = revealed;
-      radio.addEventListener("change", () => {
-        chosen = i;
-        reveal.disabled = false;
-      });
-      label.append(radio, ` ${t(`${k("choice")}${i}` as Key)}`);
-      if (revealed && i === p.answer) label.classList.add("right");
-      question.append(label);
-    }
-    page.append(question);
-    const buttons = el("div", "row");
-    const reveal = el("button", "", t("walk.reveal"));
-    reveal.id = "reveal";
-    reveal.disabled = revealed || chosen === null;
-    reveal.addEventListener("click", () => {
-      revealed = true;
-      render();
-    });
-    const skip = el("button", "", t("walk.skip"));
-    skip.id = "reveal-skip";
-    skip.hidden = revealed;
-    skip.addEventListener("click", () => {
-      revealed = true;
-      render();
-    });
-    buttons.append(reveal, skip);
-    if (revealed) {
-      const r = p.run();
-      const chart = el("div", "chart");
-      chart.id = "walk-chart";
-      chart.append(lineChart("walk-series", [
-        { values: r.before, cls: "before", label: t(k("before")) },
-        { values: r.after, cls: "after", label: t(k("after")) },
-      ], { xMax: Math.max(r.before.length, r.after.length), yMax: r.yMax, xLabel: r.xLabel, yLabel: r.yLabel }));
-      const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
-      const numbers = el("p", "mono", `${t(`cache.m.${r.metric}` as Key)}: ${t(k("before"))} ${f(r.values[0])} → ${t(k("after"))} ${f(r.values[1])}`);
-      numbers.id = "walk-numbers";
-      const verdict = el("p", chosen === p.answer ? "good" : "bad", chosen === null ? "" : chosen === p.answer ? t("walk.right") : t("walk.wrongAnswer"));
-      verdict.id = "walk-answer";
-      const explain = el("p", "explain", t(k("explain")));
-      explain.id = "walk-explain";
-      page.append(chart, el("div", "muted", t("cache.dbLegend")), numbers, verdict, explain);
-      const next = el("button", "", index + 1 < PAGES.length ? t("walk.next") : t("walk.finish"));
-      next.id = "next";
-      next.addEventListener("click", () => go(index + 1));
-      buttons.append(next);
-    }
-    page.append(buttons);
-    root.append(page);
-  }
-
-  render();
+  mountGuided(root, params, {
+    view: "exercise-3",
+    prefix: "walk3",
+    title: "walk3.title",
+    intro: "walk3.intro",
+    done: "walk3.done",
+    openLab: "walk3.openLab",
+    labHref: "#/caching",
+    pages: PAGES.map((p) => ({
+      key: p.key,
+      answer: p.answer,
+      after(page: HTMLElement) {
+        const k = (suffix: string) => `walk3.${p.key}.${suffix}` as Key;
+        const r = p.run();
+        const chart = el("div", "chart");
+        chart.id = "walk-chart";
+        chart.append(lineChart("walk-series", [
+          { values: r.before, cls: "before", label: t(k("before")) },
+          { values: r.after, cls: "after", label: t(k("after")) },
+        ], { xMax: Math.max(r.before.length, r.after.length), yMax: r.yMax, xLabel: r.xLabel, yLabel: r.yLabel }));
+        const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
+        const numbers = el("p", "mono", `${t(`cache.m.${r.metric}` as Key)}: ${t(k("before"))} ${f(r.values[0])} → ${t(k("after"))} ${f(r.values[1])}`);
+        numbers.id = "walk-numbers";
+        page.append(chart, el("div", "muted", t("cache.dbLegend")), numbers);
+      },
+    })),
+  });
 }
