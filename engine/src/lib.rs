@@ -19,6 +19,7 @@ pub mod replication;
 pub mod scenario;
 pub mod sim;
 pub mod store;
+pub mod txn;
 
 pub use actor::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
 pub use config::ConfigError;

@@ -8,6 +8,7 @@ mod detector;
 mod election;
 mod lock;
 mod pn_counter;
+pub mod two_phase;
 
 use serde::Serialize;
 
@@ -52,7 +53,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 11] = [
+static CATALOG: [ScenarioSpec; 12] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -140,6 +141,14 @@ static CATALOG: [ScenarioSpec; 11] = [
         title_zh: "练习 1 逐步演示（设 \"step\"：1 持锁时崩溃，2 长任务与看门狗，3 暂停超过租约，4 存储无持久化重启）",
         properties: &["mutual_exclusion", "lock_belief"],
         build: lock::build_exercise1,
+    },
+    ScenarioSpec {
+        name: "2pc",
+        section: "46.7.3",
+        title_en: "Two-phase commit of orders over inventory, payment and shipping, with durable logs and recovery (set \"crash_coordinator_at_ms\" to leave the participants in doubt)",
+        title_zh: "库存、支付、物流三个服务上的两阶段提交，带持久化日志与恢复（设 \"crash_coordinator_at_ms\" 可让参与者陷入不确定状态）",
+        properties: &["atomicity", "conservation"],
+        build: two_phase::build,
     },
 ];
 

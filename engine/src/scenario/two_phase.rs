@@ -1,0 +1,242 @@
+//! Scenario `2pc` (46.7.3): a coordinator runs orders over the inventory, payment and shipping
+//! services with two-phase commit. Judged, once every actor is back up: atomicity (no order
+//! committed at one service and aborted at another, none left half-done) and conservation (each
+//! service's counters keep their total, and the three agree on how many orders were done).
+//! Measured: how long participants were blocked in doubt, holding their locks.
+//!
+//! `crash_coordinator_at_ms` with `coordinator_down_ms` crashes the coordinator (for instance
+//! while it collects votes) and restarts it later: the participants that voted yes stay blocked
+//! for the whole outage, which is 2PC's price.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use crate::actor::NodeId;
+use crate::check::Verdict;
+use crate::config::{self, ConfigError};
+use crate::sim::{Fault, Sim, SimConfig, SimDuration, SimTime};
+use crate::txn::two_phase::{Coordinator, Service, Vote};
+use crate::txn::{ServiceKind, TwoPhaseObs, TwoPhaseProtocol};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwoPhaseConfig {
+    pub orders: u64,
+    pub interval_ms: u64,
+    pub price: i64,
+    /// Units of stock, shipping slots, and orders' worth of the customer's money at the start.
+    pub stock: i64,
+    pub work_min_ms: u64,
+    pub work_max_ms: u64,
+    pub vote_timeout_ms: u64,
+    /// Crash the coordinator at this time (0: never) and restart it `coordinator_down_ms` later.
+    pub crash_coordinator_at_ms: u64,
+    pub coordinator_down_ms: u64,
+}
+
+impl Default for TwoPhaseConfig {
+    fn default() -> Self {
+        TwoPhaseConfig {
+            orders: 20,
+            interval_ms: 200,
+            price: 10,
+            stock: 15,
+            work_min_ms: 5,
+            work_max_ms: 50,
+            vote_timeout_ms: 1_000,
+            crash_coordinator_at_ms: 0,
+            coordinator_down_ms: 5_000,
+        }
+    }
+}
+
+impl TwoPhaseConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("orders", self.orders, 0, 100_000)?;
+        ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
+        ConfigError::check_range("price", self.price, 1, 1_000_000)?;
+        ConfigError::check_range("stock", self.stock, 0, 1_000_000)?;
+        ConfigError::check_range("work_max_ms", self.work_max_ms, 0, 60_000)?;
+        ConfigError::check_range("work_min_ms", self.work_min_ms, 0, self.work_max_ms)?;
+        ConfigError::check_range("vote_timeout_ms", self.vote_timeout_ms, 1, 600_000)?;
+        ConfigError::check_range("coordinator_down_ms", self.coordinator_down_ms, 1, 600_000)?;
+        Ok(())
+    }
+
+    /// When the orders are over and every retry has had time to land.
+    pub fn end(&self) -> SimTime {
+        let orders = self.orders * self.interval_ms;
+        let outage =
+            if self.crash_coordinator_at_ms > 0 { self.crash_coordinator_at_ms + self.coordinator_down_ms } else { 0 };
+        SimTime::from_millis(orders.max(outage) + self.vote_timeout_ms + 5_000)
+    }
+
+    fn initial(&self, kind: ServiceKind) -> i64 {
+        if kind == ServiceKind::Payment { self.stock * self.price } else { self.stock }
+    }
+}
+
+pub(super) fn build(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let cfg: TwoPhaseConfig = config::from_json(raw)?;
+    cfg.validate()?;
+    let mut sim = Sim::new(SimConfig::new(seed));
+    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    // The coordinator is node 0, the services 1, 2, 3: ids are known before the nodes exist.
+    let coordinator_id = NodeId(0);
+    let services = vec![
+        (ServiceKind::Inventory, NodeId(1)),
+        (ServiceKind::Payment, NodeId(2)),
+        (ServiceKind::Shipping, NodeId(3)),
+    ];
+    let (price, orders, interval, timeout) = (
+        cfg.price,
+        cfg.orders,
+        SimDuration::from_millis(cfg.interval_ms),
+        SimDuration::from_millis(cfg.vote_timeout_ms),
+    );
+    let list = services.clone();
+    let id = sim
+        .add_node("coordinator", move |d| Coordinator::new(list.clone(), price, orders, interval, timeout, d))
+        .map_err(bad)?;
+    let work = (cfg.work_min_ms * 1_000, cfg.work_max_ms * 1_000);
+    let mut ids = vec![id];
+    for &(kind, _) in &services {
+        let initial = cfg.initial(kind);
+        ids.push(
+            sim.add_node(kind.name(), move |d| Service::new(kind, coordinator_id, initial, work, d)).map_err(bad)?,
+        );
+    }
+    if ids != [coordinator_id, services[0].1, services[1].1, services[2].1] {
+        return Err(ConfigError::Parse(format!("the 2pc world's nodes got unexpected ids {ids:?}")));
+    }
+    if cfg.crash_coordinator_at_ms > 0 {
+        let at = SimTime::from_millis(cfg.crash_coordinator_at_ms);
+        sim.schedule(at, Fault::Crash { node: "coordinator".into() });
+        let back = at.saturating_add(SimDuration::from_millis(cfg.coordinator_down_ms));
+        sim.schedule(back, Fault::Restart { node: "coordinator".into() });
+    }
+    let judge = TwoPhaseJudge { cfg: cfg.clone() };
+    Ok(Box::new(Run { spec, seed, default_until: cfg.end(), sim, judge }))
+}
+
+struct TwoPhaseJudge {
+    cfg: TwoPhaseConfig,
+}
+
+/// What the services hold now, and what the participants went through.
+#[derive(Debug, Default)]
+pub struct TwoPhaseReport {
+    /// Orders committed at some service and aborted at another.
+    pub split: Vec<u64>,
+    /// Orders some service is still in doubt about.
+    pub in_doubt: std::collections::BTreeSet<u64>,
+    /// (service, order) pairs in doubt: each holds that service's lock.
+    pub in_doubt_participants: u64,
+    /// Services whose counters no longer add up to their initial total.
+    pub unbalanced: Vec<&'static str>,
+    /// Orders done, per service.
+    pub done: Vec<(ServiceKind, i64)>,
+    pub committed: u64,
+    pub aborted: u64,
+    pub blocked_max_us: u64,
+    pub blocked_total_us: u64,
+    /// Services that are down now (nothing can be judged about them).
+    pub down: Vec<&'static str>,
+}
+
+impl TwoPhaseReport {
+    pub fn of(sim: &Sim<TwoPhaseProtocol>, cfg: &TwoPhaseConfig) -> TwoPhaseReport {
+        let mut r = TwoPhaseReport::default();
+        let mut outcomes: std::collections::BTreeMap<u64, (bool, bool)> = std::collections::BTreeMap::new();
+        for kind in ServiceKind::ALL {
+            let service = sim.node_id(kind.name()).and_then(|id| sim.actor::<Service>(id));
+            let Some(service) = service else {
+                r.down.push(kind.name());
+                continue;
+            };
+            let state = service.state();
+            if state.available + state.moved != cfg.initial(kind) {
+                r.unbalanced.push(kind.name());
+            }
+            let unit = if kind == ServiceKind::Payment { cfg.price } else { 1 };
+            r.done.push((kind, state.moved / unit));
+            for (&tx, vote) in &state.log {
+                let o = outcomes.entry(tx).or_default();
+                match vote {
+                    Vote::Committed => o.0 = true,
+                    Vote::Aborted => o.1 = true,
+                    Vote::Prepared { .. } => {
+                        r.in_doubt.insert(tx);
+                        r.in_doubt_participants += 1;
+                    }
+                }
+            }
+        }
+        r.split = outcomes.iter().filter(|(_, (c, a))| *c && *a).map(|(&tx, _)| tx).collect();
+        for o in sim.observations() {
+            match o.obs {
+                TwoPhaseObs::Decided { commit: true, .. } => r.committed += 1,
+                TwoPhaseObs::Decided { commit: false, .. } => r.aborted += 1,
+                TwoPhaseObs::Applied { blocked_us, .. } => {
+                    r.blocked_max_us = r.blocked_max_us.max(blocked_us);
+                    r.blocked_total_us += blocked_us;
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+}
+
+impl Judge<TwoPhaseProtocol> for TwoPhaseJudge {
+    fn verdicts(&self, sim: &Sim<TwoPhaseProtocol>) -> Vec<Verdict> {
+        let r = TwoPhaseReport::of(sim, &self.cfg);
+        let atomicity = if !r.split.is_empty() {
+            Verdict::fails(
+                "atomicity",
+                format!("orders committed at one service and aborted at another: {:?}", r.split),
+            )
+        } else if !r.in_doubt.is_empty() {
+            Verdict::fails(
+                "atomicity",
+                format!("orders still in doubt, their locks held: {:?}", r.in_doubt.iter().collect::<Vec<_>>()),
+            )
+        } else {
+            Verdict::holds(
+                "atomicity",
+                format!("{} orders committed everywhere, {} aborted everywhere", r.committed, r.aborted),
+            )
+        };
+        let counts: Vec<i64> = r.done.iter().map(|&(_, n)| n).collect();
+        let conservation = if !r.unbalanced.is_empty() {
+            Verdict::fails("conservation", format!("counters no longer add up at {}", r.unbalanced.join(", ")))
+        } else if counts.windows(2).any(|w| w[0] != w[1]) {
+            Verdict::fails("conservation", format!("the services disagree on the orders done: {:?}", r.done))
+        } else {
+            Verdict::holds(
+                "conservation",
+                format!(
+                    "stock, money and slots conserved; {} orders done at every service",
+                    counts.first().copied().unwrap_or(0)
+                ),
+            )
+        };
+        vec![atomicity, conservation]
+    }
+
+    fn summary(&self, sim: &Sim<TwoPhaseProtocol>) -> serde_json::Map<String, serde_json::Value> {
+        let r = TwoPhaseReport::of(sim, &self.cfg);
+        let mut s = serde_json::Map::new();
+        s.insert("committed".into(), r.committed.into());
+        s.insert("aborted".into(), r.aborted.into());
+        s.insert("in_doubt".into(), r.in_doubt_participants.into());
+        s.insert("blocked_max_ms".into(), (r.blocked_max_us / 1_000).into());
+        s.insert("blocked_total_ms".into(), (r.blocked_total_us / 1_000).into());
+        s.insert("services_down".into(), r.down.len().into());
+        s
+    }
+}
