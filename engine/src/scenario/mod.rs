@@ -8,6 +8,7 @@ mod detector;
 mod election;
 mod lock;
 mod pn_counter;
+pub mod tcc;
 pub mod two_phase;
 
 use serde::Serialize;
@@ -53,7 +54,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 12] = [
+static CATALOG: [ScenarioSpec; 13] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -149,6 +150,14 @@ static CATALOG: [ScenarioSpec; 12] = [
         title_zh: "库存、支付、物流三个服务上的两阶段提交，带持久化日志与恢复（设 \"crash_coordinator_at_ms\" 可让参与者陷入不确定状态）",
         properties: &["atomicity", "conservation"],
         build: two_phase::build,
+    },
+    ScenarioSpec {
+        name: "tcc",
+        section: "46.7.3",
+        title_en: "Try-confirm-cancel of the same orders over a network that loses, repeats and reorders: empty rollbacks, suspended tries, idempotent steps",
+        title_zh: "同样订单的 TCC（Try-Confirm-Cancel），网络会丢失、重复与乱序消息：空回滚、防悬挂、幂等",
+        properties: &["atomicity", "conservation"],
+        build: tcc::build,
     },
 ];
 
