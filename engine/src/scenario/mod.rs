@@ -8,6 +8,7 @@ mod detector;
 mod election;
 mod lock;
 mod pn_counter;
+pub mod saga;
 pub mod tcc;
 pub mod two_phase;
 
@@ -54,7 +55,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 13] = [
+static CATALOG: [ScenarioSpec; 14] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -158,6 +159,14 @@ static CATALOG: [ScenarioSpec; 13] = [
         title_zh: "同样订单的 TCC（Try-Confirm-Cancel），网络会丢失、重复与乱序消息：空回滚、防悬挂、幂等",
         properties: &["atomicity", "conservation"],
         build: tcc::build,
+    },
+    ScenarioSpec {
+        name: "saga",
+        section: "46.7.3",
+        title_en: "Orchestrated sagas of the same orders: steps with compensations in reverse, a durable saga log, retries with backoff, manual intervention when a compensation keeps failing",
+        title_zh: "同样订单的编排式 Saga：步骤与逆序补偿、持久化 Saga 日志、带退避的重试，补偿持续失败时转人工处理",
+        properties: &["atomicity", "conservation", "nothing_dropped"],
+        build: saga::build,
     },
 ];
 

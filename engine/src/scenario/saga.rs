@@ -1,0 +1,201 @@
+//! Scenario `saga` (46.7.3): the same orders as `2pc` as orchestrated sagas, over a network that
+//! may lose, repeat and reorder messages. `shipping_slots` below `stock` makes the third step fail
+//! for the last orders, whose payment and stock are then compensated, in that order;
+//! `payment_undo_failures` makes the payment service's compensations fail that many times first.
+//! Judged once the orders are over: atomicity (every order done at every service or at none,
+//! except orders reported for manual intervention), conservation, and that no order is left
+//! unfinished or dropped without a report.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use crate::actor::NodeId;
+use crate::check::Verdict;
+use crate::config::{self, ConfigError};
+use crate::sim::{LinkConfig, Ratio, Sim, SimConfig, SimDuration, SimTime};
+use crate::txn::ServiceKind;
+use crate::txn::saga::{Orchestrator, Retries, SagaObs, SagaProtocol, SagaService, StepState};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SagaConfig {
+    pub orders: u64,
+    pub interval_ms: u64,
+    pub price: i64,
+    pub stock: i64,
+    pub shipping_slots: i64,
+    pub step_timeout_ms: u64,
+    pub attempts: u32,
+    pub payment_undo_failures: u32,
+    pub loss_percent: u32,
+    pub duplicate_percent: u32,
+    pub reorder_percent: u32,
+}
+
+impl Default for SagaConfig {
+    fn default() -> Self {
+        SagaConfig {
+            orders: 20,
+            interval_ms: 200,
+            price: 10,
+            stock: 15,
+            shipping_slots: 15,
+            step_timeout_ms: 300,
+            attempts: 5,
+            payment_undo_failures: 0,
+            loss_percent: 0,
+            duplicate_percent: 0,
+            reorder_percent: 0,
+        }
+    }
+}
+
+impl SagaConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("orders", self.orders, 0, 100_000)?;
+        ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
+        ConfigError::check_range("price", self.price, 1, 1_000_000)?;
+        ConfigError::check_range("stock", self.stock, 0, 1_000_000)?;
+        ConfigError::check_range("shipping_slots", self.shipping_slots, 0, 1_000_000)?;
+        ConfigError::check_range("step_timeout_ms", self.step_timeout_ms, 1, 60_000)?;
+        ConfigError::check_range("attempts", self.attempts, 1, 20)?;
+        ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
+        ConfigError::check_range("duplicate_percent", self.duplicate_percent, 0, 50)?;
+        ConfigError::check_range("reorder_percent", self.reorder_percent, 0, 50)?;
+        Ok(())
+    }
+
+    fn initial(&self, kind: ServiceKind) -> i64 {
+        match kind {
+            ServiceKind::Inventory => self.stock,
+            ServiceKind::Payment => self.stock * self.price,
+            ServiceKind::Shipping => self.shipping_slots,
+        }
+    }
+
+    pub fn end(&self) -> SimTime {
+        // The longest saga: every step and compensation through all its backed-off attempts.
+        let one = (0..self.attempts).map(|a| self.step_timeout_ms << a.min(4)).sum::<u64>();
+        SimTime::from_millis(self.orders * self.interval_ms + 6 * one + 5_000)
+    }
+}
+
+pub(super) fn build(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let cfg: SagaConfig = config::from_json(raw)?;
+    cfg.validate()?;
+    let mut sim_config = SimConfig::new(seed);
+    sim_config.default_link = LinkConfig {
+        loss: Ratio::percent(cfg.loss_percent),
+        duplicate: Ratio::percent(cfg.duplicate_percent),
+        reorder: Ratio::percent(cfg.reorder_percent),
+        ..LinkConfig::default()
+    };
+    let mut sim = Sim::new(sim_config);
+    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    let steps = vec![
+        (ServiceKind::Inventory, NodeId(1)),
+        (ServiceKind::Payment, NodeId(2)),
+        (ServiceKind::Shipping, NodeId(3)),
+    ];
+    let retries = Retries { timeout: SimDuration::from_millis(cfg.step_timeout_ms), attempts: cfg.attempts };
+    let (price, orders, interval) = (cfg.price, cfg.orders, SimDuration::from_millis(cfg.interval_ms));
+    let list = steps.clone();
+    let mut ids = vec![
+        sim.add_node("orchestrator", move |d| Orchestrator::new(list.clone(), price, orders, interval, retries, d))
+            .map_err(bad)?,
+    ];
+    for &(kind, _) in &steps {
+        let initial = cfg.initial(kind);
+        let failures = if kind == ServiceKind::Payment { cfg.payment_undo_failures } else { 0 };
+        ids.push(sim.add_node(kind.name(), move |d| SagaService::new(kind, initial, failures, d)).map_err(bad)?);
+    }
+    if ids != [NodeId(0), steps[0].1, steps[1].1, steps[2].1] {
+        return Err(ConfigError::Parse(format!("the saga world's nodes got unexpected ids {ids:?}")));
+    }
+    Ok(Box::new(Run { spec, seed, default_until: cfg.end(), sim, judge: SagaJudge { cfg } }))
+}
+
+struct SagaJudge {
+    cfg: SagaConfig,
+}
+
+impl Judge<SagaProtocol> for SagaJudge {
+    fn verdicts(&self, sim: &Sim<SagaProtocol>) -> Vec<Verdict> {
+        let stuck: Vec<u64> = sim
+            .observations()
+            .iter()
+            .filter_map(|o| if let SagaObs::ManualIntervention { tx, .. } = o.obs { Some(tx) } else { None })
+            .collect();
+        let ended: Vec<u64> = sim
+            .observations()
+            .iter()
+            .filter_map(|o| match o.obs {
+                SagaObs::Completed { tx } | SagaObs::RolledBack { tx, .. } | SagaObs::ManualIntervention { tx, .. } => {
+                    Some(tx)
+                }
+                _ => None,
+            })
+            .collect();
+        let begun = sim.observations().iter().filter(|o| matches!(o.obs, SagaObs::Begun { .. })).count();
+        let mut done: BTreeMap<u64, usize> = BTreeMap::new();
+        let (mut unbalanced, mut down) = (Vec::new(), Vec::new());
+        for kind in ServiceKind::ALL {
+            let Some(service) = sim.node_id(kind.name()).and_then(|id| sim.actor::<SagaService>(id)) else {
+                down.push(kind.name());
+                continue;
+            };
+            let a = service.account();
+            if a.available + a.moved != self.cfg.initial(kind) {
+                unbalanced.push(kind.name());
+            }
+            for (&tx, s) in &a.log {
+                if matches!(s, StepState::Done { .. }) {
+                    *done.entry(tx).or_default() += 1;
+                }
+            }
+        }
+        let partial: Vec<u64> = done
+            .iter()
+            .filter(|(tx, n)| **n < ServiceKind::ALL.len() && !stuck.contains(tx))
+            .map(|(&tx, _)| tx)
+            .collect();
+        let atomicity = if !down.is_empty() {
+            Verdict::fails("atomicity", format!("{} down: cannot be judged", down.join(", ")))
+        } else if !partial.is_empty() {
+            Verdict::fails("atomicity", format!("orders done at some services only, and not reported: {partial:?}"))
+        } else {
+            Verdict::holds(
+                "atomicity",
+                format!("every order done everywhere or nowhere; {} reported for manual intervention", stuck.len()),
+            )
+        };
+        let conservation = if unbalanced.is_empty() {
+            Verdict::holds("conservation", "stock, money and slots conserved".to_owned())
+        } else {
+            Verdict::fails("conservation", format!("counters no longer add up at {}", unbalanced.join(", ")))
+        };
+        let reported = if ended.len() == begun {
+            Verdict::holds("nothing_dropped", format!("all {begun} orders completed, rolled back or reported"))
+        } else {
+            Verdict::fails("nothing_dropped", format!("{} of {begun} orders never finished", begun - ended.len()))
+        };
+        vec![atomicity, conservation, reported]
+    }
+
+    fn summary(&self, sim: &Sim<SagaProtocol>) -> serde_json::Map<String, serde_json::Value> {
+        let count = |f: &dyn Fn(&SagaObs) -> bool| sim.observations().iter().filter(|o| f(&o.obs)).count();
+        let mut s = serde_json::Map::new();
+        s.insert("completed".into(), count(&|o| matches!(o, SagaObs::Completed { .. })).into());
+        s.insert("rolled_back".into(), count(&|o| matches!(o, SagaObs::RolledBack { .. })).into());
+        s.insert("compensations".into(), count(&|o| matches!(o, SagaObs::Compensated { .. })).into());
+        s.insert("failed_compensations".into(), count(&|o| matches!(o, SagaObs::CompensationFailed { .. })).into());
+        s.insert("manual_interventions".into(), count(&|o| matches!(o, SagaObs::ManualIntervention { .. })).into());
+        s
+    }
+}
