@@ -7,6 +7,7 @@ pub mod cap;
 mod detector;
 mod election;
 mod lock;
+pub mod outbox;
 mod pn_counter;
 pub mod saga;
 pub mod tcc;
@@ -55,7 +56,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 14] = [
+static CATALOG: [ScenarioSpec; 15] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -167,6 +168,14 @@ static CATALOG: [ScenarioSpec; 14] = [
         title_zh: "同样订单的编排式 Saga：步骤与逆序补偿、持久化 Saga 日志、带退避的重试，补偿持续失败时转人工处理",
         properties: &["atomicity", "conservation", "nothing_dropped"],
         build: saga::build,
+    },
+    ScenarioSpec {
+        name: "outbox",
+        section: "46.7.3",
+        title_en: "The transactional outbox: each order and its message in one local write, a relay publishing at least once, a consumer deduplicating (set \"dual_write\": true to lose messages)",
+        title_zh: "事务性发件箱（本地消息表）：订单与消息同一次本地写入，中继至少一次投递，消费者去重（设 \"dual_write\": true 可重现消息丢失）",
+        properties: &["delivered"],
+        build: outbox::build,
     },
 ];
 

@@ -1,0 +1,118 @@
+//! Scenario `outbox` (46.7.3): an order service writes each order and its message in one local
+//! transaction, a relay publishes until acknowledged, and the consumer deduplicates. Judged
+//! (`delivered`): exactly the committed orders were applied by the consumer, once each, and none
+//! that was rolled back. Promised with the outbox; `"dual_write": true` sends the message
+//! directly after the commit instead, which a crash or a lost message breaks.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use crate::check::Verdict;
+use crate::config::{self, ConfigError};
+use crate::sim::{LinkConfig, Ratio, Sim, SimConfig, SimDuration, SimTime};
+use crate::txn::outbox::{Consumer, OrderService, OutboxObs, OutboxProtocol};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    pub orders: u64,
+    pub interval_ms: u64,
+    /// One order in this many fails validation and is rolled back (0: none).
+    pub reject_every: u64,
+    pub dual_write: bool,
+    pub loss_percent: u32,
+    pub duplicate_percent: u32,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            orders: 30,
+            interval_ms: 100,
+            reject_every: 5,
+            dual_write: false,
+            loss_percent: 0,
+            duplicate_percent: 0,
+        }
+    }
+}
+
+impl OutboxConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("orders", self.orders, 0, 100_000)?;
+        ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
+        ConfigError::check_range("reject_every", self.reject_every, 0, 100_000)?;
+        ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
+        ConfigError::check_range("duplicate_percent", self.duplicate_percent, 0, 50)?;
+        Ok(())
+    }
+}
+
+pub(super) fn build(
+    spec: &'static ScenarioSpec,
+    raw: &serde_json::Value,
+    seed: u64,
+) -> Result<Box<dyn ScenarioRun>, ConfigError> {
+    let cfg: OutboxConfig = config::from_json(raw)?;
+    cfg.validate()?;
+    let mut sim_config = SimConfig::new(seed);
+    sim_config.default_link = LinkConfig {
+        loss: Ratio::percent(cfg.loss_percent),
+        duplicate: Ratio::percent(cfg.duplicate_percent),
+        ..LinkConfig::default()
+    };
+    let mut sim = Sim::new(sim_config);
+    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    let consumer = sim.add_node("shipping", Consumer::new).map_err(bad)?;
+    let (orders, interval, reject, dual) =
+        (cfg.orders, SimDuration::from_millis(cfg.interval_ms), cfg.reject_every, cfg.dual_write);
+    sim.add_node("orders", move |d| OrderService::new(consumer, orders, interval, reject, dual, d)).map_err(bad)?;
+    let end = SimTime::from_millis(cfg.orders * cfg.interval_ms + 10_000);
+    Ok(Box::new(Run { spec, seed, default_until: end, sim, judge: OutboxJudge { promised: !cfg.dual_write } }))
+}
+
+struct OutboxJudge {
+    promised: bool,
+}
+
+impl Judge<OutboxProtocol> for OutboxJudge {
+    fn verdicts(&self, sim: &Sim<OutboxProtocol>) -> Vec<Verdict> {
+        let orders = sim.node_id("orders").and_then(|id| sim.actor::<OrderService>(id));
+        let consumer = sim.node_id("shipping").and_then(|id| sim.actor::<Consumer>(id));
+        let (Some(orders), Some(consumer)) = (orders, consumer) else {
+            return vec![Verdict::fails("delivered", "a service is down: cannot be judged".to_owned())];
+        };
+        let committed = orders.committed();
+        let applied: std::collections::BTreeSet<u64> = consumer.applied().values().copied().collect();
+        let missing: Vec<u64> = committed.difference(&applied).copied().collect();
+        let extra: Vec<u64> = applied.difference(committed).copied().collect();
+        let mut times: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
+        for o in sim.observations() {
+            if let OutboxObs::Applied { order, .. } = o.obs {
+                *times.entry(order).or_default() += 1;
+            }
+        }
+        let twice: Vec<u64> = times.iter().filter(|(_, n)| **n > 1).map(|(&order, _)| order).collect();
+        let mut v = if !twice.is_empty() {
+            Verdict::fails("delivered", format!("orders whose effect was applied more than once: {twice:?}"))
+        } else if !extra.is_empty() {
+            Verdict::fails("delivered", format!("messages applied for orders never committed: {extra:?}"))
+        } else if !missing.is_empty() {
+            Verdict::fails("delivered", format!("committed orders whose message never arrived: {missing:?}"))
+        } else {
+            Verdict::holds("delivered", format!("all {} committed orders applied once, none other", committed.len()))
+        };
+        v.promised = self.promised;
+        vec![v]
+    }
+
+    fn summary(&self, sim: &Sim<OutboxProtocol>) -> serde_json::Map<String, serde_json::Value> {
+        let count = |f: &dyn Fn(&OutboxObs) -> bool| sim.observations().iter().filter(|o| f(&o.obs)).count();
+        let mut s = serde_json::Map::new();
+        s.insert("committed".into(), count(&|o| matches!(o, OutboxObs::Committed { .. })).into());
+        s.insert("rolled_back".into(), count(&|o| matches!(o, OutboxObs::RolledBack { .. })).into());
+        s.insert("applied".into(), count(&|o| matches!(o, OutboxObs::Applied { .. })).into());
+        s.insert("duplicates".into(), count(&|o| matches!(o, OutboxObs::Duplicate { .. })).into());
+        s
+    }
+}
