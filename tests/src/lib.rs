@@ -28,3 +28,43 @@ pub fn for_seeds(
         .collect();
     assert!(failures.is_empty(), "{} seed(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Runs `scenario` for `seed` with one crash: at a random event of the first `events` (drawn from
+/// a stream of its own, seeded by `seed ^ salt`, so that the scenario's own randomness is
+/// untouched), a random one of `nodes` crashes, restarts after 10 ms to `down_ms_max`, and the run
+/// goes on to its end (at least `settle` after the restart). Returns the finished run and the node
+/// that crashed, or why it could not run.
+#[expect(clippy::too_many_arguments, reason = "a test helper whose every knob a caller sets")]
+pub fn crash_at_random_event(
+    scenario: &str,
+    config: &serde_json::Value,
+    seed: u64,
+    salt: u64,
+    events: u64,
+    nodes: &[&str],
+    down_ms_max: u64,
+    settle: distlab_engine::sim::SimDuration,
+) -> Result<(Box<dyn ScenarioRun>, String), String> {
+    use distlab_engine::sim::{Fault, Rng, SimDuration};
+    let mut rng = Rng::new(seed ^ salt);
+    let mut run = scenario::build(scenario, config, seed).map_err(|e| e.to_string())?;
+    for _ in 0..rng.between(1, events.max(1)) {
+        if run.step().map_err(|e| e.to_string())?.is_none() {
+            break;
+        }
+    }
+    let node = rng.pick(nodes).map(|n| (*n).to_owned()).ok_or("no nodes to crash")?;
+    run.inject(Fault::Crash { node: node.clone() }).map_err(|e| e.to_string())?;
+    let back = run.now().saturating_add(SimDuration::from_millis(rng.between(10, down_ms_max)));
+    run.run_until(back).map_err(|e| e.to_string())?;
+    run.inject(Fault::Restart { node: node.clone() }).map_err(|e| e.to_string())?;
+    let end = run.default_until().max(back.saturating_add(settle));
+    run.run_until(end).map_err(|e| e.to_string())?;
+    Ok((run, node))
+}
+
+/// The verdict on `property` of a run, as a result: its detail when it does not hold.
+pub fn holds(run: &dyn ScenarioRun, property: &str) -> Result<(), String> {
+    let v = run.verdicts().into_iter().find(|v| v.property == property).ok_or(format!("no {property} verdict"))?;
+    if v.holds { Ok(()) } else { Err(v.detail) }
+}

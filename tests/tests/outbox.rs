@@ -3,8 +3,8 @@
 //! loses messages.
 
 use distlab_engine::scenario::{self, ScenarioRun};
-use distlab_engine::sim::{Fault, Rng, SimDuration, SimTime};
-use distlab_tests::{for_seeds, run_to_end};
+use distlab_engine::sim::{Fault, SimDuration, SimTime};
+use distlab_tests::{crash_at_random_event, for_seeds, run_to_end};
 use serde_json::json;
 
 fn verdict(run: &dyn ScenarioRun) -> distlab_engine::check::Verdict {
@@ -16,20 +16,9 @@ fn exactly_the_committed_orders_are_applied_through_loss_duplication_and_crashes
     let config = json!({ "loss_percent": 10, "duplicate_percent": 10 });
     let events = run_to_end("outbox", &config, 1).events_processed();
     for_seeds("outbox", &config, 1..=1000, |seed| {
-        let mut rng = Rng::new(seed ^ 0x0b0);
-        let mut run = scenario::build("outbox", &config, seed).map_err(|e| e.to_string())?;
-        for _ in 0..rng.between(1, events) {
-            if run.step().map_err(|e| e.to_string())?.is_none() {
-                break;
-            }
-        }
-        let node = if rng.below(2) == 0 { "orders" } else { "shipping" }.to_owned();
-        run.inject(Fault::Crash { node: node.clone() }).map_err(|e| e.to_string())?;
-        let back = run.now().saturating_add(SimDuration::from_millis(rng.between(10, 2_000)));
-        run.run_until(back).map_err(|e| e.to_string())?;
-        run.inject(Fault::Restart { node: node.clone() }).map_err(|e| e.to_string())?;
-        let end = run.default_until().max(back.saturating_add(SimDuration::from_secs(10)));
-        run.run_until(end).map_err(|e| e.to_string())?;
+        let settle = SimDuration::from_secs(10);
+        let (run, node) =
+            crash_at_random_event("outbox", &config, seed, 0x0b0, events, &["orders", "shipping"], 2_000, settle)?;
         let v = verdict(run.as_ref());
         if v.holds && v.promised { Ok(()) } else { Err(format!("{node} crashed: {}", v.detail)) }
     });

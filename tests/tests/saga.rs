@@ -1,15 +1,10 @@
 //! Orchestrated sagas (46.7.3): compensations in reverse order, retries, manual intervention for
 //! compensations that keep failing, and atomicity through a crash of any actor at any event.
 
-use distlab_engine::scenario::{self, ScenarioRun};
-use distlab_engine::sim::{Fault, Rng, SimDuration};
-use distlab_tests::{for_seeds, run_to_end};
+use distlab_engine::scenario::ScenarioRun;
+use distlab_engine::sim::SimDuration;
+use distlab_tests::{crash_at_random_event, for_seeds, holds, run_to_end};
 use serde_json::json;
-
-fn holds(run: &dyn ScenarioRun, property: &str) -> Result<(), String> {
-    let v = run.verdicts().into_iter().find(|v| v.property == property).ok_or("no verdict")?;
-    if v.holds { Ok(()) } else { Err(v.detail) }
-}
 
 fn count(run: &dyn ScenarioRun, key: &str) -> u64 {
     run.summary()[key].as_u64().unwrap_or_else(|| panic!("no {key}"))
@@ -58,23 +53,11 @@ fn a_chaotic_network_and_a_crash_at_any_event_break_nothing() {
     let events = run_to_end("saga", &config, 1).events_processed();
     let nodes = ["orchestrator", "inventory", "payment", "shipping"];
     for_seeds("saga", &config, 1..=1000, |seed| {
-        let mut rng = Rng::new(seed ^ 0x5a6a);
-        let mut run = scenario::build("saga", &config, seed).map_err(|e| e.to_string())?;
-        for _ in 0..rng.between(1, events) {
-            if run.step().map_err(|e| e.to_string())?.is_none() {
-                break;
-            }
-        }
-        let node = nodes[usize::try_from(rng.below(4)).unwrap_or(0)].to_owned();
-        run.inject(Fault::Crash { node: node.clone() }).map_err(|e| e.to_string())?;
-        let back = run.now().saturating_add(SimDuration::from_millis(rng.between(10, 3_000)));
-        run.run_until(back).map_err(|e| e.to_string())?;
-        run.inject(Fault::Restart { node: node.clone() }).map_err(|e| e.to_string())?;
-        let end = run.default_until().max(back.saturating_add(SimDuration::from_secs(60)));
-        run.run_until(end).map_err(|e| e.to_string())?;
-        for p in ["atomicity", "conservation", "nothing_dropped"] {
-            holds(run.as_ref(), p).map_err(|e| format!("{node} crashed: {p}: {e}"))?;
-        }
+        let settle = SimDuration::from_secs(60);
+        let (run, node) = crash_at_random_event("saga", &config, seed, 0x5a6a, events, &nodes, 3_000, settle)?;
+        holds(run.as_ref(), "atomicity").map_err(|e| format!("{node} crashed: atomicity: {e}"))?;
+        holds(run.as_ref(), "conservation").map_err(|e| format!("{node} crashed: conservation: {e}"))?;
+        holds(run.as_ref(), "nothing_dropped").map_err(|e| format!("{node} crashed: nothing_dropped: {e}"))?;
         if count(run.as_ref(), "manual_interventions") > 0 {
             return Err("a compensation that only needed retries was handed to a person".into());
         }

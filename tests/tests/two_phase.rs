@@ -2,14 +2,9 @@
 //! event, and the blocking a coordinator outage costs the participants that voted yes.
 
 use distlab_engine::scenario;
-use distlab_engine::sim::{Fault, Rng, SimDuration};
-use distlab_tests::{for_seeds, run_to_end};
+use distlab_engine::sim::SimDuration;
+use distlab_tests::{crash_at_random_event, for_seeds, holds, run_to_end};
 use serde_json::{Value, json};
-
-fn holds(run: &dyn scenario::ScenarioRun, property: &str) -> Result<(), String> {
-    let v = run.verdicts().into_iter().find(|v| v.property == property).ok_or("no verdict")?;
-    if v.holds { Ok(()) } else { Err(v.detail) }
-}
 
 #[test]
 fn without_faults_every_order_is_all_or_nothing() {
@@ -28,22 +23,11 @@ fn a_crash_of_any_actor_at_any_event_breaks_nothing_once_recovered() {
     let events = run_to_end("2pc", &config, 1).events_processed();
     let nodes = ["coordinator", "inventory", "payment", "shipping"];
     for_seeds("2pc", &config, 1..=1000, |seed| {
-        let mut rng = Rng::new(seed ^ 0x2bc);
-        let mut run = scenario::build("2pc", &config, seed).map_err(|e| e.to_string())?;
-        for _ in 0..rng.between(1, events) {
-            if run.step().map_err(|e| e.to_string())?.is_none() {
-                break;
-            }
-        }
-        let node = nodes[usize::try_from(rng.below(4)).unwrap_or(0)].to_owned();
-        run.inject(Fault::Crash { node: node.clone() }).map_err(|e| e.to_string())?;
-        let back = run.now().saturating_add(SimDuration::from_millis(rng.between(10, 3_000)));
-        run.run_until(back).map_err(|e| e.to_string())?;
-        run.inject(Fault::Restart { node: node.clone() }).map_err(|e| e.to_string())?;
-        let end = run.default_until().max(back.saturating_add(SimDuration::from_secs(10)));
-        run.run_until(end).map_err(|e| e.to_string())?;
-        holds(run.as_ref(), "atomicity").map_err(|e| format!("{node} crashed: {e}"))?;
-        holds(run.as_ref(), "conservation").map_err(|e| format!("{node} crashed: {e}"))
+        let settle = SimDuration::from_secs(10);
+        let (run, node) = crash_at_random_event("2pc", &config, seed, 0x2bc, events, &nodes, 3_000, settle)?;
+        holds(run.as_ref(), "atomicity").map_err(|e| format!("{node} crashed: atomicity: {e}"))?;
+        holds(run.as_ref(), "conservation").map_err(|e| format!("{node} crashed: conservation: {e}"))?;
+        Ok(())
     });
 }
 
