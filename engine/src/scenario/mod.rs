@@ -7,6 +7,7 @@ pub mod cap;
 mod detector;
 mod election;
 mod lock;
+mod orders;
 pub mod outbox;
 mod pn_counter;
 pub mod saga;

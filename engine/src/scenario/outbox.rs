@@ -6,10 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
 use crate::check::Verdict;
 use crate::config::{self, ConfigError};
-use crate::sim::{LinkConfig, Ratio, Sim, SimConfig, SimDuration, SimTime};
+use crate::sim::{Sim, SimConfig, SimDuration, SimTime};
 use crate::txn::outbox::{Consumer, OrderService, OutboxObs, OutboxProtocol};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,11 +39,8 @@ impl Default for OutboxConfig {
 
 impl OutboxConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        ConfigError::check_range("orders", self.orders, 0, 100_000)?;
-        ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
+        orders::check_orders(self.orders, self.interval_ms)?;
         ConfigError::check_range("reject_every", self.reject_every, 0, 100_000)?;
-        ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
-        ConfigError::check_range("duplicate_percent", self.duplicate_percent, 0, 50)?;
         Ok(())
     }
 }
@@ -56,11 +53,7 @@ pub(super) fn build(
     let cfg: OutboxConfig = config::from_json(raw)?;
     cfg.validate()?;
     let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
-        loss: Ratio::percent(cfg.loss_percent),
-        duplicate: Ratio::percent(cfg.duplicate_percent),
-        ..LinkConfig::default()
-    };
+    sim_config.default_link = orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, 0, 0)?;
     let mut sim = Sim::new(sim_config);
     let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
     let consumer = sim.add_node("shipping", Consumer::new).map_err(bad)?;

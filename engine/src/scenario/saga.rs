@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
 use crate::actor::NodeId;
 use crate::check::Verdict;
 use crate::config::{self, ConfigError};
-use crate::sim::{LinkConfig, Ratio, Sim, SimConfig, SimDuration, SimTime};
+use crate::sim::{LinkConfig, Sim, SimConfig, SimDuration, SimTime};
 use crate::txn::ServiceKind;
 use crate::txn::saga::{Orchestrator, Retries, SagaObs, SagaProtocol, SagaService, StepState};
 
@@ -54,25 +54,16 @@ impl Default for SagaConfig {
 
 impl SagaConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        ConfigError::check_range("orders", self.orders, 0, 100_000)?;
-        ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
-        ConfigError::check_range("price", self.price, 1, 1_000_000)?;
-        ConfigError::check_range("stock", self.stock, 0, 1_000_000)?;
+        orders::check_orders(self.orders, self.interval_ms)?;
+        orders::check_goods(self.price, self.stock)?;
         ConfigError::check_range("shipping_slots", self.shipping_slots, 0, 1_000_000)?;
         ConfigError::check_range("step_timeout_ms", self.step_timeout_ms, 1, 60_000)?;
         ConfigError::check_range("attempts", self.attempts, 1, 20)?;
-        ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
-        ConfigError::check_range("duplicate_percent", self.duplicate_percent, 0, 50)?;
-        ConfigError::check_range("reorder_percent", self.reorder_percent, 0, 50)?;
         Ok(())
     }
 
     fn initial(&self, kind: ServiceKind) -> i64 {
-        match kind {
-            ServiceKind::Inventory => self.stock,
-            ServiceKind::Payment => self.stock * self.price,
-            ServiceKind::Shipping => self.shipping_slots,
-        }
+        orders::initial(kind, self.stock, self.price, self.shipping_slots)
     }
 
     pub fn end(&self) -> SimTime {
@@ -90,12 +81,9 @@ pub(super) fn build(
     let cfg: SagaConfig = config::from_json(raw)?;
     cfg.validate()?;
     let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
-        loss: Ratio::percent(cfg.loss_percent),
-        duplicate: Ratio::percent(cfg.duplicate_percent),
-        reorder: Ratio::percent(cfg.reorder_percent),
-        ..LinkConfig::default()
-    };
+    let reorder_delay_ms = LinkConfig::default().reorder_delay_max_us / 1_000;
+    sim_config.default_link =
+        orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, cfg.reorder_percent, reorder_delay_ms)?;
     let mut sim = Sim::new(sim_config);
     let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
     let steps = vec![

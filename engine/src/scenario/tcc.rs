@@ -7,11 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
 use crate::actor::NodeId;
 use crate::check::Verdict;
 use crate::config::{self, ConfigError};
-use crate::sim::{LinkConfig, Ratio, Sim, SimConfig, SimDuration, SimTime};
+use crate::sim::{Sim, SimConfig, SimDuration, SimTime};
 use crate::txn::ServiceKind;
 use crate::txn::tcc::{Reservation, TccCoordinator, TccObs, TccProtocol, TccService};
 
@@ -49,20 +49,14 @@ impl Default for TccConfig {
 
 impl TccConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        ConfigError::check_range("orders", self.orders, 0, 100_000)?;
-        ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
-        ConfigError::check_range("price", self.price, 1, 1_000_000)?;
-        ConfigError::check_range("stock", self.stock, 0, 1_000_000)?;
+        orders::check_orders(self.orders, self.interval_ms)?;
+        orders::check_goods(self.price, self.stock)?;
         ConfigError::check_range("try_timeout_ms", self.try_timeout_ms, 1, 600_000)?;
-        ConfigError::check_range("loss_percent", self.loss_percent, 0, 50)?;
-        ConfigError::check_range("duplicate_percent", self.duplicate_percent, 0, 50)?;
-        ConfigError::check_range("reorder_percent", self.reorder_percent, 0, 50)?;
-        ConfigError::check_range("reorder_delay_ms", self.reorder_delay_ms, 0, 60_000)?;
         Ok(())
     }
 
     fn initial(&self, kind: ServiceKind) -> i64 {
-        if kind == ServiceKind::Payment { self.stock * self.price } else { self.stock }
+        orders::initial(kind, self.stock, self.price, self.stock)
     }
 
     pub fn end(&self) -> SimTime {
@@ -78,13 +72,8 @@ pub(super) fn build(
     let cfg: TccConfig = config::from_json(raw)?;
     cfg.validate()?;
     let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
-        loss: Ratio::percent(cfg.loss_percent),
-        duplicate: Ratio::percent(cfg.duplicate_percent),
-        reorder: Ratio::percent(cfg.reorder_percent),
-        reorder_delay_max_us: cfg.reorder_delay_ms * 1_000,
-        ..LinkConfig::default()
-    };
+    sim_config.default_link =
+        orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, cfg.reorder_percent, cfg.reorder_delay_ms)?;
     let mut sim = Sim::new(sim_config);
     let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
     let services = vec![

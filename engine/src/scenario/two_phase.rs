@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
 use crate::actor::NodeId;
 use crate::check::Verdict;
 use crate::config::{self, ConfigError};
@@ -52,10 +52,8 @@ impl Default for TwoPhaseConfig {
 
 impl TwoPhaseConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        ConfigError::check_range("orders", self.orders, 0, 100_000)?;
-        ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
-        ConfigError::check_range("price", self.price, 1, 1_000_000)?;
-        ConfigError::check_range("stock", self.stock, 0, 1_000_000)?;
+        orders::check_orders(self.orders, self.interval_ms)?;
+        orders::check_goods(self.price, self.stock)?;
         ConfigError::check_range("work_max_ms", self.work_max_ms, 0, 60_000)?;
         ConfigError::check_range("work_min_ms", self.work_min_ms, 0, self.work_max_ms)?;
         ConfigError::check_range("vote_timeout_ms", self.vote_timeout_ms, 1, 600_000)?;
@@ -72,7 +70,7 @@ impl TwoPhaseConfig {
     }
 
     fn initial(&self, kind: ServiceKind) -> i64 {
-        if kind == ServiceKind::Payment { self.stock * self.price } else { self.stock }
+        orders::initial(kind, self.stock, self.price, self.stock)
     }
 }
 
