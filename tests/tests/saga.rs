@@ -31,6 +31,25 @@ fn a_failure_at_step_three_compensates_step_two_then_step_one() {
 }
 
 #[test]
+fn a_failure_injected_at_a_step_compensates_only_the_steps_before_it() {
+    let compensated = |step: u32| {
+        let run = run_to_end("saga", &json!({ "orders": 3, "fail_order": 2, "fail_step": step }), 1);
+        assert_eq!((count(run.as_ref(), "completed"), count(run.as_ref(), "rolled_back")), (2, 1));
+        holds(run.as_ref(), "atomicity").unwrap();
+        run.trace()
+            .records()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .filter(|v| v["kind"] == "observe" && v["obs"]["type"] == "compensated")
+            .map(|v| (v["obs"]["tx"].as_u64().unwrap(), v["node"].as_u64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(compensated(1), []);
+    assert_eq!(compensated(2), [(2, 1)]);
+    assert_eq!(compensated(3), [(2, 2), (2, 1)]);
+}
+
+#[test]
 fn a_compensation_that_keeps_failing_is_reported_for_a_person() {
     let run = run_to_end("saga", &json!({ "shipping_slots": 10, "payment_undo_failures": u32::MAX }), 1);
     // Orders 11–15 stop at the payment's compensation; their stock stays reserved, so orders

@@ -15,6 +15,28 @@ fn without_faults_orders_are_confirmed_until_the_stock_runs_out() {
 }
 
 #[test]
+fn a_try_refused_at_one_step_releases_what_the_others_froze() {
+    let run = run_to_end("tcc", &json!({ "orders": 3, "fail_order": 2, "fail_step": 1 }), 1);
+    let s = run.summary();
+    assert_eq!((s["confirmed"].as_u64(), s["cancelled"].as_u64(), s["frozen"].as_i64()), (Some(2), Some(1), Some(0)));
+    // Payment (node 2) and shipping (node 3) froze order 2 and release it; the inventory refused
+    // it, so its cancel finds nothing frozen there.
+    let released: Vec<u64> = run
+        .trace()
+        .records()
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .filter(|v| v["kind"] == "observe" && v["obs"]["type"] == "cancelled" && v["obs"]["tx"] == 2)
+        .map(|v| v["node"].as_u64().unwrap())
+        .collect();
+    let mut released_sorted = released.clone();
+    released_sorted.sort_unstable();
+    assert_eq!(released_sorted, [1, 2, 3], "the refused try's cancel is recorded too: {released:?}");
+    holds(run.as_ref(), "atomicity").unwrap();
+    holds(run.as_ref(), "conservation").unwrap();
+}
+
+#[test]
 fn a_chaotic_network_and_a_crash_at_any_event_break_nothing() {
     let config = json!({ "loss_percent": 5, "duplicate_percent": 10, "reorder_percent": 10 });
     let events = run_to_end("tcc", &config, 1).events_processed();

@@ -2,7 +2,7 @@
 //! event, and the blocking a coordinator outage costs the participants that voted yes.
 
 use distlab_engine::scenario;
-use distlab_engine::sim::SimDuration;
+use distlab_engine::sim::{SimDuration, TraceKind};
 use distlab_tests::{crash_at_random_event, for_seeds, holds, run_to_end};
 use serde_json::{Value, json};
 
@@ -34,7 +34,7 @@ fn a_crash_of_any_actor_at_any_event_breaks_nothing_once_recovered() {
 #[test]
 fn a_coordinator_down_after_the_votes_leaves_the_participants_blocked() {
     let config =
-        json!({ "orders": 1, "interval_ms": 100, "crash_coordinator_at_ms": 140, "coordinator_down_ms": 5000 });
+        json!({ "orders": 1, "interval_ms": 100, "crash_coordinator_at_ms": 150, "coordinator_down_ms": 5000 });
     let mut run = scenario::build("2pc", &config, 1).unwrap();
     run.run_until(distlab_engine::sim::SimTime::from_millis(3_000)).unwrap();
     let during = run.summary();
@@ -62,8 +62,69 @@ fn a_coordinator_down_after_the_votes_leaves_the_participants_blocked() {
 }
 
 #[test]
+fn a_coordinator_down_before_the_votes_costs_only_the_prepare_timeout() {
+    // At 130 ms every service has done the work (locked its row) and none has voted: with no
+    // prepare coming, each gives up on its own after prepare_timeout_ms, long before the
+    // coordinator is back, and nothing was blocked in doubt.
+    let config =
+        json!({ "orders": 1, "interval_ms": 100, "crash_coordinator_at_ms": 130, "coordinator_down_ms": 5000 });
+    let mut run = scenario::build("2pc", &config, 1).unwrap();
+    run.run_until(distlab_engine::sim::SimTime::from_millis(1_200)).unwrap();
+    assert_eq!(run.summary()["timed_out_before_vote"].as_u64(), Some(3));
+    let locks: Vec<Value> = run.snapshot().nodes.iter().map(|n| n.state["lock"].clone()).collect();
+    assert!(locks.iter().all(Value::is_null), "every lock released while the coordinator is still down: {locks:?}");
+    run.run_until(run.default_until()).unwrap();
+    let s = run.summary();
+    assert_eq!(
+        (s["committed"].as_u64(), s["aborted"].as_u64(), s["blocked_max_ms"].as_u64()),
+        (Some(0), Some(1), Some(0))
+    );
+    holds(run.as_ref(), "atomicity").unwrap();
+}
+
+#[test]
+fn an_in_doubt_lock_refuses_another_coordinators_orders() {
+    let config = |crash: u64| json!({ "orders": 3, "interval_ms": 100, "coordinators": 2, "crash_coordinator_at_ms": crash, "coordinator_down_ms": 5000 });
+    let calm = run_to_end("2pc", &config(0), 1);
+    let s = calm.summary();
+    assert_eq!((s["committed"].as_u64(), s["refused_locked"].as_u64()), (Some(6), Some(0)));
+    // The first coordinator goes down with order 1 prepared everywhere: the second one's orders
+    // 2, 4 and 6 all meet the held locks and are refused; 3 and 5 come after the restart.
+    let blocked = run_to_end("2pc", &config(150), 1);
+    let s = blocked.summary();
+    assert_eq!(
+        (s["committed"].as_u64(), s["aborted"].as_u64(), s["refused_locked"].as_u64()),
+        (Some(2), Some(4), Some(6))
+    );
+    let refused: std::collections::BTreeSet<u64> = blocked
+        .trace()
+        .records()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            TraceKind::Observe { obs, .. } if obs["type"] == "refused" && obs["why"] == "locked" => obs["tx"].as_u64(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused.into_iter().collect::<Vec<_>>(), [2, 4, 6]);
+    holds(blocked.as_ref(), "atomicity").unwrap();
+    holds(blocked.as_ref(), "conservation").unwrap();
+}
+
+#[test]
+fn a_failure_injected_at_one_step_aborts_that_order_everywhere() {
+    let run = run_to_end("2pc", &json!({ "orders": 3, "fail_order": 2, "fail_step": 2 }), 1);
+    let s = run.summary();
+    assert_eq!((s["committed"].as_u64(), s["aborted"].as_u64()), (Some(2), Some(1)));
+    holds(run.as_ref(), "atomicity").unwrap();
+    holds(run.as_ref(), "conservation").unwrap();
+}
+
+#[test]
 fn bad_configurations_are_refused() {
     let err = |c: Value| scenario::build("2pc", &c, 1).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err(json!({ "work_min_ms": 60, "work_max_ms": 10 })).contains("work_min_ms"));
     assert!(err(json!({ "orders": "many" })).contains("invalid type"));
+    assert!(err(json!({ "fail_order": 1, "fail_step": 4 })).contains("fail_step"));
+    assert!(err(json!({ "orders": 3, "fail_order": 4 })).contains("fail_order"));
+    assert!(err(json!({ "coordinators": 5 })).contains("coordinators"));
 }

@@ -1,5 +1,5 @@
 //! What the transaction scenarios (`2pc`, `tcc`, `saga`, `outbox`) share: the checks of their
-//! order settings, each service's starting amount, and their lossy network.
+//! order settings and injected failures, each service's starting amount, and their lossy network.
 
 use crate::config::ConfigError;
 use crate::sim::{LinkConfig, Ratio};
@@ -15,6 +15,17 @@ pub(super) fn check_orders(orders: u64, interval_ms: u64) -> Result<(), ConfigEr
 pub(super) fn check_goods(price: i64, stock: i64) -> Result<(), ConfigError> {
     ConfigError::check_range("price", price, 1, 1_000_000)?;
     ConfigError::check_range("stock", stock, 0, 1_000_000)
+}
+
+/// Checks a failure injected at one step of one order (`order` 0: none).
+pub(super) fn check_failure(order: u64, step: u32, orders: u64) -> Result<(), ConfigError> {
+    ConfigError::check_range("fail_order", order, 0, orders)?;
+    ConfigError::check_range("fail_step", step, 1, 3)
+}
+
+/// The order whose step fails at `kind`, if the injected failure is at its step.
+pub(super) fn refused_at(kind: ServiceKind, order: u64, step: u32) -> Option<u64> {
+    (order > 0 && kind.step() == step).then_some(order)
 }
 
 /// What a service starts with: `stock` units, `stock` orders' worth of money, `slots` slots.

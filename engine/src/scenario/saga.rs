@@ -1,7 +1,8 @@
 //! Scenario `saga` (46.7.3): the same orders as `2pc` as orchestrated sagas, over a network that
 //! may lose, repeat and reorder messages. `shipping_slots` below `stock` makes the third step fail
 //! for the last orders, whose payment and stock are then compensated, in that order;
-//! `payment_undo_failures` makes the payment service's compensations fail that many times first.
+//! `payment_undo_failures` makes the payment service's compensations fail that many times first;
+//! `fail_order` and `fail_step` make one step of one order fail.
 //! Judged once the orders are over: atomicity (every order done at every service or at none,
 //! except orders reported for manual intervention), conservation, and that no order is left
 //! unfinished or dropped without a report.
@@ -16,7 +17,7 @@ use crate::check::Verdict;
 use crate::config::{self, ConfigError};
 use crate::sim::{LinkConfig, Sim, SimConfig, SimDuration, SimTime};
 use crate::txn::ServiceKind;
-use crate::txn::saga::{Orchestrator, Retries, SagaObs, SagaProtocol, SagaService, StepState};
+use crate::txn::saga::{Orchestrator, Retries, SagaObs, SagaProtocol, SagaService, StepFaults, StepState};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,6 +33,9 @@ pub struct SagaConfig {
     pub loss_percent: u32,
     pub duplicate_percent: u32,
     pub reorder_percent: u32,
+    /// The order (0: none) whose step `fail_step` (1 inventory, 2 payment, 3 shipping) fails.
+    pub fail_order: u64,
+    pub fail_step: u32,
 }
 
 impl Default for SagaConfig {
@@ -48,6 +52,8 @@ impl Default for SagaConfig {
             loss_percent: 0,
             duplicate_percent: 0,
             reorder_percent: 0,
+            fail_order: 0,
+            fail_step: 3,
         }
     }
 }
@@ -59,7 +65,7 @@ impl SagaConfig {
         ConfigError::check_range("shipping_slots", self.shipping_slots, 0, 1_000_000)?;
         ConfigError::check_range("step_timeout_ms", self.step_timeout_ms, 1, 60_000)?;
         ConfigError::check_range("attempts", self.attempts, 1, 20)?;
-        Ok(())
+        orders::check_failure(self.fail_order, self.fail_step, self.orders)
     }
 
     fn initial(&self, kind: ServiceKind) -> i64 {
@@ -100,8 +106,11 @@ pub(super) fn build(
     ];
     for &(kind, _) in &steps {
         let initial = cfg.initial(kind);
-        let failures = if kind == ServiceKind::Payment { cfg.payment_undo_failures } else { 0 };
-        ids.push(sim.add_node(kind.name(), move |d| SagaService::new(kind, initial, failures, d)).map_err(bad)?);
+        let faults = StepFaults {
+            refuses: orders::refused_at(kind, cfg.fail_order, cfg.fail_step),
+            undo_failures: if kind == ServiceKind::Payment { cfg.payment_undo_failures } else { 0 },
+        };
+        ids.push(sim.add_node(kind.name(), move |d| SagaService::new(kind, initial, faults, d)).map_err(bad)?);
     }
     if ids != [NodeId(0), steps[0].1, steps[1].1, steps[2].1] {
         return Err(ConfigError::Parse(format!("the saga world's nodes got unexpected ids {ids:?}")));

@@ -29,6 +29,10 @@ pub struct TccConfig {
     /// its try).
     pub reorder_percent: u32,
     pub reorder_delay_ms: u64,
+    /// The order (0: none) whose try at step `fail_step` (1 inventory, 2 payment, 3 shipping)
+    /// is refused.
+    pub fail_order: u64,
+    pub fail_step: u32,
 }
 
 impl Default for TccConfig {
@@ -43,6 +47,8 @@ impl Default for TccConfig {
             duplicate_percent: 0,
             reorder_percent: 0,
             reorder_delay_ms: 2_000,
+            fail_order: 0,
+            fail_step: 3,
         }
     }
 }
@@ -52,7 +58,7 @@ impl TccConfig {
         orders::check_orders(self.orders, self.interval_ms)?;
         orders::check_goods(self.price, self.stock)?;
         ConfigError::check_range("try_timeout_ms", self.try_timeout_ms, 1, 600_000)?;
-        Ok(())
+        orders::check_failure(self.fail_order, self.fail_step, self.orders)
     }
 
     fn initial(&self, kind: ServiceKind) -> i64 {
@@ -94,7 +100,8 @@ pub(super) fn build(
     ];
     for &(kind, _) in &services {
         let initial = cfg.initial(kind);
-        ids.push(sim.add_node(kind.name(), move |d| TccService::new(kind, initial, d)).map_err(bad)?);
+        let refuses = orders::refused_at(kind, cfg.fail_order, cfg.fail_step);
+        ids.push(sim.add_node(kind.name(), move |d| TccService::new(kind, initial, refuses, d)).map_err(bad)?);
     }
     if ids != [NodeId(0), services[0].1, services[1].1, services[2].1] {
         return Err(ConfigError::Parse(format!("the tcc world's nodes got unexpected ids {ids:?}")));

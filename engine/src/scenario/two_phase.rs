@@ -6,7 +6,10 @@
 //!
 //! `crash_coordinator_at_ms` with `coordinator_down_ms` crashes the coordinator (for instance
 //! while it collects votes) and restarts it later: the participants that voted yes stay blocked
-//! for the whole outage, which is 2PC's price.
+//! for the whole outage, which is 2PC's price; with `coordinators` above 1 the others keep
+//! starting orders, and the blocked services refuse them. A crash before the votes costs less: the
+//! participants that did the work give up after `prepare_timeout_ms`. `fail_order` and
+//! `fail_step` make one step of one order fail (that service votes no).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +18,8 @@ use crate::actor::NodeId;
 use crate::check::Verdict;
 use crate::config::{self, ConfigError};
 use crate::sim::{Fault, Sim, SimConfig, SimDuration, SimTime};
-use crate::txn::two_phase::{Coordinator, Service, Vote};
-use crate::txn::{ServiceKind, TwoPhaseObs, TwoPhaseProtocol};
+use crate::txn::two_phase::{Coordinator, Schedule, Service, ServiceSettings, Vote};
+use crate::txn::{Refusal, ServiceKind, TwoPhaseObs, TwoPhaseProtocol};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +32,13 @@ pub struct TwoPhaseConfig {
     pub work_min_ms: u64,
     pub work_max_ms: u64,
     pub vote_timeout_ms: u64,
+    /// How long a participant that did the work waits for the prepare before aborting alone.
+    pub prepare_timeout_ms: u64,
+    /// Coordinators starting orders side by side (each `orders` of them), `coordinator` first.
+    pub coordinators: u64,
+    /// The order (0: none) whose step `fail_step` (1 inventory, 2 payment, 3 shipping) fails.
+    pub fail_order: u64,
+    pub fail_step: u32,
     /// Crash the coordinator at this time (0: never) and restart it `coordinator_down_ms` later.
     pub crash_coordinator_at_ms: u64,
     pub coordinator_down_ms: u64,
@@ -44,6 +54,10 @@ impl Default for TwoPhaseConfig {
             work_min_ms: 5,
             work_max_ms: 50,
             vote_timeout_ms: 1_000,
+            prepare_timeout_ms: 1_000,
+            coordinators: 1,
+            fail_order: 0,
+            fail_step: 3,
             crash_coordinator_at_ms: 0,
             coordinator_down_ms: 5_000,
         }
@@ -57,6 +71,9 @@ impl TwoPhaseConfig {
         ConfigError::check_range("work_max_ms", self.work_max_ms, 0, 60_000)?;
         ConfigError::check_range("work_min_ms", self.work_min_ms, 0, self.work_max_ms)?;
         ConfigError::check_range("vote_timeout_ms", self.vote_timeout_ms, 1, 600_000)?;
+        ConfigError::check_range("prepare_timeout_ms", self.prepare_timeout_ms, 1, 600_000)?;
+        ConfigError::check_range("coordinators", self.coordinators, 1, 4)?;
+        orders::check_failure(self.fail_order, self.fail_step, self.orders * self.coordinators)?;
         ConfigError::check_range("coordinator_down_ms", self.coordinator_down_ms, 1, 600_000)?;
         Ok(())
     }
@@ -90,23 +107,31 @@ pub(super) fn build(
         (ServiceKind::Payment, NodeId(2)),
         (ServiceKind::Shipping, NodeId(3)),
     ];
-    let (price, orders, interval, timeout) = (
-        cfg.price,
-        cfg.orders,
-        SimDuration::from_millis(cfg.interval_ms),
-        SimDuration::from_millis(cfg.vote_timeout_ms),
-    );
-    let list = services.clone();
-    let id = sim
-        .add_node("coordinator", move |d| Coordinator::new(list.clone(), price, orders, interval, timeout, d))
-        .map_err(bad)?;
-    let work = (cfg.work_min_ms * 1_000, cfg.work_max_ms * 1_000);
-    let mut ids = vec![id];
+    let (price, interval, timeout) =
+        (cfg.price, SimDuration::from_millis(cfg.interval_ms), SimDuration::from_millis(cfg.vote_timeout_ms));
+    let coordinator = |index: u64| {
+        let list = services.clone();
+        let schedule = Schedule {
+            orders: cfg.orders,
+            interval,
+            first: SimDuration::from_micros(interval.as_micros() + index * interval.as_micros() / cfg.coordinators),
+            index,
+            count: cfg.coordinators,
+        };
+        move |d| Coordinator::new(list.clone(), price, schedule, timeout, d)
+    };
+    let mut ids = vec![sim.add_node("coordinator", coordinator(0)).map_err(bad)?];
     for &(kind, _) in &services {
         let initial = cfg.initial(kind);
-        ids.push(
-            sim.add_node(kind.name(), move |d| Service::new(kind, coordinator_id, initial, work, d)).map_err(bad)?,
-        );
+        let settings = ServiceSettings {
+            work_us: (cfg.work_min_ms * 1_000, cfg.work_max_ms * 1_000),
+            prepare_timeout: SimDuration::from_millis(cfg.prepare_timeout_ms),
+            refuses: orders::refused_at(kind, cfg.fail_order, cfg.fail_step),
+        };
+        ids.push(sim.add_node(kind.name(), move |d| Service::new(kind, initial, settings, d)).map_err(bad)?);
+    }
+    for index in 1..cfg.coordinators {
+        sim.add_node(format!("coordinator-{}", index + 1), coordinator(index)).map_err(bad)?;
     }
     if ids != [coordinator_id, services[0].1, services[1].1, services[2].1] {
         return Err(ConfigError::Parse(format!("the 2pc world's nodes got unexpected ids {ids:?}")));
@@ -140,6 +165,9 @@ pub struct TwoPhaseReport {
     pub done: Vec<(ServiceKind, i64)>,
     pub committed: u64,
     pub aborted: u64,
+    /// Orders refused because another order held the lock, and work given up before a vote.
+    pub refused_locked: u64,
+    pub timed_out: u64,
     pub blocked_max_us: u64,
     pub blocked_total_us: u64,
     /// Services that are down now (nothing can be judged about them).
@@ -179,6 +207,8 @@ impl TwoPhaseReport {
             match o.obs {
                 TwoPhaseObs::Decided { commit: true, .. } => r.committed += 1,
                 TwoPhaseObs::Decided { commit: false, .. } => r.aborted += 1,
+                TwoPhaseObs::Refused { why: Refusal::Locked, .. } => r.refused_locked += 1,
+                TwoPhaseObs::TimedOut { .. } => r.timed_out += 1,
                 TwoPhaseObs::Applied { blocked_us, .. } => {
                     r.blocked_max_us = r.blocked_max_us.max(blocked_us);
                     r.blocked_total_us += blocked_us;
@@ -234,6 +264,8 @@ impl Judge<TwoPhaseProtocol> for TwoPhaseJudge {
         s.insert("in_doubt".into(), r.in_doubt_participants.into());
         s.insert("blocked_max_ms".into(), (r.blocked_max_us / 1_000).into());
         s.insert("blocked_total_ms".into(), (r.blocked_total_us / 1_000).into());
+        s.insert("refused_locked".into(), r.refused_locked.into());
+        s.insert("timed_out_before_vote".into(), r.timed_out.into());
         s.insert("services_down".into(), r.down.len().into());
         s
     }

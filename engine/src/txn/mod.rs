@@ -33,6 +33,15 @@ pub enum ServiceKind {
 impl ServiceKind {
     pub const ALL: [ServiceKind; 3] = [ServiceKind::Inventory, ServiceKind::Payment, ServiceKind::Shipping];
 
+    /// The service's step in an order (1, 2, 3): where the page injects a failure.
+    pub fn step(self) -> u32 {
+        match self {
+            ServiceKind::Inventory => 1,
+            ServiceKind::Payment => 2,
+            ServiceKind::Shipping => 3,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ServiceKind::Inventory => "inventory",
@@ -54,10 +63,18 @@ impl Protocol for TwoPhaseProtocol {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TwoPhaseMsg {
-    /// Phase 1: do the work of `tx` (move `amount`) and vote.
-    Prepare {
+    /// Before the vote: do the work of `tx` (lock the row, check the amount) and report.
+    Execute {
         tx: u64,
         amount: i64,
+    },
+    Executed {
+        tx: u64,
+        ok: bool,
+    },
+    /// Phase 1: make the work durable and vote.
+    Prepare {
+        tx: u64,
     },
     Vote {
         tx: u64,
@@ -77,6 +94,18 @@ pub enum TwoPhaseMsg {
     },
 }
 
+/// Why a participant refused an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Another order holds the service's lock (an in-doubt one, while its coordinator is down).
+    Locked,
+    /// Short of stock, money or slots, or a failure injected at this step.
+    Short,
+    /// Asked to prepare work it no longer has: it gave up waiting, or crashed, before voting.
+    Unprepared,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TwoPhaseObs {
@@ -84,11 +113,16 @@ pub enum TwoPhaseObs {
     Begun { tx: u64 },
     /// The coordinator logged its decision.
     Decided { tx: u64, commit: bool },
+    /// A participant did an order's work and holds its lock, not yet having voted.
+    Executed { tx: u64 },
     /// A participant voted yes: from here it is in doubt, holding its lock, until it learns the
     /// decision.
     Prepared { tx: u64 },
-    /// A participant voted no (locked by another order, or short of its amount).
-    Refused { tx: u64 },
+    /// A participant refused an order: its work failed, or it votes no.
+    Refused { tx: u64, why: Refusal },
+    /// A participant that did the work but heard no prepare in time aborted on its own, which it
+    /// may do only because it has not voted.
+    TimedOut { tx: u64 },
     /// A participant applied the decision, after being in doubt for `blocked_us` (0 if it never
     /// voted yes).
     Applied { tx: u64, commit: bool, blocked_us: u64 },

@@ -95,22 +95,25 @@ pub struct SagaAccount {
     pub failed_undos: u32,
 }
 
-/// A saga participant. `undo_failures` makes its first compensations fail (a downstream outage):
-/// that many attempts fail before one succeeds (`u32::MAX`: always).
+/// A saga participant.
 #[derive(Debug)]
 pub struct SagaService {
     kind: ServiceKind,
     account: SagaAccount,
-    undo_failures: u32,
+    faults: StepFaults,
+}
+
+/// Failures injected at a saga participant: the one order whose step it refuses, and how many of
+/// its compensations fail before one succeeds (`u32::MAX`: always; a downstream outage).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepFaults {
+    pub refuses: Option<u64>,
+    pub undo_failures: u32,
 }
 
 impl SagaService {
-    pub fn new(kind: ServiceKind, available: i64, undo_failures: u32, durable: Option<SagaAccount>) -> Self {
-        SagaService {
-            kind,
-            account: durable.unwrap_or(SagaAccount { available, ..SagaAccount::default() }),
-            undo_failures,
-        }
+    pub fn new(kind: ServiceKind, available: i64, faults: StepFaults, durable: Option<SagaAccount>) -> Self {
+        SagaService { kind, account: durable.unwrap_or(SagaAccount { available, ..SagaAccount::default() }), faults }
     }
 
     pub fn account(&self) -> &SagaAccount {
@@ -133,7 +136,7 @@ impl Actor<SagaProtocol> for SagaService {
                     // must not move anything once its order was rolled back).
                     Some(StepState::Refused | StepState::Compensated) => false,
                     None => {
-                        let ok = a.available >= amount;
+                        let ok = a.available >= amount && self.faults.refuses != Some(tx);
                         if ok {
                             a.available -= amount;
                             a.moved += amount;
@@ -149,7 +152,7 @@ impl Actor<SagaProtocol> for SagaService {
             }
             SagaMsg::Undo { tx } => {
                 let needs_work = !matches!(a.log.get(&tx), Some(StepState::Compensated));
-                if needs_work && a.failed_undos < self.undo_failures {
+                if needs_work && a.failed_undos < self.faults.undo_failures {
                     a.failed_undos += 1;
                     ctx.observe(SagaObs::CompensationFailed { tx });
                     ctx.send(from, SagaMsg::Result { tx, undo: true, ok: false });

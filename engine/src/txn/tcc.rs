@@ -130,11 +130,21 @@ impl Account {
     /// Try: freeze `amount` if there is enough and the order was not cancelled first. Returns
     /// whether the order holds its reservation.
     pub fn try_reserve(&mut self, tx: u64, amount: i64) -> (bool, Outcome) {
+        self.try_if(tx, amount, true)
+    }
+
+    /// A try whose business check fails (a failure injected at this step): refused as if short,
+    /// with the same protections.
+    pub fn try_refused(&mut self, tx: u64) -> (bool, Outcome) {
+        self.try_if(tx, 0, false)
+    }
+
+    fn try_if(&mut self, tx: u64, amount: i64, allowed: bool) -> (bool, Outcome) {
         match self.log.get(&tx) {
             Some(Reservation::Frozen { .. } | Reservation::Confirmed { .. }) => (true, Outcome::Repeated),
             Some(Reservation::Refused) => (false, Outcome::Repeated),
             Some(Reservation::Cancelled) => (false, Outcome::Suspended),
-            None if self.available >= amount => {
+            None if allowed && self.available >= amount => {
                 self.available -= amount;
                 self.frozen += amount;
                 self.log.insert(tx, Reservation::Frozen { amount });
@@ -187,11 +197,13 @@ impl Account {
 pub struct TccService {
     kind: ServiceKind,
     account: Account,
+    /// The one order whose try fails here (a failure injected by the page).
+    refuses: Option<u64>,
 }
 
 impl TccService {
-    pub fn new(kind: ServiceKind, available: i64, durable: Option<Account>) -> Self {
-        TccService { kind, account: durable.unwrap_or_else(|| Account::new(available)) }
+    pub fn new(kind: ServiceKind, available: i64, refuses: Option<u64>, durable: Option<Account>) -> Self {
+        TccService { kind, account: durable.unwrap_or_else(|| Account::new(available)), refuses }
     }
 
     pub fn account(&self) -> &Account {
@@ -207,7 +219,11 @@ impl Actor<TccProtocol> for TccService {
     fn on_message(&mut self, ctx: &mut Ctx<'_, TccProtocol>, from: NodeId, msg: TccMsg) {
         match msg {
             TccMsg::Try { tx, amount } => {
-                let (ok, outcome) = self.account.try_reserve(tx, amount);
+                let (ok, outcome) = if self.refuses == Some(tx) {
+                    self.account.try_refused(tx)
+                } else {
+                    self.account.try_reserve(tx, amount)
+                };
                 match outcome {
                     Outcome::Suspended => ctx.observe(TccObs::Suspended { tx }),
                     Outcome::Applied => ctx.observe(TccObs::Tried { tx, ok }),

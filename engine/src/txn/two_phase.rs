@@ -1,19 +1,24 @@
 //! Two-phase commit (46.7.3) with durable logs and recovery.
 //!
-//! The coordinator logs an order as started before it asks anyone, and logs its decision before
-//! it tells anyone; a participant logs its vote (and holds its lock) before it answers yes. So
-//! after any crash each side knows where it was: a coordinator that restarts aborts the orders it
-//! had not decided (presumed abort) and resends the decisions not yet acknowledged; a participant
-//! that restarts holds its prepared locks again and asks for the decision. What no log can fix is
-//! the wait: a participant that voted yes may neither commit nor abort on its own, so while the
-//! coordinator is down it stays *in doubt*, holding its lock, and every other order that needs
-//! that service is refused. That blocking is 2PC's price, and the participants measure it.
+//! An order runs in three rounds. *Execute*: each participant does the work (takes its row
+//! lock, checks the amount) and reports, without logging anything; until it votes it may still
+//! give up on its own, and does when no prepare comes in time (or when it crashes: the work was
+//! volatile). *Prepare*: it logs its vote, and with a yes it has given up that freedom. *Decide*:
+//! the coordinator logs the decision before telling anyone.
+//!
+//! The coordinator logs an order as started before it asks anyone; so after any crash each side
+//! knows where it was: a coordinator that restarts aborts the orders it had not decided (presumed
+//! abort) and resends the decisions not yet acknowledged; a participant that restarts holds its
+//! prepared locks again and asks for the decision. What no log can fix is the wait: a participant
+//! that voted yes may neither commit nor abort on its own, so while the coordinator is down it
+//! stays *in doubt*, holding its lock, and every other order that needs that service — another
+//! coordinator's, too — is refused. That blocking is 2PC's price, and the participants measure it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ServiceKind, TwoPhaseMsg, TwoPhaseObs, TwoPhaseProtocol};
+use super::{Refusal, ServiceKind, TwoPhaseMsg, TwoPhaseObs, TwoPhaseProtocol};
 use crate::actor::{Actor, Ctx, NodeId, TimerId};
 use crate::sim::{SimDuration, SimTime};
 
@@ -24,9 +29,10 @@ const RETRY: SimDuration = SimDuration::from_millis(500);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Vote {
-    /// Voted yes, with the amount to move on commit; the lock is held.
+    /// Voted yes, with the amount to move on commit and the coordinator to ask; the lock is held.
     Prepared {
         amount: i64,
+        coordinator: NodeId,
     },
     Committed,
     Aborted,
@@ -44,33 +50,54 @@ pub struct ServiceState {
     pub lock: Option<u64>,
 }
 
+/// How a participant behaves: how long its work takes, how long it waits for a prepare after
+/// the work, and the one order whose step fails here (a failure injected by the page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceSettings {
+    /// Local work of an order, in microseconds (drawn per order from this range).
+    pub work_us: (u64, u64),
+    pub prepare_timeout: SimDuration,
+    pub refuses: Option<u64>,
+}
+
 /// A participant: one of the three services.
 #[derive(Debug)]
 pub struct Service {
     kind: ServiceKind,
-    coordinator: NodeId,
+    settings: ServiceSettings,
     state: ServiceState,
     /// When each in-doubt order was prepared, on this incarnation's clock.
     in_doubt_since: BTreeMap<u64, SimTime>,
-    /// Local work before a vote, in microseconds (drawn per order from this range).
-    work_us: (u64, u64),
-    /// Prepares doing their work: tx → amount.
-    working: BTreeMap<u64, i64>,
+    /// Orders whose work is under way: tx → (amount, coordinator).
+    working: BTreeMap<u64, (i64, NodeId)>,
+    /// Orders whose work is done, lock held, not yet voted on: tx → amount. Volatile, like an
+    /// uncommitted database transaction.
+    executed: BTreeMap<u64, i64>,
 }
 
-/// Timers of a participant: the query sweep is 0; an order's work is 1 + tx.
+/// Timers of a participant: the query sweep is 0; an order's work is 1 + 2·tx, its wait for the
+/// prepare 2 + 2·tx.
 const QUERY: TimerId = TimerId(0);
 
+fn work_timer(tx: u64) -> TimerId {
+    TimerId(1 + 2 * tx)
+}
+
+fn prepare_timer(tx: u64) -> TimerId {
+    TimerId(2 + 2 * tx)
+}
+
 impl Service {
-    pub fn new(
-        kind: ServiceKind,
-        coordinator: NodeId,
-        available: i64,
-        work_us: (u64, u64),
-        durable: Option<ServiceState>,
-    ) -> Self {
+    pub fn new(kind: ServiceKind, available: i64, settings: ServiceSettings, durable: Option<ServiceState>) -> Self {
         let state = durable.unwrap_or(ServiceState { available, ..ServiceState::default() });
-        Service { kind, coordinator, state, in_doubt_since: BTreeMap::new(), work_us, working: BTreeMap::new() }
+        Service {
+            kind,
+            settings,
+            state,
+            in_doubt_since: BTreeMap::new(),
+            working: BTreeMap::new(),
+            executed: BTreeMap::new(),
+        }
     }
 
     pub fn kind(&self) -> ServiceKind {
@@ -81,34 +108,81 @@ impl Service {
         &self.state
     }
 
-    fn vote(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, tx: u64, amount: i64) {
-        let free = self.state.lock.is_none_or(|holder| holder == tx);
-        let yes = free && self.state.available >= amount && !matches!(self.state.log.get(&tx), Some(Vote::Aborted));
-        if yes {
-            self.state.log.insert(tx, Vote::Prepared { amount });
-            self.state.lock = Some(tx);
-            self.in_doubt_since.insert(tx, ctx.now());
-            ctx.observe(TwoPhaseObs::Prepared { tx });
-            ctx.set_timer(QUERY, RETRY);
-        } else {
-            self.state.log.insert(tx, Vote::Aborted);
-            ctx.observe(TwoPhaseObs::Refused { tx });
-        }
-        ctx.send(self.coordinator, TwoPhaseMsg::Vote { tx, yes });
+    fn in_doubt(&self) -> Vec<(u64, NodeId)> {
+        self.state
+            .log
+            .iter()
+            .filter_map(
+                |(&tx, v)| if let Vote::Prepared { coordinator, .. } = v { Some((tx, *coordinator)) } else { None },
+            )
+            .collect()
     }
 
-    fn decide(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, tx: u64, commit: bool) {
+    fn refuse(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, tx: u64, why: Refusal) {
+        self.state.log.insert(tx, Vote::Aborted);
+        ctx.observe(TwoPhaseObs::Refused { tx, why });
+    }
+
+    /// The work is done: lock the row and check the amount, then report.
+    fn executed(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, tx: u64, amount: i64, coordinator: NodeId) {
+        let why = if self.state.lock.is_some_and(|holder| holder != tx) {
+            Some(Refusal::Locked)
+        } else if self.state.available < amount || self.settings.refuses == Some(tx) {
+            Some(Refusal::Short)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.refuse(ctx, tx, why);
+        } else {
+            self.state.lock = Some(tx);
+            self.executed.insert(tx, amount);
+            ctx.observe(TwoPhaseObs::Executed { tx });
+            ctx.set_timer(prepare_timer(tx), self.settings.prepare_timeout);
+        }
+        ctx.send(coordinator, TwoPhaseMsg::Executed { tx, ok: why.is_none() });
+    }
+
+    fn release(&mut self, tx: u64) {
+        if self.state.lock == Some(tx) {
+            self.state.lock = None;
+        }
+    }
+
+    fn prepare(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, from: NodeId, tx: u64) {
+        let yes = match self.state.log.get(&tx) {
+            // A retransmitted prepare: vote again as before.
+            Some(Vote::Prepared { .. } | Vote::Committed) => true,
+            Some(Vote::Aborted) => false,
+            None => match self.executed.remove(&tx) {
+                Some(amount) => {
+                    ctx.cancel_timer(prepare_timer(tx));
+                    self.state.log.insert(tx, Vote::Prepared { amount, coordinator: from });
+                    self.in_doubt_since.insert(tx, ctx.now());
+                    ctx.observe(TwoPhaseObs::Prepared { tx });
+                    ctx.set_timer(QUERY, RETRY);
+                    true
+                }
+                None => {
+                    self.working.remove(&tx);
+                    self.refuse(ctx, tx, Refusal::Unprepared);
+                    false
+                }
+            },
+        };
+        ctx.send(from, TwoPhaseMsg::Vote { tx, yes });
+    }
+
+    fn decide(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, from: NodeId, tx: u64, commit: bool) {
         self.working.remove(&tx);
         match self.state.log.get(&tx).copied() {
-            Some(Vote::Prepared { amount }) => {
+            Some(Vote::Prepared { amount, .. }) => {
                 if commit {
                     self.state.available -= amount;
                     self.state.moved += amount;
                 }
                 self.state.log.insert(tx, if commit { Vote::Committed } else { Vote::Aborted });
-                if self.state.lock == Some(tx) {
-                    self.state.lock = None;
-                }
+                self.release(tx);
                 let since = self.in_doubt_since.remove(&tx).unwrap_or(ctx.now());
                 ctx.observe(TwoPhaseObs::Applied {
                     tx,
@@ -116,9 +190,13 @@ impl Service {
                     blocked_us: ctx.now().saturating_since(since).as_micros(),
                 });
             }
-            // Decided before this participant voted (a vote timeout, or another's no): it never
-            // did anything, and remembers the abort so that a late prepare is refused.
+            // Aborted before this participant voted (a timeout, or another's no): the work is
+            // undone and the abort remembered, so that a late prepare is refused.
             None if !commit => {
+                if self.executed.remove(&tx).is_some() {
+                    ctx.cancel_timer(prepare_timer(tx));
+                    self.release(tx);
+                }
                 self.state.log.insert(tx, Vote::Aborted);
                 ctx.observe(TwoPhaseObs::Applied { tx, commit, blocked_us: 0 });
             }
@@ -126,7 +204,7 @@ impl Service {
             // cannot happen: the coordinator commits only after every yes.)
             _ => {}
         }
-        ctx.send(self.coordinator, TwoPhaseMsg::Ack { tx });
+        ctx.send(from, TwoPhaseMsg::Ack { tx });
     }
 }
 
@@ -134,50 +212,66 @@ impl Actor<TwoPhaseProtocol> for Service {
     type Durable = ServiceState;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>) {
-        let in_doubt: Vec<u64> =
-            self.state.log.iter().filter(|(_, v)| matches!(v, Vote::Prepared { .. })).map(|(&tx, _)| tx).collect();
+        // Work not yet prepared died with the crash, and its lock with it; a prepared order keeps
+        // the lock it logged.
+        let in_doubt = self.in_doubt();
+        self.state.lock = in_doubt.first().map(|&(tx, _)| tx);
         if !in_doubt.is_empty() {
-            for &tx in &in_doubt {
+            for &(tx, coordinator) in &in_doubt {
                 self.in_doubt_since.insert(tx, ctx.now());
-                ctx.send(self.coordinator, TwoPhaseMsg::Query { tx });
+                ctx.send(coordinator, TwoPhaseMsg::Query { tx });
             }
             ctx.observe(TwoPhaseObs::Recovered { in_doubt: in_doubt.len() as u64 });
             ctx.set_timer(QUERY, RETRY);
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, _from: NodeId, msg: TwoPhaseMsg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, from: NodeId, msg: TwoPhaseMsg) {
         match msg {
-            TwoPhaseMsg::Prepare { tx, amount } => match self.state.log.get(&tx) {
-                // A retransmitted prepare: vote again as before.
-                Some(Vote::Prepared { .. }) => ctx.send(self.coordinator, TwoPhaseMsg::Vote { tx, yes: true }),
-                Some(_) => ctx.send(self.coordinator, TwoPhaseMsg::Vote { tx, yes: false }),
-                None => {
-                    self.working.insert(tx, amount);
-                    let work = ctx.rng().between(self.work_us.0, self.work_us.1);
-                    ctx.set_timer(TimerId(1 + tx), SimDuration::from_micros(work));
+            TwoPhaseMsg::Execute { tx, amount } => {
+                let answer = match self.state.log.get(&tx) {
+                    Some(Vote::Aborted) => Some(false),
+                    Some(_) => Some(true),
+                    None if self.executed.contains_key(&tx) => Some(true),
+                    None if self.working.contains_key(&tx) => None,
+                    None => {
+                        self.working.insert(tx, (amount, from));
+                        let work = ctx.rng().between(self.settings.work_us.0, self.settings.work_us.1);
+                        ctx.set_timer(work_timer(tx), SimDuration::from_micros(work));
+                        None
+                    }
+                };
+                if let Some(ok) = answer {
+                    ctx.send(from, TwoPhaseMsg::Executed { tx, ok });
                 }
-            },
-            TwoPhaseMsg::Decide { tx, commit } => self.decide(ctx, tx, commit),
+            }
+            TwoPhaseMsg::Prepare { tx } => self.prepare(ctx, from, tx),
+            TwoPhaseMsg::Decide { tx, commit } => self.decide(ctx, from, tx, commit),
             _ => {}
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: TimerId) {
         if timer == QUERY {
-            let in_doubt: Vec<u64> =
-                self.state.log.iter().filter(|(_, v)| matches!(v, Vote::Prepared { .. })).map(|(&tx, _)| tx).collect();
-            for &tx in &in_doubt {
-                ctx.send(self.coordinator, TwoPhaseMsg::Query { tx });
+            let in_doubt = self.in_doubt();
+            for &(tx, coordinator) in &in_doubt {
+                ctx.send(coordinator, TwoPhaseMsg::Query { tx });
             }
             if !in_doubt.is_empty() {
                 ctx.set_timer(QUERY, RETRY);
             }
             return;
         }
-        let tx = timer.0 - 1;
-        if let Some(amount) = self.working.remove(&tx) {
-            self.vote(ctx, tx, amount);
+        let tx = (timer.0 - 1) / 2;
+        if timer == work_timer(tx) {
+            if let Some((amount, coordinator)) = self.working.remove(&tx) {
+                self.executed(ctx, tx, amount, coordinator);
+            }
+        } else if self.executed.remove(&tx).is_some() {
+            // No prepare in time: not having voted, the participant may still abort alone.
+            self.release(tx);
+            self.state.log.insert(tx, Vote::Aborted);
+            ctx.observe(TwoPhaseObs::TimedOut { tx });
         }
     }
 
@@ -191,7 +285,7 @@ impl Actor<TwoPhaseProtocol> for Service {
             "available": self.state.available,
             "moved": self.state.moved,
             "lock": self.state.lock,
-            "in_doubt": self.state.log.values().filter(|v| matches!(v, Vote::Prepared { .. })).count(),
+            "in_doubt": self.in_doubt().len(),
         })
     }
 }
@@ -212,16 +306,30 @@ pub struct CoordinatorLog {
     pub log: BTreeMap<u64, Decision>,
 }
 
-/// The coordinator: starts `orders` orders, one every `interval`, each over the three services.
+/// Which orders a coordinator starts: `orders` of them, one every `interval`, the first at
+/// `first`; with several coordinators, order ids interleave (`index` of `count`) so that they
+/// never collide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    pub orders: u64,
+    pub interval: SimDuration,
+    pub first: SimDuration,
+    pub index: u64,
+    pub count: u64,
+}
+
+/// The coordinator: starts its scheduled orders, each over the three services.
 #[derive(Debug)]
 pub struct Coordinator {
     services: Vec<(ServiceKind, NodeId)>,
     price: i64,
-    orders: u64,
-    interval: SimDuration,
+    schedule: Schedule,
+    /// From the order's start to the decision, if not every vote is in.
     vote_timeout: SimDuration,
     state: CoordinatorLog,
-    /// Yes votes per order being collected (volatile: a restart aborts undecided orders).
+    /// Services that did the work, per undecided order (volatile: a restart aborts those).
+    executed: BTreeMap<u64, BTreeSet<NodeId>>,
+    /// Yes votes per undecided order.
     votes: BTreeMap<u64, BTreeSet<NodeId>>,
 }
 
@@ -232,18 +340,17 @@ impl Coordinator {
     pub fn new(
         services: Vec<(ServiceKind, NodeId)>,
         price: i64,
-        orders: u64,
-        interval: SimDuration,
+        schedule: Schedule,
         vote_timeout: SimDuration,
         durable: Option<CoordinatorLog>,
     ) -> Self {
         Coordinator {
             services,
             price,
-            orders,
-            interval,
+            schedule,
             vote_timeout,
             state: durable.unwrap_or_default(),
+            executed: BTreeMap::new(),
             votes: BTreeMap::new(),
         }
     }
@@ -253,19 +360,21 @@ impl Coordinator {
     }
 
     fn begin(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>) {
+        let tx = self.state.orders_started * self.schedule.count + self.schedule.index + 1;
         self.state.orders_started += 1;
-        let tx = self.state.orders_started;
         self.state.log.insert(tx, Decision { commit: None, acked: BTreeSet::new() });
+        self.executed.insert(tx, BTreeSet::new());
         self.votes.insert(tx, BTreeSet::new());
         ctx.observe(TwoPhaseObs::Begun { tx });
         for &(kind, node) in &self.services {
-            ctx.send(node, TwoPhaseMsg::Prepare { tx, amount: self.amount(kind) });
+            ctx.send(node, TwoPhaseMsg::Execute { tx, amount: self.amount(kind) });
         }
         ctx.set_timer(TimerId(2 * tx), self.vote_timeout);
     }
 
     /// Logs the decision, then tells everyone (and keeps telling those who have not acknowledged).
     fn decide(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, tx: u64, commit: bool) {
+        self.executed.remove(&tx);
         self.votes.remove(&tx);
         ctx.cancel_timer(TimerId(2 * tx));
         if let Some(entry) = self.state.log.get_mut(&tx) {
@@ -312,13 +421,31 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
         for tx in unacked {
             self.send_decision(ctx, tx);
         }
-        if self.state.orders_started < self.orders {
-            ctx.set_timer(NEXT_ORDER, self.interval);
+        if self.state.orders_started < self.schedule.orders {
+            let wait = if self.state.orders_started == 0 { self.schedule.first } else { self.schedule.interval };
+            ctx.set_timer(NEXT_ORDER, wait);
         }
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, from: NodeId, msg: TwoPhaseMsg) {
         match msg {
+            TwoPhaseMsg::Executed { tx, ok } => {
+                if !ok {
+                    if self.votes.contains_key(&tx) {
+                        self.decide(ctx, tx, false);
+                    }
+                    return;
+                }
+                let all = self
+                    .executed
+                    .get_mut(&tx)
+                    .is_some_and(|done| done.insert(from) && done.len() == self.services.len());
+                if all {
+                    for &(_, node) in &self.services {
+                        ctx.send(node, TwoPhaseMsg::Prepare { tx });
+                    }
+                }
+            }
             TwoPhaseMsg::Vote { tx, yes } => {
                 if !self.votes.contains_key(&tx) {
                     return; // decided already (a late or repeated vote)
@@ -361,8 +488,8 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: TimerId) {
         if timer == NEXT_ORDER {
             self.begin(ctx);
-            if self.state.orders_started < self.orders {
-                ctx.set_timer(NEXT_ORDER, self.interval);
+            if self.state.orders_started < self.schedule.orders {
+                ctx.set_timer(NEXT_ORDER, self.schedule.interval);
             }
             return;
         }
@@ -383,7 +510,7 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
     fn public_state(&self) -> serde_json::Value {
         serde_json::json!({
             "orders_started": self.state.orders_started,
-            "collecting": self.votes.len(),
+            "undecided": self.votes.len(),
             "committed": self.state.log.values().filter(|d| d.commit == Some(true)).count(),
             "aborted": self.state.log.values().filter(|d| d.commit == Some(false)).count(),
         })
