@@ -52,7 +52,27 @@ fn delta() -> impl Strategy<Value = i64> {
 }
 
 fn field() -> impl Strategy<Value = String> {
-    prop_oneof![Just("f1"), Just("f2"), Just("f3")].prop_map(str::to_owned)
+    prop_oneof![Just("f1"), Just("f2"), Just("f3"), Just("available")].prop_map(str::to_owned)
+}
+
+/// A saga step on four keys of the pool (an account holding anything, wrong types included),
+/// with the log states the orchestrator writes and an amount the account may or may not cover.
+fn saga_step() -> impl Strategy<Value = Cmd> {
+    let state = || prop_oneof![Just(""), Just("f:1"), Just("b:0"), Just("completed")];
+    (
+        proptest::collection::vec(key(), 4),
+        prop_oneof![Just("1"), Just("2"), Just("f1")],
+        prop_oneof![Just("1"), Just("5"), Just("40")],
+        prop_oneof![Just("do"), Just("undo")],
+        state(),
+        state(),
+        state(),
+    )
+        .prop_map(|(keys, tx, amount, op, ok, refused, expected)| Cmd::Script {
+            script: ScriptName::SagaStep,
+            keys,
+            args: [tx, amount, op, ok, refused, expected, "inventory"].map(str::to_owned).to_vec(),
+        })
 }
 
 fn score() -> impl Strategy<Value = f64> {
@@ -162,6 +182,12 @@ fn cmd() -> impl Strategy<Value = Cmd> {
             script: ScriptName::RwRenew,
             keys: vec![k],
             args: vec![owner, ms.to_owned()]
+        }),
+        saga_step(),
+        (key(), key(), field(), field()).prop_map(|(seen, effects, id, effect)| Cmd::Script {
+            script: ScriptName::ConsumeOnce,
+            keys: vec![seen, effects],
+            args: vec![id, effect]
         }),
     ]
 }

@@ -11,6 +11,7 @@ mod orders;
 pub mod outbox;
 mod pn_counter;
 pub mod saga;
+pub mod saga_store;
 pub mod tcc;
 pub mod two_phase;
 
@@ -57,7 +58,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 15] = [
+static CATALOG: [ScenarioSpec; 16] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -169,6 +170,14 @@ static CATALOG: [ScenarioSpec; 15] = [
         title_zh: "同样订单的编排式 Saga：步骤与逆序补偿、持久化 Saga 日志、带退避的重试，补偿持续失败时转人工处理",
         properties: &["atomicity", "conservation", "nothing_dropped"],
         build: saga::build,
+    },
+    ScenarioSpec {
+        name: "saga-store",
+        section: "46.7.3",
+        title_en: "The saga with everything in the store: each step, its log entry and its outbox event in one script; the orchestrator resumes from the log after a crash (what `distlab saga` runs on Redis)",
+        title_zh: "状态全部存于存储的 Saga：每一步、其日志项与发件箱事件由一个脚本原子写入；编排器崩溃后从日志恢复（即 `distlab saga` 在 Redis 上运行的代码）",
+        properties: &["atomicity", "conservation", "nothing_dropped", "delivered"],
+        build: saga_store::build,
     },
     ScenarioSpec {
         name: "outbox",

@@ -32,10 +32,18 @@ pub enum ScriptName {
     /// `KEYS[1]`, `ARGV[1] = rank`, `ARGV[2] = value`, `ARGV[3] = ms`: `SET key "rank:value" PX ms`
     /// unless the key holds a value whose leading rank is at least `rank`; 1 if set, else 0.
     SetIfNewer,
+    /// `KEYS[1] = account`, `KEYS[2] = saga log`, `KEYS[3] = outbox`, `KEYS[4] = outbox sequence`,
+    /// `ARGV = tx, amount, "do" | "undo", state if ok, state if refused, expected state, service`:
+    /// a saga's step, its log entry and its outgoing event in one atomic write; 1 done, 0 refused,
+    /// -1 when the log no longer holds the expected state (nothing written).
+    SagaStep,
+    /// `KEYS[1] = ids seen`, `KEYS[2] = effects`, `ARGV[1] = id`, `ARGV[2] = field`: count the
+    /// effect once per id; 1 applied, 0 a duplicate.
+    ConsumeOnce,
 }
 
 impl ScriptName {
-    pub const ALL: [ScriptName; 7] = [
+    pub const ALL: [ScriptName; 9] = [
         ScriptName::CompareAndDelete,
         ScriptName::CompareAndPExpire,
         ScriptName::AcquireFenced,
@@ -43,6 +51,8 @@ impl ScriptName {
         ScriptName::RwRelease,
         ScriptName::RwRenew,
         ScriptName::SetIfNewer,
+        ScriptName::SagaStep,
+        ScriptName::ConsumeOnce,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +64,8 @@ impl ScriptName {
             ScriptName::RwRelease => "rw_release",
             ScriptName::RwRenew => "rw_renew",
             ScriptName::SetIfNewer => "set_if_newer",
+            ScriptName::SagaStep => "saga_step",
+            ScriptName::ConsumeOnce => "consume_once",
         }
     }
 
@@ -67,6 +79,8 @@ impl ScriptName {
             ScriptName::RwRelease => include_str!("scripts/rw_release.lua"),
             ScriptName::RwRenew => include_str!("scripts/rw_renew.lua"),
             ScriptName::SetIfNewer => include_str!("scripts/set_if_newer.lua"),
+            ScriptName::SagaStep => include_str!("scripts/saga_step.lua"),
+            ScriptName::ConsumeOnce => include_str!("scripts/consume_once.lua"),
         }
     }
 
@@ -79,6 +93,8 @@ impl ScriptName {
             ScriptName::RwAcquire => (1, 3),
             ScriptName::RwRelease | ScriptName::RwRenew => (1, 2),
             ScriptName::SetIfNewer => (1, 3),
+            ScriptName::SagaStep => (4, 7),
+            ScriptName::ConsumeOnce => (2, 2),
         }
     }
 
@@ -111,6 +127,10 @@ impl ScriptName {
                         other => other,
                     },
                 );
+            }
+            ScriptName::SagaStep => return Lua { ks, now_ms }.saga_step(keys, args).unwrap_or_else(|e| e),
+            ScriptName::ConsumeOnce => {
+                return Lua { ks, now_ms }.consume_once(keys, args).unwrap_or_else(|e| e);
             }
             ScriptName::CompareAndDelete | ScriptName::CompareAndPExpire => {}
         }
@@ -261,6 +281,77 @@ impl Lua<'_> {
             self.call(Cmd::Del { keys: vec![key.to_owned()] })?;
         }
         Ok(Reply::Int(0))
+    }
+
+    /// `HGET` as a script sees it: the string, or `None` for Lua's `false`.
+    fn hget(&mut self, key: &str, field: &str) -> Result<Option<String>, Reply> {
+        match self.call(Cmd::HGet { key: key.to_owned(), field: field.to_owned() })? {
+            Reply::Bulk(v) => Ok(Some(v)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The twin of `saga_step.lua`. Amounts are integers (Lua's `tonumber` of anything else
+    /// fails the script, as a Lua error with code `ERR` here).
+    fn saga_step(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
+        let (account, log, outbox, sequence) = (&keys[0], &keys[1], &keys[2], &keys[3]);
+        let tx = &args[0];
+        if self.hget(log, tx)?.unwrap_or_default() != args[5] {
+            return Ok(Reply::Int(-1));
+        }
+        let number = |s: &str| s.trim().parse::<i64>().map_err(|_| Reply::err("ERR saga_step: not an integer"));
+        let field = format!("order:{tx}");
+        let seen = self.hget(account, &field)?;
+        let mut ok = 1;
+        if args[2] == "do" {
+            match seen {
+                None => {
+                    let amount = number(&args[1])?;
+                    let available = number(&self.hget(account, "available")?.unwrap_or_else(|| "0".to_owned()))?;
+                    if available >= amount {
+                        self.hincrby(account, "available", -amount)?;
+                        self.hincrby(account, "moved", amount)?;
+                        self.call(Cmd::HSet {
+                            key: account.clone(),
+                            fields: vec![(field, format!("done:{}", args[1]))],
+                        })?;
+                    } else {
+                        self.call(Cmd::HSet { key: account.clone(), fields: vec![(field, "refused".to_owned())] })?;
+                        ok = 0;
+                    }
+                }
+                Some(state) if !state.starts_with("done:") => ok = 0,
+                Some(_) => {}
+            }
+        } else {
+            if let Some(done) = seen.as_deref().and_then(|s| s.strip_prefix("done:")) {
+                let amount = number(done)?;
+                self.hincrby(account, "available", amount)?;
+                self.hincrby(account, "moved", -amount)?;
+            }
+            self.call(Cmd::HSet { key: account.clone(), fields: vec![(field, "compensated".to_owned())] })?;
+        }
+        let state = if ok == 1 { &args[3] } else { &args[4] };
+        self.call(Cmd::HSet { key: log.clone(), fields: vec![(tx.clone(), state.clone())] })?;
+        let seq = match self.call(Cmd::Incr { key: sequence.clone() })? {
+            Reply::Int(n) => n,
+            other => return Err(Reply::Error(format!("ERR unexpected INCR reply {other:?}"))),
+        };
+        #[expect(clippy::cast_precision_loss, reason = "ZADD's score is a double, as the script's number is")]
+        let score = seq as f64;
+        let event = format!("{seq}:{tx}:{}:{}:{ok}", args[6], args[2]);
+        self.call(Cmd::ZAdd { key: outbox.clone(), members: vec![(score, event)] })?;
+        Ok(Reply::Int(ok))
+    }
+
+    /// The twin of `consume_once.lua`.
+    fn consume_once(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
+        if !self.hget_is_nil(&keys[0], &args[0])? {
+            return Ok(Reply::Int(0));
+        }
+        self.call(Cmd::HSet { key: keys[0].clone(), fields: vec![(args[0].clone(), "1".to_owned())] })?;
+        self.hincrby(&keys[1], &args[1], 1)?;
+        Ok(Reply::Int(1))
     }
 
     /// The twin of `rw_renew.lua`.

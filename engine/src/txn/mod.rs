@@ -14,6 +14,7 @@
 
 pub mod outbox;
 pub mod saga;
+pub mod saga_store;
 pub mod tcc;
 pub mod two_phase;
 
