@@ -7,7 +7,17 @@ import { t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
 
 /** A fault the learner injected, and after how many processed events. */
-export interface Action { after: number; fault: Record<string, unknown> }
+/**
+ * A fault the learner injected: after `after` events, at simulated time `at` (µs). Both matter: a
+ * fault injected after playing lands later than the last event, and must be replayed there.
+ */
+export interface Action { after: number; at?: number; fault: Record<string, unknown> }
+
+/** Runs `lab` to where `action` was injected: its event count, then its time. */
+export function runToAction(lab: Lab, action: Action): void {
+  lab.run_to_event(action.after);
+  if (action.at !== undefined && action.at > lab.now_us()) lab.run_until(action.at);
+}
 
 export interface TraceRecord { index: number; time: number; kind: string; [field: string]: unknown }
 
@@ -157,7 +167,7 @@ export class SimControls implements KeyHandlers {
   private rebuild(until: { events: number } | { timeUs: number }): Lab {
     const lab = new Lab(this.host.scenario, this.host.config(), this.seed);
     for (const a of this.actions) {
-      lab.run_to_event(a.after);
+      runToAction(lab, a);
       lab.inject(a.fault);
     }
     if ("events" in until) lab.run_to_event(until.events);
@@ -192,7 +202,7 @@ export class SimControls implements KeyHandlers {
   /** Applies a fault now and records it so that the share link replays it. */
   inject(fault: Record<string, unknown>): void {
     this.lab.inject(fault);
-    this.actions.push({ after: this.lab.events_processed(), fault });
+    this.actions.push({ after: this.lab.events_processed(), at: this.lab.now_us(), fault });
     this.refresh();
   }
 

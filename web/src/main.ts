@@ -15,6 +15,7 @@ import { mountLocks } from "./views/locks";
 import { mountWalkthrough } from "./views/walkthrough";
 import { mountRing } from "./views/ring";
 import { mountSoon } from "./views/soon";
+import { mountTransactions } from "./views/txn";
 
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
 
@@ -30,7 +31,7 @@ const CHAPTER: Section[] = [
   { id: "choosing", title: "s.46.6" },
   { id: "locks", title: "s.46.7.1", mount: mountLocks },
   { id: "ids", title: "s.46.7.2" },
-  { id: "transactions", title: "s.46.7.3" },
+  { id: "transactions", title: "s.46.7.3", mount: mountTransactions },
 ];
 const EXERCISES: Section[] = [
   { id: "exercise-1", title: "ex.1", mount: mountWalkthrough },

@@ -450,6 +450,129 @@ await test("the exercise-3 walkthrough can be stepped to the end", async (page) 
   assert((await page.textContent("main h2")).startsWith("练习 3"), await page.textContent("main h2"));
 });
 
+/** The names of the transaction lanes drawn, top to bottom. */
+const laneNames = (page) => page.locator("#txn-lanes g.lane").evaluateAll((gs) => gs.map((g) => g.dataset.node));
+/** The page's address: page.url() can lag behind history.replaceState. */
+const href = (page) => page.evaluate(() => location.href);
+
+await test("a saga failing at its third step compensates payment, then inventory", async (page) => {
+  await open(page, "#/transactions?protocol=saga&seed=1");
+  await page.fill("#txn-fail-order", "3");
+  await page.locator("#txn-fail-order").dispatchEvent("change");
+  assert((await page.inputValue("#txn-fail-step")) === "3", "shipping is the default step to fail");
+  await page.click("#share");
+  const url = (await page.inputValue("#share-url")).replace(/([?&])n=\d+/, "$1t=3000000");
+  assert(url.includes("fail=3") && url.includes("step=3") && url.includes("t=3000000"), url);
+  await page.goto(url);
+  await page.waitForSelector("#txn-lanes svg");
+  assert((await page.getAttribute("#txn-lanes svg", "data-order")) === "3", "the lanes show the failed order");
+  const row = (order) => page.locator(`#txn-grid-box tr[data-order='${order}'] td[data-node]`).evaluateAll((cells) => cells.map((c) => `${c.dataset.node}:${c.dataset.state ?? ""}`).join(" "));
+  assert((await row(3)) === "orchestrator:rolled_back inventory:compensated payment:compensated shipping:failed", await row(3));
+  assert((await row(12)) === "orchestrator:rolled_back inventory:failed payment: shipping:", `out of stock: ${await row(12)}`);
+  const compensations = await page.locator("#txn-events .txn-event[data-type='compensated']").evaluateAll((ls) => ls.map((l) => [l.dataset.node, Number(l.dataset.index)]));
+  assert(compensations.map(([node]) => node).join() === "payment,inventory" && compensations[0][1] < compensations[1][1], `step 2 then step 1: ${JSON.stringify(compensations)}`);
+  const undos = await page.locator("#txn-lanes g.msg.undo").evaluateAll((gs) => gs.map((g) => [Number(g.dataset.index), g.dataset.to]).sort((a, b) => a[0] - b[0]).map(([, to]) => to));
+  assert(undos.join() === "payment,inventory", `the undo arrows go to payment, then inventory: ${undos}`);
+  const metric = (name) => page.textContent(`#txn-summary tr[data-metric='${name}'] td:nth-child(2)`);
+  assert((await metric("completed")) === "10" && (await metric("rolled_back")) === "2" && (await metric("compensations")) === "2", "ten completed; order 3 and order 12 (no stock left) rolled back");
+  for (const property of ["atomicity", "conservation", "nothing_dropped"]) assert((await page.getAttribute(`#verdict-${property}`, "class")) === "good", property);
+});
+
+await test("2PC: participants stay in doubt while the coordinator is down, and resolve after its restart", async (page) => {
+  // Seed 1: after event 19 the coordinator has two of the three votes; payment's is still on its way.
+  await open(page, '#/transactions?protocol=2pc&seed=1&faults=[{"after":19,"fault":{"fault":"crash","node":"coordinator"}}]&n=19');
+  const blocked = () => page.locator("#txn-blocked .blocked").evaluateAll((ls) => ls.map((l) => `${l.dataset.node}:${l.dataset.order}:${l.dataset.blockedUs}`).join(" "));
+  assert((await blocked()) === "inventory:1:5022 payment:1:3498 shipping:1:3400", await blocked());
+  assert((await page.textContent("#txn-blocked .blocked[data-node='inventory'] .clock")) === "0.005 s", "the clock is shown in seconds");
+  assert((await page.locator("#txn-lanes g.msg[data-type='vote'] line.flying").count()) === 1, "the third vote is on its way");
+  assert((await page.textContent("#txn-twin-status")).includes("crashed") && (await page.textContent("#txn-twin-status")).includes("locks held: none"), await page.textContent("#txn-twin-status"));
+  for (let i = 0; i < 6; i++) await page.click("#step");
+  assert((await blocked()) === "inventory:1:504563 payment:1:503039 shipping:1:502941", `the clocks grow with simulated time: ${await blocked()}`);
+  assert((await page.locator("#txn-lanes g.msg[data-type='vote'] line.lost").count()) === 1, "the third vote was lost: the coordinator is down");
+  assert((await page.locator("#txn-lanes g.msg[data-type='query'] line.lost").count()) === 2, "and so are the participants' queries");
+  assert((await page.textContent("#txn-blocked .blocked[data-node='inventory'] .clock")) === "0.505 s", await page.textContent("#txn-blocked .blocked[data-node='inventory'] .clock"));
+  assert((await page.getAttribute("#verdict-atomicity", "class")) === "bad", "an order in doubt is not atomic yet");
+  await page.click("button[data-action='restart-coordinator']");
+  for (let i = 0; i < 30 && (await page.locator("#txn-blocked .blocked").count()) > 0; i++) await page.click("#step");
+  assert((await page.locator("#txn-blocked .blocked").count()) === 0, "nobody is in doubt any more");
+  const states = await page.locator("#txn-grid-box tr[data-order='1'] td[data-node]").evaluateAll((cells) => cells.map((c) => c.dataset.state).join());
+  assert(states === "aborted,aborted,aborted,aborted", `presumed abort: the restarted coordinator aborts what it had not decided: ${states}`);
+  assert((await page.textContent("#txn-blocked-measured")).includes("longest 505 ms, in all 1515 ms"), await page.textContent("#txn-blocked-measured"));
+  assert((await page.getAttribute("#verdict-atomicity", "class")) === "good", "atomic again");
+  assert((await page.textContent("#txn-twin-status")).startsWith("orchestrator: up"), await page.textContent("#txn-twin-status"));
+});
+
+await test("the transactions view switches protocols and speaks Chinese", async (page) => {
+  await open(page, "#/transactions?seed=1&t=1000000");
+  assert((await page.textContent("main h2")) === "Distributed transactions", await page.textContent("main h2"));
+  const protocols = await page.locator("#txn-protocol option").evaluateAll((os) => os.map((o) => o.value));
+  assert(protocols.slice(0, 3).join() === "2pc,tcc,saga" && protocols.at(-1) === "outbox", `from the catalogue: ${protocols}`);
+  assert((await laneNames(page)).join() === "coordinator,inventory,payment,shipping", (await laneNames(page)).join());
+  assert((await page.locator("#txn-grid-box tr[data-order]").count()) === 5, "an order every 200 ms: five by 1 s");
+  await page.selectOption("#txn-protocol", "saga");
+  assert((await href(page)).includes("protocol=saga"), await href(page));
+  assert((await page.textContent("#sim-time")).endsWith("0.000 s"), "a new protocol starts a new run");
+  for (let i = 0; i < 6; i++) await page.click("#step");
+  assert((await laneNames(page)).join() === "orchestrator,inventory,payment,shipping", (await laneNames(page)).join());
+  assert(await page.isVisible("#txn-fail-order") && !(await page.isVisible("#txn-dual")), "sagas fail a step; only the outbox has a dual write");
+  await page.selectOption("#txn-protocol", "outbox");
+  assert(!(await page.isVisible("#txn-fail-order")) && await page.isVisible("#txn-dual"), "the outbox has no step to fail");
+  for (let i = 0; i < 10; i++) await page.click("#step");
+  assert((await laneNames(page)).join() === "orders,shipping", (await laneNames(page)).join());
+  assert((await page.getAttribute("#txn-grid-box td[data-node='shipping']", "data-state")) === "applied", "order 1 reached the consumer");
+  await page.click("#share"); // the position goes into the URL, which the language switch rebuilds from
+  await page.click("#lang");
+  assert((await page.textContent("main h2")) === "分布式事务", await page.textContent("main h2"));
+  assert((await page.inputValue("#txn-protocol")) === "outbox", "the protocol survives the language switch");
+  assert((await page.textContent("#txn-lanes")).includes("订单服务"), "the lanes are labelled in Chinese");
+  assert((await page.textContent("#txn-grid-box td[data-node='shipping']")) === "已应用", await page.textContent("#txn-grid-box td[data-node='shipping']"));
+  assert((await page.textContent("#verdict-delivered")).startsWith("恰好投递一次: 成立"), await page.textContent("#verdict-delivered"));
+});
+
+await test("clicking a lane crashes that actor there, and the share link replays it", async (page) => {
+  await open(page, "#/transactions?protocol=saga&seed=1&t=1000000&order=2");
+  assert((await page.getAttribute("#txn-lanes svg", "data-order")) === "2", "the lanes show order 2");
+  const payment = page.locator("#txn-lanes g.lane[data-node='payment'] rect.lane-bg");
+  await payment.scrollIntoViewIfNeeded();
+  const lane = await payment.boundingBox();
+  // Whatever is drawn there (a band, an arrow), the click belongs to the lane under it.
+  await page.mouse.click(lane.x + lane.width * 0.5, lane.y + lane.height / 2);
+  const faults = JSON.parse(new URLSearchParams(new URL(await href(page)).hash.split("?")[1]).get("faults"));
+  assert(faults.length === 1 && faults[0].fault.fault === "crash" && faults[0].fault.node === "payment", JSON.stringify(faults));
+  assert(faults[0].after === 15, `the click at the middle of order 2 crashes payment right after its step (event 15), not ${faults[0].after}`);
+  assert((await page.getAttribute(".card[data-node='payment']", "class")).includes("crashed"), "payment is down");
+  assert((await page.locator("#txn-lanes text.crash[data-node='payment']").count()) === 1, "the crash is drawn on its lane");
+  await page.click("#share");
+  const url = await page.inputValue("#share-url");
+  const hash = await page.textContent("#txn-hash");
+  const again = await context.newPage();
+  await again.goto(url);
+  await again.waitForSelector("#txn-hash");
+  assert((await again.textContent("#txn-hash")) === hash, "the share link replays the same run");
+  assert((await again.locator("#txn-lanes text.crash[data-node='payment']").count()) === 1, "with the crash on the lane");
+  await again.close();
+});
+
+await test("a fault injected after playing past the last event replays at its own time", async (page) => {
+  // Found in review: at t = 1.1 s the last event is earlier; replaying by event count alone put
+  // the crash back at that event's time, and the share link gave another run.
+  await open(page, "#/transactions?protocol=2pc&seed=1&t=1100000");
+  await page.click("button[data-action='crash-coordinator']");
+  await page.click("#share");
+  const url = await page.inputValue("#share-url");
+  const faults = JSON.parse(new URLSearchParams(new URL(url).hash.split("?")[1]).get("faults"));
+  assert(faults[0].at === 1100000, `the crash is recorded at 1.1 s: ${JSON.stringify(faults)}`);
+  for (let i = 0; i < 20; i++) await page.click("#step");
+  await page.click("#share");
+  const later = await page.inputValue("#share-url");
+  const hash = await page.textContent("#txn-hash");
+  const again = await context.newPage();
+  await again.goto(later);
+  await again.waitForSelector("#txn-hash");
+  assert((await again.textContent("#txn-hash")) === hash, `same run from the share link: ${later}`);
+  await again.close();
+});
+
 await context.close();
 rmSync(profile, { recursive: true, force: true });
 server.close();
