@@ -86,7 +86,11 @@ enum Node<P: Protocol> {
 pub struct LiveWorld<P: Protocol> {
     seed: u64,
     nodes: Vec<Node<P>>,
+    progress: Option<Progress<P>>,
 }
+
+/// A live count of the observations a predicate accepts, for a progress line.
+type Progress<P> = (Rc<Cell<u64>>, fn(&<P as Protocol>::Obs) -> bool);
 
 impl<P: Protocol> std::fmt::Debug for LiveWorld<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,6 +111,7 @@ struct Shared<P: Protocol> {
     observations_wanted: Option<usize>,
     counts: fn(&P::Obs) -> bool,
     counted: Cell<usize>,
+    progress: Option<Progress<P>>,
     in_flight: Cell<usize>,
     messages: Cell<u64>,
     store_requests: Cell<u64>,
@@ -134,7 +139,7 @@ where
     /// `seed` seeds each actor's randomness (a live run is not reproducible anyway: real time
     /// and a real network decide its order).
     pub fn new(seed: u64) -> Self {
-        LiveWorld { seed, nodes: Vec::new() }
+        LiveWorld { seed, nodes: Vec::new(), progress: None }
     }
 
     pub fn add_actor<A: Actor<P>>(&mut self, name: impl Into<String>, actor: A) -> NodeId {
@@ -146,6 +151,12 @@ where
     pub fn add_store(&mut self, name: impl Into<String>, backend: Backend) -> NodeId {
         self.nodes.push(Node::Store { name: name.into(), backend: Box::new(backend) });
         self.last_id()
+    }
+
+    /// Counts, in `counter` and while the run goes, the observations `counts` accepts.
+    pub fn with_progress(mut self, counter: Rc<Cell<u64>>, counts: fn(&P::Obs) -> bool) -> Self {
+        self.progress = Some((counter, counts));
+        self
     }
 
     fn last_id(&self) -> NodeId {
@@ -193,6 +204,7 @@ where
             observations_wanted: wanted,
             counts,
             counted: Cell::new(0),
+            progress: self.progress,
             in_flight: Cell::new(0),
             messages: Cell::new(0),
             store_requests: Cell::new(0),
@@ -343,6 +355,11 @@ fn apply<P: Protocol>(
             Effect::SetTimer { timer, after } => timers.set(timer, Instant::now() + as_std(after)),
             Effect::CancelTimer { timer } => timers.cancel(timer),
             Effect::Observe(obs) => {
+                if let Some((counter, counts)) = &shared.progress
+                    && counts(&obs)
+                {
+                    counter.set(counter.get() + 1);
+                }
                 if (shared.counts)(&obs) {
                     shared.counted.set(shared.counted.get() + 1);
                     if shared.observations_wanted.is_some_and(|n| shared.counted.get() >= n) {

@@ -1,5 +1,5 @@
 //! `distlab`: the native face of distlab — scenarios headless (`distlab sim ...`) and engine
-//! actors against real Redis with benchmarks (`distlab bench`).
+//! actors against real Redis with benchmarks (`distlab bench`) and sagas (`distlab saga`).
 //!
 //! Exit codes: 0 success; 1 a promised property is violated, or a run failed midway; 2 bad input
 //! (unknown scenario, bad configuration, unusable Redis target); 3 a simulated run hit one of the
@@ -9,6 +9,7 @@ mod bench_cmd;
 mod cache_cmd;
 mod check_cmd;
 mod ring_cmd;
+mod saga_cmd;
 mod sim_cmd;
 mod sweep_cmd;
 
@@ -42,6 +43,8 @@ enum Command {
     /// Cache eviction policies on a trace, next to the optimum.
     #[command(subcommand)]
     Cache(cache_cmd::CacheCommand),
+    /// Orders as sagas on Redis: log and outbox in it, resumable after a crash, checked at the end.
+    Saga(saga_cmd::SagaArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Check(cmd) => check_cmd::run(cmd),
         Command::Sweep(cmd) => sweep_cmd::run(cmd),
         Command::Cache(cmd) => cache_cmd::run(cmd),
+        Command::Saga(args) => on_runtime(|| async move { saga_cmd::run(&args).await }),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -55,8 +55,14 @@ pub struct Target {
 }
 
 impl Target {
+    /// Connects with a fresh prefix for this run's keys.
     pub async fn connect(spec: &TargetSpec) -> Result<Target, TargetError> {
-        let prefix = new_prefix();
+        Target::connect_with_prefix(spec, &new_prefix()).await
+    }
+
+    /// Connects with the given prefix (`distlab:<name>:`): a run that resumes an earlier one.
+    pub async fn connect_with_prefix(spec: &TargetSpec, prefix: &str) -> Result<Target, TargetError> {
+        let prefix = prefix.to_owned();
         match spec {
             TargetSpec::Embedded => embedded(&prefix).await,
             TargetSpec::Redis(url) => {

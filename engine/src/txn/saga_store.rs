@@ -88,6 +88,11 @@ pub enum SagaStoreObs {
         tx: u64,
         error: String,
     },
+    /// Every order of the plan is finished (once per incarnation that sees it).
+    Finished,
+    /// The relay found the outbox empty with nothing awaiting acknowledgement (once per
+    /// incarnation).
+    Drained,
     /// The consumer received an outbox event; `first` when it counted it (a repeat is not).
     Consumed {
         id: u64,
@@ -248,6 +253,7 @@ pub struct StoreOrchestrator {
     next_tx: u64,
     /// The log has been read (or the store set up): orders may begin.
     ready: bool,
+    finished: bool,
 }
 
 impl StoreOrchestrator {
@@ -262,6 +268,7 @@ impl StoreOrchestrator {
             gaps: Vec::new(),
             next_tx: 1,
             ready: false,
+            finished: false,
         }
     }
 
@@ -317,6 +324,10 @@ impl StoreOrchestrator {
                 self.next_tx += 1;
                 self.next_tx - 1
             } else {
+                if self.sagas.is_empty() && !self.finished {
+                    self.finished = true;
+                    ctx.observe(SagaStoreObs::Finished);
+                }
                 return;
             };
             ctx.observe(SagaStoreObs::Begun { tx });
@@ -450,13 +461,22 @@ pub struct OutboxRelay {
     waiting: BTreeMap<u64, Option<u64>>,
     /// Published, unacknowledged events: id → (member, when last published).
     published: BTreeMap<u64, (String, SimTime)>,
+    drained: bool,
 }
 
 const RELAY_POLL: TimerId = TimerId(0);
 
 impl OutboxRelay {
     pub fn new(store: NodeId, consumer: NodeId, keys: SagaKeys) -> Self {
-        OutboxRelay { store, consumer, keys, next_req: 0, waiting: BTreeMap::new(), published: BTreeMap::new() }
+        OutboxRelay {
+            store,
+            consumer,
+            keys,
+            next_req: 0,
+            waiting: BTreeMap::new(),
+            published: BTreeMap::new(),
+            drained: false,
+        }
     }
 
     fn request(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>, cmd: Cmd, removes: Option<u64>) {
@@ -478,6 +498,10 @@ impl Actor<SagaStoreProtocol> for OutboxRelay {
             SagaStoreMsg::Store { msg: StoreMsg::Reply { req, reply } } => match self.waiting.remove(&req) {
                 Some(None) => {
                     let Reply::Array(items) = reply else { return };
+                    if items.is_empty() && self.published.is_empty() && !self.drained {
+                        self.drained = true;
+                        ctx.observe(SagaStoreObs::Drained);
+                    }
                     let now = ctx.now();
                     for item in items {
                         let Reply::Bulk(event) = item else { continue };

@@ -18,8 +18,11 @@ use distlab_engine::cache::app::{App, Wiring};
 use distlab_engine::cache::database::Database;
 use distlab_engine::cache::world::{CacheObs, CacheProtocol, PatternConfig, Source};
 
+use distlab_engine::txn::saga_store::SagaStoreObs;
+
 use super::{BenchError, BenchOptions, Histogram, Limit, Progress, Sample};
 use crate::driver::{LiveReport, LiveWorld, StopWhen};
+use crate::saga::{SagaRun, SagaStats};
 use crate::target::Target;
 
 type PatternFuture<'a> = Pin<Box<dyn Future<Output = Result<Sample, BenchError>> + 'a>>;
@@ -35,7 +38,7 @@ pub struct Pattern {
     pub run: for<'a> fn(&'a Target, &'a BenchOptions, Progress) -> PatternFuture<'a>,
 }
 
-pub static PATTERNS: [Pattern; 10] = [
+pub static PATTERNS: [Pattern; 12] = [
     Pattern {
         name: "actor-kv",
         baseline: "SET",
@@ -130,6 +133,20 @@ pub static PATTERNS: [Pattern; 10] = [
         about: "the same wave with the SET NX mutex (double-checked): one server loads, the others poll the cache",
         stores_min: 1,
         run: |target, opts, progress| Box::pin(cache_stampede(target, opts, progress, "cache-stampede-mutex", true)),
+    },
+    Pattern {
+        name: "saga",
+        baseline: "EVALSHA",
+        about: "store-backed sagas (46.7.3), one worker per client with its own accounts, log and outbox: three saga_step scripts per order (the step, its log entry and its outbox event at once), a relay and a deduplicating consumer alongside; ops are sagas, latency is begin to end",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(sagas(target, opts, progress, "saga", 100)),
+    },
+    Pattern {
+        name: "saga-compensated",
+        baseline: "EVALSHA",
+        about: "the same with no shipping slot: two steps, the third refused, both compensated in reverse (five scripts per order)",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(sagas(target, opts, progress, "saga-compensated", 0)),
     },
 ];
 
@@ -355,4 +372,43 @@ async fn lock_cycles(
     }
     progress.add(ops);
     Ok(Sample { ops, errors, elapsed: report.elapsed, latencies, details: BTreeMap::new() })
+}
+
+/// Sagas on the store until the budget is spent; `shipping_percent` of the orders complete, the
+/// others are compensated.
+async fn sagas(
+    target: &Target,
+    opts: &BenchOptions,
+    progress: Progress,
+    name: &'static str,
+    shipping_percent: u64,
+) -> Result<Sample, BenchError> {
+    let workers = u64::try_from(opts.clients).unwrap_or(1).max(1);
+    // A duration-limited run never runs out of orders; an ops-limited one has exactly that many.
+    let (orders, stop) = match opts.limit {
+        Limit::Duration(d) => (workers * 1_000_000_000, StopWhen::After(d)),
+        Limit::Ops(n) => (
+            n.max(workers),
+            StopWhen::Observations { count: usize::try_from(workers).unwrap_or(usize::MAX), at_most: OPS_RUN_MAX },
+        ),
+    };
+    let run = SagaRun { tag: name, orders, workers, price: 10, shipping_percent };
+    let report = run
+        .world(target.primary(), 1)
+        .run(stop, |o| matches!(o, SagaStoreObs::Finished))
+        .await
+        .map_err(|source| BenchError::Driver { measurement: name.into(), source })?;
+    let stats = SagaStats::of(&report.observations);
+    let mut latencies = Histogram::default();
+    for &us in &stats.latencies_us {
+        latencies.record(us);
+    }
+    progress.add(stats.finished);
+    let per_saga =
+        |n: u64| if stats.finished == 0 { 0.0 } else { (n as f64 / stats.finished as f64 * 100.0).round() / 100.0 };
+    let details = BTreeMap::from([
+        ("compensations_per_saga".to_owned(), per_saga(stats.compensations)),
+        ("store_requests_per_saga".to_owned(), per_saga(report.store_requests)),
+    ]);
+    Ok(Sample { ops: stats.finished, errors: stats.failures.len() as u64, elapsed: report.elapsed, latencies, details })
 }

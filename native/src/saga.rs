@@ -1,0 +1,158 @@
+//! Sagas on a real Redis (46.7.3): the engine's store-backed saga actors (`StoreOrchestrator`,
+//! `OutboxRelay`, `EventConsumer`), unchanged, run by the real-time driver — for the `distlab
+//! saga` command and for `distlab bench`'s `saga` patterns.
+//!
+//! The driver sends one actor's requests to a store one at a time, so the orders are split among
+//! `workers` independent saga worlds, each with its own accounts, log and outbox under its own
+//! hash tag (one Redis Cluster slot each), its own orchestrator, relay and consumer. Order numbers
+//! are local to a worker; reports number them globally, worker after worker.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use distlab_engine::sim::Observed;
+use distlab_engine::txn::saga_store::{
+    EventConsumer, OutboxRelay, SagaAudit, SagaKeys, SagaPlan, SagaSnapshot, SagaStoreObs, SagaStoreProtocol,
+    StoreOrchestrator,
+};
+use serde::Serialize;
+
+use crate::backend::{Backend, BackendError};
+use crate::driver::{DriverError, LiveReport, LiveWorld, StopWhen};
+
+/// What to run: `orders` in all, split among `workers`; a price; each worker's stock covers its
+/// orders, and `shipping_percent` of them find a shipping slot (the rest are compensated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SagaRun {
+    /// Names the run's keys: worker `w`'s are under the hash tag `{<tag>-<w>}`.
+    pub tag: &'static str,
+    pub orders: u64,
+    pub workers: u64,
+    pub price: i64,
+    pub shipping_percent: u64,
+}
+
+impl SagaRun {
+    /// Worker `w`'s orders: an even share, the first ones taking the remainder.
+    pub fn orders_of(&self, w: u64) -> u64 {
+        self.orders / self.workers + u64::from(w < self.orders % self.workers)
+    }
+
+    pub fn keys(&self, w: u64) -> SagaKeys {
+        SagaKeys::new(&format!("{}-{w}", self.tag))
+    }
+
+    pub fn plan(&self, w: u64, concurrency: u64) -> SagaPlan {
+        let orders = self.orders_of(w);
+        let stock = i64::try_from(orders).unwrap_or(i64::MAX);
+        let slots = i64::try_from(orders * self.shipping_percent / 100).unwrap_or(i64::MAX);
+        SagaPlan { orders, concurrency, price: self.price, initial: [stock, stock.saturating_mul(self.price), slots] }
+    }
+
+    /// The world of every worker on one store.
+    pub fn world(&self, backend: &Backend, seed: u64) -> LiveWorld<SagaStoreProtocol> {
+        let mut world = LiveWorld::new(seed);
+        let store = world.add_store("redis", backend.clone());
+        for w in 0..self.workers {
+            world.add_actor(format!("orchestrator-{w}"), StoreOrchestrator::new(store, self.keys(w), self.plan(w, 1)));
+            // The consumer first, so that its id is known to the relay.
+            let consumer = world.add_actor(format!("consumer-{w}"), EventConsumer::new(store, self.keys(w)));
+            world.add_actor(format!("relay-{w}"), OutboxRelay::new(store, consumer, self.keys(w)));
+        }
+        world
+    }
+
+    /// The relays and consumers alone: what drains the outboxes once every saga is over.
+    pub fn drain_world(&self, backend: &Backend, seed: u64) -> LiveWorld<SagaStoreProtocol> {
+        let mut world = LiveWorld::new(seed);
+        let store = world.add_store("redis", backend.clone());
+        for w in 0..self.workers {
+            let consumer = world.add_actor(format!("consumer-{w}"), EventConsumer::new(store, self.keys(w)));
+            world.add_actor(format!("relay-{w}"), OutboxRelay::new(store, consumer, self.keys(w)));
+        }
+        world
+    }
+
+    /// Reads every worker's keys and judges them together, orders numbered globally.
+    pub async fn audit(&self, backend: &Backend) -> Result<SagaAudit, BackendError> {
+        let mut total = SagaAudit::default();
+        let mut offset = 0;
+        for w in 0..self.workers {
+            let replies = backend.exec_pipeline(&SagaSnapshot::commands(&self.keys(w))).await?;
+            let plan = self.plan(w, 1);
+            let a = SagaAudit::of(&SagaSnapshot::from_replies(&replies), plan.orders, plan.initial);
+            total.completed += a.completed;
+            total.rolled_back += a.rolled_back;
+            total.unfinished.extend(a.unfinished.iter().map(|tx| tx + offset));
+            total.partial.extend(a.partial.iter().map(|tx| tx + offset));
+            for s in a.unbalanced {
+                if !total.unbalanced.contains(&s) {
+                    total.unbalanced.push(s);
+                }
+            }
+            total.events += a.events;
+            total.consumed += a.consumed;
+            total.outbox_left += a.outbox_left;
+            offset += plan.orders;
+        }
+        Ok(total)
+    }
+}
+
+/// What one run of the sagas did, from its observations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SagaStats {
+    /// Sagas this process finished (completed or rolled back).
+    pub finished: u64,
+    /// Unfinished sagas found in the log at start (left by an earlier, interrupted run).
+    pub resumed: u64,
+    pub compensations: u64,
+    /// Store errors reported by the orchestrators.
+    pub failures: Vec<String>,
+    /// Begin-to-end latency of each saga begun and finished by this process, in microseconds.
+    #[serde(skip)]
+    pub latencies_us: Vec<u64>,
+}
+
+impl SagaStats {
+    pub fn of(observations: &[Observed<SagaStoreObs>]) -> SagaStats {
+        let mut stats = SagaStats::default();
+        let mut begun: BTreeMap<(u32, u64), u64> = BTreeMap::new();
+        for o in observations {
+            match &o.obs {
+                SagaStoreObs::Begun { tx } => {
+                    begun.insert((o.node.0, *tx), o.time.as_micros());
+                }
+                SagaStoreObs::Completed { tx } | SagaStoreObs::RolledBack { tx } => {
+                    stats.finished += 1;
+                    if let Some(at) = begun.remove(&(o.node.0, *tx)) {
+                        stats.latencies_us.push(o.time.as_micros().saturating_sub(at));
+                    }
+                }
+                SagaStoreObs::Stepped { undo: true, .. } => stats.compensations += 1,
+                SagaStoreObs::Resumed { sagas } => stats.resumed += sagas,
+                SagaStoreObs::Failed { tx, error } => stats.failures.push(format!("order {tx}: {error}")),
+                _ => {}
+            }
+        }
+        stats
+    }
+}
+
+/// Runs every worker's sagas to the end (or for `at_most`), then drains the outboxes.
+pub async fn run_to_end(
+    run: &SagaRun,
+    backend: &Backend,
+    at_most: Duration,
+) -> Result<(LiveReport<SagaStoreObs>, LiveReport<SagaStoreObs>), DriverError> {
+    let workers = usize::try_from(run.workers).unwrap_or(usize::MAX);
+    let sagas = run
+        .world(backend, 1)
+        .run(StopWhen::Observations { count: workers, at_most }, |o| matches!(o, SagaStoreObs::Finished))
+        .await?;
+    let drained = run
+        .drain_world(backend, 2)
+        .run(StopWhen::Observations { count: workers, at_most }, |o| matches!(o, SagaStoreObs::Drained))
+        .await?;
+    Ok((sagas, drained))
+}

@@ -1,0 +1,280 @@
+//! `distlab saga`: orders as sagas on a real Redis, their log and outbox in it, checked at the
+//! end (46.7.3). With `--name` the run's state stays in Redis under `distlab:saga-<name>:`, so a
+//! run that was interrupted — or killed — resumes where it stopped when started again.
+
+use std::cell::Cell;
+use std::io::{IsTerminal, Write};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use clap::Args;
+use distlab::backend::new_prefix;
+use distlab::saga::{SagaRun, SagaStats};
+use distlab::target::{Target, TargetSpec};
+use distlab_engine::store::{Cmd, Reply};
+use distlab_engine::txn::saga_store::{SagaAudit, SagaStoreObs};
+
+use crate::bench_cmd::TargetArgs;
+use crate::{Failure, Outcome};
+
+#[derive(Debug, Args)]
+pub struct SagaArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Orders in all, each a saga of three steps: reserve stock, charge, book shipping.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    orders: u64,
+    /// Independent saga worlds side by side (an orchestrator sends one request at a time).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    workers: u64,
+    /// The price of an order.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    price: i64,
+    /// The share of orders that find a shipping slot; the others are compensated (payment, then
+    /// inventory).
+    #[arg(long, value_name = "PERCENT", default_value_t = 90, value_parser = clap::value_parser!(u64).range(0..=100))]
+    shipping_percent: u64,
+    /// Keep the run's state in Redis under distlab:saga-NAME: so that running the same command
+    /// again resumes it (after a crash, a kill, Ctrl-C). Needs --redis or --cluster.
+    #[arg(long, value_name = "NAME", value_parser = parse_name)]
+    name: Option<String>,
+    /// With --name: delete the state once every saga is over and checked.
+    #[arg(long, requires = "name")]
+    clean: bool,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    timeout: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.len() <= 40 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(s.to_owned()) } else { Err(format!("{s:?}: use 1 to 40 letters, digits, '-' or '_'")) }
+}
+
+#[derive(Debug, serde::Serialize)]
+struct SagaReport {
+    target: String,
+    orders: u64,
+    workers: u64,
+    seconds: f64,
+    sagas_per_sec: f64,
+    #[serde(flatten)]
+    stats: SagaStats,
+    audit: SagaAudit,
+    holds: bool,
+}
+
+pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
+    let spec = args.target.spec();
+    let prefix = match &args.name {
+        Some(_) if matches!(spec, TargetSpec::Embedded) => {
+            return Err(Failure::bad_input(anyhow!(
+                "--name keeps a run's state in Redis to resume it; the embedded server does not outlive this process: give --redis or --cluster"
+            )));
+        }
+        Some(name) => format!("distlab:saga-{name}:"),
+        None => new_prefix(),
+    };
+    let target = Target::connect_with_prefix(&spec, &prefix).await.map_err(Failure::bad_input)?;
+    if !args.json {
+        println!("{}", target.description);
+    }
+    let run = SagaRun {
+        tag: "saga",
+        orders: args.orders,
+        workers: args.workers.min(args.orders),
+        price: args.price,
+        shipping_percent: args.shipping_percent,
+    };
+    let result = tokio::select! {
+        r = sagas(&target, &run, args) => r,
+        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+    };
+    let over = matches!(result, Ok(true));
+    match &args.name {
+        Some(name) if !(args.clean && over) => eprintln!(
+            "state kept under {prefix}: `distlab saga --name {name}` with the same options resumes or re-checks it{}",
+            if args.clean { "" } else { "; add --clean to delete it once it is over" }
+        ),
+        _ => {
+            if let Err(e) = target.cleanup().await {
+                eprintln!("warning: could not delete this run's keys (under {prefix}): {e}");
+            }
+        }
+    }
+    Ok(if result? { Outcome::Ok } else { Outcome::PropertyViolated })
+}
+
+/// Runs the sagas to the end, prints the report; whether the audit holds.
+async fn sagas(target: &Target, run: &SagaRun, args: &SagaArgs) -> Result<bool, Failure> {
+    let backend = target.primary();
+    same_options(backend, run).await?;
+    let started = Instant::now();
+    let done = Rc::new(Cell::new(0u64));
+    let ticker = {
+        let done = Rc::clone(&done);
+        let total = run.orders;
+        tokio::task::spawn_local(async move {
+            let tty = std::io::stderr().is_terminal();
+            let mut tick = tokio::time::interval(Duration::from_secs(if tty { 1 } else { 5 }));
+            tick.tick().await; // the first tick is immediate
+            loop {
+                tick.tick().await;
+                let line = format!(
+                    "  {} sagas finished by this run (of {total} orders), {:.0} s",
+                    done.get(),
+                    started.elapsed().as_secs_f64()
+                );
+                if tty {
+                    eprint!("\r{line}");
+                    let _ = std::io::stderr().flush();
+                } else {
+                    eprintln!("{line}");
+                }
+            }
+        })
+    };
+    let at_most = Duration::from_secs(args.timeout);
+    let world = run.world(backend, 1).with_progress(Rc::clone(&done), |o| {
+        matches!(o, SagaStoreObs::Completed { .. } | SagaStoreObs::RolledBack { .. })
+    });
+    let work = async {
+        let workers = usize::try_from(run.workers).unwrap_or(usize::MAX);
+        let sagas = world
+            .run(distlab::driver::StopWhen::Observations { count: workers, at_most }, |o| {
+                matches!(o, SagaStoreObs::Finished)
+            })
+            .await?;
+        let drained = run
+            .drain_world(backend, 2)
+            .run(distlab::driver::StopWhen::Observations { count: workers, at_most }, |o| {
+                matches!(o, SagaStoreObs::Drained)
+            })
+            .await?;
+        Ok::<_, distlab::driver::DriverError>((sagas, drained))
+    };
+    let result = work.await;
+    ticker.abort();
+    let (sagas, _drained) = result.map_err(Failure::runtime)?;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let audit = run.audit(backend).await.map_err(|e| Failure::runtime(anyhow!("reading the saga state back: {e}")))?;
+    let stats = SagaStats::of(&sagas.observations);
+    let holds = audit.holds() && stats.failures.is_empty();
+    let report = SagaReport {
+        target: target.description.clone(),
+        orders: run.orders,
+        workers: run.workers,
+        seconds,
+        sagas_per_sec: stats.finished as f64 / seconds.max(1e-9),
+        stats,
+        audit,
+        holds,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print_report(&report);
+    }
+    Ok(holds)
+}
+
+/// A named run remembers its options: resuming with others would judge the state by the wrong plan.
+async fn same_options(backend: &distlab::backend::Backend, run: &SagaRun) -> Result<(), Failure> {
+    let options = format!(
+        "--orders {} --workers {} --price {} --shipping-percent {}",
+        run.orders, run.workers, run.price, run.shipping_percent
+    );
+    let set = Cmd::Set {
+        key: "options".into(),
+        value: options.clone(),
+        condition: Some(distlab_engine::store::SetCondition::Nx),
+        expiry: None,
+        get: true,
+    };
+    let fail = |e: String| Failure::runtime(anyhow!("checking the run's options: {e}"));
+    match backend.exec(&set).await.map_err(|e| fail(e.to_string()))? {
+        Reply::Nil => Ok(()),
+        Reply::Bulk(earlier) if earlier == options => Ok(()),
+        Reply::Bulk(earlier) => Err(Failure::bad_input(anyhow!(
+            "this run was started with {earlier}; resume it with the same options (now {options})"
+        ))),
+        other => Err(fail(format!("{other:?}"))),
+    }
+}
+
+fn print_report(r: &SagaReport) {
+    let a = &r.audit;
+    println!(
+        "sagas: {} finished by this run in {:.2} s ({:.0}/s), {} resumed from an interrupted run, {} compensations",
+        r.stats.finished, r.seconds, r.sagas_per_sec, r.stats.resumed, r.stats.compensations
+    );
+    if let Some(p99) = percentile(&r.stats.latencies_us, 99) {
+        println!("latency (begin to end): p50 {} µs, p99 {p99} µs", percentile(&r.stats.latencies_us, 50).unwrap_or(0));
+    }
+    println!("orders: {} completed, {} rolled back, {} unfinished", a.completed, a.rolled_back, a.unfinished.len());
+    println!(
+        "outbox: {} events written, {} counted once by the consumer, {} left",
+        a.events, a.consumed, a.outbox_left
+    );
+    let mark = |ok: bool| if ok { "PASS" } else { "FAIL" };
+    println!("checks:");
+    println!(
+        "  {} atomicity: {}",
+        mark(a.partial.is_empty()),
+        if a.partial.is_empty() {
+            "every order done everywhere or nowhere".to_owned()
+        } else {
+            format!("orders half done: {:?}", a.partial)
+        }
+    );
+    println!(
+        "  {} conservation: {}",
+        mark(a.unbalanced.is_empty()),
+        if a.unbalanced.is_empty() {
+            "stock, money and slots conserved".to_owned()
+        } else {
+            format!("counters off at {}", a.unbalanced.join(", "))
+        }
+    );
+    println!(
+        "  {} nothing_dropped: {}",
+        mark(a.unfinished.is_empty()),
+        if a.unfinished.is_empty() {
+            format!("all {} orders finished", r.orders)
+        } else {
+            format!("{} orders unfinished", a.unfinished.len())
+        }
+    );
+    let delivered = a.consumed == a.events && a.outbox_left == 0;
+    println!("  {} delivered: {} of {} outbox events counted once", mark(delivered), a.consumed, a.events);
+    for f in &r.stats.failures {
+        println!("  FAIL store error: {f}");
+    }
+}
+
+fn percentile(values: &[u64], p: usize) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    Some(sorted[(sorted.len() * p / 100).min(sorted.len() - 1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_short_and_plain() {
+        assert!(super::parse_name("kill-test_1").is_ok());
+        assert!(super::parse_name("").is_err());
+        assert!(super::parse_name("a:b").is_err());
+        assert!(super::parse_name(&"x".repeat(41)).is_err());
+    }
+}
