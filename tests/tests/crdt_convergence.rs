@@ -66,6 +66,6 @@ fn bad_configuration_names_the_field_value_and_range() {
     let unknown = distlab_engine::scenario::build("nope", &json!({}), 1).err().unwrap().to_string();
     assert_eq!(
         unknown,
-        r#"unknown scenario "nope": the scenarios are pn-counter, cap, failure-detector, election, cache, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1, 2pc, tcc, saga, saga-store, outbox"#
+        r#"unknown scenario "nope": the scenarios are pn-counter, cap, failure-detector, election, cache, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1, 2pc, tcc, saga, saga-choreo, saga-store, outbox"#
     );
 }

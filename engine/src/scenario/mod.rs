@@ -11,6 +11,7 @@ mod orders;
 pub mod outbox;
 mod pn_counter;
 pub mod saga;
+pub mod saga_choreo;
 pub mod saga_store;
 pub mod tcc;
 pub mod two_phase;
@@ -58,7 +59,7 @@ pub fn catalog() -> &'static [ScenarioSpec] {
     &CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 16] = [
+static CATALOG: [ScenarioSpec; 17] = [
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -170,6 +171,14 @@ static CATALOG: [ScenarioSpec; 16] = [
         title_zh: "同样订单的编排式 Saga：步骤与逆序补偿、持久化 Saga 日志、带退避的重试，补偿持续失败时转人工处理",
         properties: &["atomicity", "conservation", "nothing_dropped"],
         build: saga::build,
+    },
+    ScenarioSpec {
+        name: "saga-choreo",
+        section: "46.7.3",
+        title_en: "The same orders as a choreographed saga: no orchestrator; each service reacts to its neighbour's event, compensates on the way back, and republishes from its durable outbox until acknowledged",
+        title_zh: "同一批订单的协同式 Saga：没有编排器；各服务响应相邻服务的事件，失败时沿原路补偿，并从持久化发件箱重发直到确认",
+        properties: &["atomicity", "conservation", "nothing_dropped"],
+        build: saga_choreo::build,
     },
     ScenarioSpec {
         name: "saga-store",

@@ -17,7 +17,7 @@ use crate::check::Verdict;
 use crate::config::{self, ConfigError};
 use crate::sim::{LinkConfig, Sim, SimConfig, SimDuration, SimTime};
 use crate::txn::ServiceKind;
-use crate::txn::saga::{Orchestrator, Retries, SagaObs, SagaProtocol, SagaService, StepFaults, StepState};
+use crate::txn::saga::{Orchestrator, Retries, SagaAccount, SagaObs, SagaProtocol, SagaService, StepFaults, StepState};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -124,75 +124,104 @@ struct SagaJudge {
 
 impl Judge<SagaProtocol> for SagaJudge {
     fn verdicts(&self, sim: &Sim<SagaProtocol>) -> Vec<Verdict> {
-        let stuck: Vec<u64> = sim
-            .observations()
-            .iter()
-            .filter_map(|o| if let SagaObs::ManualIntervention { tx, .. } = o.obs { Some(tx) } else { None })
-            .collect();
-        let ended: Vec<u64> = sim
-            .observations()
-            .iter()
-            .filter_map(|o| match o.obs {
-                SagaObs::Completed { tx } | SagaObs::RolledBack { tx, .. } | SagaObs::ManualIntervention { tx, .. } => {
-                    Some(tx)
-                }
-                _ => None,
-            })
-            .collect();
-        let begun = sim.observations().iter().filter(|o| matches!(o.obs, SagaObs::Begun { .. })).count();
-        let mut done: BTreeMap<u64, usize> = BTreeMap::new();
-        let (mut unbalanced, mut down) = (Vec::new(), Vec::new());
-        for kind in ServiceKind::ALL {
-            let Some(service) = sim.node_id(kind.name()).and_then(|id| sim.actor::<SagaService>(id)) else {
-                down.push(kind.name());
-                continue;
-            };
-            let a = service.account();
-            if a.available + a.moved != self.cfg.initial(kind) {
-                unbalanced.push(kind.name());
-            }
-            for (&tx, s) in &a.log {
-                if matches!(s, StepState::Done { .. }) {
-                    *done.entry(tx).or_default() += 1;
-                }
-            }
-        }
-        let partial: Vec<u64> = done
-            .iter()
-            .filter(|(tx, n)| **n < ServiceKind::ALL.len() && !stuck.contains(tx))
-            .map(|(&tx, _)| tx)
-            .collect();
-        let atomicity = if !down.is_empty() {
-            Verdict::fails("atomicity", format!("{} down: cannot be judged", down.join(", ")))
-        } else if !partial.is_empty() {
-            Verdict::fails("atomicity", format!("orders done at some services only, and not reported: {partial:?}"))
-        } else {
-            Verdict::holds(
-                "atomicity",
-                format!("every order done everywhere or nowhere; {} reported for manual intervention", stuck.len()),
-            )
-        };
-        let conservation = if unbalanced.is_empty() {
-            Verdict::holds("conservation", "stock, money and slots conserved".to_owned())
-        } else {
-            Verdict::fails("conservation", format!("counters no longer add up at {}", unbalanced.join(", ")))
-        };
-        let reported = if ended.len() == begun {
-            Verdict::holds("nothing_dropped", format!("all {begun} orders completed, rolled back or reported"))
-        } else {
-            Verdict::fails("nothing_dropped", format!("{} of {begun} orders never finished", begun - ended.len()))
-        };
-        vec![atomicity, conservation, reported]
+        let accounts = ServiceKind::ALL.map(|kind| {
+            let service = sim.node_id(kind.name()).and_then(|id| sim.actor::<SagaService>(id));
+            (kind, service.map(SagaService::account))
+        });
+        verdicts(&accounts, |kind| self.cfg.initial(kind), sim.observations().iter().map(|o| &o.obs))
     }
 
     fn summary(&self, sim: &Sim<SagaProtocol>) -> serde_json::Map<String, serde_json::Value> {
-        let count = |f: &dyn Fn(&SagaObs) -> bool| sim.observations().iter().filter(|o| f(&o.obs)).count();
-        let mut s = serde_json::Map::new();
-        s.insert("completed".into(), count(&|o| matches!(o, SagaObs::Completed { .. })).into());
-        s.insert("rolled_back".into(), count(&|o| matches!(o, SagaObs::RolledBack { .. })).into());
-        s.insert("compensations".into(), count(&|o| matches!(o, SagaObs::Compensated { .. })).into());
-        s.insert("failed_compensations".into(), count(&|o| matches!(o, SagaObs::CompensationFailed { .. })).into());
-        s.insert("manual_interventions".into(), count(&|o| matches!(o, SagaObs::ManualIntervention { .. })).into());
-        s
+        summary(sim.observations().iter().map(|o| &o.obs))
     }
+}
+
+/// The saga verdicts (shared with `saga-choreo`): atomicity, except for orders reported for
+/// manual intervention; conservation; and that every order begun ended or was reported.
+pub(super) fn verdicts<'a>(
+    accounts: &[(ServiceKind, Option<&SagaAccount>)],
+    initial: impl Fn(ServiceKind) -> i64,
+    observations: impl Iterator<Item = &'a SagaObs> + Clone,
+) -> Vec<Verdict> {
+    let stuck: Vec<u64> = observations
+        .clone()
+        .filter_map(|o| if let SagaObs::ManualIntervention { tx, .. } = o { Some(*tx) } else { None })
+        .collect();
+    let ended: std::collections::BTreeSet<u64> = observations
+        .clone()
+        .filter_map(|o| match o {
+            SagaObs::Completed { tx } | SagaObs::RolledBack { tx, .. } | SagaObs::ManualIntervention { tx, .. } => {
+                Some(*tx)
+            }
+            _ => None,
+        })
+        .collect();
+    let begun: std::collections::BTreeSet<u64> =
+        observations.filter_map(|o| if let SagaObs::Begun { tx } = o { Some(*tx) } else { None }).collect();
+    let mut done: BTreeMap<u64, usize> = BTreeMap::new();
+    let (mut unbalanced, mut down) = (Vec::new(), Vec::new());
+    for &(kind, account) in accounts {
+        let Some(a) = account else {
+            down.push(kind.name());
+            continue;
+        };
+        if a.available + a.moved != initial(kind) {
+            unbalanced.push(kind.name());
+        }
+        for (&tx, s) in &a.log {
+            if matches!(s, StepState::Done { .. }) {
+                *done.entry(tx).or_default() += 1;
+            }
+        }
+    }
+    let partial: Vec<u64> =
+        done.iter().filter(|(tx, n)| **n < accounts.len() && !stuck.contains(tx)).map(|(&tx, _)| tx).collect();
+    let atomicity = if !down.is_empty() {
+        Verdict::fails("atomicity", format!("{} down: cannot be judged", down.join(", ")))
+    } else if !partial.is_empty() {
+        Verdict::fails("atomicity", format!("orders done at some services only, and not reported: {partial:?}"))
+    } else {
+        Verdict::holds(
+            "atomicity",
+            format!("every order done everywhere or nowhere; {} reported for manual intervention", stuck.len()),
+        )
+    };
+    let conservation = if unbalanced.is_empty() {
+        Verdict::holds("conservation", "stock, money and slots conserved".to_owned())
+    } else {
+        Verdict::fails("conservation", format!("counters no longer add up at {}", unbalanced.join(", ")))
+    };
+    let unfinished: Vec<u64> = begun.difference(&ended).copied().collect();
+    let reported = if unfinished.is_empty() {
+        Verdict::holds("nothing_dropped", format!("all {} orders completed, rolled back or reported", begun.len()))
+    } else {
+        Verdict::fails(
+            "nothing_dropped",
+            format!("{} of {} orders never finished: {unfinished:?}", unfinished.len(), begun.len()),
+        )
+    };
+    vec![atomicity, conservation, reported]
+}
+
+/// The saga measurements (shared with `saga-choreo`).
+pub(super) fn summary<'a>(
+    observations: impl Iterator<Item = &'a SagaObs>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut counts = [0u64; 5];
+    for o in observations {
+        let i = match o {
+            SagaObs::Completed { .. } => 0,
+            SagaObs::RolledBack { .. } => 1,
+            SagaObs::Compensated { .. } => 2,
+            SagaObs::CompensationFailed { .. } => 3,
+            SagaObs::ManualIntervention { .. } => 4,
+            _ => continue,
+        };
+        counts[i] += 1;
+    }
+    ["completed", "rolled_back", "compensations", "failed_compensations", "manual_interventions"]
+        .into_iter()
+        .zip(counts)
+        .map(|(k, n)| (k.to_owned(), n.into()))
+        .collect()
 }

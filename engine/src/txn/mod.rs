@@ -12,6 +12,7 @@
 //! on both sides, so that a crash at any moment can be recovered from, and the blocking that is
 //! 2PC's price can be seen and measured.
 
+pub mod choreography;
 pub mod outbox;
 pub mod saga;
 pub mod saga_store;

@@ -95,6 +95,40 @@ pub struct SagaAccount {
     pub failed_undos: u32,
 }
 
+impl SagaAccount {
+    /// A step, idempotent: moves `amount` the first time if there is enough and the step is not
+    /// `refused`; a repeat answers as the first did; a step arriving after its order's
+    /// compensation is refused (it must not move anything once the order was rolled back).
+    /// Returns whether the step holds, and whether this call decided it.
+    pub fn step(&mut self, tx: u64, amount: i64, refused: bool) -> (bool, bool) {
+        match self.log.get(&tx) {
+            Some(StepState::Done { .. }) => (true, false),
+            Some(StepState::Refused | StepState::Compensated) => (false, false),
+            None => {
+                let ok = self.available >= amount && !refused;
+                if ok {
+                    self.available -= amount;
+                    self.moved += amount;
+                    self.log.insert(tx, StepState::Done { amount });
+                } else {
+                    self.log.insert(tx, StepState::Refused);
+                }
+                (ok, true)
+            }
+        }
+    }
+
+    /// A compensation, idempotent: gives back what the step moved (nothing if it never ran, which
+    /// is recorded so that a late step is refused). Returns whether this call compensated.
+    pub fn undo(&mut self, tx: u64) -> bool {
+        if let Some(StepState::Done { amount }) = self.log.get(&tx).copied() {
+            self.available += amount;
+            self.moved -= amount;
+        }
+        self.log.insert(tx, StepState::Compensated) != Some(StepState::Compensated)
+    }
+}
+
 /// A saga participant.
 #[derive(Debug)]
 pub struct SagaService {
@@ -127,30 +161,17 @@ impl Actor<SagaProtocol> for SagaService {
     fn on_start(&mut self, _ctx: &mut Ctx<'_, SagaProtocol>) {}
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, SagaProtocol>, from: NodeId, msg: SagaMsg) {
-        let a = &mut self.account;
         match msg {
             SagaMsg::Do { tx, amount } => {
-                let ok = match a.log.get(&tx) {
-                    Some(StepState::Done { .. }) => true,
-                    // Refused before, or compensated before it arrived: refused (the late step
-                    // must not move anything once its order was rolled back).
-                    Some(StepState::Refused | StepState::Compensated) => false,
-                    None => {
-                        let ok = a.available >= amount && self.faults.refuses != Some(tx);
-                        if ok {
-                            a.available -= amount;
-                            a.moved += amount;
-                            a.log.insert(tx, StepState::Done { amount });
-                        } else {
-                            a.log.insert(tx, StepState::Refused);
-                        }
-                        ctx.observe(SagaObs::Stepped { tx, ok });
-                        ok
-                    }
-                };
+                let refused = self.faults.refuses == Some(tx);
+                let (ok, first) = self.account.step(tx, amount, refused);
+                if first {
+                    ctx.observe(SagaObs::Stepped { tx, ok });
+                }
                 ctx.send(from, SagaMsg::Result { tx, undo: false, ok });
             }
             SagaMsg::Undo { tx } => {
+                let a = &mut self.account;
                 let needs_work = !matches!(a.log.get(&tx), Some(StepState::Compensated));
                 if needs_work && a.failed_undos < self.faults.undo_failures {
                     a.failed_undos += 1;
@@ -158,12 +179,7 @@ impl Actor<SagaProtocol> for SagaService {
                     ctx.send(from, SagaMsg::Result { tx, undo: true, ok: false });
                     return;
                 }
-                if let Some(StepState::Done { amount }) = a.log.get(&tx).copied() {
-                    a.available += amount;
-                    a.moved -= amount;
-                }
-                if needs_work {
-                    a.log.insert(tx, StepState::Compensated);
+                if a.undo(tx) {
                     ctx.observe(SagaObs::Compensated { tx });
                 }
                 ctx.send(from, SagaMsg::Result { tx, undo: true, ok: true });
