@@ -68,3 +68,23 @@ pub fn holds(run: &dyn ScenarioRun, property: &str) -> Result<(), String> {
     let v = run.verdicts().into_iter().find(|v| v.property == property).ok_or(format!("no {property} verdict"))?;
     if v.holds { Ok(()) } else { Err(v.detail) }
 }
+
+/// Every observation of `kind` (its `type`) in the run's trace, in trace order, with the node that
+/// made it: `(node, observation)`.
+pub fn observed(run: &dyn ScenarioRun, kind: &str) -> Vec<(u64, serde_json::Value)> {
+    run.trace()
+        .records()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            distlab_engine::sim::TraceKind::Observe { node, obs } if obs["type"] == kind => {
+                Some((u64::from(node.0), obs.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `(order, node)` of every compensation (observation `compensated`), in trace order.
+pub fn compensations(run: &dyn ScenarioRun) -> Vec<(u64, u64)> {
+    observed(run, "compensated").into_iter().map(|(node, obs)| (obs["tx"].as_u64().unwrap_or(0), node)).collect()
+}

@@ -3,7 +3,7 @@
 
 use distlab_engine::scenario::ScenarioRun;
 use distlab_engine::sim::SimDuration;
-use distlab_tests::{crash_at_random_event, for_seeds, holds, run_to_end};
+use distlab_tests::{compensations, crash_at_random_event, for_seeds, holds, run_to_end};
 use serde_json::json;
 
 fn count(run: &dyn ScenarioRun, key: &str) -> u64 {
@@ -16,13 +16,7 @@ fn a_failure_at_step_three_compensates_step_two_then_step_one() {
     // slot; each is compensated at payment (node 2), then at inventory (node 1).
     let run = run_to_end("saga", &json!({ "shipping_slots": 10 }), 1);
     assert_eq!((count(run.as_ref(), "completed"), count(run.as_ref(), "rolled_back")), (10, 10));
-    let mut order: Vec<(u64, u64)> = Vec::new();
-    for r in run.trace().records() {
-        let v = serde_json::to_value(r).unwrap();
-        if v["kind"] == "observe" && v["obs"]["type"] == "compensated" {
-            order.push((v["obs"]["tx"].as_u64().unwrap(), v["node"].as_u64().unwrap()));
-        }
-    }
+    let order = compensations(run.as_ref());
     let expected: Vec<(u64, u64)> = (11..=20).flat_map(|tx| [(tx, 2), (tx, 1)]).collect();
     assert_eq!(order, expected);
     for p in ["atomicity", "conservation", "nothing_dropped"] {
@@ -36,13 +30,7 @@ fn a_failure_injected_at_a_step_compensates_only_the_steps_before_it() {
         let run = run_to_end("saga", &json!({ "orders": 3, "fail_order": 2, "fail_step": step }), 1);
         assert_eq!((count(run.as_ref(), "completed"), count(run.as_ref(), "rolled_back")), (2, 1));
         holds(run.as_ref(), "atomicity").unwrap();
-        run.trace()
-            .records()
-            .iter()
-            .map(|r| serde_json::to_value(r).unwrap())
-            .filter(|v| v["kind"] == "observe" && v["obs"]["type"] == "compensated")
-            .map(|v| (v["obs"]["tx"].as_u64().unwrap(), v["node"].as_u64().unwrap()))
-            .collect::<Vec<_>>()
+        compensations(run.as_ref())
     };
     assert_eq!(compensated(1), []);
     assert_eq!(compensated(2), [(2, 1)]);

@@ -4,31 +4,17 @@
 
 use distlab_engine::scenario::ScenarioRun;
 use distlab_engine::sim::SimDuration;
-use distlab_tests::{crash_at_random_event, for_seeds, holds, run_to_end};
+use distlab_tests::{compensations, crash_at_random_event, for_seeds, holds, observed, run_to_end};
 use serde_json::{Value, json};
 
 const PROPERTIES: [&str; 3] = ["atomicity", "conservation", "nothing_dropped"];
 
-/// (order, node) of every compensation, in trace order.
-fn compensations(run: &dyn ScenarioRun) -> Vec<(u64, u64)> {
-    run.trace()
-        .records()
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .filter(|v| v["kind"] == "observe" && v["obs"]["type"] == "compensated")
-        .map(|v| (v["obs"]["tx"].as_u64().unwrap(), v["node"].as_u64().unwrap()))
-        .collect()
-}
-
 /// How each order ended at the order service (or orchestrator): completed, or rolled back and where.
 fn outcomes(run: &dyn ScenarioRun) -> Vec<(u64, String)> {
-    let mut out: Vec<(u64, String)> = run
-        .trace()
-        .records()
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .filter(|v| v["kind"] == "observe" && (v["obs"]["type"] == "completed" || v["obs"]["type"] == "rolled_back"))
-        .map(|v| (v["obs"]["tx"].as_u64().unwrap(), v["obs"]["failed_step"].as_str().unwrap_or("done").to_owned()))
+    let mut out: Vec<(u64, String)> = [observed(run, "completed"), observed(run, "rolled_back")]
+        .concat()
+        .into_iter()
+        .map(|(_, obs)| (obs["tx"].as_u64().unwrap(), obs["failed_step"].as_str().unwrap_or("done").to_owned()))
         .collect();
     out.sort();
     out

@@ -3,7 +3,7 @@
 
 use distlab_engine::scenario;
 use distlab_engine::sim::{Fault, SimDuration, SimTime};
-use distlab_tests::{crash_at_random_event, for_seeds, holds, run_to_end};
+use distlab_tests::{crash_at_random_event, for_seeds, holds, observed, run_to_end};
 use serde_json::json;
 
 const PROPERTIES: [&str; 4] = ["atomicity", "conservation", "nothing_dropped", "delivered"];
@@ -19,14 +19,10 @@ fn without_faults_the_last_orders_are_compensated_in_reverse() {
         (Some(25), Some(15), Some(30))
     );
     assert_eq!(s["outbox_events"], s["consumed"], "every event counted once");
-    let undo_order: Vec<(u64, String)> = run
-        .trace()
-        .records()
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .filter(|v| v["kind"] == "observe" && v["obs"]["type"] == "stepped" && v["obs"]["undo"] == true)
-        .filter(|v| v["obs"]["tx"] == 26)
-        .map(|v| (v["obs"]["tx"].as_u64().unwrap(), v["obs"]["service"].as_str().unwrap().to_owned()))
+    let undo_order: Vec<(u64, String)> = observed(run.as_ref(), "stepped")
+        .into_iter()
+        .filter(|(_, obs)| obs["undo"] == true && obs["tx"] == 26)
+        .map(|(_, obs)| (obs["tx"].as_u64().unwrap(), obs["service"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(undo_order, [(26, "payment".to_owned()), (26, "inventory".to_owned())]);
     for p in PROPERTIES {

@@ -2,7 +2,7 @@
 //! crash of any actor at any event; the empty-rollback and suspension protections at work.
 
 use distlab_engine::sim::SimDuration;
-use distlab_tests::{crash_at_random_event, for_seeds, holds, run_to_end};
+use distlab_tests::{crash_at_random_event, for_seeds, holds, observed, run_to_end};
 use serde_json::json;
 
 #[test]
@@ -21,13 +21,10 @@ fn a_try_refused_at_one_step_releases_what_the_others_froze() {
     assert_eq!((s["confirmed"].as_u64(), s["cancelled"].as_u64(), s["frozen"].as_i64()), (Some(2), Some(1), Some(0)));
     // Payment (node 2) and shipping (node 3) froze order 2 and release it; the inventory refused
     // it, so its cancel finds nothing frozen there.
-    let released: Vec<u64> = run
-        .trace()
-        .records()
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .filter(|v| v["kind"] == "observe" && v["obs"]["type"] == "cancelled" && v["obs"]["tx"] == 2)
-        .map(|v| v["node"].as_u64().unwrap())
+    let released: Vec<u64> = observed(run.as_ref(), "cancelled")
+        .into_iter()
+        .filter(|(_, obs)| obs["tx"] == 2)
+        .map(|(node, _)| node)
         .collect();
     let mut released_sorted = released.clone();
     released_sorted.sort_unstable();

@@ -553,6 +553,16 @@ await test("clicking a lane crashes that actor there, and the share link replays
   await again.close();
 });
 
+await test("the choreographed saga compensates back along the chain, with no orchestrator", async (page) => {
+  await open(page, "#/transactions?protocol=saga-choreo&seed=1&fail=3&step=3&t=3000000&order=3");
+  assert((await laneNames(page)).join() === "orders,inventory,payment,shipping", (await laneNames(page)).join());
+  const compensations = await page.locator("#txn-events .txn-event[data-type='compensated']").evaluateAll((ls) => ls.map((l) => l.dataset.node));
+  assert(compensations.join() === "payment,inventory", `payment, then inventory: ${compensations}`);
+  const row = await page.locator("#txn-grid-box tr[data-order='3'] td[data-node]").evaluateAll((cells) => cells.map((c) => `${c.dataset.node}:${c.dataset.state ?? ""}`).join(" "));
+  assert(row === "orders:rolled_back inventory:compensated payment:compensated shipping:failed", row);
+  for (const property of ["atomicity", "conservation", "nothing_dropped"]) assert((await page.getAttribute(`#verdict-${property}`, "class")) === "good", property);
+});
+
 await test("a fault injected after playing past the last event replays at its own time", async (page) => {
   // Found in review: at t = 1.1 s the last event is earlier; replaying by event count alone put
   // the crash back at that event's time, and the share link gave another run.

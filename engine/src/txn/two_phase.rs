@@ -29,10 +29,13 @@ const RETRY: SimDuration = SimDuration::from_millis(500);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Vote {
-    /// Voted yes, with the amount to move on commit and the coordinator to ask; the lock is held.
+    /// Voted yes, with the amount to move on commit, the coordinator to ask, and when (on this
+    /// participant's clock: the time blocked counts from here, across its own restarts); the
+    /// lock is held.
     Prepared {
         amount: i64,
         coordinator: NodeId,
+        since: SimTime,
     },
     Committed,
     Aborted,
@@ -66,8 +69,6 @@ pub struct Service {
     kind: ServiceKind,
     settings: ServiceSettings,
     state: ServiceState,
-    /// When each in-doubt order was prepared, on this incarnation's clock.
-    in_doubt_since: BTreeMap<u64, SimTime>,
     /// Orders whose work is under way: tx → (amount, coordinator).
     working: BTreeMap<u64, (i64, NodeId)>,
     /// Orders whose work is done, lock held, not yet voted on: tx → amount. Volatile, like an
@@ -90,14 +91,7 @@ fn prepare_timer(tx: u64) -> TimerId {
 impl Service {
     pub fn new(kind: ServiceKind, available: i64, settings: ServiceSettings, durable: Option<ServiceState>) -> Self {
         let state = durable.unwrap_or(ServiceState { available, ..ServiceState::default() });
-        Service {
-            kind,
-            settings,
-            state,
-            in_doubt_since: BTreeMap::new(),
-            working: BTreeMap::new(),
-            executed: BTreeMap::new(),
-        }
+        Service { kind, settings, state, working: BTreeMap::new(), executed: BTreeMap::new() }
     }
 
     pub fn kind(&self) -> ServiceKind {
@@ -157,8 +151,7 @@ impl Service {
             None => match self.executed.remove(&tx) {
                 Some(amount) => {
                     ctx.cancel_timer(prepare_timer(tx));
-                    self.state.log.insert(tx, Vote::Prepared { amount, coordinator: from });
-                    self.in_doubt_since.insert(tx, ctx.now());
+                    self.state.log.insert(tx, Vote::Prepared { amount, coordinator: from, since: ctx.now() });
                     ctx.observe(TwoPhaseObs::Prepared { tx });
                     ctx.set_timer(QUERY, RETRY);
                     true
@@ -176,14 +169,13 @@ impl Service {
     fn decide(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, from: NodeId, tx: u64, commit: bool) {
         self.working.remove(&tx);
         match self.state.log.get(&tx).copied() {
-            Some(Vote::Prepared { amount, .. }) => {
+            Some(Vote::Prepared { amount, since, .. }) => {
                 if commit {
                     self.state.available -= amount;
                     self.state.moved += amount;
                 }
                 self.state.log.insert(tx, if commit { Vote::Committed } else { Vote::Aborted });
                 self.release(tx);
-                let since = self.in_doubt_since.remove(&tx).unwrap_or(ctx.now());
                 ctx.observe(TwoPhaseObs::Applied {
                     tx,
                     commit,
@@ -218,7 +210,6 @@ impl Actor<TwoPhaseProtocol> for Service {
         self.state.lock = in_doubt.first().map(|&(tx, _)| tx);
         if !in_doubt.is_empty() {
             for &(tx, coordinator) in &in_doubt {
-                self.in_doubt_since.insert(tx, ctx.now());
                 ctx.send(coordinator, TwoPhaseMsg::Query { tx });
             }
             ctx.observe(TwoPhaseObs::Recovered { in_doubt: in_doubt.len() as u64 });
@@ -286,6 +277,7 @@ impl Actor<TwoPhaseProtocol> for Service {
             "moved": self.state.moved,
             "lock": self.state.lock,
             "in_doubt": self.in_doubt().len(),
+            "in_doubt_orders": self.in_doubt().iter().map(|&(tx, _)| tx).collect::<Vec<_>>(),
         })
     }
 }
@@ -511,6 +503,7 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
         serde_json::json!({
             "orders_started": self.state.orders_started,
             "undecided": self.votes.len(),
+            "undecided_orders": self.votes.keys().collect::<Vec<_>>(),
             "committed": self.state.log.values().filter(|d| d.commit == Some(true)).count(),
             "aborted": self.state.log.values().filter(|d| d.commit == Some(false)).count(),
         })

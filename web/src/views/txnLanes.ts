@@ -34,6 +34,12 @@ function messageClass(m: Message): string {
     case "vote": return p.yes ? "ok" : "no";
     case "executed": case "tried": case "result": return p.ok ? "ok" : "no";
     case "query": return "query";
+    // The choreography's domain events: forward, refused, or compensated on the way back.
+    case "event":
+      if (p.event === "order_placed") return "request";
+      if (String(p.event).endsWith("_refused")) return "no";
+      if (p.event === "payment_refunded" || p.event === "stock_released") return "undo";
+      return "ok";
     default: return "ok";
   }
 }
