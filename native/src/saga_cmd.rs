@@ -79,7 +79,7 @@ pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
         Some(name) => format!("distlab:saga-{name}:"),
         None => new_prefix(),
     };
-    let target = Target::connect_with_prefix(&spec, &prefix).await.map_err(Failure::bad_input)?;
+    let target = Target::connect_with(&spec, &prefix, 1).await.map_err(Failure::bad_input)?;
     if !args.json {
         println!("{}", target.description);
     }
@@ -97,7 +97,7 @@ pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
     let over = matches!(result, Ok(true));
     match &args.name {
         Some(name) if !(args.clean && over) => eprintln!(
-            "state kept under {prefix}: `distlab saga --name {name}` with the same options resumes or re-checks it{}",
+            "state kept in Redis (keys {prefix}*): `distlab saga --name {name}` with the same options resumes or re-checks it{}",
             if args.clean { "" } else { "; add --clean to delete it once it is over" }
         ),
         _ => {
@@ -179,8 +179,10 @@ async fn sagas(target: &Target, run: &SagaRun, args: &SagaArgs) -> Result<bool, 
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-    } else {
-        print_report(&report);
+    } else if let Err(e) = print_report(&mut std::io::stdout().lock(), &report)
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Failure::runtime(anyhow!("printing the report: {e}")));
     }
     Ok(holds)
 }
@@ -209,23 +211,37 @@ async fn same_options(backend: &distlab::backend::Backend, run: &SagaRun) -> Res
     }
 }
 
-fn print_report(r: &SagaReport) {
+/// The report as text. A reader that went away (`| head`) is not an error worth a panic.
+fn print_report(out: &mut impl Write, r: &SagaReport) -> std::io::Result<()> {
     let a = &r.audit;
-    println!(
+    writeln!(
+        out,
         "sagas: {} finished by this run in {:.2} s ({:.0}/s), {} resumed from an interrupted run, {} compensations",
         r.stats.finished, r.seconds, r.sagas_per_sec, r.stats.resumed, r.stats.compensations
-    );
+    )?;
     if let Some(p99) = percentile(&r.stats.latencies_us, 99) {
-        println!("latency (begin to end): p50 {} µs, p99 {p99} µs", percentile(&r.stats.latencies_us, 50).unwrap_or(0));
+        writeln!(
+            out,
+            "latency (begin to end): p50 {} µs, p99 {p99} µs",
+            percentile(&r.stats.latencies_us, 50).unwrap_or(0)
+        )?;
     }
-    println!("orders: {} completed, {} rolled back, {} unfinished", a.completed, a.rolled_back, a.unfinished.len());
-    println!(
+    writeln!(
+        out,
+        "orders: {} completed, {} rolled back, {} unfinished",
+        a.completed,
+        a.rolled_back,
+        a.unfinished.len()
+    )?;
+    writeln!(
+        out,
         "outbox: {} events written, {} counted once by the consumer, {} left",
         a.events, a.consumed, a.outbox_left
-    );
+    )?;
     let mark = |ok: bool| if ok { "PASS" } else { "FAIL" };
-    println!("checks:");
-    println!(
+    writeln!(out, "checks:")?;
+    writeln!(
+        out,
         "  {} atomicity: {}",
         mark(a.partial.is_empty()),
         if a.partial.is_empty() {
@@ -233,8 +249,9 @@ fn print_report(r: &SagaReport) {
         } else {
             format!("orders half done: {:?}", a.partial)
         }
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  {} conservation: {}",
         mark(a.unbalanced.is_empty()),
         if a.unbalanced.is_empty() {
@@ -242,8 +259,9 @@ fn print_report(r: &SagaReport) {
         } else {
             format!("counters off at {}", a.unbalanced.join(", "))
         }
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  {} nothing_dropped: {}",
         mark(a.unfinished.is_empty()),
         if a.unfinished.is_empty() {
@@ -251,12 +269,13 @@ fn print_report(r: &SagaReport) {
         } else {
             format!("{} orders unfinished", a.unfinished.len())
         }
-    );
+    )?;
     let delivered = a.consumed == a.events && a.outbox_left == 0;
-    println!("  {} delivered: {} of {} outbox events counted once", mark(delivered), a.consumed, a.events);
+    writeln!(out, "  {} delivered: {} of {} outbox events counted once", mark(delivered), a.consumed, a.events)?;
     for f in &r.stats.failures {
-        println!("  FAIL store error: {f}");
+        writeln!(out, "  FAIL store error: {f}")?;
     }
+    Ok(())
 }
 
 fn percentile(values: &[u64], p: usize) -> Option<u64> {

@@ -55,16 +55,17 @@ pub struct Target {
 }
 
 impl Target {
-    /// Connects with a fresh prefix for this run's keys.
+    /// Connects with a fresh prefix for this run's keys (and, embedded, the servers Redlock needs).
     pub async fn connect(spec: &TargetSpec) -> Result<Target, TargetError> {
-        Target::connect_with_prefix(spec, &new_prefix()).await
+        Target::connect_with(spec, &new_prefix(), EMBEDDED_SERVERS).await
     }
 
-    /// Connects with the given prefix (`distlab:<name>:`): a run that resumes an earlier one.
-    pub async fn connect_with_prefix(spec: &TargetSpec, prefix: &str) -> Result<Target, TargetError> {
+    /// Connects with the given prefix (`distlab:<name>:` for a run that resumes an earlier one),
+    /// starting `embedded_servers` private servers for the embedded default.
+    pub async fn connect_with(spec: &TargetSpec, prefix: &str, embedded_servers: usize) -> Result<Target, TargetError> {
         let prefix = prefix.to_owned();
         match spec {
-            TargetSpec::Embedded => embedded(&prefix).await,
+            TargetSpec::Embedded => embedded(&prefix, embedded_servers.max(1)).await,
             TargetSpec::Redis(url) => {
                 let backend = standalone(url, &prefix).await?;
                 let description = format!("target: Redis at {} (keys under {prefix})", redact(url));
@@ -115,7 +116,7 @@ impl Target {
 /// Redlock has its five independent instances.
 pub const EMBEDDED_SERVERS: usize = 5;
 
-async fn embedded(prefix: &str) -> Result<Target, TargetError> {
+async fn embedded(prefix: &str, count: usize) -> Result<Target, TargetError> {
     if find_on_path("redis-server").is_none() {
         return Ok(Target {
             backends: vec![Backend::memory(prefix)],
@@ -123,22 +124,22 @@ async fn embedded(prefix: &str) -> Result<Target, TargetError> {
             embedded: Vec::new(),
         });
     }
-    let servers = tokio::task::spawn_blocking(|| {
-        (0..EMBEDDED_SERVERS).map(|_| LocalRedis::start()).collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|e| TargetError::Embedded(crate::server::ServerError::Spawn(std::io::Error::other(e))))??;
+    let servers =
+        tokio::task::spawn_blocking(move || (0..count).map(|_| LocalRedis::start()).collect::<Result<Vec<_>, _>>())
+            .await
+            .map_err(|e| TargetError::Embedded(crate::server::ServerError::Spawn(std::io::Error::other(e))))??;
     let mut backends = Vec::with_capacity(servers.len());
     for server in &servers {
         backends.push(standalone(&server.url(), prefix).await?);
     }
     let others: Vec<String> = servers[1..].iter().map(|s| s.port().to_string()).collect();
-    let description = format!(
-        "target: embedded redis-server on 127.0.0.1:{} (private, no persistence, stopped at exit), and {} more for Redlock on ports {}",
-        servers[0].port(),
-        others.len(),
-        others.join(", ")
+    let mut description = format!(
+        "target: embedded redis-server on 127.0.0.1:{} (private, no persistence, stopped at exit)",
+        servers[0].port()
     );
+    if !others.is_empty() {
+        description += &format!(", and {} more for Redlock on ports {}", others.len(), others.join(", "));
+    }
     Ok(Target { backends, description, embedded: servers })
 }
 

@@ -120,3 +120,20 @@ fn an_unnamed_run_checks_its_sagas_and_deletes_its_keys() {
     let keys: Vec<String> = con.keys("*").unwrap();
     assert_eq!(keys, Vec::<String>::new(), "nothing left behind");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_nothing_badly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["saga", "--orders", "2000", "--workers", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap(); // then dropped: `| head -1`
+    assert!(first.starts_with("target: embedded redis-server"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "{:?} {err}", out.status);
+}
