@@ -3,7 +3,7 @@
 //!
 //! Exit codes: 0 success; 1 a promised property is violated, or a run failed midway; 2 bad input
 //! (unknown scenario, bad configuration, unusable Redis target); 3 a simulated run hit one of the
-//! simulator's limits; 130 interrupted (Ctrl-C).
+//! simulator's limits; 130 interrupted (Ctrl-C); 141 the output's reader went away.
 
 mod bench_cmd;
 mod cache_cmd;
@@ -78,7 +78,8 @@ impl Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    quiet_broken_pipe();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Bench(args) => on_runtime(|| async move { bench_cmd::run(&args).await }),
         Command::Ring(cmd) => ring_cmd::run(cmd),
@@ -86,15 +87,53 @@ fn main() -> ExitCode {
         Command::Sweep(cmd) => sweep_cmd::run(cmd),
         Command::Cache(cmd) => cache_cmd::run(cmd),
         Command::Saga(args) => on_runtime(|| async move { saga_cmd::run(&args).await }),
+    }));
+    let result = match run {
+        Ok(result) => result,
+        // The reader went away (`distlab ... | head`): everything was dropped on the way out
+        // (private servers stopped, keys deleted); end as a Unix tool killed by SIGPIPE would.
+        Err(payload) if is_broken_pipe(payload.as_ref()) => return ExitCode::from(141),
+        Err(payload) => std::panic::resume_unwind(payload),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::PropertyViolated) => ExitCode::from(1),
+        // The reader of the output went away: nothing worth a message.
+        Err(f) if closed_pipe(&f.error) => ExitCode::from(141),
         Err(f) => {
             eprintln!("error: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Whether an error comes from writing to a closed pipe (directly, or through serde_json, whose
+/// error does not list the I/O error as its source).
+fn closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        let kind = e
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Whether a panic is std's `println!` failing on a closed pipe.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+    text.is_some_and(|t| t.starts_with("failed printing to") && t.contains("Broken pipe"))
+}
+
+/// Keeps the panic hook quiet about a closed pipe (std ignores SIGPIPE, so `println!` panics
+/// instead); `main` then unwinds, cleans up and exits with 141. Every other panic is reported.
+fn quiet_broken_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            report(info);
+        }
+    }));
 }
 
 /// Runs `work` on a single-threaded tokio runtime inside a `LocalSet` (the real-time driver's

@@ -179,10 +179,9 @@ async fn sagas(target: &Target, run: &SagaRun, args: &SagaArgs) -> Result<bool, 
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-    } else if let Err(e) = print_report(&mut std::io::stdout().lock(), &report)
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(Failure::runtime(anyhow!("printing the report: {e}")));
+    } else {
+        print_report(&mut std::io::stdout().lock(), &report)
+            .map_err(|e| Failure::runtime(anyhow::Error::new(e).context("printing the report")))?;
     }
     Ok(holds)
 }
@@ -211,7 +210,7 @@ async fn same_options(backend: &distlab::backend::Backend, run: &SagaRun) -> Res
     }
 }
 
-/// The report as text. A reader that went away (`| head`) is not an error worth a panic.
+/// The report as text (a closed pipe is an error `main` ends quietly on, not a panic).
 fn print_report(out: &mut impl Write, r: &SagaReport) -> std::io::Result<()> {
     let a = &r.audit;
     writeln!(

@@ -297,3 +297,18 @@ fn cache_compare_ranks_the_policies_under_the_optimum() {
     assert_eq!(distlab(&["cache", "compare", "--capacity", "0"]).status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    // The reader closes before distlab prints anything: `println!` meets a closed pipe.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["sim", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "no panic message, no error line");
+}
