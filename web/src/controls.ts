@@ -288,6 +288,11 @@ export class SimControls implements KeyHandlers {
   }
 
   /** Writes view, parameters, seed, faults and time into the URL. */
+  /** The faults injected so far, in order: what the share link replays. */
+  faults(): readonly Action[] {
+    return this.actions;
+  }
+
   save(): void {
     const p = this.host.params();
     p.set("seed", String(this.seed));

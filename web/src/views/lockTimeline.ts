@@ -4,7 +4,7 @@
 // marks are drawn over the rows they point at.
 
 import type { Lab } from "../pkg/distlab_wasm.js";
-import { t } from "../i18n";
+import { isKey, t } from "../i18n";
 import type { TraceRecord } from "../controls";
 import { svg } from "../dom";
 
@@ -165,8 +165,8 @@ export function verdictLine(v: Verdict): HTMLDivElement {
   const line = document.createElement("div");
   line.className = v.holds ? "good" : v.promised ? "bad" : "warn";
   line.id = `verdict-${v.property}`;
-  const known = ["mutual_exclusion", "lock_belief", "one_leader_per_term", "failover", "linearizability", "causal_consistency", "availability", "convergence", "fresh_reads", "no_lost_writes"];
-  const property = known.includes(v.property) ? t(`prop.${v.property}` as "prop.mutual_exclusion") : v.property;
+  const key = `prop.${v.property}`;
+  const property = isKey(key) ? t(key) : v.property;
   const state = v.holds ? t("counter.holds") : t("counter.fails");
   const promise = v.promised ? "" : ` (${t("locks.unpromised")})`;
   line.textContent = `${property}${promise}: ${state}. ${t("counter.detailLabel")}${v.detail}`;

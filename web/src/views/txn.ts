@@ -8,18 +8,17 @@
 // in-doubt clocks beside a saga twin of the same run, which compensates instead of waiting.
 
 import { catalog, type Lab } from "../pkg/distlab_wasm.js";
-import { SimControls, runToAction, type Action, type KeyHandlers } from "../controls";
+import { SimControls, runToAction, type KeyHandlers } from "../controls";
 import { isKey, t } from "../i18n";
-import { readRoute } from "../url";
 import { el } from "../dom";
 import { TxnHistory, isOpen, observedState, type FaultMark, type Item, type OrderLog } from "./txnHistory";
 import { drawLanes, nodeLabel, stateLabel, type InFlight } from "./txnLanes";
 import { drawGrid } from "./txnGrid";
 import { SagaTwin, blockedPanel, inDoubt, twinPanel } from "./txnBlocking";
+import { verdictLine, type Verdict } from "./lockTimeline";
 
 interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; state: Record<string, unknown> | null }
 interface Snapshot { time: number; nodes: NodeSnap[]; in_flight: InFlight[] }
-interface Verdict { property: string; holds: boolean; detail: string; promised: boolean }
 
 /** The protocols this view knows, in the order offered; only those in the engine's catalogue appear. */
 const PROTOCOLS = ["2pc", "tcc", "saga", "saga-choreo", "outbox"];
@@ -74,16 +73,6 @@ function describeItem(i: Item): string {
 function describeState(state: Record<string, unknown> | null): string {
   const pairs = Object.entries(state ?? {}).filter(([k]) => k !== "service");
   return pairs.map(([k, v]) => `${isKey(`txn.field.${k}`) ? t(`txn.field.${k}` as "txn.field.lock") : k} ${v === null ? "–" : String(v)}`).join(" · ") || "–";
-}
-
-/** A verdict line like the other views', with the transaction properties' names translated. */
-function verdictLine(v: Verdict): HTMLDivElement {
-  const key = `prop.${v.property}`;
-  const name = isKey(key) ? t(key) : v.property;
-  const promise = v.promised ? "" : ` (${t("locks.unpromised")})`;
-  const line = el("div", v.holds ? "good" : v.promised ? "bad" : "warn", `${name}${promise}: ${v.holds ? t("counter.holds") : t("counter.fails")}. ${t("counter.detailLabel")}${v.detail}`);
-  line.id = `verdict-${v.property}`;
-  return line;
 }
 
 /** The engine's summary as a table, the network's counters folded into one row. */
@@ -245,8 +234,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
    * future that no longer happens), through the controls, so the share link records it all.
    */
   function crashAt(node: string, index: number): void {
-    controls.save();
-    const actions = JSON.parse(readRoute().params.get("faults") ?? "[]") as Action[];
+    const actions = [...controls.faults()];
     controls.reset();
     const lab = controls.lab;
     let next = 0;
