@@ -206,7 +206,8 @@ async fn same_options(backend: &distlab::backend::Backend, run: &SagaRun) -> Res
         Reply::Bulk(earlier) => Err(Failure::bad_input(anyhow!(
             "this run was started with {earlier}; resume it with the same options (now {options})"
         ))),
-        other => Err(fail(format!("{other:?}"))),
+        Reply::Error(e) => Err(fail(e)),
+        other => Err(fail(format!("unexpected reply {other:?}"))),
     }
 }
 
@@ -271,7 +272,12 @@ fn print_report(out: &mut impl Write, r: &SagaReport) -> std::io::Result<()> {
     )?;
     let delivered = a.consumed == a.events && a.outbox_left == 0;
     writeln!(out, "  {} delivered: {} of {} outbox events counted once", mark(delivered), a.consumed, a.events)?;
-    for f in &r.stats.failures {
+    // Store errors come in floods (a full Redis fails every write): a few, and how many.
+    const SHOWN: usize = 5;
+    if r.stats.failures.len() > SHOWN {
+        writeln!(out, "  FAIL store errors: {} (the first {SHOWN} below)", r.stats.failures.len())?;
+    }
+    for f in r.stats.failures.iter().take(SHOWN) {
         writeln!(out, "  FAIL store error: {f}")?;
     }
     Ok(())

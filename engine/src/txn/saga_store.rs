@@ -82,8 +82,8 @@ pub enum SagaStoreObs {
     RolledBack {
         tx: u64,
     },
-    /// The store answered a saga's request with an error: the saga waits for the next restart,
-    /// reported rather than dropped.
+    /// The store answered a request with an error (`tx` 0: not a saga's): the saga stays where
+    /// its log says, for the next run to resume, reported rather than dropped.
     Failed {
         tx: u64,
         error: String,
@@ -337,11 +337,23 @@ impl StoreOrchestrator {
 
     fn answered(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>, waiting: Waiting, reply: &Reply) {
         if let Reply::Error(e) = reply {
-            let tx = match waiting {
-                Waiting::Step { tx, .. } | Waiting::Reread { tx } => tx,
-                _ => 0,
-            };
-            ctx.observe(SagaStoreObs::Failed { tx, error: e.clone() });
+            // Reported, never retried here: the saga stays where its log says (the next run
+            // resumes it), and this run goes on with the others. Without the log or the accounts
+            // there is nothing to go on with: the orchestrator gives up at once.
+            match waiting {
+                Waiting::Step { tx, .. } | Waiting::Reread { tx } => {
+                    ctx.observe(SagaStoreObs::Failed { tx, error: e.clone() });
+                    self.sagas.remove(&tx);
+                    self.fill(ctx);
+                }
+                Waiting::Meta | Waiting::Setup { .. } | Waiting::Log => {
+                    ctx.observe(SagaStoreObs::Failed { tx: 0, error: e.clone() });
+                    if !self.finished {
+                        self.finished = true;
+                        ctx.observe(SagaStoreObs::Finished);
+                    }
+                }
+            }
             return;
         }
         match waiting {
