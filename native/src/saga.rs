@@ -8,8 +8,8 @@
 //! are local to a worker; reports number them globally, worker after worker.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
+use distlab_engine::NodeId;
 use distlab_engine::sim::Observed;
 use distlab_engine::txn::saga_store::{
     EventConsumer, OutboxRelay, SagaAudit, SagaKeys, SagaPlan, SagaSnapshot, SagaStoreObs, SagaStoreProtocol,
@@ -18,7 +18,7 @@ use distlab_engine::txn::saga_store::{
 use serde::Serialize;
 
 use crate::backend::{Backend, BackendError};
-use crate::driver::{DriverError, LiveReport, LiveWorld, StopWhen};
+use crate::driver::LiveWorld;
 
 /// What to run: `orders` in all, split among `workers`; a price; each worker's stock covers its
 /// orders, and `shipping_percent` of them find a shipping slot (the rest are compensated).
@@ -47,6 +47,17 @@ impl SagaRun {
         let stock = i64::try_from(orders).unwrap_or(i64::MAX);
         let slots = i64::try_from(orders * self.shipping_percent / 100).unwrap_or(i64::MAX);
         SagaPlan { orders, concurrency, price: self.price, initial: [stock, stock.saturating_mul(self.price), slots] }
+    }
+
+    /// The first order number of worker `w` in the run's global numbering, minus one.
+    pub fn offset(&self, w: u64) -> u64 {
+        (0..w).map(|v| self.orders_of(v)).sum()
+    }
+
+    /// Which worker an actor of [`SagaRun::world`] belongs to: the store is node 0, then each
+    /// worker's orchestrator, consumer and relay.
+    pub fn worker_of(node: NodeId) -> u64 {
+        u64::from(node.0.saturating_sub(1)) / 3
     }
 
     /// The world of every worker on one store.
@@ -115,7 +126,8 @@ pub struct SagaStats {
 }
 
 impl SagaStats {
-    pub fn of(observations: &[Observed<SagaStoreObs>]) -> SagaStats {
+    /// Failures are numbered like the run's orders: globally, worker after worker.
+    pub fn of(run: &SagaRun, observations: &[Observed<SagaStoreObs>]) -> SagaStats {
         let mut stats = SagaStats::default();
         let mut begun: BTreeMap<(u32, u64), u64> = BTreeMap::new();
         for o in observations {
@@ -131,28 +143,17 @@ impl SagaStats {
                 }
                 SagaStoreObs::Stepped { undo: true, .. } => stats.compensations += 1,
                 SagaStoreObs::Resumed { sagas } => stats.resumed += sagas,
-                SagaStoreObs::Failed { tx, error } => stats.failures.push(format!("order {tx}: {error}")),
+                SagaStoreObs::Failed { tx, error } => {
+                    let w = SagaRun::worker_of(o.node);
+                    stats.failures.push(if *tx == 0 {
+                        format!("worker {w}: {error}")
+                    } else {
+                        format!("order {}: {error}", run.offset(w) + tx)
+                    });
+                }
                 _ => {}
             }
         }
         stats
     }
-}
-
-/// Runs every worker's sagas to the end (or for `at_most`), then drains the outboxes.
-pub async fn run_to_end(
-    run: &SagaRun,
-    backend: &Backend,
-    at_most: Duration,
-) -> Result<(LiveReport<SagaStoreObs>, LiveReport<SagaStoreObs>), DriverError> {
-    let workers = usize::try_from(run.workers).unwrap_or(usize::MAX);
-    let sagas = run
-        .world(backend, 1)
-        .run(StopWhen::Observations { count: workers, at_most }, |o| matches!(o, SagaStoreObs::Finished))
-        .await?;
-    let drained = run
-        .drain_world(backend, 2)
-        .run(StopWhen::Observations { count: workers, at_most }, |o| matches!(o, SagaStoreObs::Drained))
-        .await?;
-    Ok((sagas, drained))
 }

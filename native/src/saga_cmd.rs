@@ -91,10 +91,12 @@ pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
         shipping_percent: args.shipping_percent,
     };
     let result = tokio::select! {
-        r = sagas(&target, &run, args) => r,
+        r = sagas(&target, &run, args.timeout) => r,
         _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
     };
-    let over = matches!(result, Ok(true));
+    // Clean up (or say what is kept) before printing: a reader that goes away must not leave
+    // the run's keys behind.
+    let over = result.as_ref().is_ok_and(|r| r.holds);
     match &args.name {
         Some(name) if !(args.clean && over) => eprintln!(
             "state kept in Redis (keys {prefix}*): `distlab saga --name {name}` with the same options resumes or re-checks it{}",
@@ -106,11 +108,28 @@ pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
             }
         }
     }
-    Ok(if result? { Outcome::Ok } else { Outcome::PropertyViolated })
+    let report = result?;
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+    } else {
+        print_report(&mut out, &report)
+    };
+    printed.map_err(|e| Failure::runtime(anyhow::Error::new(e).context("printing the report")))?;
+    Ok(if report.holds { Outcome::Ok } else { Outcome::PropertyViolated })
 }
 
-/// Runs the sagas to the end, prints the report; whether the audit holds.
-async fn sagas(target: &Target, run: &SagaRun, args: &SagaArgs) -> Result<bool, Failure> {
+/// Aborts a task when dropped (an interrupted run must not leave its ticker printing).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the sagas to the end, drains the outboxes, and audits what Redis holds.
+async fn sagas(target: &Target, run: &SagaRun, timeout_s: u64) -> Result<SagaReport, Failure> {
     let backend = target.primary();
     same_options(backend, run).await?;
     let started = Instant::now();
@@ -118,7 +137,7 @@ async fn sagas(target: &Target, run: &SagaRun, args: &SagaArgs) -> Result<bool, 
     let ticker = {
         let done = Rc::clone(&done);
         let total = run.orders;
-        tokio::task::spawn_local(async move {
+        AbortOnDrop(tokio::task::spawn_local(async move {
             let tty = std::io::stderr().is_terminal();
             let mut tick = tokio::time::interval(Duration::from_secs(if tty { 1 } else { 5 }));
             tick.tick().await; // the first tick is immediate
@@ -136,38 +155,31 @@ async fn sagas(target: &Target, run: &SagaRun, args: &SagaArgs) -> Result<bool, 
                     eprintln!("{line}");
                 }
             }
-        })
+        }))
     };
-    let at_most = Duration::from_secs(args.timeout);
+    let deadline = started + Duration::from_secs(timeout_s);
     let world = run.world(backend, 1).with_progress(Rc::clone(&done), |o| {
         matches!(o, SagaStoreObs::Completed { .. } | SagaStoreObs::RolledBack { .. })
     });
-    let work = async {
-        let workers = usize::try_from(run.workers).unwrap_or(usize::MAX);
-        let sagas = world
-            .run(distlab::driver::StopWhen::Observations { count: workers, at_most }, |o| {
-                matches!(o, SagaStoreObs::Finished)
-            })
-            .await?;
-        let drained = run
-            .drain_world(backend, 2)
-            .run(distlab::driver::StopWhen::Observations { count: workers, at_most }, |o| {
-                matches!(o, SagaStoreObs::Drained)
-            })
-            .await?;
-        Ok::<_, distlab::driver::DriverError>((sagas, drained))
-    };
-    let result = work.await;
-    ticker.abort();
-    let (sagas, _drained) = result.map_err(Failure::runtime)?;
+    let workers = usize::try_from(run.workers).unwrap_or(usize::MAX);
+    let stop = |at_most| distlab::driver::StopWhen::Observations { count: workers, at_most };
+    let sagas = world
+        .run(stop(deadline.saturating_duration_since(Instant::now())), |o| matches!(o, SagaStoreObs::Finished))
+        .await
+        .map_err(Failure::runtime)?;
+    run.drain_world(backend, 2)
+        .run(stop(deadline.saturating_duration_since(Instant::now())), |o| matches!(o, SagaStoreObs::Drained))
+        .await
+        .map_err(Failure::runtime)?;
+    drop(ticker);
     if std::io::stderr().is_terminal() {
         eprintln!();
     }
     let seconds = started.elapsed().as_secs_f64();
     let audit = run.audit(backend).await.map_err(|e| Failure::runtime(anyhow!("reading the saga state back: {e}")))?;
-    let stats = SagaStats::of(&sagas.observations);
+    let stats = SagaStats::of(run, &sagas.observations);
     let holds = audit.holds() && stats.failures.is_empty();
-    let report = SagaReport {
+    Ok(SagaReport {
         target: target.description.clone(),
         orders: run.orders,
         workers: run.workers,
@@ -176,14 +188,7 @@ async fn sagas(target: &Target, run: &SagaRun, args: &SagaArgs) -> Result<bool, 
         stats,
         audit,
         holds,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-    } else {
-        print_report(&mut std::io::stdout().lock(), &report)
-            .map_err(|e| Failure::runtime(anyhow::Error::new(e).context("printing the report")))?;
-    }
-    Ok(holds)
+    })
 }
 
 /// A named run remembers its options: resuming with others would judge the state by the wrong plan.

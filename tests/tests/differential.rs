@@ -43,6 +43,8 @@ fn value() -> impl Strategy<Value = String> {
         Just(" 1"),
         Just("9223372036854775807"),
         Just("t1"),
+        Just("done:5"),
+        Just("done:0x10"),
     ]
     .prop_map(str::to_owned)
 }
@@ -52,7 +54,7 @@ fn delta() -> impl Strategy<Value = i64> {
 }
 
 fn field() -> impl Strategy<Value = String> {
-    prop_oneof![Just("f1"), Just("f2"), Just("f3"), Just("available")].prop_map(str::to_owned)
+    prop_oneof![Just("f1"), Just("f2"), Just("f3"), Just("available"), Just("order:1")].prop_map(str::to_owned)
 }
 
 /// A saga step on four keys of the pool (an account holding anything, wrong types included),
@@ -62,7 +64,10 @@ fn saga_step() -> impl Strategy<Value = Cmd> {
     (
         proptest::collection::vec(key(), 4),
         prop_oneof![Just("1"), Just("2"), Just("f1")],
-        prop_oneof![Just("1"), Just("5"), Just("40")],
+        prop_oneof![
+            4 => prop_oneof![Just("1"), Just("5"), Just("40")],
+            1 => prop_oneof![Just("2.5"), Just("0x10"), Just("-3"), Just("1e1"), Just(""), Just("1234567890123456")],
+        ],
         prop_oneof![Just("do"), Just("undo")],
         state(),
         state(),

@@ -53,6 +53,22 @@ fn a_chaotic_network_and_a_crash_at_any_event_break_nothing() {
         for p in PROPERTIES {
             holds(run.as_ref(), p).map_err(|e| format!("{node} crashed: {p}: {e}"))?;
         }
+        // Each rolled-back order names the step that really refused it.
+        let refused: Vec<(u64, u64)> = observed(run.as_ref(), "stepped")
+            .into_iter()
+            .filter(|(_, obs)| obs["ok"] == false)
+            .map(|(node, obs)| (obs["tx"].as_u64().unwrap(), node))
+            .collect();
+        for (_, obs) in observed(run.as_ref(), "rolled_back") {
+            let tx = obs["tx"].as_u64().unwrap();
+            let at =
+                ["inventory", "payment", "shipping"].iter().position(|s| obs["failed_step"] == *s).unwrap() as u64 + 1;
+            if !refused.contains(&(tx, at)) {
+                return Err(format!(
+                    "{node} crashed: order {tx} rolled back for a refusal at node {at} that never happened"
+                ));
+            }
+        }
         Ok(())
     });
 }

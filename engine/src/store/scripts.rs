@@ -291,24 +291,31 @@ impl Lua<'_> {
         }
     }
 
-    /// The twin of `saga_step.lua`. Amounts are integers (Lua's `tonumber` of anything else
-    /// fails the script, as a Lua error with code `ERR` here).
+    /// The twin of `saga_step.lua`: the same checks of plain decimal integers, before any write.
     fn saga_step(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
         let (account, log, outbox, sequence) = (&keys[0], &keys[1], &keys[2], &keys[3]);
+        // Lua's `^%-?(%d+)$` with at most 15 digits.
+        let integer = |s: &str, what: &str| {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            let plain = (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+            s.parse::<i64>().ok().filter(|_| plain).ok_or_else(|| Reply::Error(format!("ERR saga_step: {what}")))
+        };
+        let amount = integer(&args[1], "the amount must be a non-negative integer")?;
+        if args[1].starts_with('-') {
+            return Err(Reply::err("ERR saga_step: the amount must be a non-negative integer"));
+        }
         let tx = &args[0];
         if self.hget(log, tx)?.unwrap_or_default() != args[5] {
             return Ok(Reply::Int(-1));
         }
-        let number = |s: &str| s.trim().parse::<i64>().map_err(|_| Reply::err("ERR saga_step: not an integer"));
         let field = format!("order:{tx}");
         let seen = self.hget(account, &field)?;
         let mut ok = 1;
         if args[2] == "do" {
             match seen {
                 None => {
-                    let amount = number(&args[1])?;
-                    let available = number(&self.hget(account, "available")?.unwrap_or_else(|| "0".to_owned()))?;
-                    if available >= amount {
+                    let available = self.hget(account, "available")?.unwrap_or_else(|| "0".to_owned());
+                    if integer(&available, "available is not an integer")? >= amount {
                         self.hincrby(account, "available", -amount)?;
                         self.hincrby(account, "moved", amount)?;
                         self.call(Cmd::HSet {
@@ -325,7 +332,7 @@ impl Lua<'_> {
             }
         } else {
             if let Some(done) = seen.as_deref().and_then(|s| s.strip_prefix("done:")) {
-                let amount = number(done)?;
+                let amount = integer(done, "the step's amount is not an integer")?;
                 self.hincrby(account, "available", amount)?;
                 self.hincrby(account, "moved", -amount)?;
             }

@@ -140,13 +140,17 @@ impl ChoreoService {
         &self.state.account
     }
 
-    /// The step, then its outcome to the next service (or back, when refused).
+    /// The step, then its outcome to the next service (or back, when refused), once.
     fn step(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>, tx: u64) {
         let amount = if self.kind == ServiceKind::Payment { self.price } else { 1 };
         let (ok, first) = self.state.account.step(tx, amount, self.refuses == Some(tx));
-        if first {
-            ctx.observe(SagaObs::Stepped { tx, ok });
+        if !first {
+            // A repeat: its outcome was published the first time, from the durable outbox,
+            // which delivers it. Publishing again could even mislabel the order (a late repeat
+            // after the compensation reads as a refusal here).
+            return;
         }
+        ctx.observe(SagaObs::Stepped { tx, ok });
         let t = self.to;
         let (to, event, failed) = match (self.kind, ok) {
             (ServiceKind::Inventory, true) => (t.payment, ChoreoEvent::StockReserved, None),
@@ -159,11 +163,12 @@ impl ChoreoService {
         publish(ctx, &mut self.state.outbox, to, tx, event, failed);
     }
 
-    /// The compensation, then the news further back.
+    /// The compensation, then the news further back, once.
     fn undo(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>, tx: u64, failed: Option<ServiceKind>) {
-        if self.state.account.undo(tx) {
-            ctx.observe(SagaObs::Compensated { tx });
+        if !self.state.account.undo(tx) {
+            return; // a repeat: published the first time
         }
+        ctx.observe(SagaObs::Compensated { tx });
         let (to, event) = match self.kind {
             ServiceKind::Payment => (self.to.inventory, ChoreoEvent::PaymentRefunded),
             _ => (self.to.orders, ChoreoEvent::StockReleased),

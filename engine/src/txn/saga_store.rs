@@ -335,17 +335,20 @@ impl StoreOrchestrator {
         }
     }
 
+    /// Reports a saga this run cannot carry on, and goes on with the others.
+    fn give_up(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>, tx: u64, error: String) {
+        ctx.observe(SagaStoreObs::Failed { tx, error });
+        self.sagas.remove(&tx);
+        self.fill(ctx);
+    }
+
     fn answered(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>, waiting: Waiting, reply: &Reply) {
         if let Reply::Error(e) = reply {
             // Reported, never retried here: the saga stays where its log says (the next run
             // resumes it), and this run goes on with the others. Without the log or the accounts
             // there is nothing to go on with: the orchestrator gives up at once.
             match waiting {
-                Waiting::Step { tx, .. } | Waiting::Reread { tx } => {
-                    ctx.observe(SagaStoreObs::Failed { tx, error: e.clone() });
-                    self.sagas.remove(&tx);
-                    self.fill(ctx);
-                }
+                Waiting::Step { tx, .. } | Waiting::Reread { tx } => self.give_up(ctx, tx, e.clone()),
                 Waiting::Meta | Waiting::Setup { .. } | Waiting::Log => {
                     ctx.observe(SagaStoreObs::Failed { tx: 0, error: e.clone() });
                     if !self.finished {
@@ -412,17 +415,15 @@ impl StoreOrchestrator {
                     ctx.observe(SagaStoreObs::Stepped { tx, service: ServiceKind::ALL[index], undo, ok });
                     self.advance(ctx, tx, state.next(ok));
                 }
-                _ => {}
+                other => self.give_up(ctx, tx, format!("unexpected reply {other:?}")),
             },
-            Waiting::Reread { tx } => {
-                let state = match reply {
-                    Reply::Bulk(s) => LogState::parse(s),
-                    _ => Some(LogState::Forward(0)),
-                };
-                if let Some(state) = state {
-                    self.advance(ctx, tx, state);
-                }
-            }
+            Waiting::Reread { tx } => match reply {
+                Reply::Bulk(s) => match LogState::parse(s) {
+                    Some(state) => self.advance(ctx, tx, state),
+                    None => self.give_up(ctx, tx, format!("unreadable saga log entry {s:?}")),
+                },
+                _ => self.advance(ctx, tx, LogState::Forward(0)),
+            },
         }
     }
 }
@@ -710,8 +711,16 @@ impl SagaAudit {
                 _ => audit.unfinished.push(tx),
             }
         }
+        // Conserved, and moved exactly by the orders done: a counter rewritten behind the log's
+        // back (a second setup, say) keeps the first and breaks the second.
         for (i, kind) in ServiceKind::ALL.into_iter().enumerate() {
-            if number(i, "available") + number(i, "moved") != initial[i] {
+            let done: i64 = snap.accounts[i]
+                .iter()
+                .filter(|(k, _)| k.starts_with("order:"))
+                .filter_map(|(_, v)| v.strip_prefix("done:")?.parse::<i64>().ok())
+                .sum();
+            let moved = number(i, "moved");
+            if number(i, "available") + moved != initial[i] || moved != done {
                 audit.unbalanced.push(kind.name());
             }
         }

@@ -398,7 +398,7 @@ async fn sagas(
         .run(stop, |o| matches!(o, SagaStoreObs::Finished))
         .await
         .map_err(|source| BenchError::Driver { measurement: name.into(), source })?;
-    let stats = SagaStats::of(&report.observations);
+    let stats = SagaStats::of(&run, &report.observations);
     let mut latencies = Histogram::default();
     for &us in &stats.latencies_us {
         latencies.record(us);

@@ -11,7 +11,17 @@
 -- A step is done once per order (a repeat answers as the first did; a step after its
 -- compensation is refused); a compensation of a step never done is recorded, and refuses it.
 -- Returns 1 (done, or compensated), 0 (refused), -1 (the log had moved on: nothing written).
+-- Numbers are plain decimal integers of at most 15 digits (exact as Lua's doubles, and written
+-- back without an exponent); anything else is an error before any write (Lua's tonumber would
+-- take "2.5" or "0x10", and a script that fails halfway keeps its writes).
 -- Rust twin: engine/src/store/scripts.rs, ScriptName::SagaStep.
+local function integer(s)
+  local digits = type(s) == "string" and string.match(s, "^%-?(%d+)$")
+  return digits ~= nil and digits ~= false and string.len(digits) <= 15
+end
+if not integer(ARGV[2]) or string.sub(ARGV[2], 1, 1) == "-" then
+  return redis.error_reply("ERR saga_step: the amount must be a non-negative integer")
+end
 local tx = ARGV[1]
 if (redis.call("HGET", KEYS[2], tx) or "") ~= ARGV[6] then
   return -1
@@ -22,7 +32,11 @@ local ok = 1
 if ARGV[3] == "do" then
   if seen == false then
     local amount = tonumber(ARGV[2])
-    if tonumber(redis.call("HGET", KEYS[1], "available") or "0") >= amount then
+    local available = redis.call("HGET", KEYS[1], "available") or "0"
+    if not integer(available) then
+      return redis.error_reply("ERR saga_step: available is not an integer")
+    end
+    if tonumber(available) >= amount then
       redis.call("HINCRBY", KEYS[1], "available", -amount)
       redis.call("HINCRBY", KEYS[1], "moved", amount)
       redis.call("HSET", KEYS[1], field, "done:" .. ARGV[2])
@@ -35,7 +49,11 @@ if ARGV[3] == "do" then
   end
 else
   if seen ~= false and string.sub(seen, 1, 5) == "done:" then
-    local amount = tonumber(string.sub(seen, 6))
+    local done = string.sub(seen, 6)
+    if not integer(done) then
+      return redis.error_reply("ERR saga_step: the step's amount is not an integer")
+    end
+    local amount = tonumber(done)
     redis.call("HINCRBY", KEYS[1], "available", amount)
     redis.call("HINCRBY", KEYS[1], "moved", -amount)
   end
