@@ -138,3 +138,20 @@ fn a_reader_that_goes_away_ends_nothing_badly() {
     assert_eq!(out.status.code(), Some(141), "as if killed by SIGPIPE: {err}");
     assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
 }
+
+#[test]
+fn a_json_reader_that_goes_away_leaves_no_keys_behind() {
+    let server = LocalRedis::start().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["saga", "--redis", &server.url(), "--orders", "500", "--workers", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `| true`: nobody reads the report
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut con = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let keys: Vec<String> = con.keys("*").unwrap();
+    assert_eq!(keys, Vec::<String>::new(), "cleaned up before the report was printed");
+}
