@@ -36,7 +36,8 @@ pub struct SagaArgs {
     #[arg(long, value_name = "PERCENT", default_value_t = 90, value_parser = clap::value_parser!(u64).range(0..=100))]
     shipping_percent: u64,
     /// Keep the run's state in Redis under distlab:saga-NAME: so that running the same command
-    /// again resumes it (after a crash, a kill, Ctrl-C). Needs --redis or --cluster.
+    /// again resumes it (after a crash, a kill, Ctrl-C). Needs --redis or --cluster; one process
+    /// per name at a time (two at once may set the accounts up twice, which the audit reports).
     #[arg(long, value_name = "NAME", value_parser = parse_name)]
     name: Option<String>,
     /// With --name: delete the state once every saga is over and checked.
@@ -70,6 +71,11 @@ struct SagaReport {
 
 pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
     let spec = args.target.spec();
+    if matches!(spec, TargetSpec::Nodes(_)) {
+        return Err(Failure::bad_input(anyhow!(
+            "a saga's keys live on one store: give --redis or --cluster (--redis-nodes is for Redlock)"
+        )));
+    }
     let prefix = match &args.name {
         Some(_) if matches!(spec, TargetSpec::Embedded) => {
             return Err(Failure::bad_input(anyhow!(
