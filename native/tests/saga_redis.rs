@@ -103,6 +103,10 @@ fn a_named_run_needs_a_redis_that_outlives_the_process() {
         Command::new(env!("CARGO_BIN_EXE_distlab")).args(["saga", "--name", "x", "--orders", "10"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("give --redis or --cluster"));
+    let nodes = ["saga", "--redis-nodes", "redis://127.0.0.1:1,redis://127.0.0.1:2"];
+    let out = Command::new(env!("CARGO_BIN_EXE_distlab")).args(nodes).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a saga's keys live on one store"));
 }
 
 #[test]
