@@ -91,3 +91,116 @@ fn every_number_the_page_reads_fits_a_javascript_number() {
         assert!(largest_integer(&summary) <= JS_SAFE_MAX, "{name}: summary {summary}");
     }
 }
+
+/// Every catalogue scenario's trace hash on two seeds, run to its default end, with the configs
+/// that reach the algorithms a scenario selects (consistency levels, lock kinds, stories). This is
+/// the guard for refactors that must not change behaviour (moving an algorithm to its own file,
+/// typed timers): a trace that moves here changed what a run does. Update only on purpose.
+#[test]
+fn every_scenario_trace_hash_is_pinned() {
+    let mut configs: Vec<(&str, serde_json::Value)> = scenario::catalog().iter().map(|s| (s.name, json!({}))).collect();
+    configs.extend([
+        ("pn-counter", json!({ "merge": "chapter" })),
+        ("cap", json!({ "consistency": "quorum" })),
+        ("cap", json!({ "consistency": "eventual", "crashes": true })),
+        ("cap", json!({ "consistency": "eventual", "lww": true })),
+        ("cap", json!({ "consistency": "causal", "partition": "storm" })),
+        ("election", json!({ "votes": "chapter" })),
+        ("redlock", json!({ "story": "clock-jump" })),
+        ("lock-kleppmann", json!({ "fencing": true })),
+        ("exercise-1", json!({ "step": 2 })),
+        ("exercise-1", json!({ "step": 3 })),
+        ("exercise-1", json!({ "step": 4 })),
+        ("cache", json!({ "pattern": "write-behind", "crash_cache_at_ms": 3000 })),
+        ("cache", json!({ "single_flight": true, "mutex": true, "xfetch_beta": 1.0 })),
+        ("2pc", json!({ "coordinators": 2, "crash_coordinator_at_ms": 150 })),
+        ("outbox", json!({ "dual_write": true, "loss_percent": 10 })),
+        ("2pc", json!({ "fail_order": 3, "fail_step": 2 })),
+        ("tcc", json!({ "loss_percent": 10, "reorder_percent": 20, "fail_order": 2 })),
+        ("saga", json!({ "loss_percent": 5, "reorder_percent": 10, "shipping_slots": 10 })),
+        ("saga-choreo", json!({ "duplicate_percent": 10, "reorder_percent": 10, "fail_order": 4, "fail_step": 2 })),
+        ("rw-lock", json!({ "pauses": true, "crashes": true, "loss_percent": 2 })),
+    ]);
+    let mut lines = Vec::new();
+    for (name, config) in configs {
+        for seed in [1, 2] {
+            let run = run_to_end(name, &config, seed);
+            lines.push(format!("{name} {config} seed {seed}: {}", format_hash(run.trace().hash())));
+        }
+    }
+    expect![[r#"
+        pn-counter {} seed 1: 0xe655edf2988f090e
+        pn-counter {} seed 2: 0x0eff9b38357d7f81
+        cap {} seed 1: 0x90e59410b5956ed5
+        cap {} seed 2: 0xbcff16803866a535
+        failure-detector {} seed 1: 0x5585d381d04f8087
+        failure-detector {} seed 2: 0x652afa69cf4711fc
+        election {} seed 1: 0x86c09198e4cbf6c9
+        election {} seed 2: 0xf9995c08ee3310aa
+        cache {} seed 1: 0x2144a16f780c7803
+        cache {} seed 2: 0x4ea57f2d84684e1d
+        lock {} seed 1: 0xb2fbc800bdb61d72
+        lock {} seed 2: 0x4df608dee04dc4ad
+        lock-kleppmann {} seed 1: 0xe690f16243bbfffb
+        lock-kleppmann {} seed 2: 0x0e4571b7e4255018
+        redlock {} seed 1: 0x893a248f0f01df1f
+        redlock {} seed 2: 0x27bc267f83015163
+        zk-lock {} seed 1: 0x6fa82f93247b5c11
+        zk-lock {} seed 2: 0xda03d2c0b8048781
+        rw-lock {} seed 1: 0xac0a10f90c1be3d8
+        rw-lock {} seed 2: 0xe416f135ca48d9fa
+        exercise-1 {} seed 1: 0xedd6d39823832fac
+        exercise-1 {} seed 2: 0x5e0ba52e3a34a10f
+        2pc {} seed 1: 0x38cd46e8511cc76e
+        2pc {} seed 2: 0xc0d83fef796ce0f7
+        tcc {} seed 1: 0xc03643e6279a077c
+        tcc {} seed 2: 0xa8c6a29e919d59e4
+        saga {} seed 1: 0x6dbbc8a0a82f6749
+        saga {} seed 2: 0x5a3653cbd7c3bcf1
+        saga-choreo {} seed 1: 0xec2691132f9514d3
+        saga-choreo {} seed 2: 0xb1aac0604aa518d8
+        saga-store {} seed 1: 0x477bddbe7c29e1c8
+        saga-store {} seed 2: 0x7dac9e9b60e7bc42
+        outbox {} seed 1: 0xfc1de882f7879471
+        outbox {} seed 2: 0xd75cc8b022c9ba75
+        pn-counter {"merge":"chapter"} seed 1: 0x2e051e760eb5e2b9
+        pn-counter {"merge":"chapter"} seed 2: 0x9a8848d56dbe9f00
+        cap {"consistency":"quorum"} seed 1: 0xcbc59cb14af80320
+        cap {"consistency":"quorum"} seed 2: 0x4190934e1778ab4a
+        cap {"consistency":"eventual","crashes":true} seed 1: 0x07ef3233d75ae094
+        cap {"consistency":"eventual","crashes":true} seed 2: 0x4783f844bb9df429
+        cap {"consistency":"eventual","lww":true} seed 1: 0xfcdbd08307fc5c2d
+        cap {"consistency":"eventual","lww":true} seed 2: 0xa32cf1a0e2a3866f
+        cap {"consistency":"causal","partition":"storm"} seed 1: 0x37c44dc74e68f07c
+        cap {"consistency":"causal","partition":"storm"} seed 2: 0x491b32654ebedb6a
+        election {"votes":"chapter"} seed 1: 0xe7d46645d1a8bdf7
+        election {"votes":"chapter"} seed 2: 0xddd679af0d910298
+        redlock {"story":"clock-jump"} seed 1: 0x43d5a07e99a3d65e
+        redlock {"story":"clock-jump"} seed 2: 0xc5ee56045f92be8f
+        lock-kleppmann {"fencing":true} seed 1: 0x4c49caf1796f4d69
+        lock-kleppmann {"fencing":true} seed 2: 0xaddc8c4e2abc8151
+        exercise-1 {"step":2} seed 1: 0x6becddbd65f70874
+        exercise-1 {"step":2} seed 2: 0xff1f42795c9bd3fe
+        exercise-1 {"step":3} seed 1: 0x691b7d2e93fa783a
+        exercise-1 {"step":3} seed 2: 0xd0fb6afc2f960842
+        exercise-1 {"step":4} seed 1: 0x782570e508c7670e
+        exercise-1 {"step":4} seed 2: 0xea3a719c3d61e9bc
+        cache {"crash_cache_at_ms":3000,"pattern":"write-behind"} seed 1: 0xd0ab2834efd11f4b
+        cache {"crash_cache_at_ms":3000,"pattern":"write-behind"} seed 2: 0xa85cb1f3993c5584
+        cache {"mutex":true,"single_flight":true,"xfetch_beta":1.0} seed 1: 0x566969f23f196f40
+        cache {"mutex":true,"single_flight":true,"xfetch_beta":1.0} seed 2: 0xcf57987063aaa80c
+        2pc {"coordinators":2,"crash_coordinator_at_ms":150} seed 1: 0x575a0644a859c881
+        2pc {"coordinators":2,"crash_coordinator_at_ms":150} seed 2: 0x8a5b1a308ff0b0ca
+        outbox {"dual_write":true,"loss_percent":10} seed 1: 0x261dde39885dfc2c
+        outbox {"dual_write":true,"loss_percent":10} seed 2: 0x6c06a4d5ed7263aa
+        2pc {"fail_order":3,"fail_step":2} seed 1: 0x1164bc98c10d9de9
+        2pc {"fail_order":3,"fail_step":2} seed 2: 0x767ca2e9de1e20cc
+        tcc {"fail_order":2,"loss_percent":10,"reorder_percent":20} seed 1: 0x2f8449589caedc16
+        tcc {"fail_order":2,"loss_percent":10,"reorder_percent":20} seed 2: 0x8cea638fbe16d893
+        saga {"loss_percent":5,"reorder_percent":10,"shipping_slots":10} seed 1: 0xf8775191bcca3913
+        saga {"loss_percent":5,"reorder_percent":10,"shipping_slots":10} seed 2: 0x35435c3dbee7ffc4
+        saga-choreo {"duplicate_percent":10,"fail_order":4,"fail_step":2,"reorder_percent":10} seed 1: 0x8ab4cc212d2d8bda
+        saga-choreo {"duplicate_percent":10,"fail_order":4,"fail_step":2,"reorder_percent":10} seed 2: 0x6737baf8ca4c69c0
+        rw-lock {"crashes":true,"loss_percent":2,"pauses":true} seed 1: 0x7b455f8eb574de9a
+        rw-lock {"crashes":true,"loss_percent":2,"pauses":true} seed 2: 0x36f48dcedc2680f2"#]].assert_eq(&lines.join("\n"));
+}
