@@ -1,7 +1,14 @@
 //! Rejection of bad configuration, shared by every scenario. A message always names the field,
 //! the value given and the range allowed, so the CLI and the page can show it as it is.
+//!
+//! A scenario's configuration is a [`Knobs`] type: every field has a default, unknown fields are
+//! refused and [`Knobs::validate`] checks the ranges. [`parse`] does all three, once, for every
+//! scenario.
 
 use std::fmt::Display;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// A configuration value outside what the engine accepts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -26,7 +33,89 @@ impl ConfigError {
     }
 }
 
-/// Reads a scenario's configuration from JSON, filling defaults and naming unknown fields.
-pub fn from_json<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, ConfigError> {
+/// A scenario's knobs: a struct whose every field has a default (`#[serde(default)]`), that can
+/// be read from and written back to JSON, and that knows its own allowed ranges.
+pub trait Knobs: Serialize + DeserializeOwned + Default {
+    /// Checks every field (and every relation between fields) against what the engine accepts.
+    fn validate(&self) -> Result<(), ConfigError>;
+}
+
+/// Reads a scenario's configuration from a JSON object of overrides: defaults filled, unknown
+/// fields refused by name, ranges checked.
+pub fn parse<C: Knobs>(raw: &serde_json::Value) -> Result<C, ConfigError> {
+    let cfg: C = from_json(raw)?;
+    refuse_unknown_fields(raw, &cfg)?;
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Reads a value from JSON, filling defaults (no range checks: for values that are not a whole
+/// scenario's configuration).
+pub fn from_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ConfigError> {
     serde_json::from_value(value.clone()).map_err(|e| ConfigError::Parse(e.to_string()))
+}
+
+/// Refuses any field of `raw` that the parsed configuration does not write back. Done here, not
+/// by serde's `deny_unknown_fields`, because that attribute cannot be combined with
+/// `#[serde(flatten)]`, which lets scenarios share groups of knobs (the orders of the
+/// transaction scenarios, for one).
+fn refuse_unknown_fields<C: Serialize>(raw: &serde_json::Value, cfg: &C) -> Result<(), ConfigError> {
+    let (Some(given), Ok(serde_json::Value::Object(known))) = (raw.as_object(), serde_json::to_value(cfg)) else {
+        return Ok(());
+    };
+    match given.keys().find(|k| !known.contains_key(*k)) {
+        None => Ok(()),
+        Some(unknown) => {
+            let expected: Vec<String> = known.keys().map(|k| format!("`{k}`")).collect();
+            Err(ConfigError::Parse(format!("unknown field `{unknown}`, expected one of {}", expected.join(", "))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Shared {
+        orders: u64,
+    }
+
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Knobbed {
+        #[serde(flatten)]
+        shared: Shared,
+        rate: u32,
+    }
+
+    impl Knobs for Knobbed {
+        fn validate(&self) -> Result<(), ConfigError> {
+            ConfigError::check_range("rate", self.rate, 0, 10)
+        }
+    }
+
+    #[test]
+    fn parse_fills_defaults_reads_flattened_fields_and_checks_ranges() {
+        assert_eq!(parse::<Knobbed>(&json!({})).unwrap(), Knobbed::default());
+        let k: Knobbed = parse(&json!({ "orders": 7, "rate": 3 })).unwrap();
+        assert_eq!((k.shared.orders, k.rate), (7, 3));
+        assert_eq!(
+            parse::<Knobbed>(&json!({ "rate": 11 })).unwrap_err().to_string(),
+            "rate = 11 is out of range: allowed 0..=10"
+        );
+    }
+
+    #[test]
+    fn parse_names_an_unknown_field_even_beside_flattened_ones() {
+        assert_eq!(
+            parse::<Knobbed>(&json!({ "orders": 1, "ordres": 2 })).unwrap_err().to_string(),
+            "invalid configuration: unknown field `ordres`, expected one of `orders`, `rate`"
+        );
+        assert!(parse::<Knobbed>(&json!({ "rate": "fast" })).unwrap_err().to_string().contains("invalid type"));
+    }
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Protocol;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Knobs};
 use crate::store::{CarriesStore, StoreMsg};
 
 /// The cache world's protocol.
@@ -179,7 +179,7 @@ pub enum Fix {
 
 /// Everything a cache world is made of.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct PatternConfig {
     pub pattern: Pattern,
     pub fix: Fix,
@@ -277,8 +277,8 @@ impl Default for PatternConfig {
 /// Rows the database may hold (a warm-up scan sends them all in one message).
 pub const KEYS_MAX: u64 = 100_000;
 
-impl PatternConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl Knobs for PatternConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("apps", self.apps, 1, 64)?;
         ConfigError::check_range("rate_per_s", self.rate_per_s, 0, 100_000)?;
         ConfigError::check_range("closed_loop", self.closed_loop, 0, 10_000)?;

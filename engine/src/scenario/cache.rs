@@ -8,14 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::cache::app::{App, Wiring};
 use crate::cache::database::Database;
 use crate::cache::service::CacheService;
 use crate::cache::world::{CacheObs, CacheProtocol, Fix, Pattern, PatternConfig, Source};
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
-use crate::sim::{Fault, Sim, SimConfig, SimDuration, SimTime};
+use crate::sim::{Fault, LinkConfig, Sim, SimDuration, SimTime};
 use crate::store::{StoreConfig, StoreNode};
 
 /// Width of the buckets of the database-load and expiry series.
@@ -24,28 +23,22 @@ pub const BUCKET_MS: u64 = 100;
 /// How long after traffic stops the run goes on, for late flushes and loads.
 const TAIL_MS: u64 = 2_000;
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: PatternConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim = Sim::new(SimConfig::new(seed));
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: PatternConfig = setup.config()?;
+    let mut sim = setup.sim(LinkConfig::default());
     let (lo, hi) = (cfg.db_latency_min_ms * 1_000, cfg.db_latency_max_ms * 1_000);
     let keys = cfg.keys;
-    let db = sim.add_node("db", move |d| Database::new(keys, lo, hi, d)).map_err(bad)?;
+    let db = sim.add_node("db", move |d| Database::new(keys, lo, hi, d))?;
     let cache = if cfg.pattern == Pattern::CacheAside {
-        sim.add_node("cache", move |d| StoreNode::new(StoreConfig { persistent: false }, d)).map_err(bad)?
+        sim.add_node("cache", move |d| StoreNode::new(StoreConfig { persistent: false }, d))?
     } else {
         let (pattern, ttl, flush, capacity) =
             (cfg.pattern, SimDuration::from_millis(cfg.ttl_ms), SimDuration::from_millis(cfg.flush_ms), cfg.capacity);
-        sim.add_node("cache", move |_| CacheService::new(pattern, db, ttl, flush, capacity)).map_err(bad)?
+        sim.add_node("cache", move |_| CacheService::new(pattern, db, ttl, flush, capacity))?
     };
     for index in 0..cfg.apps {
         let (c, wiring) = (cfg.clone(), Wiring { index, db, cache, prefix: "" });
-        sim.add_node(format!("app{index}"), move |d| App::new(c.clone(), wiring, d)).map_err(bad)?;
+        sim.add_node(format!("app{index}"), move |d| App::new(c.clone(), wiring, d))?;
     }
     if cfg.crash_cache_at_ms > 0 {
         let at = SimTime::from_millis(cfg.crash_cache_at_ms);
@@ -62,7 +55,7 @@ pub(super) fn build(
         keys: cfg.keys,
         windows: Windows::of(&cfg),
     };
-    Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms + TAIL_MS), sim, judge }))
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms + TAIL_MS), judge)
 }
 
 struct CacheJudge {

@@ -16,15 +16,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::NodeId;
 use crate::check::linearizability::{self, KvOp, Operation, Outcome};
 use crate::check::{Mark, Verdict, causal};
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Knobs};
 use crate::replication::cap::{
     CapClient, CapConfig, CapObs, CapProtocol, ClientConfig, ClientOp, Consistency, OpResult, Replica,
 };
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime, TraceKind};
+use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime, TraceKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -39,7 +39,7 @@ pub enum PartitionPreset {
 /// The chapter's `DistributedConfig` (`replication_factor`, `read_quorum`, `write_quorum`,
 /// `consistency_level`) plus the workload and the faults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct CapScenarioConfig {
     pub replicas: u32,
     pub read_quorum: u32,
@@ -103,7 +103,7 @@ impl Default for CapScenarioConfig {
     }
 }
 
-impl CapScenarioConfig {
+impl Knobs for CapScenarioConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("replicas", self.replicas, 1, 7)?;
         let quorum = |field: &str, v: u32| {
@@ -144,7 +144,9 @@ impl CapScenarioConfig {
         }
         Ok(())
     }
+}
 
+impl CapScenarioConfig {
     /// The two sides of the partition, by replica index (the bridge replica is on both).
     fn sides(&self) -> Option<(Vec<u32>, Vec<u32>)> {
         let n = self.replicas;
@@ -189,24 +191,16 @@ fn client_name(i: u32) -> String {
     format!("c{i}")
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: CapScenarioConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: CapScenarioConfig = setup.config()?;
+    let mut sim = setup.sim(LinkConfig {
         latency_min_us: cfg.latency_min_ms * 1_000,
         latency_max_us: cfg.latency_max_ms * 1_000,
         loss: Ratio::percent(cfg.loss_percent),
         duplicate: Ratio::percent(cfg.duplicate_percent),
         reorder: Ratio::percent(cfg.reorder_percent),
         reorder_delay_max_us: cfg.latency_max_ms * 3_000,
-    };
-    let mut sim = Sim::new(sim_config);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    });
     let store = CapConfig {
         consistency: cfg.consistency,
         replicas: (0..cfg.replicas).map(NodeId).collect(),
@@ -219,7 +213,7 @@ pub(super) fn build(
     for i in 0..cfg.replicas {
         let store = store.clone();
         let index = usize::try_from(i).unwrap_or(0);
-        sim.add_node(replica_name(i), move |d| Replica::new(store.clone(), index, d)).map_err(bad)?;
+        sim.add_node(replica_name(i), move |d| Replica::new(store.clone(), index, d))?;
     }
     let keys: Vec<String> =
         (0..cfg.keys).map(|k| char::from(b'a' + u8::try_from(k).unwrap_or(0)).to_string()).collect();
@@ -235,14 +229,14 @@ pub(super) fn build(
             stop_at: cfg.workload_end(),
         };
         let store = store.clone();
-        sim.add_node(client_name(c), move |_| CapClient::new(store.clone(), client.clone())).map_err(bad)?;
+        sim.add_node(client_name(c), move |_| CapClient::new(store.clone(), client.clone()))?;
     }
-    let mut rng = Rng::new(seed).fork();
+    let mut rng = Rng::new(setup.seed()).fork();
     for (at, fault) in faults(&cfg, &mut rng) {
         sim.schedule(at, fault);
     }
     let judge = CapJudge { cfg: cfg.clone() };
-    Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge }))
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), judge)
 }
 
 /// The nodes of one side: its replicas and the clients that live beside them.
@@ -723,7 +717,7 @@ pub struct SweepSample {
 }
 
 /// Runs `config` with `seed` to its end and samples it.
-pub fn sweep_sample(config: &serde_json::Value, seed: u64) -> Result<SweepSample, super::ScenarioError> {
+pub fn sweep_sample(config: &serde_json::Value, seed: u64) -> Result<SweepSample, ScenarioError> {
     let mut run = super::build("cap", config, seed)?;
     let until = run.default_until();
     run.run_until(until)?;

@@ -5,14 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Knobs};
 use crate::coord::detector::{Detector, DetectorObs, DetectorProtocol, Heartbeater, Monitor};
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime};
+use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct DetectorConfig {
     pub interval_ms: u64,
     pub fixed_timeout_ms: u64,
@@ -42,7 +42,7 @@ impl Default for DetectorConfig {
     }
 }
 
-impl DetectorConfig {
+impl Knobs for DetectorConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("interval_ms", self.interval_ms, 1, 60_000)?;
         ConfigError::check_range("fixed_timeout_ms", self.fixed_timeout_ms, 1, 600_000)?;
@@ -58,28 +58,20 @@ impl DetectorConfig {
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: DetectorConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: DetectorConfig = setup.config()?;
+    let mut sim = setup.sim(LinkConfig {
         latency_min_us: 1_000,
         latency_max_us: cfg.jitter_ms * 1_000,
         loss: Ratio::percent(cfg.loss_percent),
         ..LinkConfig::default()
-    };
-    let mut sim = Sim::new(sim_config);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    });
     let (check, timeout, threshold) =
         (SimDuration::from_millis(cfg.check_ms), SimDuration::from_millis(cfg.fixed_timeout_ms), cfg.phi_threshold);
-    let monitor = sim.add_node("monitor", move |_| Monitor::new(check, timeout, threshold)).map_err(bad)?;
+    let monitor = sim.add_node("monitor", move |_| Monitor::new(check, timeout, threshold))?;
     let interval = SimDuration::from_millis(cfg.interval_ms);
-    sim.add_node("target", move |_| Heartbeater::new(monitor, interval)).map_err(bad)?;
-    let mut rng = Rng::new(seed).fork();
+    sim.add_node("target", move |_| Heartbeater::new(monitor, interval))?;
+    let mut rng = Rng::new(setup.seed()).fork();
     if cfg.pauses {
         let mut t = rng.between(1_000, 4_000);
         while t + 2_000 < cfg.crash_at_ms {
@@ -90,13 +82,7 @@ pub(super) fn build(
     }
     let crash_at = SimTime::from_millis(cfg.crash_at_ms);
     sim.schedule(crash_at, Fault::Crash { node: "target".into() });
-    Ok(Box::new(Run {
-        spec,
-        seed,
-        default_until: SimTime::from_millis(cfg.duration_ms),
-        sim,
-        judge: DetectorJudge { crash_at },
-    }))
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), DetectorJudge { crash_at })
 }
 
 struct DetectorJudge {

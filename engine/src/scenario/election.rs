@@ -7,15 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::NodeId;
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Knobs};
 use crate::coord::election::{ElectionConfig, ElectionNode, ElectionObs, ElectionProtocol};
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime, TraceKind};
+use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime, TraceKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ElectionScenarioConfig {
     pub nodes: u32,
     pub timeout_min_ms: u64,
@@ -56,7 +56,7 @@ impl Default for ElectionScenarioConfig {
     }
 }
 
-impl ElectionScenarioConfig {
+impl Knobs for ElectionScenarioConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("nodes", self.nodes, 1, 9)?;
         ConfigError::check_range("timeout_min_ms", self.timeout_min_ms, 1, 60_000)?;
@@ -67,7 +67,9 @@ impl ElectionScenarioConfig {
         ConfigError::check_range("failover_bound_ms", self.failover_bound_ms, 1, 600_000)?;
         Ok(())
     }
+}
 
+impl ElectionScenarioConfig {
     /// Failover is promised when the survivors of a crash always form a connected majority.
     fn failover_promised(&self) -> bool {
         !self.partitions && !self.pauses && self.nodes >= 3
@@ -78,21 +80,14 @@ fn name(i: u32) -> String {
     format!("n{i}")
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: ElectionScenarioConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: ElectionScenarioConfig = setup.config()?;
+    let mut sim = setup.sim(LinkConfig {
         latency_min_us: 1_000,
         latency_max_us: 10_000,
         loss: Ratio::percent(cfg.loss_percent),
         ..LinkConfig::default()
-    };
-    let mut sim = Sim::new(sim_config);
+    });
     let election = ElectionConfig {
         timeout_min: SimDuration::from_millis(cfg.timeout_min_ms),
         timeout_max: SimDuration::from_millis(cfg.timeout_max_ms),
@@ -103,16 +98,15 @@ pub(super) fn build(
     for (i, id) in ids.iter().enumerate() {
         let peers: Vec<NodeId> = ids.iter().copied().filter(|p| p != id).collect();
         let node = name(u32::try_from(i).unwrap_or(0));
-        sim.add_node(node, move |d| ElectionNode::new(election, peers.clone(), d))
-            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        sim.add_node(node, move |d| ElectionNode::new(election, peers.clone(), d))?;
     }
-    let mut rng = Rng::new(seed).fork();
+    let mut rng = Rng::new(setup.seed()).fork();
     for (at, fault) in storm(&cfg, &mut rng) {
         sim.schedule(at, fault);
     }
     let judge =
         ElectionJudge { bound: SimDuration::from_millis(cfg.failover_bound_ms), promised: cfg.failover_promised() };
-    Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge }))
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), judge)
 }
 
 /// A fault every 1–4 s over the first 90% of the run; at most one node down at a time.

@@ -13,20 +13,20 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::NodeId;
 use crate::check::Verdict;
 use crate::check::mutex::{self, AcceptedWrite, Belief, Hold};
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Knobs};
 use crate::coord::lock::{LockClient, LockClientConfig, LockMode, LockOptions, ZkClientConfig};
 use crate::coord::resource::ProtectedResource;
 use crate::coord::zk::CoordService;
 use crate::coord::{LockObs, LockProtocol};
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime, TraceKind};
+use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime, TraceKind};
 use crate::store::{StoreConfig, StoreNode};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct LockConfig {
     pub clients: u32,
     /// 1 for a plain lock; more (5 by default for `redlock`) for Redlock over independent stores.
@@ -85,7 +85,7 @@ impl Default for LockConfig {
     }
 }
 
-impl LockConfig {
+impl Knobs for LockConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("clients", self.clients, 1, 10)?;
         ConfigError::check_range("stores", self.stores, 1, 9)?;
@@ -122,7 +122,9 @@ impl LockConfig {
         }
         Ok(())
     }
+}
 
+impl LockConfig {
     /// Readers or reentrancy need the read-write lock (a hash) instead of the plain one.
     fn read_write(&self) -> bool {
         self.readers > 0 || self.reentry > 0
@@ -178,23 +180,6 @@ fn client_name(i: u32) -> String {
     format!("c{i}")
 }
 
-/// A scenario's own defaults with the user's overrides on top.
-fn overlay(defaults: &mut serde_json::Value, raw: &serde_json::Value) {
-    if let (Some(d), Some(o)) = (defaults.as_object_mut(), raw.as_object()) {
-        for (k, v) in o {
-            d.insert(k.clone(), v.clone());
-        }
-    }
-}
-
-/// The configuration: `defaults`, then `raw` on top, validated.
-fn configure(mut defaults: serde_json::Value, raw: &serde_json::Value) -> Result<LockConfig, ConfigError> {
-    overlay(&mut defaults, raw);
-    let cfg: LockConfig = config::from_json(&defaults)?;
-    cfg.validate()?;
-    Ok(cfg)
-}
-
 /// Schedules the seeded storm of faults (aimed at `service` when given); returns how many.
 fn schedule_storm(sim: &mut Sim<LockProtocol>, cfg: &LockConfig, seed: u64, service: Option<&str>) -> usize {
     let mut rng = Rng::new(seed).fork();
@@ -207,75 +192,60 @@ fn schedule_storm(sim: &mut Sim<LockProtocol>, cfg: &LockConfig, seed: u64, serv
 }
 
 /// An empty lock world: a LAN of 0.5–3 ms with the configured loss.
-fn lock_sim(cfg: &LockConfig, seed: u64) -> Sim<LockProtocol> {
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = LinkConfig {
+fn lock_sim(setup: &Setup, cfg: &LockConfig) -> Sim<LockProtocol> {
+    setup.sim(LinkConfig {
         latency_min_us: 500,
         latency_max_us: 3_000,
         loss: Ratio::percent(cfg.loss_percent),
         ..LinkConfig::default()
-    };
-    Sim::new(sim_config)
+    })
 }
 
 /// The store, the resource and the clients (`first_round_after[i]` for client i, if given).
 fn world(
+    setup: &Setup,
     cfg: &LockConfig,
-    seed: u64,
     first_round_after: &[Option<SimDuration>],
-) -> Result<Sim<LockProtocol>, ConfigError> {
-    let mut sim = lock_sim(cfg, seed);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+) -> Result<Sim<LockProtocol>, ScenarioError> {
+    let mut sim = lock_sim(setup, cfg);
     let persistent = cfg.store_persistent;
     let mut stores = Vec::new();
     for i in 0..cfg.stores {
-        stores.push(
-            sim.add_node(store_name(cfg, i), move |d| StoreNode::new(StoreConfig { persistent }, d)).map_err(bad)?,
-        );
+        stores.push(sim.add_node(store_name(cfg, i), move |d| StoreNode::new(StoreConfig { persistent }, d))?);
     }
     let fencing = cfg.fencing;
-    let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
+    let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d))?;
+    let mut scripted = first_round_after.iter().copied();
     for i in 0..cfg.clients + cfg.readers {
         let staggered = (cfg.stagger_ms > 0).then(|| SimDuration::from_millis(1 + u64::from(i) * cfg.stagger_ms));
-        let first = first_round_after.get(usize::try_from(i).unwrap_or(usize::MAX)).copied().flatten().or(staggered);
+        let first = scripted.next().flatten().or(staggered);
         let client = cfg.client(cfg.mode(i), stores.clone(), resource, first);
-        sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
+        sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d))?;
     }
     Ok(sim)
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: LockConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim = world(&cfg, seed, &[])?;
-    schedule_storm(&mut sim, &cfg, seed, None);
-    let default_until = SimTime::from_millis(cfg.duration_ms);
-    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }))
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: LockConfig = setup.config()?;
+    let mut sim = world(&setup, &cfg, &[])?;
+    schedule_storm(&mut sim, &cfg, setup.seed(), None);
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), LockJudge::default())
 }
 
 /// Redisson's reentrant read-write lock: two writers that take their lock twice per hold (so each
 /// release but the last leaves it held) and three readers sharing it. Its own defaults have no
 /// faults and no loss: then the clients' beliefs are promised never to conflict (a writer alone,
 /// or readers together); turn faults on to watch the leases break that, unpromised.
-pub(super) fn build_rw(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let defaults = serde_json::json!({
+pub(super) fn build_rw(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: LockConfig = setup.config_over(serde_json::json!({
         "clients": 2, "readers": 3, "reentry": 1, "fencing": false, "loss_percent": 0, "duration_ms": 20000,
         "pauses": false, "clock_jumps": false, "partitions": false, "crashes": false, "store_restarts": false,
-    });
-    let cfg = configure(defaults, raw)?;
+    }))?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
-    let mut sim = world(&cfg, seed, &[])?;
-    let faults = schedule_storm(&mut sim, &cfg, seed, None);
+    let mut sim = world(&setup, &cfg, &[])?;
+    let faults = schedule_storm(&mut sim, &cfg, setup.seed(), None);
     let judge = LockJudge { beliefs_promised: faults == 0 && cfg.loss_percent == 0 };
-    Ok(Box::new(Run { spec, seed, default_until: SimTime::from_millis(cfg.duration_ms), sim, judge }))
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), judge)
 }
 
 /// Exercise 1 of the chapter as four scripted steps, each one fault against two clients (c0 takes
@@ -287,17 +257,12 @@ pub(super) fn build_rw(
 ///    tokens restart below the resource's highest, so the resource refuses the newcomers.
 ///
 /// `"fencing"` (default true) and the other lock knobs may be overridden for any step.
-pub(super) fn build_exercise1(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let mut raw = raw.clone();
-    let step = match raw.as_object_mut().and_then(|o| o.remove("step")) {
+pub(super) fn build_exercise1(mut setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let step = match setup.take("step") {
         None => 1,
         Some(v) => match v.as_u64().filter(|s| (1..=4).contains(s)) {
             Some(s) => s,
-            None => return Err(ConfigError::out_of_range("step", v, "1..=4")),
+            None => return Err(ConfigError::out_of_range("step", v, "1..=4").into()),
         },
     };
     let mut defaults = serde_json::json!({
@@ -305,18 +270,20 @@ pub(super) fn build_exercise1(
         "think_ms": 60000, "loss_percent": 0, "duration_ms": 8000,
         "pauses": false, "clock_jumps": false, "partitions": false, "crashes": false, "store_restarts": false,
     });
-    let (writes, compute, extra) = match step {
-        1 => (5, 300, serde_json::json!({})),
-        2 => (10, 600, serde_json::json!({ "duration_ms": 14000 })),
-        3 => (2, 300, serde_json::json!({})),
-        _ => (3, 200, serde_json::json!({ "stagger_ms": 100, "think_ms": 50, "store_persistent": false })),
+    let step_defaults = match step {
+        1 => serde_json::json!({ "writes": 5, "compute_ms": 300 }),
+        2 => serde_json::json!({ "writes": 10, "compute_ms": 600, "duration_ms": 14000 }),
+        3 => serde_json::json!({ "writes": 2, "compute_ms": 300 }),
+        _ => serde_json::json!({ "writes": 3, "compute_ms": 200, "stagger_ms": 100, "think_ms": 50,
+            "store_persistent": false }),
     };
-    overlay(&mut defaults, &serde_json::json!({ "writes": writes, "compute_ms": compute }));
-    overlay(&mut defaults, &extra);
-    let cfg = configure(defaults, &raw)?;
+    if let (Some(d), Some(s)) = (defaults.as_object_mut(), step_defaults.as_object()) {
+        d.extend(s.clone());
+    }
+    let cfg: LockConfig = setup.config_over(defaults)?;
     ConfigError::check_range("clients", cfg.clients, 2, 2)?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
-    let mut sim = world(&cfg, seed, &[])?;
+    let mut sim = world(&setup, &cfg, &[])?;
     let lease_us = cfg.lease_ms * 1_000;
     match step {
         1 => sim.schedule(SimTime::from_millis(500), Fault::Crash { node: client_name(0) }),
@@ -327,34 +294,22 @@ pub(super) fn build_exercise1(
             sim.schedule(SimTime::from_millis(2_100), Fault::Restart { node: STORE.to_owned() });
         }
     }
-    Ok(Box::new(Run {
-        spec,
-        seed,
-        default_until: SimTime::from_millis(cfg.duration_ms),
-        sim,
-        judge: LockJudge::default(),
-    }))
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), LockJudge::default())
 }
 
 /// The Kleppmann story. Its own defaults: two clients, a 1 s lease, no watchdog (it would not help
 /// either: the renewal is paused too), fencing off; set `"fencing": true` to see the rescue.
-pub(super) fn build_kleppmann(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let defaults = serde_json::json!({
+pub(super) fn build_kleppmann(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: LockConfig = setup.config_over(serde_json::json!({
         "clients": 2, "lease_ms": 1000, "watchdog": false, "fencing": false, "writes": 2, "compute_ms": 300,
         "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0,
-    });
-    let cfg = configure(defaults, raw)?;
+    }))?;
     ConfigError::check_range("clients", cfg.clients, 2, 2)?;
     let starts = [Some(SimDuration::from_millis(1)), Some(SimDuration::from_millis(500))];
-    let mut sim = world(&cfg, seed, &starts)?;
+    let mut sim = world(&setup, &cfg, &starts)?;
     let pause_us = 2 * cfg.lease_ms * 1_000;
     sim.schedule(SimTime::from_millis(100), Fault::Pause { node: client_name(0), duration_us: pause_us });
-    let default_until = SimTime::from_millis(cfg.duration_ms);
-    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }))
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), LockJudge::default())
 }
 
 /// Redlock over independent stores. Its own defaults: five stores, no fencing, no watchdog (the
@@ -362,38 +317,33 @@ pub(super) fn build_kleppmann(
 /// c0 reaches only redis0–2 and takes the lock there; redis2's clock jumps past the lease, so the
 /// key expires there; c1 reaches only redis2–4 and takes the lock there too. Two majorities, two
 /// holders.
-pub(super) fn build_redlock(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let mut raw = raw.clone();
-    let story = raw.as_object_mut().and_then(|o| o.remove("story"));
-    let clock_jump = match story.as_ref().map(|v| v.as_str()) {
+pub(super) fn build_redlock(mut setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let clock_jump = match setup.take("story") {
         None => false,
-        Some(Some("clock-jump")) => true,
-        Some(other) => {
-            let value = other.map_or_else(|| story.clone().unwrap_or_default().to_string(), str::to_owned);
-            return Err(ConfigError::out_of_range("story", value, "\"clock-jump\""));
+        Some(v) if v == "clock-jump" => true,
+        Some(v) => {
+            let value = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            return Err(ConfigError::out_of_range("story", value, "\"clock-jump\"").into());
         }
     };
-    let mut defaults = serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false });
-    if clock_jump {
-        defaults = serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false, "clients": 2, "lease_ms": 1000,
-            "writes": 4, "compute_ms": 200, "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0 });
-    }
-    let cfg = configure(defaults, &raw)?;
+    let defaults = if clock_jump {
+        serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false, "clients": 2, "lease_ms": 1000,
+            "writes": 4, "compute_ms": 200, "think_ms": 60000, "duration_ms": 5000, "loss_percent": 0 })
+    } else {
+        serde_json::json!({ "stores": 5, "fencing": false, "watchdog": false })
+    };
+    let cfg: LockConfig = setup.config_over(defaults)?;
     ConfigError::check_range("stores", cfg.stores, 2, 9)?;
     let default_until = SimTime::from_millis(cfg.duration_ms);
     if !clock_jump {
-        let mut sim = world(&cfg, seed, &[])?;
-        schedule_storm(&mut sim, &cfg, seed, None);
-        return Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }));
+        let mut sim = world(&setup, &cfg, &[])?;
+        schedule_storm(&mut sim, &cfg, setup.seed(), None);
+        return setup.run(sim, default_until, LockJudge::default());
     }
     ConfigError::check_range("stores", cfg.stores, 5, 5)?;
     ConfigError::check_range("clients", cfg.clients, 2, 2)?;
     let starts = [Some(SimDuration::from_millis(1)), Some(SimDuration::from_millis(200))];
-    let mut sim = world(&cfg, seed, &starts)?;
+    let mut sim = world(&setup, &cfg, &starts)?;
     let now = SimTime::ZERO;
     for (client, unreachable) in [("c0", ["redis3", "redis4"]), ("c1", ["redis0", "redis1"])] {
         for store in unreachable {
@@ -401,45 +351,35 @@ pub(super) fn build_redlock(
             sim.schedule(now, Fault::Cut { from: store.to_owned(), to: client.to_owned() });
         }
     }
-    let jump_us = i64::try_from(2 * cfg.lease_ms * 1_000).unwrap_or(i64::MAX);
+    let jump_us = i64::try_from(2 * cfg.lease_ms * 1_000).expect("lease_ms is validated to at most 600,000");
     sim.schedule(SimTime::from_millis(100), Fault::ClockJump { node: "redis2".to_owned(), delta_us: jump_us });
-    Ok(Box::new(Run { spec, seed, default_until, sim, judge: LockJudge::default() }))
+    setup.run(sim, default_until, LockJudge::default())
 }
 
 /// The ZooKeeper recipe: the same clients and storm, with a coordination service `zk` (sessions
 /// of `lease_ms`) instead of a store. The node's sequence number is the fencing token.
-pub(super) fn build_zk(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let defaults = serde_json::json!({ "watchdog": false });
-    let cfg = configure(defaults, raw)?;
+pub(super) fn build_zk(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: LockConfig = setup.config_over(serde_json::json!({ "watchdog": false }))?;
     ConfigError::check_range("stores", cfg.stores, 1, 1)?;
     ConfigError::check_range("readers", cfg.readers, 0, 0)?;
     ConfigError::check_range("reentry", cfg.reentry, 0, 0)?;
     if cfg.watchdog {
-        return Err(ConfigError::out_of_range("watchdog", true, "false with ZooKeeper (the session is the lease)"));
+        return Err(
+            ConfigError::out_of_range("watchdog", true, "false with ZooKeeper (the session is the lease)").into()
+        );
     }
-    let mut sim = lock_sim(&cfg, seed);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
+    let mut sim = lock_sim(&setup, &cfg);
     let session_timeout = SimDuration::from_millis(cfg.lease_ms);
-    let service = sim.add_node("zk", move |d| CoordService::new(session_timeout, d)).map_err(bad)?;
+    let service = sim.add_node("zk", move |d| CoordService::new(session_timeout, d))?;
     let fencing = cfg.fencing;
-    let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d)).map_err(bad)?;
+    let resource = sim.add_node(RESOURCE, move |d| ProtectedResource::new(fencing, d))?;
     for i in 0..cfg.clients {
         let mut client = cfg.client(LockMode::Plain, Vec::new(), resource, None);
         client.zookeeper = Some(ZkClientConfig { service, session_timeout });
-        sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d)).map_err(bad)?;
+        sim.add_node(client_name(i), move |d| LockClient::new(client.clone(), d))?;
     }
-    schedule_storm(&mut sim, &cfg, seed, Some("zk"));
-    Ok(Box::new(Run {
-        spec,
-        seed,
-        default_until: SimTime::from_millis(cfg.duration_ms),
-        sim,
-        judge: LockJudge::default(),
-    }))
+    schedule_storm(&mut sim, &cfg, setup.seed(), Some("zk"));
+    setup.run(sim, SimTime::from_millis(cfg.duration_ms), LockJudge::default())
 }
 
 /// One fault every 300–1500 ms over the first 80% of the run, then calm; the store faults aimed

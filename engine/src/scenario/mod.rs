@@ -20,13 +20,13 @@ use serde::Serialize;
 
 use crate::actor::Protocol;
 use crate::check::Verdict;
-use crate::config::ConfigError;
-use crate::sim::{Fault, Sim, SimError, SimTime, Trace, WorldSnapshot};
+use crate::config::{self, ConfigError, Knobs};
+use crate::sim::{Fault, Sim, SimConfig, SimError, SimTime, Trace, WorldSnapshot};
 
 pub use pn_counter::PnCounterConfig;
 
-/// Builds a scenario's world from its raw configuration and a seed.
-type BuildFn = fn(&'static ScenarioSpec, &serde_json::Value, u64) -> Result<Box<dyn ScenarioRun>, ConfigError>;
+/// Builds a scenario's world from what [`Setup`] hands it.
+type BuildFn = fn(Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>;
 
 /// A scenario as listed in the catalogue. Titles exist in English and Chinese.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -36,7 +36,9 @@ pub struct ScenarioSpec {
     pub section: &'static str,
     pub title_en: &'static str,
     pub title_zh: &'static str,
-    /// The properties its checkers judge.
+    /// The properties its checkers judge: each run judges some of them (which depends on its
+    /// configuration: `cap`'s consistency level chooses its checker), the configurations together
+    /// all of them (a test holds every entry to this).
     pub properties: &'static [&'static str],
     #[serde(skip)]
     build: BuildFn,
@@ -56,10 +58,10 @@ pub enum ScenarioError {
 
 /// Every scenario, in chapter order.
 pub fn catalog() -> &'static [ScenarioSpec] {
-    &CATALOG
+    CATALOG
 }
 
-static CATALOG: [ScenarioSpec; 17] = [
+static CATALOG: &[ScenarioSpec] = &[
     ScenarioSpec {
         name: "pn-counter",
         section: "46.1",
@@ -204,8 +206,61 @@ pub fn build(name: &str, config: &serde_json::Value, seed: u64) -> Result<Box<dy
         name: name.to_owned(),
         known: catalog().iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
     })?;
-    let config = if config.is_null() { serde_json::json!({}) } else { config.clone() };
-    Ok((spec.build)(spec, &config, seed)?)
+    let raw = if config.is_null() { serde_json::json!({}) } else { config.clone() };
+    (spec.build)(Setup { spec, raw, seed })
+}
+
+/// What a build function is handed: its catalogue entry, the user's configuration and the seed.
+/// It reads the configuration through [`Setup::config`] and ends with [`Setup::run`], so that no
+/// scenario parses, validates or assembles a run by hand.
+#[derive(Debug)]
+pub(crate) struct Setup {
+    spec: &'static ScenarioSpec,
+    raw: serde_json::Value,
+    seed: u64,
+}
+
+impl Setup {
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The configuration: defaults filled, unknown fields refused, ranges checked.
+    pub(crate) fn config<C: Knobs>(&self) -> Result<C, ConfigError> {
+        config::parse(&self.raw)
+    }
+
+    /// The configuration over this scenario's own `defaults` (a JSON object of fields that
+    /// replace the knobs' defaults), the user's overrides on top.
+    pub(crate) fn config_over<C: Knobs>(&self, mut defaults: serde_json::Value) -> Result<C, ConfigError> {
+        if let (Some(d), Some(o)) = (defaults.as_object_mut(), self.raw.as_object()) {
+            d.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        config::parse(&defaults)
+    }
+
+    /// Removes `field` from the configuration and returns it: for a selector that chooses the
+    /// scenario's defaults (a story, an exercise step) rather than being a knob itself.
+    pub(crate) fn take(&mut self, field: &str) -> Option<serde_json::Value> {
+        self.raw.as_object_mut().and_then(|o| o.remove(field))
+    }
+
+    /// An empty world with this run's seed and `link` between every pair of nodes.
+    pub(crate) fn sim<P: Protocol>(&self, link: crate::sim::LinkConfig) -> Sim<P> {
+        let mut sim_config = SimConfig::new(self.seed);
+        sim_config.default_link = link;
+        Sim::new(sim_config)
+    }
+
+    /// Ends the build: `sim` judged by `judge`, a headless run stopping at `until`.
+    pub(crate) fn run<P: Protocol, J: Judge<P> + 'static>(
+        self,
+        sim: Sim<P>,
+        until: SimTime,
+        judge: J,
+    ) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+        Ok(Box::new(Run { spec: self.spec, seed: self.seed, default_until: until, sim, judge }))
+    }
 }
 
 /// A running scenario, whatever its protocol: what the CLI and the page drive.

@@ -6,14 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
+use super::{Judge, ScenarioError, ScenarioRun, Setup, orders};
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
-use crate::sim::{Sim, SimConfig, SimDuration, SimTime};
+use crate::config::{ConfigError, Knobs};
+use crate::sim::{Sim, SimDuration, SimTime};
 use crate::txn::outbox::{Consumer, OrderService, OutboxObs, OutboxProtocol};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct OutboxConfig {
     pub orders: u64,
     pub interval_ms: u64,
@@ -37,7 +37,7 @@ impl Default for OutboxConfig {
     }
 }
 
-impl OutboxConfig {
+impl Knobs for OutboxConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         orders::check_orders(self.orders, self.interval_ms)?;
         ConfigError::check_range("reject_every", self.reject_every, 0, 100_000)?;
@@ -45,23 +45,15 @@ impl OutboxConfig {
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: OutboxConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, 0, 0)?;
-    let mut sim = Sim::new(sim_config);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
-    let consumer = sim.add_node("shipping", Consumer::new).map_err(bad)?;
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: OutboxConfig = setup.config()?;
+    let mut sim = setup.sim(orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, 0, 0)?);
+    let consumer = sim.add_node("shipping", Consumer::new)?;
     let (orders, interval, reject, dual) =
         (cfg.orders, SimDuration::from_millis(cfg.interval_ms), cfg.reject_every, cfg.dual_write);
-    sim.add_node("orders", move |d| OrderService::new(consumer, orders, interval, reject, dual, d)).map_err(bad)?;
+    sim.add_node("orders", move |d| OrderService::new(consumer, orders, interval, reject, dual, d))?;
     let end = SimTime::from_millis(cfg.orders * cfg.interval_ms + 10_000);
-    Ok(Box::new(Run { spec, seed, default_until: end, sim, judge: OutboxJudge { promised: !cfg.dual_write } }))
+    setup.run(sim, end, OutboxJudge { promised: !cfg.dual_write })
 }
 
 struct OutboxJudge {

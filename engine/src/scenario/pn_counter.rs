@@ -5,16 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::NodeId;
 use crate::check::{Verdict, convergence};
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Knobs};
 use crate::replication::counter::{CounterObs, CounterProtocol, CounterReplica, MergeRule, ReplicaConfig};
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimConfig, SimDuration, SimTime};
+use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime};
 
 /// The scenario's knobs; every field has a default, and unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct PnCounterConfig {
     /// Number of replicas, 2..=7.
     pub replicas: u32,
@@ -63,8 +63,8 @@ impl Default for PnCounterConfig {
     }
 }
 
-impl PnCounterConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl Knobs for PnCounterConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("replicas", self.replicas, 2, 7)?;
         ConfigError::check_range("gossip_interval_ms", self.gossip_interval_ms, 1, 60_000)?;
         ConfigError::check_range("workload_interval_ms", self.workload_interval_ms, 1, 60_000)?;
@@ -78,7 +78,9 @@ impl PnCounterConfig {
         ConfigError::check_range("reorder_percent", self.reorder_percent, 0, 90)?;
         Ok(())
     }
+}
 
+impl PnCounterConfig {
     fn link(&self) -> LinkConfig {
         LinkConfig {
             latency_min_us: self.latency_min_ms * 1_000,
@@ -95,16 +97,9 @@ impl PnCounterConfig {
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: PnCounterConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link = cfg.link();
-    let mut sim = Sim::new(sim_config);
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: PnCounterConfig = setup.config()?;
+    let mut sim = setup.sim(cfg.link());
     let n = usize::try_from(cfg.replicas).unwrap_or(3);
     let ids: Vec<NodeId> = (0..cfg.replicas).map(NodeId).collect();
     let replica_config = ReplicaConfig {
@@ -117,16 +112,15 @@ pub(super) fn build(
     for (i, id) in ids.iter().enumerate() {
         let peers: Vec<NodeId> = ids.iter().copied().filter(|p| p != id).collect();
         let rc = replica_config.clone();
-        sim.add_node(name(i), move |own| CounterReplica::new(i, n, peers.clone(), rc.clone(), own))
-            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        sim.add_node(name(i), move |own| CounterReplica::new(i, n, peers.clone(), rc.clone(), own))?;
     }
-    let mut fault_rng = Rng::new(seed).fork();
+    let mut fault_rng = Rng::new(setup.seed()).fork();
     for (at, fault) in fault_schedule(&cfg, &mut fault_rng) {
         sim.schedule(at, fault);
     }
     let default_until = cfg.chaos_end() + SimDuration::from_millis(cfg.settle_ms);
     let judge = CounterJudge { replicas: ids, chaos_end: cfg.chaos_end(), merge: cfg.merge };
-    Ok(Box::new(Run { spec, seed, default_until, sim, judge }))
+    setup.run(sim, default_until, judge)
 }
 
 fn name(i: usize) -> String {

@@ -11,111 +11,84 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
-use crate::actor::NodeId;
+use super::orders::{self, LossyKnobs, OrderKnobs};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
-use crate::sim::{LinkConfig, Sim, SimConfig, SimDuration, SimTime};
+use crate::config::{ConfigError, Knobs};
+use crate::sim::{Sim, SimDuration, SimTime};
 use crate::txn::ServiceKind;
 use crate::txn::saga::{Orchestrator, Retries, SagaAccount, SagaObs, SagaProtocol, SagaService, StepFaults, StepState};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct SagaConfig {
-    pub orders: u64,
-    pub interval_ms: u64,
-    pub price: i64,
-    pub stock: i64,
+    #[serde(flatten)]
+    pub order: OrderKnobs,
+    #[serde(flatten)]
+    pub network: LossyKnobs,
+    /// Below `stock`, the last orders find no slot at the third step and are compensated.
     pub shipping_slots: i64,
     pub step_timeout_ms: u64,
     pub attempts: u32,
     pub payment_undo_failures: u32,
-    pub loss_percent: u32,
-    pub duplicate_percent: u32,
-    pub reorder_percent: u32,
-    /// The order (0: none) whose step `fail_step` (1 inventory, 2 payment, 3 shipping) fails.
-    pub fail_order: u64,
-    pub fail_step: u32,
 }
 
 impl Default for SagaConfig {
     fn default() -> Self {
         SagaConfig {
-            orders: 20,
-            interval_ms: 200,
-            price: 10,
-            stock: 15,
+            order: OrderKnobs::default(),
+            network: LossyKnobs::default(),
             shipping_slots: 15,
             step_timeout_ms: 300,
             attempts: 5,
             payment_undo_failures: 0,
-            loss_percent: 0,
-            duplicate_percent: 0,
-            reorder_percent: 0,
-            fail_order: 0,
-            fail_step: 3,
         }
     }
 }
 
-impl SagaConfig {
+impl Knobs for SagaConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        orders::check_orders(self.orders, self.interval_ms)?;
-        orders::check_goods(self.price, self.stock)?;
+        self.order.validate(self.order.orders)?;
+        self.network.link(SAGA_REORDER_DELAY_MS)?;
         ConfigError::check_range("shipping_slots", self.shipping_slots, 0, 1_000_000)?;
         ConfigError::check_range("step_timeout_ms", self.step_timeout_ms, 1, 60_000)?;
-        ConfigError::check_range("attempts", self.attempts, 1, 20)?;
-        orders::check_failure(self.fail_order, self.fail_step, self.orders)
+        ConfigError::check_range("attempts", self.attempts, 1, 20)
     }
+}
 
+/// How long a reordered message of a saga (orchestrated or choreographed) may be held back: the
+/// default link's 10 ms.
+pub(super) const SAGA_REORDER_DELAY_MS: u64 = 10;
+
+impl SagaConfig {
     fn initial(&self, kind: ServiceKind) -> i64 {
-        orders::initial(kind, self.stock, self.price, self.shipping_slots)
+        self.order.initial(kind, self.shipping_slots)
     }
 
     pub fn end(&self) -> SimTime {
         // The longest saga: every step and compensation through all its backed-off attempts.
         let one = (0..self.attempts).map(|a| self.step_timeout_ms << a.min(4)).sum::<u64>();
-        SimTime::from_millis(self.orders * self.interval_ms + 6 * one + 5_000)
+        SimTime::from_millis(self.order.orders * self.order.interval_ms + 6 * one + 5_000)
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: SagaConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    let reorder_delay_ms = LinkConfig::default().reorder_delay_max_us / 1_000;
-    sim_config.default_link =
-        orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, cfg.reorder_percent, reorder_delay_ms)?;
-    let mut sim = Sim::new(sim_config);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
-    let steps = vec![
-        (ServiceKind::Inventory, NodeId(1)),
-        (ServiceKind::Payment, NodeId(2)),
-        (ServiceKind::Shipping, NodeId(3)),
-    ];
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: SagaConfig = setup.config()?;
+    let mut sim = setup.sim(cfg.network.link(SAGA_REORDER_DELAY_MS)?);
     let retries = Retries { timeout: SimDuration::from_millis(cfg.step_timeout_ms), attempts: cfg.attempts };
-    let (price, orders, interval) = (cfg.price, cfg.orders, SimDuration::from_millis(cfg.interval_ms));
-    let list = steps.clone();
-    let mut ids = vec![
-        sim.add_node("orchestrator", move |d| Orchestrator::new(list.clone(), price, orders, interval, retries, d))
-            .map_err(bad)?,
-    ];
-    for &(kind, _) in &steps {
+    let (price, orders, interval) = (cfg.order.price, cfg.order.orders, cfg.order.interval());
+    let list = orders::SERVICES.to_vec();
+    sim.add_node("orchestrator", move |d| Orchestrator::new(list.clone(), price, orders, interval, retries, d))?;
+    orders::add_services(&mut sim, |kind| {
         let initial = cfg.initial(kind);
         let faults = StepFaults {
-            refuses: orders::refused_at(kind, cfg.fail_order, cfg.fail_step),
+            refuses: cfg.order.refused_at(kind),
             undo_failures: if kind == ServiceKind::Payment { cfg.payment_undo_failures } else { 0 },
         };
-        ids.push(sim.add_node(kind.name(), move |d| SagaService::new(kind, initial, faults, d)).map_err(bad)?);
-    }
-    if ids != [NodeId(0), steps[0].1, steps[1].1, steps[2].1] {
-        return Err(ConfigError::Parse(format!("the saga world's nodes got unexpected ids {ids:?}")));
-    }
-    Ok(Box::new(Run { spec, seed, default_until: cfg.end(), sim, judge: SagaJudge { cfg } }))
+        move |d| SagaService::new(kind, initial, faults, d)
+    })?;
+    let until = cfg.end();
+    setup.run(sim, until, SagaJudge { cfg })
 }
 
 struct SagaJudge {

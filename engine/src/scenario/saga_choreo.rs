@@ -5,92 +5,59 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders, saga};
+use super::orders::{self, LossyKnobs, OrderKnobs};
+use super::{Judge, ScenarioError, ScenarioRun, Setup, saga};
 use crate::actor::NodeId;
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
-use crate::sim::{LinkConfig, Sim, SimConfig, SimDuration, SimTime};
+use crate::config::{ConfigError, Knobs};
+use crate::sim::{Sim, SimTime};
 use crate::txn::ServiceKind;
 use crate::txn::choreography::{ChoreoProtocol, ChoreoService, Neighbours, OrderPlacer};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ChoreoConfig {
-    pub orders: u64,
-    pub interval_ms: u64,
-    pub price: i64,
-    pub stock: i64,
+    #[serde(flatten)]
+    pub order: OrderKnobs,
+    #[serde(flatten)]
+    pub network: LossyKnobs,
     /// Below `stock`, the last orders find no slot at the third step and are compensated.
     pub shipping_slots: i64,
-    pub loss_percent: u32,
-    pub duplicate_percent: u32,
-    pub reorder_percent: u32,
-    /// The order (0: none) whose step `fail_step` (1 inventory, 2 payment, 3 shipping) fails.
-    pub fail_order: u64,
-    pub fail_step: u32,
 }
 
 impl Default for ChoreoConfig {
     fn default() -> Self {
-        ChoreoConfig {
-            orders: 20,
-            interval_ms: 200,
-            price: 10,
-            stock: 15,
-            shipping_slots: 15,
-            loss_percent: 0,
-            duplicate_percent: 0,
-            reorder_percent: 0,
-            fail_order: 0,
-            fail_step: 3,
-        }
+        ChoreoConfig { order: OrderKnobs::default(), network: LossyKnobs::default(), shipping_slots: 15 }
+    }
+}
+
+impl Knobs for ChoreoConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.order.validate(self.order.orders)?;
+        self.network.link(saga::SAGA_REORDER_DELAY_MS)?;
+        ConfigError::check_range("shipping_slots", self.shipping_slots, 0, 1_000_000)
     }
 }
 
 impl ChoreoConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
-        orders::check_orders(self.orders, self.interval_ms)?;
-        orders::check_goods(self.price, self.stock)?;
-        ConfigError::check_range("shipping_slots", self.shipping_slots, 0, 1_000_000)?;
-        orders::check_failure(self.fail_order, self.fail_step, self.orders)
-    }
-
     fn initial(&self, kind: ServiceKind) -> i64 {
-        orders::initial(kind, self.stock, self.price, self.shipping_slots)
+        self.order.initial(kind, self.shipping_slots)
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: ChoreoConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    let reorder_delay_ms = LinkConfig::default().reorder_delay_max_us / 1_000;
-    sim_config.default_link =
-        orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, cfg.reorder_percent, reorder_delay_ms)?;
-    let mut sim = Sim::new(sim_config);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
-    // Ids are known before the nodes exist: orders 0, then the services in step order.
-    let to = Neighbours { orders: NodeId(0), inventory: NodeId(1), payment: NodeId(2), shipping: NodeId(3) };
-    let (orders, interval) = (cfg.orders, SimDuration::from_millis(cfg.interval_ms));
-    let mut ids =
-        vec![sim.add_node("orders", move |d| OrderPlacer::new(to.inventory, orders, interval, d)).map_err(bad)?];
-    for kind in ServiceKind::ALL {
-        let (initial, price) = (cfg.initial(kind), cfg.price);
-        let refuses = orders::refused_at(kind, cfg.fail_order, cfg.fail_step);
-        ids.push(
-            sim.add_node(kind.name(), move |d| ChoreoService::new(kind, initial, to, price, refuses, d))
-                .map_err(bad)?,
-        );
-    }
-    if ids != [to.orders, to.inventory, to.payment, to.shipping] {
-        return Err(ConfigError::Parse(format!("the choreography's nodes got unexpected ids {ids:?}")));
-    }
-    let end = SimTime::from_millis(cfg.orders * cfg.interval_ms + 10_000);
-    Ok(Box::new(Run { spec, seed, default_until: end, sim, judge: ChoreoJudge { cfg } }))
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: ChoreoConfig = setup.config()?;
+    let mut sim = setup.sim(cfg.network.link(saga::SAGA_REORDER_DELAY_MS)?);
+    let [inventory, payment, shipping] = orders::SERVICES.map(|(_, id)| id);
+    let to = Neighbours { orders: NodeId(0), inventory, payment, shipping };
+    let (orders, interval) = (cfg.order.orders, cfg.order.interval());
+    sim.add_node("orders", move |d| OrderPlacer::new(to.inventory, orders, interval, d))?;
+    orders::add_services(&mut sim, |kind| {
+        let (initial, price, refuses) = (cfg.initial(kind), cfg.order.price, cfg.order.refused_at(kind));
+        move |d| ChoreoService::new(kind, initial, to, price, refuses, d)
+    })?;
+    let end = SimTime::from_millis(cfg.order.orders * cfg.order.interval_ms + 10_000);
+    setup.run(sim, end, ChoreoJudge { cfg })
 }
 
 struct ChoreoJudge {

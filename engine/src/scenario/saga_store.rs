@@ -10,10 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
+use super::{Judge, ScenarioError, ScenarioRun, Setup, orders};
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
-use crate::sim::{Sim, SimConfig, SimTime};
+use crate::config::{ConfigError, Knobs};
+use crate::sim::{LinkConfig, Sim, SimTime};
 use crate::store::{StoreConfig, StoreNode};
 use crate::txn::ServiceKind;
 use crate::txn::saga_store::{
@@ -22,7 +22,7 @@ use crate::txn::saga_store::{
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct SagaStoreConfig {
     pub orders: u64,
     /// Sagas in flight at once.
@@ -39,41 +39,37 @@ impl Default for SagaStoreConfig {
     }
 }
 
-impl SagaStoreConfig {
+impl Knobs for SagaStoreConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check_range("orders", self.orders, 0, 100_000)?;
         ConfigError::check_range("concurrency", self.concurrency, 1, 1_000)?;
         orders::check_goods(self.price, self.stock)?;
         ConfigError::check_range("shipping_slots", self.shipping_slots, 0, 1_000_000)
     }
+}
 
+impl SagaStoreConfig {
     pub fn plan(&self) -> SagaPlan {
         let initial = ServiceKind::ALL.map(|k| orders::initial(k, self.stock, self.price, self.shipping_slots));
         SagaPlan { orders: self.orders, concurrency: self.concurrency, price: self.price, initial }
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: SagaStoreConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim = Sim::new(SimConfig::new(seed));
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
-    let store = sim.add_node("store", |d| StoreNode::new(StoreConfig { persistent: true }, d)).map_err(bad)?;
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: SagaStoreConfig = setup.config()?;
+    let mut sim = setup.sim(LinkConfig::default());
+    let store = sim.add_node("store", |d| StoreNode::new(StoreConfig { persistent: true }, d))?;
     let keys = SagaKeys::new("saga");
     let plan = cfg.plan();
     let k = keys.clone();
-    sim.add_node("orchestrator", move |_| StoreOrchestrator::new(store, k.clone(), plan)).map_err(bad)?;
+    sim.add_node("orchestrator", move |_| StoreOrchestrator::new(store, k.clone(), plan))?;
     let k = keys.clone();
-    let consumer = sim.add_node("consumer", move |_| EventConsumer::new(store, k.clone())).map_err(bad)?;
+    let consumer = sim.add_node("consumer", move |_| EventConsumer::new(store, k.clone()))?;
     let k = keys.clone();
-    sim.add_node("relay", move |_| OutboxRelay::new(store, consumer, k.clone())).map_err(bad)?;
+    sim.add_node("relay", move |_| OutboxRelay::new(store, consumer, k.clone()))?;
     // Each saga is at most six store round trips of at most ~10 ms, in rounds of `concurrency`.
     let end = SimTime::from_millis(cfg.orders.div_ceil(cfg.concurrency) * 100 + 5_000);
-    Ok(Box::new(Run { spec, seed, default_until: end, sim, judge: SagaStoreJudge { cfg, keys } }))
+    setup.run(sim, end, SagaStoreJudge { cfg, keys })
 }
 
 struct SagaStoreJudge {

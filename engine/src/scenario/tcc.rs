@@ -7,106 +7,71 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
-use crate::actor::NodeId;
+use super::orders::{self, LossyKnobs, OrderKnobs};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
-use crate::sim::{Sim, SimConfig, SimDuration, SimTime};
+use crate::config::{ConfigError, Knobs};
+use crate::sim::{Sim, SimDuration, SimTime};
 use crate::txn::ServiceKind;
 use crate::txn::tcc::{Reservation, TccCoordinator, TccObs, TccProtocol, TccService};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct TccConfig {
-    pub orders: u64,
-    pub interval_ms: u64,
-    pub price: i64,
-    pub stock: i64,
-    pub try_timeout_ms: u64,
-    pub loss_percent: u32,
-    pub duplicate_percent: u32,
-    /// Messages delayed by up to `reorder_delay_ms` (past the try timeout, a cancel can overtake
-    /// its try).
-    pub reorder_percent: u32,
+    /// The orders (stock doubles as the shipping slots); the failed step's try is refused.
+    #[serde(flatten)]
+    pub order: OrderKnobs,
+    /// Messages lost, repeated, and delayed by up to `reorder_delay_ms` (past the try timeout, a
+    /// cancel can overtake its try).
+    #[serde(flatten)]
+    pub network: LossyKnobs,
     pub reorder_delay_ms: u64,
-    /// The order (0: none) whose try at step `fail_step` (1 inventory, 2 payment, 3 shipping)
-    /// is refused.
-    pub fail_order: u64,
-    pub fail_step: u32,
+    pub try_timeout_ms: u64,
 }
 
 impl Default for TccConfig {
     fn default() -> Self {
         TccConfig {
-            orders: 20,
-            interval_ms: 200,
-            price: 10,
-            stock: 15,
-            try_timeout_ms: 500,
-            loss_percent: 0,
-            duplicate_percent: 0,
-            reorder_percent: 0,
+            order: OrderKnobs::default(),
+            network: LossyKnobs::default(),
             reorder_delay_ms: 2_000,
-            fail_order: 0,
-            fail_step: 3,
+            try_timeout_ms: 500,
         }
     }
 }
 
-impl TccConfig {
+impl Knobs for TccConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        orders::check_orders(self.orders, self.interval_ms)?;
-        orders::check_goods(self.price, self.stock)?;
-        ConfigError::check_range("try_timeout_ms", self.try_timeout_ms, 1, 600_000)?;
-        orders::check_failure(self.fail_order, self.fail_step, self.orders)
-    }
-
-    fn initial(&self, kind: ServiceKind) -> i64 {
-        orders::initial(kind, self.stock, self.price, self.stock)
-    }
-
-    pub fn end(&self) -> SimTime {
-        SimTime::from_millis(self.orders * self.interval_ms + self.try_timeout_ms + self.reorder_delay_ms + 10_000)
+        self.order.validate(self.order.orders)?;
+        self.network.link(self.reorder_delay_ms)?;
+        ConfigError::check_range("try_timeout_ms", self.try_timeout_ms, 1, 600_000)
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: TccConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim_config = SimConfig::new(seed);
-    sim_config.default_link =
-        orders::lossy_link(cfg.loss_percent, cfg.duplicate_percent, cfg.reorder_percent, cfg.reorder_delay_ms)?;
-    let mut sim = Sim::new(sim_config);
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
-    let services = vec![
-        (ServiceKind::Inventory, NodeId(1)),
-        (ServiceKind::Payment, NodeId(2)),
-        (ServiceKind::Shipping, NodeId(3)),
-    ];
-    let (price, orders, interval, timeout) = (
-        cfg.price,
-        cfg.orders,
-        SimDuration::from_millis(cfg.interval_ms),
-        SimDuration::from_millis(cfg.try_timeout_ms),
-    );
-    let list = services.clone();
-    let mut ids = vec![
-        sim.add_node("coordinator", move |d| TccCoordinator::new(list.clone(), price, orders, interval, timeout, d))
-            .map_err(bad)?,
-    ];
-    for &(kind, _) in &services {
-        let initial = cfg.initial(kind);
-        let refuses = orders::refused_at(kind, cfg.fail_order, cfg.fail_step);
-        ids.push(sim.add_node(kind.name(), move |d| TccService::new(kind, initial, refuses, d)).map_err(bad)?);
+impl TccConfig {
+    fn initial(&self, kind: ServiceKind) -> i64 {
+        self.order.initial(kind, self.order.stock)
     }
-    if ids != [NodeId(0), services[0].1, services[1].1, services[2].1] {
-        return Err(ConfigError::Parse(format!("the tcc world's nodes got unexpected ids {ids:?}")));
+
+    pub fn end(&self) -> SimTime {
+        let orders = self.order.orders * self.order.interval_ms;
+        SimTime::from_millis(orders + self.try_timeout_ms + self.reorder_delay_ms + 10_000)
     }
-    Ok(Box::new(Run { spec, seed, default_until: cfg.end(), sim, judge: TccJudge { cfg } }))
+}
+
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: TccConfig = setup.config()?;
+    let mut sim = setup.sim(cfg.network.link(cfg.reorder_delay_ms)?);
+    let (price, orders, interval, timeout) =
+        (cfg.order.price, cfg.order.orders, cfg.order.interval(), SimDuration::from_millis(cfg.try_timeout_ms));
+    let list = orders::SERVICES.to_vec();
+    sim.add_node("coordinator", move |d| TccCoordinator::new(list.clone(), price, orders, interval, timeout, d))?;
+    orders::add_services(&mut sim, |kind| {
+        let (initial, refuses) = (cfg.initial(kind), cfg.order.refused_at(kind));
+        move |d| TccService::new(kind, initial, refuses, d)
+    })?;
+    let until = cfg.end();
+    setup.run(sim, until, TccJudge { cfg })
 }
 
 struct TccJudge {
@@ -136,7 +101,7 @@ impl Judge<TccProtocol> for TccJudge {
             if a.available + a.frozen + a.moved != self.cfg.initial(*kind) {
                 unbalanced.push(kind.name());
             }
-            let unit = if *kind == ServiceKind::Payment { self.cfg.price } else { 1 };
+            let unit = if *kind == ServiceKind::Payment { self.cfg.order.price } else { 1 };
             done.push(a.moved / unit);
             for (&tx, r) in &a.log {
                 if matches!(r, Reservation::Confirmed { .. }) {

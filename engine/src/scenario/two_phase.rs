@@ -13,22 +13,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Judge, Run, ScenarioRun, ScenarioSpec, orders};
-use crate::actor::NodeId;
+use super::orders::{self, OrderKnobs};
+use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::check::Verdict;
-use crate::config::{self, ConfigError};
-use crate::sim::{Fault, Sim, SimConfig, SimDuration, SimTime};
+use crate::config::{ConfigError, Knobs};
+use crate::sim::{Fault, LinkConfig, Sim, SimDuration, SimTime};
 use crate::txn::two_phase::{Coordinator, Schedule, Service, ServiceSettings, Vote};
 use crate::txn::{Refusal, ServiceKind, TwoPhaseObs, TwoPhaseProtocol};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct TwoPhaseConfig {
-    pub orders: u64,
-    pub interval_ms: u64,
-    pub price: i64,
-    /// Units of stock, shipping slots, and orders' worth of the customer's money at the start.
-    pub stock: i64,
+    /// The orders (stock doubles as the shipping slots).
+    #[serde(flatten)]
+    pub order: OrderKnobs,
     pub work_min_ms: u64,
     pub work_max_ms: u64,
     pub vote_timeout_ms: u64,
@@ -36,9 +34,6 @@ pub struct TwoPhaseConfig {
     pub prepare_timeout_ms: u64,
     /// Coordinators starting orders side by side (each `orders` of them), `coordinator` first.
     pub coordinators: u64,
-    /// The order (0: none) whose step `fail_step` (1 inventory, 2 payment, 3 shipping) fails.
-    pub fail_order: u64,
-    pub fail_step: u32,
     /// Crash the coordinator at this time (0: never) and restart it `coordinator_down_ms` later.
     pub crash_coordinator_at_ms: u64,
     pub coordinator_down_ms: u64,
@@ -47,72 +42,55 @@ pub struct TwoPhaseConfig {
 impl Default for TwoPhaseConfig {
     fn default() -> Self {
         TwoPhaseConfig {
-            orders: 20,
-            interval_ms: 200,
-            price: 10,
-            stock: 15,
+            order: OrderKnobs::default(),
             work_min_ms: 5,
             work_max_ms: 50,
             vote_timeout_ms: 1_000,
             prepare_timeout_ms: 1_000,
             coordinators: 1,
-            fail_order: 0,
-            fail_step: 3,
             crash_coordinator_at_ms: 0,
             coordinator_down_ms: 5_000,
         }
     }
 }
 
-impl TwoPhaseConfig {
+impl Knobs for TwoPhaseConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        orders::check_orders(self.orders, self.interval_ms)?;
-        orders::check_goods(self.price, self.stock)?;
+        ConfigError::check_range("coordinators", self.coordinators, 1, 4)?;
+        self.order.validate(self.order.orders * self.coordinators)?;
         ConfigError::check_range("work_max_ms", self.work_max_ms, 0, 60_000)?;
         ConfigError::check_range("work_min_ms", self.work_min_ms, 0, self.work_max_ms)?;
         ConfigError::check_range("vote_timeout_ms", self.vote_timeout_ms, 1, 600_000)?;
         ConfigError::check_range("prepare_timeout_ms", self.prepare_timeout_ms, 1, 600_000)?;
-        ConfigError::check_range("coordinators", self.coordinators, 1, 4)?;
-        orders::check_failure(self.fail_order, self.fail_step, self.orders * self.coordinators)?;
         ConfigError::check_range("coordinator_down_ms", self.coordinator_down_ms, 1, 600_000)?;
         Ok(())
     }
+}
 
+impl TwoPhaseConfig {
     /// When the orders are over and every retry has had time to land.
     pub fn end(&self) -> SimTime {
-        let orders = self.orders * self.interval_ms;
+        let orders = self.order.orders * self.order.interval_ms;
         let outage =
             if self.crash_coordinator_at_ms > 0 { self.crash_coordinator_at_ms + self.coordinator_down_ms } else { 0 };
         SimTime::from_millis(orders.max(outage) + self.vote_timeout_ms + 5_000)
     }
 
     fn initial(&self, kind: ServiceKind) -> i64 {
-        orders::initial(kind, self.stock, self.price, self.stock)
+        self.order.initial(kind, self.order.stock)
     }
 }
 
-pub(super) fn build(
-    spec: &'static ScenarioSpec,
-    raw: &serde_json::Value,
-    seed: u64,
-) -> Result<Box<dyn ScenarioRun>, ConfigError> {
-    let cfg: TwoPhaseConfig = config::from_json(raw)?;
-    cfg.validate()?;
-    let mut sim = Sim::new(SimConfig::new(seed));
-    let bad = |e: crate::sim::SimError| ConfigError::Parse(e.to_string());
-    // The coordinator is node 0, the services 1, 2, 3: ids are known before the nodes exist.
-    let coordinator_id = NodeId(0);
-    let services = vec![
-        (ServiceKind::Inventory, NodeId(1)),
-        (ServiceKind::Payment, NodeId(2)),
-        (ServiceKind::Shipping, NodeId(3)),
-    ];
+pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError> {
+    let cfg: TwoPhaseConfig = setup.config()?;
+    let mut sim = setup.sim(LinkConfig::default());
+    let services = orders::SERVICES.to_vec();
     let (price, interval, timeout) =
-        (cfg.price, SimDuration::from_millis(cfg.interval_ms), SimDuration::from_millis(cfg.vote_timeout_ms));
+        (cfg.order.price, cfg.order.interval(), SimDuration::from_millis(cfg.vote_timeout_ms));
     let coordinator = |index: u64| {
         let list = services.clone();
         let schedule = Schedule {
-            orders: cfg.orders,
+            orders: cfg.order.orders,
             interval,
             first: SimDuration::from_micros(interval.as_micros() + index * interval.as_micros() / cfg.coordinators),
             index,
@@ -120,21 +98,18 @@ pub(super) fn build(
         };
         move |d| Coordinator::new(list.clone(), price, schedule, timeout, d)
     };
-    let mut ids = vec![sim.add_node("coordinator", coordinator(0)).map_err(bad)?];
-    for &(kind, _) in &services {
+    sim.add_node("coordinator", coordinator(0))?;
+    orders::add_services(&mut sim, |kind| {
         let initial = cfg.initial(kind);
         let settings = ServiceSettings {
             work_us: (cfg.work_min_ms * 1_000, cfg.work_max_ms * 1_000),
             prepare_timeout: SimDuration::from_millis(cfg.prepare_timeout_ms),
-            refuses: orders::refused_at(kind, cfg.fail_order, cfg.fail_step),
+            refuses: cfg.order.refused_at(kind),
         };
-        ids.push(sim.add_node(kind.name(), move |d| Service::new(kind, initial, settings, d)).map_err(bad)?);
-    }
+        move |d| Service::new(kind, initial, settings, d)
+    })?;
     for index in 1..cfg.coordinators {
-        sim.add_node(format!("coordinator-{}", index + 1), coordinator(index)).map_err(bad)?;
-    }
-    if ids != [coordinator_id, services[0].1, services[1].1, services[2].1] {
-        return Err(ConfigError::Parse(format!("the 2pc world's nodes got unexpected ids {ids:?}")));
+        sim.add_node(format!("coordinator-{}", index + 1), coordinator(index))?;
     }
     if cfg.crash_coordinator_at_ms > 0 {
         let at = SimTime::from_millis(cfg.crash_coordinator_at_ms);
@@ -142,8 +117,8 @@ pub(super) fn build(
         let back = at.saturating_add(SimDuration::from_millis(cfg.coordinator_down_ms));
         sim.schedule(back, Fault::Restart { node: "coordinator".into() });
     }
-    let judge = TwoPhaseJudge { cfg: cfg.clone() };
-    Ok(Box::new(Run { spec, seed, default_until: cfg.end(), sim, judge }))
+    let until = cfg.end();
+    setup.run(sim, until, TwoPhaseJudge { cfg })
 }
 
 struct TwoPhaseJudge {
@@ -188,7 +163,7 @@ impl TwoPhaseReport {
             if state.available + state.moved != cfg.initial(kind) {
                 r.unbalanced.push(kind.name());
             }
-            let unit = if kind == ServiceKind::Payment { cfg.price } else { 1 };
+            let unit = if kind == ServiceKind::Payment { cfg.order.price } else { 1 };
             r.done.push((kind, state.moved / unit));
             for (&tx, vote) in &state.log {
                 let o = outcomes.entry(tx).or_default();

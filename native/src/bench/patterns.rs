@@ -38,7 +38,7 @@ pub struct Pattern {
     pub run: for<'a> fn(&'a Target, &'a BenchOptions, Progress) -> PatternFuture<'a>,
 }
 
-pub static PATTERNS: [Pattern; 12] = [
+pub static PATTERNS: &[Pattern] = &[
     Pattern {
         name: "actor-kv",
         baseline: "SET",
