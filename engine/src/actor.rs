@@ -34,11 +34,65 @@ impl NodeId {
     }
 }
 
-/// A timer chosen by the actor. Setting a timer that is already pending re-arms it: one id, at
-/// most one pending firing. Actors usually name their timers with constants.
+/// A timer as the simulator, the native driver and the trace number it. Setting a timer that is
+/// already pending re-arms it: one id, at most one pending firing. Actors never build one by
+/// hand: they name their timers with a [`Timer`] type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TimerId(pub u64);
+
+/// An actor's timers as a type: an enum with a doc line per variant, some carrying the request
+/// or order they time. Its `impl Timer` is the one place that numbers them (the numbers are in
+/// every trace, so they never change).
+pub trait Timer: Copy + Debug + 'static {
+    fn id(self) -> TimerId;
+    /// The timer `id` numbers, or `None` for a number this type never gives.
+    fn from_id(id: TimerId) -> Option<Self>;
+}
+
+/// Declares an actor's timers whose variants carry nothing: each variant with its doc line and
+/// its fixed number, and the `impl Timer` that maps them.
+#[macro_export]
+macro_rules! timers {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $id:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $crate::actor::Timer for $name {
+            fn id(self) -> $crate::actor::TimerId {
+                match self { $($name::$variant => $crate::actor::TimerId($id)),+ }
+            }
+            fn from_id(id: $crate::actor::TimerId) -> Option<Self> {
+                match id.0 { $($id => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+/// The timers of an actor that sets none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTimer {}
+
+impl Timer for NoTimer {
+    fn id(self) -> TimerId {
+        match self {}
+    }
+    fn from_id(_: TimerId) -> Option<Self> {
+        None
+    }
+}
+
+/// Delivers the timer numbered `id` to `actor`: what the simulator and the native driver call.
+/// Only the actor's own timers are ever set on its node, so a number its type does not know is
+/// a programmer's error (asserted in debug builds, where every test runs).
+pub fn fire_timer<P: Protocol, A: Actor<P>>(actor: &mut A, ctx: &mut Ctx<'_, P>, id: TimerId) {
+    let timer = A::Timer::from_id(id);
+    debug_assert!(timer.is_some(), "{id:?} is not a {}", std::any::type_name::<A::Timer>());
+    if let Some(timer) = timer {
+        actor.on_timer(ctx, timer);
+    }
+}
 
 /// The vocabulary of one world: what its actors send each other and what they report to the
 /// checkers and the page. Every actor in a world speaks the same protocol.
@@ -57,10 +111,12 @@ pub trait Protocol: 'static {
 pub trait Actor<P: Protocol>: 'static {
     /// What this actor keeps on disk across a crash; `()` for an actor that keeps nothing.
     type Durable: Clone + Debug + 'static;
+    /// The timers it sets; [`NoTimer`] for an actor that sets none.
+    type Timer: Timer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, P>);
     fn on_message(&mut self, ctx: &mut Ctx<'_, P>, from: NodeId, msg: P::Msg);
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId);
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, timer: Self::Timer);
 
     /// The state that survives a crash, read at the moment of the crash.
     fn durable(&self) -> Self::Durable;
@@ -115,13 +171,13 @@ impl<'a, P: Protocol> Ctx<'a, P> {
 
     /// Fires `on_timer(timer)` after `after` has passed on this node's clock; re-arms a pending
     /// timer with the same id.
-    pub fn set_timer(&mut self, timer: TimerId, after: SimDuration) {
-        self.effects.push(Effect::SetTimer { timer, after });
+    pub fn set_timer(&mut self, timer: impl Timer, after: SimDuration) {
+        self.effects.push(Effect::SetTimer { timer: timer.id(), after });
     }
 
     /// Cancels a pending timer; cancelling one that is not pending does nothing.
-    pub fn cancel_timer(&mut self, timer: TimerId) {
-        self.effects.push(Effect::CancelTimer { timer });
+    pub fn cancel_timer(&mut self, timer: impl Timer) {
+        self.effects.push(Effect::CancelTimer { timer: timer.id() });
     }
 
     /// Records an observation for the checkers and the page.

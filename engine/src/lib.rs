@@ -21,5 +21,5 @@ pub mod sim;
 pub mod store;
 pub mod txn;
 
-pub use actor::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
+pub use actor::{Actor, Ctx, Effect, NoTimer, NodeId, Protocol, Timer, TimerId};
 pub use config::ConfigError;

@@ -73,7 +73,7 @@ impl<P: Protocol, A: Actor<P>> LiveActor<P> for A {
         self.on_message(ctx, from, msg);
     }
     fn timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId) {
-        self.on_timer(ctx, timer);
+        distlab_engine::actor::fire_timer(self, ctx, timer);
     }
 }
 

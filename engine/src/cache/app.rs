@@ -16,13 +16,38 @@ use super::workload::Zipf;
 use super::world::{
     CacheMsg, CacheObs, CacheProtocol, Entry, Fix, Pattern, PatternConfig, Row, Source, cache_key, lock_key,
 };
-use crate::actor::{Actor, Ctx, NodeId, TimerId};
+use crate::actor::{Actor, Ctx, NodeId, Timer, TimerId};
 use crate::sim::{SimDuration, SimTime};
 use crate::store::{Cmd, Reply, ScriptName, SetCondition, SetExpiry, StoreMsg};
 
-/// The workload's timer; [`SWEEP`] is 1, the others are numbered from 2. (Small numbers: the
-/// page reads timer ids from the trace as JavaScript numbers.)
-const TICK: TimerId = TimerId(0);
+/// An application server's timers. (Small numbers: the page reads timer ids from the trace as
+/// JavaScript numbers.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppTimer {
+    /// The workload's next request.
+    Tick,
+    /// The sweep over store requests that were never answered (the cache crashed with them).
+    Sweep,
+    /// Something the server does later: the entry of that number in its `later` table.
+    Later(u64),
+}
+
+impl Timer for AppTimer {
+    fn id(self) -> TimerId {
+        match self {
+            AppTimer::Tick => TimerId(0),
+            AppTimer::Sweep => TimerId(1),
+            AppTimer::Later(n) => TimerId(n),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        Some(match id.0 {
+            0 => AppTimer::Tick,
+            1 => AppTimer::Sweep,
+            n => AppTimer::Later(n),
+        })
+    }
+}
 
 /// Where the server sends what.
 #[derive(Clone, Copy, Debug)]
@@ -111,9 +136,6 @@ enum Later {
     Replenish,
 }
 
-/// The sweep over store requests that were never answered (the cache crashed with them).
-const SWEEP: TimerId = TimerId(1);
-
 /// One in-flight load and the reads waiting for it.
 #[derive(Debug, Default)]
 struct Flight {
@@ -172,7 +194,7 @@ impl App {
             next_req: 0,
             next_op: 0,
             next_write: 0,
-            next_timer: SWEEP.0,
+            next_timer: 1,
             ops: BTreeMap::new(),
             flights: BTreeMap::new(),
             flying: BTreeMap::new(),
@@ -207,7 +229,7 @@ impl App {
     fn after(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, delay: SimDuration, what: Later) {
         self.next_timer += 1;
         self.later.insert(self.next_timer, what);
-        ctx.set_timer(TimerId(self.next_timer), delay);
+        ctx.set_timer(AppTimer::Later(self.next_timer), delay);
     }
 
     fn interval(&self) -> SimDuration {
@@ -532,7 +554,7 @@ impl App {
             }
         }
         if !self.store_waits.is_empty() || now < SimTime::from_millis(self.cfg.duration_ms) {
-            ctx.set_timer(SWEEP, timeout);
+            ctx.set_timer(AppTimer::Sweep, timeout);
         }
     }
 
@@ -541,7 +563,7 @@ impl App {
             self.owed += u64::from(self.cfg.closed_loop);
             self.drain(ctx);
         } else if self.request(ctx) {
-            ctx.set_timer(TICK, self.interval());
+            ctx.set_timer(AppTimer::Tick, self.interval());
         }
     }
 
@@ -613,6 +635,7 @@ fn set_if_newer(key: String, rank: u64, entry: Entry, ms: u64) -> Cmd {
 
 impl Actor<CacheProtocol> for App {
     type Durable = u64;
+    type Timer = AppTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
         if self.cfg.warmup && self.wiring.index == 0 && self.incarnation == 0 {
@@ -623,10 +646,10 @@ impl Actor<CacheProtocol> for App {
             let start = SimTime::from_millis(self.cfg.start_ms).saturating_since(ctx.now());
             // Servers start a little apart, so that their requests do not all fall on one instant.
             let offset = ctx.rng().below(self.interval().as_micros().max(1));
-            ctx.set_timer(TICK, SimDuration::from_micros(start.as_micros() + offset));
+            ctx.set_timer(AppTimer::Tick, SimDuration::from_micros(start.as_micros() + offset));
         }
         if self.cfg.request_timeout_ms > 0 {
-            ctx.set_timer(SWEEP, SimDuration::from_millis(self.cfg.request_timeout_ms));
+            ctx.set_timer(AppTimer::Sweep, SimDuration::from_millis(self.cfg.request_timeout_ms));
         }
         if self.cfg.burst > 0 && self.incarnation == 0 {
             let at = SimTime::from_millis(self.cfg.burst_at_ms).saturating_since(ctx.now());
@@ -686,16 +709,13 @@ impl Actor<CacheProtocol> for App {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, timer: TimerId) {
-        if timer == TICK {
-            self.tick(ctx);
-            return;
-        }
-        if timer == SWEEP {
-            self.sweep(ctx);
-            return;
-        }
-        match self.later.remove(&timer.0) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, timer: AppTimer) {
+        let later = match timer {
+            AppTimer::Tick => return self.tick(ctx),
+            AppTimer::Sweep => return self.sweep(ctx),
+            AppTimer::Later(n) => n,
+        };
+        match self.later.remove(&later) {
             Some(Later::Poll { op }) => {
                 let Some(key) = self.ops.get(&op).map(|o| o.key) else { return };
                 self.store(ctx, Cmd::Get { key: cache_key(self.wiring.prefix, key) }, StoreWait::Poll { op });

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::world::{CacheMsg, CacheObs, CacheProtocol, Row};
-use crate::actor::{Actor, Ctx, NodeId, TimerId};
+use crate::actor::{Actor, Ctx, NodeId, Timer, TimerId};
 use crate::sim::SimDuration;
 
 #[derive(Debug)]
@@ -20,6 +20,19 @@ pub struct Database {
     commits: u64,
 }
 
+/// The database's one kind of timer: the answer of that number in `pending` is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnswerTimer(u64);
+
+impl Timer for AnswerTimer {
+    fn id(self) -> TimerId {
+        TimerId(self.0)
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        Some(AnswerTimer(id.0))
+    }
+}
+
 impl Database {
     /// Rows `0..keys` at version 1, unless a previous incarnation left its rows (`durable`).
     pub fn new(keys: u64, latency_min_us: u64, latency_max_us: u64, durable: Option<BTreeMap<u64, Row>>) -> Self {
@@ -31,16 +44,18 @@ impl Database {
         self.rows.get(&key).copied()
     }
 
+    /// Answers go out after the database's latency: timer n sends the `pending` answer n.
     fn answer_later(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, to: NodeId, msg: CacheMsg) {
         let delay = ctx.rng().between(self.latency_min_us, self.latency_max_us);
         self.next_timer += 1;
         self.pending.insert(self.next_timer, (to, msg));
-        ctx.set_timer(TimerId(self.next_timer), SimDuration::from_micros(delay));
+        ctx.set_timer(AnswerTimer(self.next_timer), SimDuration::from_micros(delay));
     }
 }
 
 impl Actor<CacheProtocol> for Database {
     type Durable = BTreeMap<u64, Row>;
+    type Timer = AnswerTimer;
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_, CacheProtocol>) {}
 
@@ -73,8 +88,8 @@ impl Actor<CacheProtocol> for Database {
         self.answer_later(ctx, from, answer);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, timer: TimerId) {
-        if let Some((to, msg)) = self.pending.remove(&timer.0) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, AnswerTimer(n): AnswerTimer) {
+        if let Some((to, msg)) = self.pending.remove(&n) {
             ctx.send(to, msg);
         }
     }

@@ -8,10 +8,16 @@ use std::collections::BTreeMap;
 
 use super::world::{CacheMsg, CacheObs, CacheProtocol, Pattern, Row};
 use super::{Lru, Policy};
-use crate::actor::{Actor, Ctx, NodeId, TimerId};
+use crate::actor::{Actor, Ctx, NodeId};
 use crate::sim::{SimDuration, SimTime};
 
-const FLUSH: TimerId = TimerId(0);
+crate::timers! {
+    /// The cache service's one timer.
+    pub enum ServiceTimer {
+        /// Write-behind: time to flush the dirty rows to the database.
+        Flush = 0,
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Cached {
@@ -172,10 +178,11 @@ impl CacheService {
 
 impl Actor<CacheProtocol> for CacheService {
     type Durable = ();
+    type Timer = ServiceTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, CacheProtocol>) {
         if self.pattern == Pattern::WriteBehind {
-            ctx.set_timer(FLUSH, self.flush);
+            ctx.set_timer(ServiceTimer::Flush, self.flush);
         }
     }
 
@@ -189,8 +196,8 @@ impl Actor<CacheProtocol> for CacheService {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, timer: TimerId) {
-        if timer != FLUSH {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, CacheProtocol>, timer: ServiceTimer) {
+        if timer != ServiceTimer::Flush {
             return;
         }
         if !self.dirty.is_empty() {
@@ -199,7 +206,7 @@ impl Actor<CacheProtocol> for CacheService {
             ctx.observe(CacheObs::Flushed { rows: rows.len() as u64 });
             self.db(ctx, |req| CacheMsg::DbPut { req, rows }, DbWait::Flush);
         }
-        ctx.set_timer(FLUSH, self.flush);
+        ctx.set_timer(ServiceTimer::Flush, self.flush);
     }
 
     fn durable(&self) {}

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NodeId, Protocol};
 use crate::sim::{SimDuration, SimTime};
 
 /// ln 10, written out: the engine computes no logarithms (design rule 2).
@@ -107,8 +107,21 @@ pub enum DetectorObs {
     Trust { detector: Detector },
 }
 
-const BEAT: TimerId = TimerId(1);
-const CHECK: TimerId = TimerId(2);
+crate::timers! {
+    /// The heartbeater's one timer.
+    pub enum BeatTimer {
+        /// Time to send the next heartbeat.
+        Beat = 1,
+    }
+}
+
+crate::timers! {
+    /// The monitor's one timer.
+    pub enum CheckTimer {
+        /// Time to ask both detectors again.
+        Check = 2,
+    }
+}
 
 /// The monitored node: a heartbeat to the monitor every `interval`.
 #[derive(Clone, Debug)]
@@ -126,14 +139,15 @@ impl Heartbeater {
 
 impl Actor<DetectorProtocol> for Heartbeater {
     type Durable = ();
+    type Timer = BeatTimer;
     fn on_start(&mut self, ctx: &mut Ctx<'_, DetectorProtocol>) {
-        ctx.set_timer(BEAT, self.interval);
+        ctx.set_timer(BeatTimer::Beat, self.interval);
     }
     fn on_message(&mut self, _: &mut Ctx<'_, DetectorProtocol>, _: NodeId, _: Heartbeat) {}
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, DetectorProtocol>, _: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, DetectorProtocol>, _: BeatTimer) {
         self.seq += 1;
         ctx.send(self.monitor, Heartbeat { seq: self.seq });
-        ctx.set_timer(BEAT, self.interval);
+        ctx.set_timer(BeatTimer::Beat, self.interval);
     }
     fn durable(&self) {}
     fn public_state(&self) -> serde_json::Value {
@@ -178,8 +192,9 @@ impl Monitor {
 
 impl Actor<DetectorProtocol> for Monitor {
     type Durable = ();
+    type Timer = CheckTimer;
     fn on_start(&mut self, ctx: &mut Ctx<'_, DetectorProtocol>) {
-        ctx.set_timer(CHECK, self.check);
+        ctx.set_timer(CheckTimer::Check, self.check);
     }
     fn on_message(&mut self, ctx: &mut Ctx<'_, DetectorProtocol>, _: NodeId, _: Heartbeat) {
         let now = ctx.now();
@@ -187,9 +202,9 @@ impl Actor<DetectorProtocol> for Monitor {
         self.phi.heartbeat(now);
         self.report(ctx);
     }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, DetectorProtocol>, _: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, DetectorProtocol>, _: CheckTimer) {
         self.report(ctx);
-        ctx.set_timer(CHECK, self.check);
+        ctx.set_timer(CheckTimer::Check, self.check);
     }
     fn durable(&self) {}
     fn public_state(&self) -> serde_json::Value {

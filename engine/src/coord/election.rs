@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NodeId, Protocol};
 use crate::sim::{SimDuration, SimTime};
 
 #[derive(Debug)]
@@ -84,8 +84,15 @@ enum Role {
     Leader,
 }
 
-const ELECTION: TimerId = TimerId(1);
-const HEARTBEAT: TimerId = TimerId(2);
+crate::timers! {
+    /// An election node's timers.
+    pub enum ElectionTimer {
+        /// No leader heard from in time: stand for election (randomised, re-armed by every heartbeat).
+        Election = 1,
+        /// A leader's next heartbeat to every peer.
+        Heartbeat = 2,
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct ElectionNode {
@@ -120,7 +127,7 @@ impl ElectionNode {
         let (lo, hi) = (self.config.timeout_min.as_micros(), self.config.timeout_max.as_micros());
         let after = SimDuration::from_micros(ctx.rng().between(lo, hi));
         self.timer = Some((ctx.now() + after, after));
-        ctx.set_timer(ELECTION, after);
+        ctx.set_timer(ElectionTimer::Election, after);
     }
 
     /// Adopts a higher term: follower, no vote yet in it.
@@ -131,7 +138,7 @@ impl ElectionNode {
             self.role = Role::Follower;
             self.votes.clear();
             self.leader = None;
-            ctx.cancel_timer(HEARTBEAT);
+            ctx.cancel_timer(ElectionTimer::Heartbeat);
             if was_leading {
                 ctx.observe(ElectionObs::SteppedDown { term });
             }
@@ -161,17 +168,18 @@ impl ElectionNode {
         if self.role == Role::Candidate && self.votes.len() * 2 > self.cluster_size() {
             self.role = Role::Leader;
             self.leader = Some(ctx.me());
-            ctx.cancel_timer(ELECTION);
+            ctx.cancel_timer(ElectionTimer::Election);
             self.timer = None;
             ctx.observe(ElectionObs::Leader { term: self.durable.term });
             self.broadcast(ctx, ElectionMsg::Heartbeat { term: self.durable.term });
-            ctx.set_timer(HEARTBEAT, self.config.heartbeat);
+            ctx.set_timer(ElectionTimer::Heartbeat, self.config.heartbeat);
         }
     }
 }
 
 impl Actor<ElectionProtocol> for ElectionNode {
     type Durable = ElectionDurable;
+    type Timer = ElectionTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, ElectionProtocol>) {
         self.reset_election_timer(ctx);
@@ -212,12 +220,12 @@ impl Actor<ElectionProtocol> for ElectionNode {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, ElectionProtocol>, timer: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, ElectionProtocol>, timer: ElectionTimer) {
         match (timer, self.role) {
-            (ELECTION, Role::Follower | Role::Candidate) => self.start_election(ctx),
-            (HEARTBEAT, Role::Leader) => {
+            (ElectionTimer::Election, Role::Follower | Role::Candidate) => self.start_election(ctx),
+            (ElectionTimer::Heartbeat, Role::Leader) => {
                 self.broadcast(ctx, ElectionMsg::Heartbeat { term: self.durable.term });
-                ctx.set_timer(HEARTBEAT, self.config.heartbeat);
+                ctx.set_timer(ElectionTimer::Heartbeat, self.config.heartbeat);
             }
             _ => {}
         }

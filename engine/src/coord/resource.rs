@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LockMsg, LockObs, LockProtocol};
-use crate::actor::{Actor, Ctx, NodeId, TimerId};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtectedResource {
@@ -23,6 +23,7 @@ impl ProtectedResource {
 
 impl Actor<LockProtocol> for ProtectedResource {
     type Durable = Option<u64>;
+    type Timer = NoTimer;
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_, LockProtocol>) {}
 
@@ -43,7 +44,9 @@ impl Actor<LockProtocol> for ProtectedResource {
         ctx.observe(LockObs::WriteAccepted { client: from, grant, token });
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, LockProtocol>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, LockProtocol>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) -> Option<u64> {
         self.highest

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{LockMsg, LockProtocol};
-use crate::actor::{Actor, Ctx, NodeId, TimerId};
+use crate::actor::{Actor, Ctx, NodeId};
 use crate::sim::{SimDuration, SimTime};
 
 /// Requests to the service and its answers.
@@ -50,7 +50,13 @@ pub enum ZkMsg {
     SessionExpired,
 }
 
-const EXPIRE: TimerId = TimerId(1);
+crate::timers! {
+    /// The coordination service's one timer.
+    pub enum ServiceTimer {
+        /// Time to expire the sessions that went quiet.
+        Expire = 1,
+    }
+}
 
 /// Sessions whose `session_timeout` passed without a request are expired.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,9 +114,10 @@ impl CoordService {
 
 impl Actor<LockProtocol> for CoordService {
     type Durable = CoordService;
+    type Timer = ServiceTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, LockProtocol>) {
-        ctx.set_timer(EXPIRE, SimDuration::from_micros((self.session_timeout.as_micros() / 4).max(1)));
+        ctx.set_timer(ServiceTimer::Expire, SimDuration::from_micros((self.session_timeout.as_micros() / 4).max(1)));
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, LockProtocol>, from: NodeId, msg: LockMsg) {
@@ -142,9 +149,9 @@ impl Actor<LockProtocol> for CoordService {
         ctx.send(from, LockMsg::Zk { msg: reply });
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, LockProtocol>, _timer: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, LockProtocol>, _timer: ServiceTimer) {
         self.expire_sessions(ctx);
-        ctx.set_timer(EXPIRE, SimDuration::from_micros((self.session_timeout.as_micros() / 4).max(1)));
+        ctx.set_timer(ServiceTimer::Expire, SimDuration::from_micros((self.session_timeout.as_micros() / 4).max(1)));
     }
 
     fn durable(&self) -> CoordService {

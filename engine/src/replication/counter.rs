@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::crdt::PnCounter;
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NodeId, Protocol};
 use crate::sim::{SimDuration, SimTime};
 
 /// How a replica merges a peer's state.
@@ -73,8 +73,15 @@ pub struct ReplicaConfig {
     pub merge: MergeRule,
 }
 
-const WORK: TimerId = TimerId(1);
-const GOSSIP: TimerId = TimerId(2);
+crate::timers! {
+    /// A counter replica's timers.
+    pub enum CounterTimer {
+        /// The next local update of the workload.
+        Work = 1,
+        /// The next anti-entropy push of the whole counter to a random peer.
+        Gossip = 2,
+    }
+}
 
 /// One replica of the counter.
 #[derive(Clone, Debug)]
@@ -131,18 +138,19 @@ impl CounterReplica {
         if ctx.now() < self.config.workload_until {
             let max = self.config.workload_interval_max.as_micros().max(1_000);
             let after = ctx.rng().between(1_000, max);
-            ctx.set_timer(WORK, SimDuration::from_micros(after));
+            ctx.set_timer(CounterTimer::Work, SimDuration::from_micros(after));
         }
     }
 }
 
 impl Actor<CounterProtocol> for CounterReplica {
     type Durable = OwnEntries;
+    type Timer = CounterTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, CounterProtocol>) {
         ctx.observe(CounterObs::Value { value: self.value() });
         self.schedule_work(ctx);
-        ctx.set_timer(GOSSIP, self.config.gossip_interval);
+        ctx.set_timer(CounterTimer::Gossip, self.config.gossip_interval);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, CounterProtocol>, _from: NodeId, msg: CounterMsg) {
@@ -159,22 +167,21 @@ impl Actor<CounterProtocol> for CounterReplica {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, CounterProtocol>, timer: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, CounterProtocol>, timer: CounterTimer) {
         match timer {
-            WORK => {
+            CounterTimer::Work => {
                 if ctx.now() < self.config.workload_until {
                     self.apply_update(ctx);
                 }
                 self.schedule_work(ctx);
             }
-            GOSSIP => {
+            CounterTimer::Gossip => {
                 if let Some(&peer) = ctx.rng().pick(&self.peers) {
                     let msg = CounterMsg::Gossip { counter: self.counter.clone(), vclock: self.vclock.clone() };
                     ctx.send(peer, msg);
                 }
-                ctx.set_timer(GOSSIP, self.config.gossip_interval);
+                ctx.set_timer(CounterTimer::Gossip, self.config.gossip_interval);
             }
-            _ => {}
         }
     }
 

@@ -23,7 +23,17 @@ struct Got {
     local: SimTime,
 }
 
-const TICK: TimerId = TimerId(1);
+crate::timers! {
+    /// The test actors' timers.
+    pub enum TestTimer {
+        /// A peer's next round of pings (and the first timer of the timer tests).
+        Tick = 1,
+        /// The timer tests' second timer.
+        Second = 2,
+        /// The timer tests' third timer.
+        Third = 3,
+    }
+}
 
 /// Sends `Ping(0), Ping(1), ...` to its targets every `period_us`, up to `count_max` rounds, and
 /// records what it receives: `received` is volatile, `persisted` survives crashes.
@@ -45,9 +55,10 @@ impl Peer {
 
 impl Actor<P> for Peer {
     type Durable = u64;
+    type Timer = TestTimer;
     fn on_start(&mut self, ctx: &mut Ctx<'_, P>) {
         if self.count_max > 0 {
-            ctx.set_timer(TICK, SimDuration::from_micros(self.period_us));
+            ctx.set_timer(TestTimer::Tick, SimDuration::from_micros(self.period_us));
         }
     }
     fn on_message(&mut self, ctx: &mut Ctx<'_, P>, from: NodeId, msg: Ping) {
@@ -56,13 +67,13 @@ impl Actor<P> for Peer {
         let local = ctx.now();
         ctx.observe(Got { from, n: msg.0, local });
     }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, _timer: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, _timer: TestTimer) {
         for &t in &self.targets {
             ctx.send(t, Ping(self.sent));
         }
         self.sent += 1;
         if self.sent < self.count_max {
-            ctx.set_timer(TICK, SimDuration::from_micros(self.period_us));
+            ctx.set_timer(TestTimer::Tick, SimDuration::from_micros(self.period_us));
         }
     }
     fn durable(&self) -> u64 {
@@ -296,15 +307,16 @@ fn timers_rearm_and_cancel() {
     struct Timers;
     impl Actor<P> for Timers {
         type Durable = ();
+        type Timer = TestTimer;
         fn on_start(&mut self, ctx: &mut Ctx<'_, P>) {
-            ctx.set_timer(TimerId(1), SimDuration::from_millis(10));
-            ctx.set_timer(TimerId(1), SimDuration::from_millis(30)); // re-arm: only this one fires
-            ctx.set_timer(TimerId(2), SimDuration::from_millis(20));
-            ctx.cancel_timer(TimerId(2));
-            ctx.set_timer(TimerId(3), SimDuration::from_millis(5));
+            ctx.set_timer(TestTimer::Tick, SimDuration::from_millis(10));
+            ctx.set_timer(TestTimer::Tick, SimDuration::from_millis(30)); // re-arm: only this one fires
+            ctx.set_timer(TestTimer::Second, SimDuration::from_millis(20));
+            ctx.cancel_timer(TestTimer::Second);
+            ctx.set_timer(TestTimer::Third, SimDuration::from_millis(5));
         }
         fn on_message(&mut self, _: &mut Ctx<'_, P>, _: NodeId, _: Ping) {}
-        fn on_timer(&mut self, _: &mut Ctx<'_, P>, _: TimerId) {}
+        fn on_timer(&mut self, _: &mut Ctx<'_, P>, _: TestTimer) {}
         fn durable(&self) {}
         fn public_state(&self) -> serde_json::Value {
             serde_json::Value::Null
@@ -395,13 +407,14 @@ fn run_until_never_processes_an_event_after_its_horizon() {
     struct Rearm;
     impl Actor<P> for Rearm {
         type Durable = ();
+        type Timer = TestTimer;
         fn on_start(&mut self, ctx: &mut Ctx<'_, P>) {
-            ctx.set_timer(TimerId(1), SimDuration::from_millis(10));
-            ctx.set_timer(TimerId(1), SimDuration::from_millis(30));
-            ctx.set_timer(TimerId(3), SimDuration::from_millis(5));
+            ctx.set_timer(TestTimer::Tick, SimDuration::from_millis(10));
+            ctx.set_timer(TestTimer::Tick, SimDuration::from_millis(30));
+            ctx.set_timer(TestTimer::Third, SimDuration::from_millis(5));
         }
         fn on_message(&mut self, _: &mut Ctx<'_, P>, _: NodeId, _: Ping) {}
-        fn on_timer(&mut self, _: &mut Ctx<'_, P>, _: TimerId) {}
+        fn on_timer(&mut self, _: &mut Ctx<'_, P>, _: TestTimer) {}
         fn durable(&self) {}
         fn public_state(&self) -> serde_json::Value {
             serde_json::Value::Null

@@ -177,7 +177,7 @@ impl<P: Protocol, A: Actor<P>> Slot<P> for ActorSlot<P, A> {
     }
     fn timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId) {
         if let Some(a) = self.actor.as_mut() {
-            a.on_timer(ctx, timer);
+            crate::actor::fire_timer(a, ctx, timer);
         }
     }
     fn crash(&mut self) {

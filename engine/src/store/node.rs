@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cmd::{Cmd, Reply};
 use super::keyspace::Keyspace;
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol};
 
 /// A request to a store or its answer. `req` is chosen by the client to match answers to
 /// requests; the store echoes it.
@@ -73,6 +73,7 @@ where
     P::Msg: CarriesStore,
 {
     type Durable = Option<Keyspace>;
+    type Timer = NoTimer;
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_, P>) {}
 
@@ -87,7 +88,9 @@ where
         ctx.send(from, StoreMsg::Reply { req: *req, reply }.into());
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, P>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, P>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) -> Option<Keyspace> {
         self.config.persistent.then(|| self.keyspace.clone())

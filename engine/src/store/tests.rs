@@ -503,7 +503,7 @@ mod in_the_simulation {
     use serde::Serialize;
 
     use super::*;
-    use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+    use crate::actor::{Actor, Ctx, NodeId, Protocol, Timer, TimerId};
     use crate::sim::{Fault, Sim, SimConfig, SimDuration};
 
     struct P;
@@ -524,11 +524,25 @@ mod in_the_simulation {
         script: Vec<(u64, Cmd)>,
     }
 
+    /// The client's timer for step n of its script.
+    #[derive(Clone, Copy, Debug)]
+    struct Step(u64);
+
+    impl Timer for Step {
+        fn id(self) -> TimerId {
+            TimerId(self.0)
+        }
+        fn from_id(id: TimerId) -> Option<Self> {
+            Some(Step(id.0))
+        }
+    }
+
     impl Actor<P> for Client {
         type Durable = ();
+        type Timer = Step;
         fn on_start(&mut self, ctx: &mut Ctx<'_, P>) {
             for (i, (at_ms, _)) in self.script.iter().enumerate() {
-                ctx.set_timer(TimerId(i as u64), SimDuration::from_millis(*at_ms));
+                ctx.set_timer(Step(i as u64), SimDuration::from_millis(*at_ms));
             }
         }
         fn on_message(&mut self, ctx: &mut Ctx<'_, P>, _: NodeId, msg: StoreMsg) {
@@ -536,9 +550,9 @@ mod in_the_simulation {
                 ctx.observe(Answer { req, reply });
             }
         }
-        fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, timer: TimerId) {
-            let cmd = self.script[usize::try_from(timer.0).unwrap()].1.clone();
-            ctx.send(self.store, StoreMsg::Request { req: timer.0, cmd });
+        fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, Step(n): Step) {
+            let cmd = self.script[usize::try_from(n).unwrap()].1.clone();
+            ctx.send(self.store, StoreMsg::Request { req: n, cmd });
         }
         fn durable(&self) {}
         fn public_state(&self) -> serde_json::Value {

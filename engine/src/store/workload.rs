@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Cmd, Reply, StoreMsg};
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol};
 use crate::sim::SimTime;
 
 /// A world of `KvClient`s and stores.
@@ -73,6 +73,7 @@ impl KvClient {
 
 impl Actor<KvProtocol> for KvClient {
     type Durable = ();
+    type Timer = NoTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, KvProtocol>) {
         self.issue(ctx, KvOp::Set);
@@ -98,7 +99,9 @@ impl Actor<KvProtocol> for KvClient {
         self.issue(ctx, if op == KvOp::Set { KvOp::Get } else { KvOp::Set });
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, KvProtocol>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, KvProtocol>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) {}
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ServiceKind;
 use super::saga::{SagaAccount, SagaObs};
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NodeId, Protocol};
 use crate::sim::SimDuration;
 
 #[derive(Debug)]
@@ -63,7 +63,16 @@ pub enum ChoreoMsg {
 
 /// How often unacknowledged events are published again.
 const REPUBLISH: SimDuration = SimDuration::from_millis(300);
-const REPUBLISH_TIMER: TimerId = TimerId(0);
+
+crate::timers! {
+    /// The choreography's timers (the order placer has an outbox too, so it sets both).
+    pub enum ChoreoTimer {
+        /// Time to republish every outbox event not yet acknowledged.
+        Republish = 0,
+        /// The order placer's next order.
+        NextOrder = 1,
+    }
+}
 
 /// Events published and not yet acknowledged: (order, event) → (recipient, failed step).
 pub type Outbox = BTreeMap<(u64, ChoreoEvent), (NodeId, Option<ServiceKind>)>;
@@ -78,7 +87,7 @@ fn publish(
     failed: Option<ServiceKind>,
 ) {
     if outbox.is_empty() {
-        ctx.set_timer(REPUBLISH_TIMER, REPUBLISH);
+        ctx.set_timer(ChoreoTimer::Republish, REPUBLISH);
     }
     outbox.insert((tx, event), (to, failed));
     ctx.send(to, ChoreoMsg::Event { tx, event, failed });
@@ -89,7 +98,7 @@ fn republish(ctx: &mut Ctx<'_, ChoreoProtocol>, outbox: &Outbox) {
         ctx.send(to, ChoreoMsg::Event { tx, event, failed });
     }
     if !outbox.is_empty() {
-        ctx.set_timer(REPUBLISH_TIMER, REPUBLISH);
+        ctx.set_timer(ChoreoTimer::Republish, REPUBLISH);
     }
 }
 
@@ -179,6 +188,7 @@ impl ChoreoService {
 
 impl Actor<ChoreoProtocol> for ChoreoService {
     type Durable = ChoreoServiceState;
+    type Timer = ChoreoTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>) {
         republish(ctx, &self.state.outbox);
@@ -203,7 +213,7 @@ impl Actor<ChoreoProtocol> for ChoreoService {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>, _timer: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>, _timer: ChoreoTimer) {
         republish(ctx, &self.state.outbox);
     }
 
@@ -239,9 +249,6 @@ pub struct OrderPlacer {
     state: OrdersState,
 }
 
-/// The order service's timers: republishing is 0, the next order 1.
-const NEXT_ORDER: TimerId = TimerId(1);
-
 impl OrderPlacer {
     pub fn new(inventory: NodeId, orders: u64, interval: SimDuration, durable: Option<OrdersState>) -> Self {
         OrderPlacer { inventory, orders, interval, state: durable.unwrap_or_default() }
@@ -250,11 +257,12 @@ impl OrderPlacer {
 
 impl Actor<ChoreoProtocol> for OrderPlacer {
     type Durable = OrdersState;
+    type Timer = ChoreoTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>) {
         republish(ctx, &self.state.outbox);
         if self.state.orders_placed < self.orders {
-            ctx.set_timer(NEXT_ORDER, self.interval);
+            ctx.set_timer(ChoreoTimer::NextOrder, self.interval);
         }
     }
 
@@ -279,8 +287,8 @@ impl Actor<ChoreoProtocol> for OrderPlacer {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>, timer: TimerId) {
-        if timer != NEXT_ORDER {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, ChoreoProtocol>, timer: ChoreoTimer) {
+        if timer != ChoreoTimer::NextOrder {
             republish(ctx, &self.state.outbox);
             return;
         }
@@ -289,7 +297,7 @@ impl Actor<ChoreoProtocol> for OrderPlacer {
         ctx.observe(SagaObs::Begun { tx });
         publish(ctx, &mut self.state.outbox, self.inventory, tx, ChoreoEvent::OrderPlaced, None);
         if self.state.orders_placed < self.orders {
-            ctx.set_timer(NEXT_ORDER, self.interval);
+            ctx.set_timer(ChoreoTimer::NextOrder, self.interval);
         }
     }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol, Timer, TimerId};
 use crate::sim::SimDuration;
 
 #[derive(Debug)]
@@ -69,10 +69,33 @@ pub struct OrderService {
     tables: OrderTables,
 }
 
-const NEXT_ORDER: TimerId = TimerId(0);
-const RELAY: TimerId = TimerId(1);
-/// Dual write: the send of order n's message is timer `SEND_BASE + n`.
-const SEND_BASE: u64 = 2;
+/// The order service's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderTimer {
+    /// Time to place the next order.
+    NextOrder,
+    /// The relay's next round over the pending messages.
+    Relay,
+    /// Dual write: the send of this order's message, a moment after its commit.
+    Send(u64),
+}
+
+impl Timer for OrderTimer {
+    fn id(self) -> TimerId {
+        match self {
+            OrderTimer::NextOrder => TimerId(0),
+            OrderTimer::Relay => TimerId(1),
+            OrderTimer::Send(order) => TimerId(2 + order),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        Some(match id.0 {
+            0 => OrderTimer::NextOrder,
+            1 => OrderTimer::Relay,
+            n => OrderTimer::Send(n - 2),
+        })
+    }
+}
 /// Dual write: the time between the database's commit and the send to the broker.
 const DUAL_WRITE_GAP: SimDuration = SimDuration::from_millis(5);
 /// How often the relay publishes what is pending.
@@ -109,7 +132,7 @@ impl OrderService {
             // later): a crash in between, or a lost message, loses it, and nothing remembers
             // that it was due.
             ctx.observe(OutboxObs::Committed { order });
-            ctx.set_timer(TimerId(SEND_BASE + order), DUAL_WRITE_GAP);
+            ctx.set_timer(OrderTimer::Send(order), DUAL_WRITE_GAP);
         } else {
             self.tables.outbox.insert(order, order);
             ctx.observe(OutboxObs::Committed { order });
@@ -119,13 +142,14 @@ impl OrderService {
 
 impl Actor<OutboxProtocol> for OrderService {
     type Durable = OrderTables;
+    type Timer = OrderTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, OutboxProtocol>) {
         if self.tables.orders_placed < self.orders {
-            ctx.set_timer(NEXT_ORDER, self.interval);
+            ctx.set_timer(OrderTimer::NextOrder, self.interval);
         }
         if !self.dual_write {
-            ctx.set_timer(RELAY, RELAY_EVERY);
+            ctx.set_timer(OrderTimer::Relay, RELAY_EVERY);
         }
     }
 
@@ -135,25 +159,24 @@ impl Actor<OutboxProtocol> for OrderService {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, OutboxProtocol>, timer: TimerId) {
-        if timer == NEXT_ORDER {
-            self.place(ctx);
-            if self.tables.orders_placed < self.orders {
-                ctx.set_timer(NEXT_ORDER, self.interval);
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, OutboxProtocol>, timer: OrderTimer) {
+        match timer {
+            OrderTimer::NextOrder => {
+                self.place(ctx);
+                if self.tables.orders_placed < self.orders {
+                    ctx.set_timer(OrderTimer::NextOrder, self.interval);
+                }
             }
-            return;
-        }
-        if timer.0 >= SEND_BASE {
-            let order = timer.0 - SEND_BASE;
-            ctx.send(self.consumer, OutboxMsg::Publish { id: order, order });
-            return;
-        }
-        // The relay: every pending message again, until acknowledged (at least once).
-        for (&id, &order) in &self.tables.outbox {
-            ctx.send(self.consumer, OutboxMsg::Publish { id, order });
-        }
-        if !self.tables.outbox.is_empty() || self.tables.orders_placed < self.orders {
-            ctx.set_timer(RELAY, RELAY_EVERY);
+            OrderTimer::Send(order) => ctx.send(self.consumer, OutboxMsg::Publish { id: order, order }),
+            OrderTimer::Relay => {
+                // Every pending message again, until acknowledged (at least once).
+                for (&id, &order) in &self.tables.outbox {
+                    ctx.send(self.consumer, OutboxMsg::Publish { id, order });
+                }
+                if !self.tables.outbox.is_empty() || self.tables.orders_placed < self.orders {
+                    ctx.set_timer(OrderTimer::Relay, RELAY_EVERY);
+                }
+            }
         }
     }
 
@@ -190,6 +213,7 @@ impl Consumer {
 
 impl Actor<OutboxProtocol> for Consumer {
     type Durable = BTreeMap<u64, u64>;
+    type Timer = NoTimer;
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_, OutboxProtocol>) {}
 
@@ -204,7 +228,9 @@ impl Actor<OutboxProtocol> for Consumer {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, OutboxProtocol>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, OutboxProtocol>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) -> BTreeMap<u64, u64> {
         self.applied.clone()

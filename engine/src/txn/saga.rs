@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::ServiceKind;
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol, Timer, TimerId};
 use crate::sim::SimDuration;
 
 #[derive(Debug)]
@@ -157,6 +157,7 @@ impl SagaService {
 
 impl Actor<SagaProtocol> for SagaService {
     type Durable = SagaAccount;
+    type Timer = NoTimer;
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_, SagaProtocol>) {}
 
@@ -188,7 +189,9 @@ impl Actor<SagaProtocol> for SagaService {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, SagaProtocol>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, SagaProtocol>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) -> SagaAccount {
         self.account.clone()
@@ -248,8 +251,26 @@ pub struct Orchestrator {
     log: SagaLog,
 }
 
-/// Timers: the next order is 0; an order's retry is `tx`.
-const NEXT_ORDER: TimerId = TimerId(0);
+/// The orchestrator's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SagaTimer {
+    /// Time to begin the next order.
+    NextOrder,
+    /// The current step of this order (numbered from 1) went unanswered: retry it.
+    Retry(u64),
+}
+
+impl Timer for SagaTimer {
+    fn id(self) -> TimerId {
+        match self {
+            SagaTimer::NextOrder => TimerId(0),
+            SagaTimer::Retry(tx) => TimerId(tx),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        Some(if id.0 == 0 { SagaTimer::NextOrder } else { SagaTimer::Retry(id.0) })
+    }
+}
 
 impl Orchestrator {
     pub fn new(
@@ -278,7 +299,7 @@ impl Orchestrator {
         let msg = if undo { SagaMsg::Undo { tx } } else { SagaMsg::Do { tx, amount: self.amount(kind) } };
         ctx.send(node, msg);
         let backoff = self.retries.timeout.as_micros() << attempt.min(4);
-        ctx.set_timer(TimerId(tx), SimDuration::from_micros(backoff));
+        ctx.set_timer(SagaTimer::Retry(tx), SimDuration::from_micros(backoff));
     }
 
     /// One more attempt at the current step, or the consequence of too many.
@@ -331,7 +352,7 @@ impl Orchestrator {
             }
             _ => return, // a late or repeated answer
         };
-        ctx.cancel_timer(TimerId(tx));
+        ctx.cancel_timer(SagaTimer::Retry(tx));
         self.log.sagas.insert(tx, next);
         self.act(ctx, tx);
     }
@@ -344,6 +365,7 @@ impl Orchestrator {
 
 impl Actor<SagaProtocol> for Orchestrator {
     type Durable = SagaLog;
+    type Timer = SagaTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, SagaProtocol>) {
         // Resume every saga where its log says it stopped (the steps are idempotent).
@@ -358,7 +380,7 @@ impl Actor<SagaProtocol> for Orchestrator {
             self.act(ctx, tx);
         }
         if self.log.orders_started < self.orders {
-            ctx.set_timer(NEXT_ORDER, self.interval);
+            ctx.set_timer(SagaTimer::NextOrder, self.interval);
         }
     }
 
@@ -368,19 +390,19 @@ impl Actor<SagaProtocol> for Orchestrator {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, SagaProtocol>, timer: TimerId) {
-        if timer == NEXT_ORDER {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, SagaProtocol>, timer: SagaTimer) {
+        let SagaTimer::Retry(tx) = timer else {
             self.log.orders_started += 1;
             let tx = self.log.orders_started;
             self.log.sagas.insert(tx, SagaState::Forward { step: 0, attempt: 0 });
             ctx.observe(SagaObs::Begun { tx });
             self.act(ctx, tx);
             if self.log.orders_started < self.orders {
-                ctx.set_timer(NEXT_ORDER, self.interval);
+                ctx.set_timer(SagaTimer::NextOrder, self.interval);
             }
             return;
-        }
-        self.retry(ctx, timer.0);
+        };
+        self.retry(ctx, tx);
     }
 
     fn durable(&self) -> SagaLog {

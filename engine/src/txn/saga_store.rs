@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::ServiceKind;
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol};
 use crate::sim::{SimDuration, SimTime};
 use crate::store::{CarriesStore, Cmd, Reply, ScoreBound, ScriptName, StoreMsg};
 
@@ -430,6 +430,7 @@ impl StoreOrchestrator {
 
 impl Actor<SagaStoreProtocol> for StoreOrchestrator {
     type Durable = ();
+    type Timer = NoTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>) {
         self.request(ctx, Cmd::HGetAll { key: self.keys.meta() }, Waiting::Meta);
@@ -443,7 +444,9 @@ impl Actor<SagaStoreProtocol> for StoreOrchestrator {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, SagaStoreProtocol>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, SagaStoreProtocol>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) {}
 
@@ -477,7 +480,13 @@ pub struct OutboxRelay {
     drained: bool,
 }
 
-const RELAY_POLL: TimerId = TimerId(0);
+crate::timers! {
+    /// The outbox relay's one timer.
+    pub enum RelayTimer {
+        /// Time to read the outbox again.
+        RelayPoll = 0,
+    }
+}
 
 impl OutboxRelay {
     pub fn new(store: NodeId, consumer: NodeId, keys: SagaKeys) -> Self {
@@ -501,9 +510,10 @@ impl OutboxRelay {
 
 impl Actor<SagaStoreProtocol> for OutboxRelay {
     type Durable = ();
+    type Timer = RelayTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>) {
-        ctx.set_timer(RELAY_POLL, POLL);
+        ctx.set_timer(RelayTimer::RelayPoll, POLL);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>, _from: NodeId, msg: SagaStoreMsg) {
@@ -541,7 +551,7 @@ impl Actor<SagaStoreProtocol> for OutboxRelay {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>, _timer: TimerId) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, SagaStoreProtocol>, _timer: RelayTimer) {
         if !self.waiting.values().any(Option::is_none) {
             let cmd = Cmd::ZRangeByScore {
                 key: self.keys.outbox(),
@@ -552,7 +562,7 @@ impl Actor<SagaStoreProtocol> for OutboxRelay {
             };
             self.request(ctx, cmd, None);
         }
-        ctx.set_timer(RELAY_POLL, POLL);
+        ctx.set_timer(RelayTimer::RelayPoll, POLL);
     }
 
     fn durable(&self) {}
@@ -580,6 +590,7 @@ impl EventConsumer {
 
 impl Actor<SagaStoreProtocol> for EventConsumer {
     type Durable = ();
+    type Timer = NoTimer;
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_, SagaStoreProtocol>) {}
 
@@ -610,7 +621,9 @@ impl Actor<SagaStoreProtocol> for EventConsumer {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, SagaStoreProtocol>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, SagaStoreProtocol>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) {}
 

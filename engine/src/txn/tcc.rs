@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::ServiceKind;
-use crate::actor::{Actor, Ctx, NodeId, Protocol, TimerId};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol, Timer, TimerId};
 use crate::sim::SimDuration;
 
 /// How often the coordinator repeats what has not been answered.
@@ -213,6 +213,7 @@ impl TccService {
 
 impl Actor<TccProtocol> for TccService {
     type Durable = Account;
+    type Timer = NoTimer;
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_, TccProtocol>) {}
 
@@ -249,7 +250,9 @@ impl Actor<TccProtocol> for TccService {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, TccProtocol>, _timer: TimerId) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, TccProtocol>, timer: NoTimer) {
+        match timer {}
+    }
 
     fn durable(&self) -> Account {
         self.account.clone()
@@ -294,8 +297,34 @@ pub struct TccCoordinator {
     log: TccLog,
 }
 
-/// Timers: the next order is 0; an order's try timeout 2·tx, its retry 2·tx + 1.
-const NEXT_ORDER: TimerId = TimerId(0);
+/// The coordinator's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TccTimer {
+    /// Time to begin the next order.
+    NextOrder,
+    /// This order's tries did not all answer in time: cancel it.
+    TryTimeout(u64),
+    /// Resend this order's current phase to the services that have not answered it.
+    Retry(u64),
+}
+
+impl Timer for TccTimer {
+    fn id(self) -> TimerId {
+        match self {
+            TccTimer::NextOrder => TimerId(0),
+            TccTimer::TryTimeout(tx) => TimerId(2 * tx),
+            TccTimer::Retry(tx) => TimerId(2 * tx + 1),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        let tx = id.0 / 2;
+        Some(match id.0 {
+            0 => TccTimer::NextOrder,
+            n if n.is_multiple_of(2) => TccTimer::TryTimeout(tx),
+            _ => TccTimer::Retry(tx),
+        })
+    }
+}
 
 impl TccCoordinator {
     pub fn new(
@@ -320,12 +349,12 @@ impl TccCoordinator {
         self.log.answered.insert(tx, BTreeSet::new());
         ctx.observe(TccObs::Begun { tx });
         self.send_phase(ctx, tx);
-        ctx.set_timer(TimerId(2 * tx), self.try_timeout);
+        ctx.set_timer(TccTimer::TryTimeout(tx), self.try_timeout);
     }
 
     /// Logs the second phase, then carries it out.
     fn decide(&mut self, ctx: &mut Ctx<'_, TccProtocol>, tx: u64, confirm: bool) {
-        ctx.cancel_timer(TimerId(2 * tx));
+        ctx.cancel_timer(TccTimer::TryTimeout(tx));
         self.log.phases.insert(tx, if confirm { Phase::Confirming } else { Phase::Cancelling });
         self.log.answered.insert(tx, BTreeSet::new());
         ctx.observe(TccObs::Decided { tx, confirm });
@@ -348,7 +377,7 @@ impl TccCoordinator {
             ctx.send(*node, msg);
         }
         if !pending.is_empty() {
-            ctx.set_timer(TimerId(2 * tx + 1), RETRY);
+            ctx.set_timer(TccTimer::Retry(tx), RETRY);
         }
     }
 
@@ -362,7 +391,7 @@ impl TccCoordinator {
             set.len() == self.services.len()
         };
         if all {
-            ctx.cancel_timer(TimerId(2 * tx + 1));
+            ctx.cancel_timer(TccTimer::Retry(tx));
         }
         all
     }
@@ -370,6 +399,7 @@ impl TccCoordinator {
 
 impl Actor<TccProtocol> for TccCoordinator {
     type Durable = TccLog;
+    type Timer = TccTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, TccProtocol>) {
         // Recovery: an order still trying may have frozen amounts anywhere: cancel it; a phase
@@ -384,7 +414,7 @@ impl Actor<TccProtocol> for TccCoordinator {
             }
         }
         if self.log.orders_started < self.orders {
-            ctx.set_timer(NEXT_ORDER, self.interval);
+            ctx.set_timer(TccTimer::NextOrder, self.interval);
         }
     }
 
@@ -412,21 +442,20 @@ impl Actor<TccProtocol> for TccCoordinator {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, TccProtocol>, timer: TimerId) {
-        if timer == NEXT_ORDER {
-            self.begin(ctx);
-            if self.log.orders_started < self.orders {
-                ctx.set_timer(NEXT_ORDER, self.interval);
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, TccProtocol>, timer: TccTimer) {
+        match timer {
+            TccTimer::NextOrder => {
+                self.begin(ctx);
+                if self.log.orders_started < self.orders {
+                    ctx.set_timer(TccTimer::NextOrder, self.interval);
+                }
             }
-            return;
-        }
-        let tx = timer.0 / 2;
-        if timer.0.is_multiple_of(2) {
-            if self.log.phases.get(&tx) == Some(&Phase::Trying) {
-                self.decide(ctx, tx, false); // not every try answered in time
+            TccTimer::TryTimeout(tx) => {
+                if self.log.phases.get(&tx) == Some(&Phase::Trying) {
+                    self.decide(ctx, tx, false); // not every try answered in time
+                }
             }
-        } else {
-            self.send_phase(ctx, tx);
+            TccTimer::Retry(tx) => self.send_phase(ctx, tx),
         }
     }
 

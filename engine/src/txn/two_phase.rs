@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{Refusal, ServiceKind, TwoPhaseMsg, TwoPhaseObs, TwoPhaseProtocol};
-use crate::actor::{Actor, Ctx, NodeId, TimerId};
+use crate::actor::{Actor, Ctx, NodeId, Timer, TimerId};
 use crate::sim::{SimDuration, SimTime};
 
 /// How often an in-doubt participant asks for the decision, and the coordinator resends it.
@@ -76,16 +76,33 @@ pub struct Service {
     executed: BTreeMap<u64, i64>,
 }
 
-/// Timers of a participant: the query sweep is 0; an order's work is 1 + 2·tx, its wait for the
-/// prepare 2 + 2·tx.
-const QUERY: TimerId = TimerId(0);
-
-fn work_timer(tx: u64) -> TimerId {
-    TimerId(1 + 2 * tx)
+/// A participant's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceTimer {
+    /// Time to ask the coordinators about every order still in doubt.
+    Query,
+    /// This order's work is done: vote.
+    Work(u64),
+    /// No prepare came for this order in time: give it up (not having voted, it may).
+    Prepare(u64),
 }
 
-fn prepare_timer(tx: u64) -> TimerId {
-    TimerId(2 + 2 * tx)
+impl Timer for ServiceTimer {
+    fn id(self) -> TimerId {
+        match self {
+            ServiceTimer::Query => TimerId(0),
+            ServiceTimer::Work(tx) => TimerId(1 + 2 * tx),
+            ServiceTimer::Prepare(tx) => TimerId(2 + 2 * tx),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        let tx = (id.0.saturating_sub(1)) / 2;
+        Some(match id.0 {
+            0 => ServiceTimer::Query,
+            n if n % 2 == 1 => ServiceTimer::Work(tx),
+            _ => ServiceTimer::Prepare(tx),
+        })
+    }
 }
 
 impl Service {
@@ -132,7 +149,7 @@ impl Service {
             self.state.lock = Some(tx);
             self.executed.insert(tx, amount);
             ctx.observe(TwoPhaseObs::Executed { tx });
-            ctx.set_timer(prepare_timer(tx), self.settings.prepare_timeout);
+            ctx.set_timer(ServiceTimer::Prepare(tx), self.settings.prepare_timeout);
         }
         ctx.send(coordinator, TwoPhaseMsg::Executed { tx, ok: why.is_none() });
     }
@@ -150,10 +167,10 @@ impl Service {
             Some(Vote::Aborted) => false,
             None => match self.executed.remove(&tx) {
                 Some(amount) => {
-                    ctx.cancel_timer(prepare_timer(tx));
+                    ctx.cancel_timer(ServiceTimer::Prepare(tx));
                     self.state.log.insert(tx, Vote::Prepared { amount, coordinator: from, since: ctx.now() });
                     ctx.observe(TwoPhaseObs::Prepared { tx });
-                    ctx.set_timer(QUERY, RETRY);
+                    ctx.set_timer(ServiceTimer::Query, RETRY);
                     true
                 }
                 None => {
@@ -186,7 +203,7 @@ impl Service {
             // undone and the abort remembered, so that a late prepare is refused.
             None if !commit => {
                 if self.executed.remove(&tx).is_some() {
-                    ctx.cancel_timer(prepare_timer(tx));
+                    ctx.cancel_timer(ServiceTimer::Prepare(tx));
                     self.release(tx);
                 }
                 self.state.log.insert(tx, Vote::Aborted);
@@ -202,6 +219,7 @@ impl Service {
 
 impl Actor<TwoPhaseProtocol> for Service {
     type Durable = ServiceState;
+    type Timer = ServiceTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>) {
         // Work not yet prepared died with the crash, and its lock with it; a prepared order keeps
@@ -213,7 +231,7 @@ impl Actor<TwoPhaseProtocol> for Service {
                 ctx.send(coordinator, TwoPhaseMsg::Query { tx });
             }
             ctx.observe(TwoPhaseObs::Recovered { in_doubt: in_doubt.len() as u64 });
-            ctx.set_timer(QUERY, RETRY);
+            ctx.set_timer(ServiceTimer::Query, RETRY);
         }
     }
 
@@ -228,7 +246,7 @@ impl Actor<TwoPhaseProtocol> for Service {
                     None => {
                         self.working.insert(tx, (amount, from));
                         let work = ctx.rng().between(self.settings.work_us.0, self.settings.work_us.1);
-                        ctx.set_timer(work_timer(tx), SimDuration::from_micros(work));
+                        ctx.set_timer(ServiceTimer::Work(tx), SimDuration::from_micros(work));
                         None
                     }
                 };
@@ -242,27 +260,30 @@ impl Actor<TwoPhaseProtocol> for Service {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: TimerId) {
-        if timer == QUERY {
-            let in_doubt = self.in_doubt();
-            for &(tx, coordinator) in &in_doubt {
-                ctx.send(coordinator, TwoPhaseMsg::Query { tx });
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: ServiceTimer) {
+        match timer {
+            ServiceTimer::Query => {
+                let in_doubt = self.in_doubt();
+                for &(tx, coordinator) in &in_doubt {
+                    ctx.send(coordinator, TwoPhaseMsg::Query { tx });
+                }
+                if !in_doubt.is_empty() {
+                    ctx.set_timer(ServiceTimer::Query, RETRY);
+                }
             }
-            if !in_doubt.is_empty() {
-                ctx.set_timer(QUERY, RETRY);
+            ServiceTimer::Work(tx) => {
+                if let Some((amount, coordinator)) = self.working.remove(&tx) {
+                    self.executed(ctx, tx, amount, coordinator);
+                }
             }
-            return;
-        }
-        let tx = (timer.0 - 1) / 2;
-        if timer == work_timer(tx) {
-            if let Some((amount, coordinator)) = self.working.remove(&tx) {
-                self.executed(ctx, tx, amount, coordinator);
+            ServiceTimer::Prepare(tx) => {
+                if self.executed.remove(&tx).is_some() {
+                    // No prepare in time: not having voted, the participant may still abort alone.
+                    self.release(tx);
+                    self.state.log.insert(tx, Vote::Aborted);
+                    ctx.observe(TwoPhaseObs::TimedOut { tx });
+                }
             }
-        } else if self.executed.remove(&tx).is_some() {
-            // No prepare in time: not having voted, the participant may still abort alone.
-            self.release(tx);
-            self.state.log.insert(tx, Vote::Aborted);
-            ctx.observe(TwoPhaseObs::TimedOut { tx });
         }
     }
 
@@ -326,7 +347,34 @@ pub struct Coordinator {
 }
 
 /// Coordinator timers: the next order is 0; an order's vote timeout 2·tx, its resend 2·tx + 1.
-const NEXT_ORDER: TimerId = TimerId(0);
+/// The coordinator's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoordinatorTimer {
+    /// Time to begin the next order.
+    NextOrder,
+    /// Not every vote on this order came in time: abort it.
+    VoteTimeout(u64),
+    /// Resend this order's decision to the participants that have not acknowledged it.
+    Retry(u64),
+}
+
+impl Timer for CoordinatorTimer {
+    fn id(self) -> TimerId {
+        match self {
+            CoordinatorTimer::NextOrder => TimerId(0),
+            CoordinatorTimer::VoteTimeout(tx) => TimerId(2 * tx),
+            CoordinatorTimer::Retry(tx) => TimerId(2 * tx + 1),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        let tx = id.0 / 2;
+        Some(match id.0 {
+            0 => CoordinatorTimer::NextOrder,
+            n if n.is_multiple_of(2) => CoordinatorTimer::VoteTimeout(tx),
+            _ => CoordinatorTimer::Retry(tx),
+        })
+    }
+}
 
 impl Coordinator {
     pub fn new(
@@ -361,14 +409,14 @@ impl Coordinator {
         for &(kind, node) in &self.services {
             ctx.send(node, TwoPhaseMsg::Execute { tx, amount: self.amount(kind) });
         }
-        ctx.set_timer(TimerId(2 * tx), self.vote_timeout);
+        ctx.set_timer(CoordinatorTimer::VoteTimeout(tx), self.vote_timeout);
     }
 
     /// Logs the decision, then tells everyone (and keeps telling those who have not acknowledged).
     fn decide(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, tx: u64, commit: bool) {
         self.executed.remove(&tx);
         self.votes.remove(&tx);
-        ctx.cancel_timer(TimerId(2 * tx));
+        ctx.cancel_timer(CoordinatorTimer::VoteTimeout(tx));
         if let Some(entry) = self.state.log.get_mut(&tx) {
             entry.commit = Some(commit);
         }
@@ -384,13 +432,14 @@ impl Coordinator {
             ctx.send(*node, TwoPhaseMsg::Decide { tx, commit });
         }
         if !pending.is_empty() {
-            ctx.set_timer(TimerId(2 * tx + 1), RETRY);
+            ctx.set_timer(CoordinatorTimer::Retry(tx), RETRY);
         }
     }
 }
 
 impl Actor<TwoPhaseProtocol> for Coordinator {
     type Durable = CoordinatorLog;
+    type Timer = CoordinatorTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>) {
         // Recovery: orders started but undecided are aborted (nobody was told to commit them);
@@ -415,7 +464,7 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
         }
         if self.state.orders_started < self.schedule.orders {
             let wait = if self.state.orders_started == 0 { self.schedule.first } else { self.schedule.interval };
-            ctx.set_timer(NEXT_ORDER, wait);
+            ctx.set_timer(CoordinatorTimer::NextOrder, wait);
         }
     }
 
@@ -464,7 +513,7 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
                     None => false,
                 };
                 if done {
-                    ctx.cancel_timer(TimerId(2 * tx + 1));
+                    ctx.cancel_timer(CoordinatorTimer::Retry(tx));
                 }
             }
             // Answer from the log; an order still collecting votes is answered when decided.
@@ -477,21 +526,20 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: TimerId) {
-        if timer == NEXT_ORDER {
-            self.begin(ctx);
-            if self.state.orders_started < self.schedule.orders {
-                ctx.set_timer(NEXT_ORDER, self.schedule.interval);
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: CoordinatorTimer) {
+        match timer {
+            CoordinatorTimer::NextOrder => {
+                self.begin(ctx);
+                if self.state.orders_started < self.schedule.orders {
+                    ctx.set_timer(CoordinatorTimer::NextOrder, self.schedule.interval);
+                }
             }
-            return;
-        }
-        let tx = timer.0 / 2;
-        if timer.0.is_multiple_of(2) {
-            if self.votes.contains_key(&tx) {
-                self.decide(ctx, tx, false); // not every vote came in time
+            CoordinatorTimer::VoteTimeout(tx) => {
+                if self.votes.contains_key(&tx) {
+                    self.decide(ctx, tx, false); // not every vote came in time
+                }
             }
-        } else {
-            self.send_decision(ctx, tx);
+            CoordinatorTimer::Retry(tx) => self.send_decision(ctx, tx),
         }
     }
 
