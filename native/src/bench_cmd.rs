@@ -87,7 +87,12 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
         bench::find_pattern(name).map_err(Failure::bad_input)?;
     }
     let target = Target::connect(&args.target.spec()).await.map_err(Failure::bad_input)?;
-    println!("{}", target.description);
+    // Under --json, stdout is the one JSON document (it names the target too).
+    if args.json {
+        eprintln!("{}", target.description);
+    } else {
+        println!("{}", target.description);
+    }
     let opts = BenchOptions {
         clients: usize::try_from(args.clients).unwrap_or(1),
         limit: match (args.ops, args.duration) {

@@ -98,10 +98,11 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     let args = ["bench", "--redis", &server.url(), "--ops", "3000", "--clients", "4", "--pipeline", "8", "--json"];
     let o = distlab(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let stdout = text(&o.stdout);
-    let (first, json) = stdout.split_once('\n').unwrap();
-    assert!(first.starts_with(&format!("target: Redis at {}", server.url())), "{first}");
-    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    // The whole of stdout is one JSON document (`| jq` works); the target line goes to stderr.
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let target = report["target"].as_str().unwrap();
+    assert!(target.starts_with(&format!("target: Redis at {}", server.url())), "{target}");
+    assert!(text(&o.stderr).starts_with("target: Redis at "), "{}", text(&o.stderr));
     let single_store = distlab::bench::PATTERNS.iter().filter(|p| p.stores_min == 1).count();
     assert_eq!(
         report["results"].as_array().unwrap().len(),
@@ -305,8 +306,7 @@ fn lock_cycles_are_measured_against_real_redis_and_leave_no_lock_behind() {
     let args = ["bench", "--redis", &server.url(), "--ops", "2000", "--clients", "8", "--only", only, "--json"];
     let o = distlab(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let stdout = text(&o.stdout);
-    let report: serde_json::Value = serde_json::from_str(stdout.split_once('\n').unwrap().1).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let rows = report["results"].as_array().unwrap();
     assert_eq!(rows.len(), 7, "four baselines and the three lock patterns");
     for (row, baseline) in [(&rows[4], "baseline SET"), (&rows[5], "baseline EVALSHA"), (&rows[6], "baseline EVALSHA")]

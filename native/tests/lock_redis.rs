@@ -111,6 +111,10 @@ fn a_killed_holder_frees_the_lock_after_its_lease_and_not_before() {
     // 3. The watchdog keeps a holder's lock through work lasting three leases; a competitor
     //    retrying all along never gets it until the holder releases. (Leases of a second: the
     //    watchdog renews every third of one, which a busy machine must not delay past the lease.)
+    //    Step 2's run ended at the newcomer's acquisition, so it still holds the lock for its
+    //    800 ms lease: wait that out first, or whichever client wins the lock when it expires
+    //    decides this step (the competitor did, more often than not).
+    std::thread::sleep(Duration::from_millis(900));
     let long = config(store, resource, 1_000, 6, 500, true);
     let mut competitor = config(store, resource, 1_000, 1, 0, false);
     competitor.first_round_after = Some(SimDuration::from_millis(50));
