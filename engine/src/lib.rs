@@ -6,8 +6,11 @@
 //! the simulation's one seeded [`sim::Rng`]. `clippy.toml` in this crate enforces it.
 //!
 //! Layout: [`sim`] is the simulator, [`actor`] the model every component is written in,
-//! [`store`] a Redis-semantics keyspace served by an actor, [`hashing`] consistent hashing, [`cache`] eviction policies, [`replication`] the replicated data
-//! types, [`check`] the property checkers, and [`scenario`] the catalogue of runnable worlds.
+//! [`store`] a Redis-semantics keyspace served by an actor, [`hashing`] consistent hashing,
+//! [`replication`] the replicated data types and the replicated store, [`coord`] failure
+//! detection, election and locks, [`cache`] eviction policies and the caching patterns, [`txn`]
+//! distributed transactions, [`check`] the property checkers, [`config`] the one reader of
+//! scenario configurations, and [`scenario`] the catalogue of runnable worlds.
 
 pub mod actor;
 pub mod cache;
