@@ -2,9 +2,17 @@
 
 use distlab_engine::scenario::{self, ScenarioRun};
 
-/// Builds `name` with `config` and runs it to its default end; panics with the seed on error.
+/// Whether a test run of `seed` turns the simulator's full self-checks on: a quarter of the
+/// seeds pay for them (the cheap checks run after every event of every debug run anyway).
+pub fn checks_invariants(seed: u64) -> bool {
+    seed.is_multiple_of(4)
+}
+
+/// Builds `name` with `config` (the simulator checking itself for a quarter of the seeds, see
+/// [`checks_invariants`]) and runs it to its default end; panics with the seed on error.
 pub fn run_to_end(name: &str, config: &serde_json::Value, seed: u64) -> Box<dyn ScenarioRun> {
     let mut run = scenario::build(name, config, seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    run.set_check_invariants(checks_invariants(seed));
     let until = run.default_until();
     run.run_until(until).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     run
@@ -48,6 +56,7 @@ pub fn crash_at_random_event(
     use distlab_engine::sim::{Fault, Rng, SimDuration};
     let mut rng = Rng::new(seed ^ salt);
     let mut run = scenario::build(scenario, config, seed).map_err(|e| e.to_string())?;
+    run.set_check_invariants(checks_invariants(seed));
     for _ in 0..rng.between(1, events.max(1)) {
         if run.step().map_err(|e| e.to_string())?.is_none() {
             break;

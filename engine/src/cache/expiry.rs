@@ -97,7 +97,7 @@ impl<P: Policy> Expiring<P> {
             }
             let mut expired = 0;
             for _ in 0..SAMPLE.min(n) {
-                let len = u64::try_from(self.with_deadline.len()).unwrap_or(u64::MAX);
+                let len = u64::try_from(self.with_deadline.len()).expect("a usize fits a u64");
                 if len == 0 {
                     break;
                 }

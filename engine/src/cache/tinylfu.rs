@@ -39,7 +39,7 @@ impl Sketch {
             rows: std::array::from_fn(|_| vec![0; width]),
             mask: width - 1,
             additions: 0,
-            reset_at: SAMPLE_FACTOR * u64::try_from(capacity.max(1)).unwrap_or(u64::MAX),
+            reset_at: SAMPLE_FACTOR * u64::try_from(capacity.max(1)).expect("a usize fits a u64"),
         }
     }
 

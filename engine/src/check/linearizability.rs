@@ -219,7 +219,7 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
     // Values as small integers: 0 is the absent key.
     let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
     let mut id = |v: &'a str| {
-        let next = u32::try_from(ids.len() + 1).unwrap_or(u32::MAX);
+        let next = u32::try_from(ids.len() + 1).expect("fewer than 2^32 distinct values in one history");
         *ids.entry(v).or_insert(next)
     };
     /// The register's transitions, on value ids.

@@ -271,6 +271,8 @@ pub trait ScenarioRun {
     fn default_until(&self) -> SimTime;
     /// Bounds the number of events the run may process (see `SimConfig::events_max`).
     fn set_events_max(&mut self, events_max: u64);
+    /// Turns the simulator's full self-checks on or off (see `SimConfig::check_invariants`).
+    fn set_check_invariants(&mut self, on: bool);
     fn step(&mut self) -> Result<Option<SimTime>, SimError>;
     fn run_until(&mut self, until: SimTime) -> Result<(), SimError>;
     fn run_until_quiescent(&mut self) -> Result<(), SimError>;
@@ -312,6 +314,9 @@ impl<P: Protocol, J: Judge<P>> ScenarioRun for Run<P, J> {
     }
     fn set_events_max(&mut self, events_max: u64) {
         self.sim.set_events_max(events_max);
+    }
+    fn set_check_invariants(&mut self, on: bool) {
+        self.sim.set_check_invariants(on);
     }
     fn step(&mut self) -> Result<Option<SimTime>, SimError> {
         self.sim.step()

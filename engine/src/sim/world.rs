@@ -13,6 +13,8 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+mod invariants;
+
 use super::network::{Network, Route};
 use super::{Clock, DropReason, Fault, FaultError, LinkConfig, NetStats, Rng, SimDuration, SimTime, Trace, TraceKind};
 use crate::actor::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
@@ -31,6 +33,11 @@ pub struct SimConfig {
     pub effects_per_handler_max: usize,
     /// How links behave unless set otherwise.
     pub default_link: LinkConfig,
+    /// Check the simulator's own invariants every 256 events and at the end of each run (see
+    /// `sim/world/invariants.rs`; the cheap ones are checked after every event in debug builds
+    /// regardless).
+    #[serde(default)]
+    pub check_invariants: bool,
 }
 
 impl SimConfig {
@@ -42,6 +49,7 @@ impl SimConfig {
             timers_per_node_max: 1_024,
             effects_per_handler_max: 10_000,
             default_link: LinkConfig::default(),
+            check_invariants: false,
         }
     }
 }
@@ -63,6 +71,9 @@ pub enum SimError {
     DuplicateNodeName { name: String },
     #[error(transparent)]
     Fault(#[from] FaultError),
+    /// The simulator broke one of its own invariants: a bug in the simulator, not in the world.
+    #[error("simulator invariant broken at t = {time}: {what}")]
+    Invariant { what: String, time: SimTime },
 }
 
 /// Whether a node is running.
@@ -282,7 +293,7 @@ impl<P: Protocol> Sim<P> {
         if self.nodes.iter().any(|n| n.name == name) {
             return Err(SimError::DuplicateNodeName { name });
         }
-        let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
+        let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
         let slot =
             ActorSlot::<P, A> { actor: Some(make(None)), make: Box::new(make), durable: None, _protocol: PhantomData };
         self.nodes.push(Node {
@@ -357,9 +368,11 @@ impl<P: Protocol> Sim<P> {
                 self.resumed.push_front(event); // handled first once the bound is raised
                 return Err(SimError::EventsMax { events_max: self.config.events_max, time: self.now });
             }
+            self.check_time(at)?;
             self.now = at;
             if let Handled::Event = self.process(event)? {
                 self.events_processed += 1;
+                self.check_after_event()?;
                 return Ok(Some(at));
             }
         }
@@ -370,14 +383,14 @@ impl<P: Protocol> Sim<P> {
     pub fn run_until(&mut self, until: SimTime) -> Result<(), SimError> {
         while self.step_within(Some(until))?.is_some() {}
         self.now = self.now.max(until);
-        Ok(())
+        self.check_at_end()
     }
 
     /// Processes events until none is left. A world with periodic timers never gets there: it
     /// ends with [`SimError::EventsMax`].
     pub fn run_until_quiescent(&mut self) -> Result<(), SimError> {
         while self.step()?.is_some() {}
-        Ok(())
+        self.check_at_end()
     }
 
     /// True simulated time.
@@ -393,6 +406,11 @@ impl<P: Protocol> Sim<P> {
     /// its next step).
     pub fn set_events_max(&mut self, events_max: u64) {
         self.config.events_max = events_max;
+    }
+
+    /// Turns the full invariant checks on or off (see [`SimConfig::check_invariants`]).
+    pub fn set_check_invariants(&mut self, on: bool) {
+        self.config.check_invariants = on;
     }
 
     pub fn events_processed(&self) -> u64 {
@@ -569,6 +587,7 @@ impl<P: Protocol> Sim<P> {
 
     /// Runs one handler on `node` with a fresh context and applies what it recorded.
     fn handle(&mut self, node: NodeId, f: impl FnOnce(&mut dyn Slot<P>, &mut Ctx<'_, P>)) -> Result<(), SimError> {
+        self.check_up(node)?;
         let mut effects = std::mem::take(&mut self.effects);
         effects.clear();
         let n = &mut self.nodes[node.index()];

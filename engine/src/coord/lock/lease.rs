@@ -63,7 +63,7 @@ impl LockClient {
 
     /// A majority of the stores (all of one).
     pub(super) fn quorum(&self) -> u32 {
-        u32::try_from(self.config.stores.len() / 2 + 1).unwrap_or(u32::MAX)
+        u32::try_from(self.config.stores.len() / 2 + 1).expect("a handful of stores")
     }
 
     /// Redlock's allowance for clock drift between stores; none with a single store.
@@ -185,7 +185,7 @@ impl LockClient {
             got = t;
         }
         self.phase = Phase::Acquiring { grant, attempt, started, deadline, sent_at, granted, answered, token: got };
-        let stores = u32::try_from(self.config.stores.len()).unwrap_or(u32::MAX);
+        let stores = u32::try_from(self.config.stores.len()).expect("a handful of stores");
         if granted >= self.quorum() {
             let lease = self.config.options.lease;
             let elapsed = ctx.now().saturating_since(sent_at);

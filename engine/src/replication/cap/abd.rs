@@ -64,7 +64,7 @@ impl Replica {
         }
         let newest = replies.values().flatten().max().cloned();
         let counter = newest.as_ref().map_or(0, |(s, _)| s.counter) + 1;
-        let node = u32::try_from(self.index).unwrap_or(u32::MAX);
+        let node = u32::try_from(self.index).expect("at most 7 replicas");
         let fresh = Stamp { counter, node, write: rid };
         let (stamp, value, result) = match &op.op {
             ClientOp::Put { value, .. } => (fresh, value.clone(), OpResult::Ok),

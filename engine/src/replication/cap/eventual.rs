@@ -109,7 +109,7 @@ impl Replica {
         let current = self.data.versions.get(key).cloned().unwrap_or_default();
         let mut vclock = current.iter().fold(vec![0; n], |acc, v| join(&acc, &v.vclock));
         vclock[self.index] += 1;
-        let stamp = (ctx.now().as_micros(), u32::try_from(self.index).unwrap_or(u32::MAX));
+        let stamp = (ctx.now().as_micros(), u32::try_from(self.index).expect("at most 7 replicas"));
         let version = Versioned { vclock, value, stamp };
         self.merge_key(ctx, key, std::slice::from_ref(&version));
         let versions = self.data.versions.get(key).cloned().unwrap_or_default();
