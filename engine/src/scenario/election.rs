@@ -12,7 +12,7 @@ use crate::NodeId;
 use crate::check::Verdict;
 use crate::config::{ConfigError, Knobs};
 use crate::coord::election::{ElectionConfig, ElectionNode, ElectionObs, ElectionProtocol};
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime, TraceKind};
+use crate::sim::{Fault, Happened, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -179,29 +179,23 @@ impl ElectionJudge {
     fn failovers(sim: &Sim<ElectionProtocol>) -> Vec<Failover> {
         let mut leader: Option<NodeId> = None;
         let mut out: Vec<Failover> = Vec::new();
-        let mut observations = sim.observations().iter();
-        for record in sim.trace().records() {
-            match &record.kind {
-                TraceKind::Observe { .. } => {
-                    let Some(o) = observations.next() else { continue };
-                    match o.obs {
-                        ElectionObs::Leader { .. } => {
-                            if let Some(f) = out.last_mut().filter(|f| f.next_leader.is_none()) {
-                                f.next_leader = Some(o.time);
-                            }
-                            leader = Some(o.node);
+        for happened in sim.observations_and_crashes() {
+            match happened {
+                Happened::Observed(o) => match o.obs {
+                    ElectionObs::Leader { .. } => {
+                        if let Some(f) = out.last_mut().filter(|f| f.next_leader.is_none()) {
+                            f.next_leader = Some(o.time);
                         }
-                        ElectionObs::SteppedDown { .. } if leader == Some(o.node) => leader = None,
-                        _ => {}
+                        leader = Some(o.node);
                     }
-                }
-                TraceKind::Fault { fault: Fault::Crash { node } }
-                    if leader.is_some() && leader == sim.node_id(node) =>
-                {
+                    ElectionObs::SteppedDown { .. } if leader == Some(o.node) => leader = None,
+                    _ => {}
+                },
+                Happened::Crashed { node, time } if leader == Some(node) => {
                     leader = None;
-                    out.push(Failover { crash: record.time, next_leader: None });
+                    out.push(Failover { crash: time, next_leader: None });
                 }
-                _ => {}
+                Happened::Crashed { .. } => {}
             }
         }
         out

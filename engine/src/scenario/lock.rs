@@ -22,7 +22,7 @@ use crate::coord::lock::{LockClient, LockClientConfig, LockMode, LockOptions, Zk
 use crate::coord::resource::ProtectedResource;
 use crate::coord::zk::CoordService;
 use crate::coord::{LockObs, LockProtocol};
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime, TraceKind};
+use crate::sim::{Fault, Happened, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime, TraceKind};
 use crate::store::{StoreConfig, StoreNode};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -478,36 +478,31 @@ impl LockJudge {
             }
         };
         // Observations and crashes, in trace order, so that a crash ends a belief.
-        let mut observations = sim.observations().iter();
-        for record in sim.trace().records() {
-            match &record.kind {
-                TraceKind::Observe { .. } => {
-                    let Some(o) = observations.next() else { continue };
-                    match o.obs {
-                        LockObs::Acquired { grant, shared, .. } => {
-                            granted.insert((o.node, grant), o.time);
-                            close(&mut open, o.node, o.time);
-                            open.insert(o.node, (grant, o.time, shared));
-                        }
-                        LockObs::Unlocking { .. } | LockObs::RenewalFailed { .. } | LockObs::LeaseExpired { .. } => {
-                            close(&mut open, o.node, o.time);
-                        }
-                        LockObs::WriteAccepted { client, grant, token } => {
-                            writes.push(AcceptedWrite { time: o.time, hold: (client, grant), token });
-                        }
-                        LockObs::GaveUp
-                        | LockObs::Released { .. }
-                        | LockObs::WriteRejected { .. }
-                        | LockObs::Reentered { .. }
-                        | LockObs::StillHeld { .. } => {}
-                    }
+        for happened in sim.observations_and_crashes() {
+            let o = match happened {
+                Happened::Observed(o) => o,
+                Happened::Crashed { node, time } => {
+                    close(&mut open, node, time);
+                    continue;
                 }
-                TraceKind::Fault { fault: Fault::Crash { node } } => {
-                    if let Some(id) = sim.node_id(node) {
-                        close(&mut open, id, record.time);
-                    }
+            };
+            match o.obs {
+                LockObs::Acquired { grant, shared, .. } => {
+                    granted.insert((o.node, grant), o.time);
+                    close(&mut open, o.node, o.time);
+                    open.insert(o.node, (grant, o.time, shared));
                 }
-                _ => {}
+                LockObs::Unlocking { .. } | LockObs::RenewalFailed { .. } | LockObs::LeaseExpired { .. } => {
+                    close(&mut open, o.node, o.time);
+                }
+                LockObs::WriteAccepted { client, grant, token } => {
+                    writes.push(AcceptedWrite { time: o.time, hold: (client, grant), token });
+                }
+                LockObs::GaveUp
+                | LockObs::Released { .. }
+                | LockObs::WriteRejected { .. }
+                | LockObs::Reentered { .. }
+                | LockObs::StillHeld { .. } => {}
             }
         }
         let ids: Vec<NodeId> = open.keys().copied().collect();

@@ -3,6 +3,7 @@
 
 pub mod clock;
 mod fault;
+mod happened;
 pub mod network;
 mod rng;
 mod time;
@@ -14,6 +15,7 @@ mod tests;
 
 pub use clock::Clock;
 pub use fault::{Fault, FaultError};
+pub use happened::Happened;
 pub use network::{DropReason, LinkConfig, NetStats};
 pub use rng::{Ratio, RatioError, Rng};
 pub use time::{ParseDurationError, SimDuration, SimTime};
