@@ -21,7 +21,37 @@ pub mod two_phase;
 
 use serde::{Deserialize, Serialize};
 
-use crate::actor::Protocol;
+use crate::actor::{Protocol, Timer, TimerId};
+
+/// The timers of a two-phase coordinator (2PC's and TCC's): one for the next order, and per
+/// order a deadline for the first phase and a retry of whichever phase it is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhaseTimer {
+    /// Time to begin the next order.
+    NextOrder,
+    /// Not every answer to this order's first phase (votes, tries) came in time: abort or cancel.
+    Deadline(u64),
+    /// Resend this order's current phase to the services that have not answered it.
+    Retry(u64),
+}
+
+impl Timer for PhaseTimer {
+    fn id(self) -> TimerId {
+        match self {
+            PhaseTimer::NextOrder => TimerId(0),
+            PhaseTimer::Deadline(tx) => TimerId(2 * tx),
+            PhaseTimer::Retry(tx) => TimerId(2 * tx + 1),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        let tx = id.0 / 2;
+        Some(match id.0 {
+            0 => PhaseTimer::NextOrder,
+            n if n.is_multiple_of(2) => PhaseTimer::Deadline(tx),
+            _ => PhaseTimer::Retry(tx),
+        })
+    }
+}
 
 /// The three services of an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

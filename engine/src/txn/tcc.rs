@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::ServiceKind;
-use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol, Timer, TimerId};
+use super::{PhaseTimer, ServiceKind};
+use crate::actor::{Actor, Ctx, NoTimer, NodeId, Protocol};
 use crate::sim::SimDuration;
 
 /// How often the coordinator repeats what has not been answered.
@@ -297,35 +297,6 @@ pub struct TccCoordinator {
     log: TccLog,
 }
 
-/// The coordinator's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TccTimer {
-    /// Time to begin the next order.
-    NextOrder,
-    /// This order's tries did not all answer in time: cancel it.
-    TryTimeout(u64),
-    /// Resend this order's current phase to the services that have not answered it.
-    Retry(u64),
-}
-
-impl Timer for TccTimer {
-    fn id(self) -> TimerId {
-        match self {
-            TccTimer::NextOrder => TimerId(0),
-            TccTimer::TryTimeout(tx) => TimerId(2 * tx),
-            TccTimer::Retry(tx) => TimerId(2 * tx + 1),
-        }
-    }
-    fn from_id(id: TimerId) -> Option<Self> {
-        let tx = id.0 / 2;
-        Some(match id.0 {
-            0 => TccTimer::NextOrder,
-            n if n.is_multiple_of(2) => TccTimer::TryTimeout(tx),
-            _ => TccTimer::Retry(tx),
-        })
-    }
-}
-
 impl TccCoordinator {
     pub fn new(
         services: Vec<(ServiceKind, NodeId)>,
@@ -349,12 +320,12 @@ impl TccCoordinator {
         self.log.answered.insert(tx, BTreeSet::new());
         ctx.observe(TccObs::Begun { tx });
         self.send_phase(ctx, tx);
-        ctx.set_timer(TccTimer::TryTimeout(tx), self.try_timeout);
+        ctx.set_timer(PhaseTimer::Deadline(tx), self.try_timeout);
     }
 
     /// Logs the second phase, then carries it out.
     fn decide(&mut self, ctx: &mut Ctx<'_, TccProtocol>, tx: u64, confirm: bool) {
-        ctx.cancel_timer(TccTimer::TryTimeout(tx));
+        ctx.cancel_timer(PhaseTimer::Deadline(tx));
         self.log.phases.insert(tx, if confirm { Phase::Confirming } else { Phase::Cancelling });
         self.log.answered.insert(tx, BTreeSet::new());
         ctx.observe(TccObs::Decided { tx, confirm });
@@ -377,7 +348,7 @@ impl TccCoordinator {
             ctx.send(*node, msg);
         }
         if !pending.is_empty() {
-            ctx.set_timer(TccTimer::Retry(tx), RETRY);
+            ctx.set_timer(PhaseTimer::Retry(tx), RETRY);
         }
     }
 
@@ -391,7 +362,7 @@ impl TccCoordinator {
             set.len() == self.services.len()
         };
         if all {
-            ctx.cancel_timer(TccTimer::Retry(tx));
+            ctx.cancel_timer(PhaseTimer::Retry(tx));
         }
         all
     }
@@ -399,7 +370,7 @@ impl TccCoordinator {
 
 impl Actor<TccProtocol> for TccCoordinator {
     type Durable = TccLog;
-    type Timer = TccTimer;
+    type Timer = PhaseTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, TccProtocol>) {
         // Recovery: an order still trying may have frozen amounts anywhere: cancel it; a phase
@@ -414,7 +385,7 @@ impl Actor<TccProtocol> for TccCoordinator {
             }
         }
         if self.log.orders_started < self.orders {
-            ctx.set_timer(TccTimer::NextOrder, self.interval);
+            ctx.set_timer(PhaseTimer::NextOrder, self.interval);
         }
     }
 
@@ -442,20 +413,20 @@ impl Actor<TccProtocol> for TccCoordinator {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, TccProtocol>, timer: TccTimer) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, TccProtocol>, timer: PhaseTimer) {
         match timer {
-            TccTimer::NextOrder => {
+            PhaseTimer::NextOrder => {
                 self.begin(ctx);
                 if self.log.orders_started < self.orders {
-                    ctx.set_timer(TccTimer::NextOrder, self.interval);
+                    ctx.set_timer(PhaseTimer::NextOrder, self.interval);
                 }
             }
-            TccTimer::TryTimeout(tx) => {
+            PhaseTimer::Deadline(tx) => {
                 if self.log.phases.get(&tx) == Some(&Phase::Trying) {
                     self.decide(ctx, tx, false); // not every try answered in time
                 }
             }
-            TccTimer::Retry(tx) => self.send_phase(ctx, tx),
+            PhaseTimer::Retry(tx) => self.send_phase(ctx, tx),
         }
     }
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Refusal, ServiceKind, TwoPhaseMsg, TwoPhaseObs, TwoPhaseProtocol};
+use super::{PhaseTimer, Refusal, ServiceKind, TwoPhaseMsg, TwoPhaseObs, TwoPhaseProtocol};
 use crate::actor::{Actor, Ctx, NodeId, Timer, TimerId};
 use crate::sim::{SimDuration, SimTime};
 
@@ -347,35 +347,6 @@ pub struct Coordinator {
 }
 
 /// Coordinator timers: the next order is 0; an order's vote timeout 2·tx, its resend 2·tx + 1.
-/// The coordinator's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CoordinatorTimer {
-    /// Time to begin the next order.
-    NextOrder,
-    /// Not every vote on this order came in time: abort it.
-    VoteTimeout(u64),
-    /// Resend this order's decision to the participants that have not acknowledged it.
-    Retry(u64),
-}
-
-impl Timer for CoordinatorTimer {
-    fn id(self) -> TimerId {
-        match self {
-            CoordinatorTimer::NextOrder => TimerId(0),
-            CoordinatorTimer::VoteTimeout(tx) => TimerId(2 * tx),
-            CoordinatorTimer::Retry(tx) => TimerId(2 * tx + 1),
-        }
-    }
-    fn from_id(id: TimerId) -> Option<Self> {
-        let tx = id.0 / 2;
-        Some(match id.0 {
-            0 => CoordinatorTimer::NextOrder,
-            n if n.is_multiple_of(2) => CoordinatorTimer::VoteTimeout(tx),
-            _ => CoordinatorTimer::Retry(tx),
-        })
-    }
-}
-
 impl Coordinator {
     pub fn new(
         services: Vec<(ServiceKind, NodeId)>,
@@ -409,14 +380,14 @@ impl Coordinator {
         for &(kind, node) in &self.services {
             ctx.send(node, TwoPhaseMsg::Execute { tx, amount: self.amount(kind) });
         }
-        ctx.set_timer(CoordinatorTimer::VoteTimeout(tx), self.vote_timeout);
+        ctx.set_timer(PhaseTimer::Deadline(tx), self.vote_timeout);
     }
 
     /// Logs the decision, then tells everyone (and keeps telling those who have not acknowledged).
     fn decide(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, tx: u64, commit: bool) {
         self.executed.remove(&tx);
         self.votes.remove(&tx);
-        ctx.cancel_timer(CoordinatorTimer::VoteTimeout(tx));
+        ctx.cancel_timer(PhaseTimer::Deadline(tx));
         if let Some(entry) = self.state.log.get_mut(&tx) {
             entry.commit = Some(commit);
         }
@@ -432,14 +403,14 @@ impl Coordinator {
             ctx.send(*node, TwoPhaseMsg::Decide { tx, commit });
         }
         if !pending.is_empty() {
-            ctx.set_timer(CoordinatorTimer::Retry(tx), RETRY);
+            ctx.set_timer(PhaseTimer::Retry(tx), RETRY);
         }
     }
 }
 
 impl Actor<TwoPhaseProtocol> for Coordinator {
     type Durable = CoordinatorLog;
-    type Timer = CoordinatorTimer;
+    type Timer = PhaseTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>) {
         // Recovery: orders started but undecided are aborted (nobody was told to commit them);
@@ -464,7 +435,7 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
         }
         if self.state.orders_started < self.schedule.orders {
             let wait = if self.state.orders_started == 0 { self.schedule.first } else { self.schedule.interval };
-            ctx.set_timer(CoordinatorTimer::NextOrder, wait);
+            ctx.set_timer(PhaseTimer::NextOrder, wait);
         }
     }
 
@@ -513,7 +484,7 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
                     None => false,
                 };
                 if done {
-                    ctx.cancel_timer(CoordinatorTimer::Retry(tx));
+                    ctx.cancel_timer(PhaseTimer::Retry(tx));
                 }
             }
             // Answer from the log; an order still collecting votes is answered when decided.
@@ -526,20 +497,20 @@ impl Actor<TwoPhaseProtocol> for Coordinator {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: CoordinatorTimer) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseProtocol>, timer: PhaseTimer) {
         match timer {
-            CoordinatorTimer::NextOrder => {
+            PhaseTimer::NextOrder => {
                 self.begin(ctx);
                 if self.state.orders_started < self.schedule.orders {
-                    ctx.set_timer(CoordinatorTimer::NextOrder, self.schedule.interval);
+                    ctx.set_timer(PhaseTimer::NextOrder, self.schedule.interval);
                 }
             }
-            CoordinatorTimer::VoteTimeout(tx) => {
+            PhaseTimer::Deadline(tx) => {
                 if self.votes.contains_key(&tx) {
                     self.decide(ctx, tx, false); // not every vote came in time
                 }
             }
-            CoordinatorTimer::Retry(tx) => self.send_decision(ctx, tx),
+            PhaseTimer::Retry(tx) => self.send_decision(ctx, tx),
         }
     }
 
