@@ -33,9 +33,9 @@ pub struct SimConfig {
     pub effects_per_handler_max: usize,
     /// How links behave unless set otherwise.
     pub default_link: LinkConfig,
-    /// Check the simulator's own invariants every 256 events and at the end of each run (see
-    /// `sim/world/invariants.rs`; the cheap ones are checked after every event in debug builds
-    /// regardless).
+    /// In debug builds, check the simulator's own invariants every 256 events and at the end of
+    /// each run (see `sim/world/invariants.rs`; the cheap ones are checked after every event of
+    /// a debug build regardless).
     #[serde(default)]
     pub check_invariants: bool,
 }

@@ -5,12 +5,13 @@
 //! - after every event, in debug builds (O(1)): time never goes backwards, no handler runs on a
 //!   crashed node, and every copy of every message sent is accounted for — delivered, dropped
 //!   (partition, loss, node down) or still in flight;
-//! - every 256 events and at the end of each run, when [`SimConfig::check_invariants`] is on
-//!   (O(pending events)): the in-flight count is exactly the deliveries pending in the queue and
+//! - every 256 events and at the end of each run, when [`SimConfig::check_invariants`] is on, in
+//!   debug builds too (O(pending events)): the in-flight count is exactly the deliveries pending in the queue and
 //!   the pause buffers, a crashed node has no pending timer and no buffer, and every pending
 //!   timer has the event that will fire it. The tests turn this on for a quarter of their seeds.
 //!
 //! A broken invariant ends the run with [`SimError::Invariant`], naming what broke and when.
+//! Release builds (the page's WebAssembly, the native benchmarks) compile the checks out.
 //!
 //! [`SimConfig::check_invariants`]: super::SimConfig::check_invariants
 
@@ -50,7 +51,10 @@ impl<P: Protocol> Sim<P> {
         if cfg!(debug_assertions) {
             self.check_message_accounts()?;
         }
-        if self.config.check_invariants && self.events_processed.is_multiple_of(FULL_CHECK_EVERY) {
+        if cfg!(debug_assertions)
+            && self.config.check_invariants
+            && self.events_processed.is_multiple_of(FULL_CHECK_EVERY)
+        {
             self.check_invariants()?;
         }
         Ok(())
@@ -58,7 +62,7 @@ impl<P: Protocol> Sim<P> {
 
     /// At the end of a run (`run_until`, `run_until_quiescent`), when the checks are on.
     pub(super) fn check_at_end(&self) -> Result<(), SimError> {
-        if self.config.check_invariants { self.check_invariants() } else { Ok(()) }
+        if cfg!(debug_assertions) && self.config.check_invariants { self.check_invariants() } else { Ok(()) }
     }
 
     /// Every copy of every message sent (one, two when duplicated, none when dropped at once) is
