@@ -4,7 +4,6 @@
 const en = {
   "app.title": "distlab",
   "app.tagline": "a hands-on lab for distributed systems",
-  "app.loading": "Loading the engine…",
   "app.language": "中文",
   "app.languageLabel": "Switch language",
   "nav.title": "Chapter 46",
@@ -477,7 +476,6 @@ export type Key = keyof typeof en;
 const zh: Record<Key, string> = {
   "app.title": "distlab",
   "app.tagline": "分布式系统动手实验室",
-  "app.loading": "正在加载引擎…",
   "app.language": "English",
   "app.languageLabel": "切换语言",
   "nav.title": "第 46 章",

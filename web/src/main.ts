@@ -2,6 +2,7 @@
 // the view for the section in the URL.
 
 import init from "./pkg/distlab_wasm.js";
+import wasmUrl from "./pkg/distlab_wasm_bg.wasm?url";
 import "./style.css";
 import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { readRoute, writeParams } from "./url";
@@ -124,13 +125,53 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 
+/// Downloads the engine, showing progress on the loading screen of index.html: the bar fills
+/// against the decoded size (`X-Decoded-Length`, sent by `cargo xtask lab` with a precompressed
+/// file) or `Content-Length` (an uncompressed one); otherwise it only counts the bytes.
+async function fetchEngine(): Promise<ArrayBuffer> {
+  const response = await fetch(wasmUrl);
+  if (!response.ok || !response.body) throw new Error(`the engine did not load: HTTP ${response.status}`);
+  const encoded = response.headers.get("Content-Encoding");
+  const total = Number(response.headers.get("X-Decoded-Length") ?? (encoded ? 0 : response.headers.get("Content-Length") ?? 0));
+  const bar = document.getElementById("loading-progress") as HTMLProgressElement | null;
+  const bytes = document.getElementById("loading-bytes");
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    if (bar && total > 0) {
+      bar.max = total;
+      bar.value = Math.min(received, total);
+    }
+    if (bytes) bytes.textContent = total > 0 ? `${mb(received)} / ${mb(total)} MB` : `${mb(received)} MB`;
+  }
+  const all = new Uint8Array(received);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return all.buffer;
+}
+
+function mb(n: number): string {
+  return (n / 1_048_576).toFixed(1);
+}
+
 async function start(): Promise<void> {
-  app.textContent = t("app.loading");
   const saved = readRoute().params.get("lang");
   setLang(saved === "zh" ? "zh" : navigator.language.startsWith("zh") && saved !== "en" ? "zh" : "en");
-  await init();
+  await init({ module_or_path: await fetchEngine() });
   window.addEventListener("hashchange", render);
   render();
 }
 
-void start();
+start().catch((e: unknown) => {
+  const bytes = document.getElementById("loading-bytes");
+  if (bytes) bytes.textContent = `The engine could not load / 引擎加载失败：${String(e)}`;
+  throw e;
+});

@@ -9,7 +9,7 @@
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,13 +21,24 @@ mkdirSync(shots, { recursive: true });
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".svg": "image/svg+xml" };
 
+// Like `cargo xtask lab`: a precompressed sibling (.br, .gz) in the best encoding the browser
+// accepts, with X-Decoded-Length for the loading screen's progress bar.
 function serve() {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
     const file = join(dist, path === "/" ? "index.html" : path);
     try {
       if (!file.startsWith(dist) || !statSync(file).isFile()) throw new Error("not found");
-      res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+      const accepts = (req.headers["accept-encoding"] ?? "").split(",").map((e) => e.split(";")[0].trim());
+      const headers = { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", Vary: "Accept-Encoding" };
+      for (const [encoding, ext] of [["br", ".br"], ["gzip", ".gz"]]) {
+        if (accepts.includes(encoding) && existsSync(file + ext)) {
+          res.writeHead(200, { ...headers, "Content-Encoding": encoding, "X-Decoded-Length": String(statSync(file).size) });
+          res.end(readFileSync(file + ext));
+          return;
+        }
+      }
+      res.writeHead(200, headers);
       res.end(readFileSync(file));
     } catch {
       res.writeHead(404);
@@ -581,6 +592,57 @@ await test("a fault injected after playing past the last event replays at its ow
   await again.waitForSelector("#txn-hash");
   assert((await again.textContent("#txn-hash")) === hash, `same run from the share link: ${later}`);
   await again.close();
+});
+
+await test("the first load at 10 Mbit/s shows a bilingual loading screen with progress and sends the engine compressed", async (page) => {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  // 10 Mbit/s down, 5 up, 40 ms latency (bytes per second).
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 1_250_000, uploadThroughput: 625_000 });
+  const wasm = { id: null, encoding: null, transfer: 0 };
+  cdp.on("Network.responseReceived", (e) => {
+    if (e.response.url.endsWith(".wasm") && wasm.id === null) {
+      wasm.id = e.requestId;
+      wasm.encoding = e.response.headers["content-encoding"] ?? e.response.headers["Content-Encoding"] ?? null;
+    }
+  });
+  cdp.on("Network.loadingFinished", (e) => {
+    if (e.requestId === wasm.id) wasm.transfer = e.encodedDataLength;
+  });
+  // The baseline, in the same run: the same page with the engine uncompressed.
+  const plain = await context.newPage();
+  const plainCdp = await context.newCDPSession(plain);
+  await plainCdp.send("Network.enable");
+  await plainCdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  await plainCdp.send("Network.setExtraHTTPHeaders", { headers: { "Accept-Encoding": "identity" } });
+  await plainCdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 1_250_000, uploadThroughput: 625_000 });
+  const plainStarted = Date.now();
+  await plain.goto(base);
+  await plain.waitForSelector("main#view h2");
+  await plain.click("#add-node");
+  await plain.waitForFunction(() => Number(document.getElementById("moved")?.dataset.ring ?? 0) > 0);
+  const plainInteractive = Date.now() - plainStarted;
+  await plainCdp.detach();
+  await plain.close();
+  const started = Date.now();
+  await page.goto(base, { waitUntil: "commit" });
+  await page.waitForSelector("#loading progress");
+  const screen = await page.textContent("#loading");
+  assert(screen.includes("Loading the simulation engine") && screen.includes("正在加载模拟引擎"), `both languages: ${screen}`);
+  await page.waitForFunction(() => Number(document.getElementById("loading-progress")?.value ?? 0) > 0, null, { timeout: 20_000 });
+  await page.screenshot({ path: join(shots, "loading-screen-10mbit.png") });
+  const bytes = await page.textContent("#loading-bytes");
+  assert(/^\d+\.\d \/ \d+\.\d MB$/.test(bytes), `progress against the decoded size: ${bytes}`);
+  await page.waitForSelector("main#view h2");
+  await page.click("#add-node"); // interactive: the ring view answers a click
+  await page.waitForFunction(() => Number(document.getElementById("moved")?.dataset.ring ?? 0) > 0);
+  const interactive = Date.now() - started;
+  const raw = readdirSync(join(dist, "assets")).filter((f) => f.endsWith(".wasm")).map((f) => statSync(join(dist, "assets", f)).size)[0];
+  assert(wasm.encoding === "br", `the engine is sent brotli-compressed, got ${wasm.encoding}`);
+  assert(wasm.transfer > 0 && wasm.transfer < raw / 3, `transfer ${wasm.transfer} B against ${raw} B raw`);
+  console.log(`     first load at 10 Mbit/s: wasm ${(raw / 1024).toFixed(1)} KiB raw, ${(wasm.transfer / 1024).toFixed(1)} KiB transferred (${wasm.encoding}); interactive after ${interactive} ms, against ${plainInteractive} ms uncompressed in this run (${(interactive / plainInteractive).toFixed(2)}×)`);
+  await cdp.detach();
 });
 
 await context.close();

@@ -4,6 +4,7 @@
 //! what it can install on a fresh machine first. `cargo xtask lab` builds the WebAssembly and the
 //! page and serves the lab on 127.0.0.1.
 
+mod compress;
 mod serve;
 mod wasm;
 mod web;
@@ -61,11 +62,10 @@ fn lab(args: &[String]) -> Result<()> {
     ensure_toolchain()?;
     ensure_node()?;
     println!("==> [1/4] WebAssembly: distlab-wasm for {WASM_TARGET} (wasm-release profile) and its JS glue");
-    let sizes = wasm::build(&root)?;
-    println!("    distlab_wasm_bg.wasm: {} raw, {} gzip", wasm::kib(sizes.raw), wasm::kib(sizes.gzip));
+    wasm::build(&root)?;
     println!("==> [2/4] npm ci (web/package-lock.json)");
     web::install(&root)?;
-    println!("==> [3/4] the page: tsc and vite build into web/dist");
+    println!("==> [3/4] the page: tsc and vite build into web/dist, then precompression (brotli, gzip)");
     web::build(&root)?;
     let (listener, port) = match port {
         Some(p) => serve::bind(p)?,
@@ -125,8 +125,7 @@ fn test() -> Result<()> {
     }
     let page =
         timed(total - 1, total, "wasm and page", "wasm-release build, wasm-bindgen, npm ci, tsc, vite build", || {
-            let sizes = wasm::build(&root)?;
-            println!("    distlab_wasm_bg.wasm: {} raw, {} gzip", wasm::kib(sizes.raw), wasm::kib(sizes.gzip));
+            wasm::build(&root)?;
             web::install(&root)?;
             web::build(&root)?;
             Ok(true)

@@ -1,5 +1,8 @@
 //! A small static file server for `cargo xtask lab`: serves `web/dist/` on 127.0.0.1 with the
-//! right content types (`application/wasm` included), nothing else, no dependencies.
+//! right content types (`application/wasm` included), nothing else, no dependencies. A file with
+//! a precompressed sibling (`.br`, `.gz`, written by the build) is sent in the best encoding the
+//! browser accepts, with `X-Decoded-Length` (its size once decoded) for the loading screen's
+//! progress bar.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,15 +31,32 @@ pub fn serve(listener: TcpListener, dir: &Path) -> Result<()> {
 }
 
 fn respond(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
+    let mut reader = BufReader::new(&stream);
     let mut request_line = String::new();
-    BufReader::new(&stream).read_line(&mut request_line)?;
+    reader.read_line(&mut request_line)?;
+    let mut accept_encoding = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("accept-encoding")
+        {
+            accept_encoding = value.trim().to_ascii_lowercase();
+        }
+    }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let path = path.split(['?', '#']).next().unwrap_or("/");
     let file = resolve(dir, path);
-    match file.and_then(|f| std::fs::read(&f).ok().map(|body| (f, body))) {
-        Some((file, body)) => {
+    match file.and_then(|f| read_encoded(&f, &accept_encoding).map(|body| (f, body))) {
+        Some((file, (body, encoding, decoded))) => {
+            let encoded = match encoding {
+                Some(e) => format!("Content-Encoding: {e}\r\nX-Decoded-Length: {decoded}\r\n"),
+                None => String::new(),
+            };
             let header = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n{encoded}Vary: Accept-Encoding\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
                 content_type(&file),
                 body.len()
             );
@@ -45,6 +65,21 @@ fn respond(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
         }
         None => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"),
     }
+}
+
+/// The body to send for `file`: its brotli or gzip sibling when the browser accepts that encoding
+/// and the build wrote one, else the file itself; with the encoding and the decoded size.
+fn read_encoded(file: &Path, accept_encoding: &str) -> Option<(Vec<u8>, Option<&'static str>, u64)> {
+    let accepts = |e: &str| accept_encoding.split(',').any(|a| a.split(';').next().is_some_and(|a| a.trim() == e));
+    let decoded = std::fs::metadata(file).ok()?.len();
+    for (encoding, ext) in [("br", "br"), ("gzip", "gz")] {
+        if accepts(encoding)
+            && let Ok(body) = std::fs::read(crate::compress::sibling(file, ext))
+        {
+            return Some((body, Some(encoding), decoded));
+        }
+    }
+    std::fs::read(file).ok().map(|body| (body, None, decoded))
 }
 
 /// The file for a URL path, never outside `dir`; `/` is `index.html`.
@@ -112,6 +147,38 @@ mod tests {
             "{wasm}"
         );
         assert!(get("/nope").starts_with("HTTP/1.1 404"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sends_the_best_precompressed_sibling_the_browser_accepts() {
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("distlab-serve-enc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("m.wasm"), [0u8; 1_000]).unwrap();
+        std::fs::write(dir.join("m.wasm.br"), [1u8; 10]).unwrap();
+        std::fs::write(dir.join("m.wasm.gz"), [2u8; 20]).unwrap();
+        std::fs::write(dir.join("plain.js"), "x").unwrap();
+        let (listener, port) = bind(0).unwrap();
+        let served = dir.clone();
+        std::thread::spawn(move || serve(listener, &served));
+        let get = |path: &str, accept: &str| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {accept}\r\n\r\n").as_bytes())
+                .unwrap();
+            let mut out = Vec::new();
+            s.read_to_end(&mut out).unwrap();
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        let br = get("/m.wasm", "gzip, deflate, br, zstd");
+        assert!(br.contains("Content-Length: 10\r\nContent-Encoding: br\r\nX-Decoded-Length: 1000\r\n"), "{br}");
+        let gz = get("/m.wasm", "gzip;q=1.0");
+        assert!(gz.contains("Content-Length: 20\r\nContent-Encoding: gzip\r\n"), "{gz}");
+        let plain = get("/m.wasm", "identity");
+        assert!(plain.contains("Content-Length: 1000\r\nVary: Accept-Encoding\r\n"), "{plain}");
+        assert!(!plain.contains("Content-Encoding"), "{plain}");
+        let js = get("/plain.js", "br");
+        assert!(js.contains("Content-Length: 1\r\n") && !js.contains("Content-Encoding"), "no sibling: {js}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

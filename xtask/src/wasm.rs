@@ -3,7 +3,6 @@
 //! pinned to the same version as the `wasm-bindgen` crate in the lock file (a mismatch is refused
 //! at run time by the glue itself), into `web/src/pkg/`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -13,13 +12,7 @@ use crate::{WASM_TARGET, run};
 /// Where the glue goes; Vite bundles it from there.
 pub const PKG_DIR: &str = "web/src/pkg";
 
-/// Sizes of the built module, for the build output.
-pub struct WasmSizes {
-    pub raw: u64,
-    pub gzip: u64,
-}
-
-pub fn build(root: &Path) -> Result<WasmSizes> {
+pub fn build(root: &Path) -> Result<()> {
     let ok = run(
         "cargo",
         &["build", "--locked", "-p", "distlab-wasm", "--target", WASM_TARGET, "--profile", "wasm-release"],
@@ -37,12 +30,7 @@ pub fn build(root: &Path) -> Result<WasmSizes> {
         .omit_default_module_path(false)
         .generate(&out)
         .context("generating the JS glue with wasm-bindgen")?;
-    let wasm = out.join("distlab_wasm_bg.wasm");
-    let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&bytes)?;
-    let gzip = gz.finish()?.len() as u64;
-    Ok(WasmSizes { raw: bytes.len() as u64, gzip })
+    Ok(())
 }
 
 pub fn kib(bytes: u64) -> String {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::run_in;
+use crate::{compress, run_in};
 
 pub fn install(root: &Path) -> Result<()> {
     let web = root.join("web");
@@ -34,6 +34,17 @@ pub fn build(root: &Path) -> Result<()> {
     }
     if !run_in(&web, "npx", &["--no-install", "vite", "build", "--logLevel", "warn"])? {
         bail!("the Vite build failed");
+    }
+    for c in compress::precompress(&web.join("dist"))? {
+        if c.file.extension().is_some_and(|e| e == "wasm") {
+            println!(
+                "    {}: {} raw, {} gzip, {} brotli (precompressed beside it)",
+                c.file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                crate::wasm::kib(c.raw),
+                crate::wasm::kib(c.gzip),
+                crate::wasm::kib(c.brotli)
+            );
+        }
     }
     Ok(())
 }
