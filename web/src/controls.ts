@@ -6,7 +6,13 @@ import { Lab } from "./pkg/distlab_wasm.js";
 import { t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
 
-/** A fault the learner injected, and after how many processed events. */
+/**
+ * The controls' own URL parameters, in a namespace of their own so that no view's knob (the
+ * CAP view's replica count `n`, say) can ever be read back as one of them.
+ */
+const SIM_PREFIX = "sim.";
+const SIM = { seed: "sim.seed", speed: "sim.speed", faults: "sim.faults", events: "sim.ev", time: "sim.t" } as const;
+
 /**
  * A fault the learner injected: after `after` events, at simulated time `at` (µs). Both matter: a
  * fault injected after playing lands later than the last event, and must be replayed there.
@@ -73,10 +79,10 @@ export class SimControls implements KeyHandlers {
   /** The bar goes into `root`, the timeline and its event list into `timelineRoot`. */
   constructor(root: HTMLElement, timelineRoot: HTMLElement, params: URLSearchParams, host: SimHost) {
     this.host = host;
-    this.seed = Math.max(0, Math.floor(Number(params.get("seed") ?? 1))) || 0;
-    this.speed = SPEEDS.includes(Number(params.get("speed"))) ? Number(params.get("speed")) : 1;
-    this.actions = JSON.parse(params.get("faults") ?? "[]") as Action[];
-    this.lab = this.rebuild(params.has("n") ? { events: Number(params.get("n")) } : { timeUs: Number(params.get("t") ?? 0) });
+    this.seed = Math.max(0, Math.floor(Number(params.get(SIM.seed) ?? 1))) || 0;
+    this.speed = SPEEDS.includes(Number(params.get(SIM.speed))) ? Number(params.get(SIM.speed)) : 1;
+    this.actions = JSON.parse(params.get(SIM.faults) ?? "[]") as Action[];
+    this.lab = this.rebuild({ events: Number(params.get(SIM.events) ?? 0), timeUs: Number(params.get(SIM.time) ?? 0) });
 
     const seedInput = document.createElement("input");
     seedInput.type = "number";
@@ -164,14 +170,19 @@ export class SimControls implements KeyHandlers {
    * A fresh run from the seed with the recorded faults replayed exactly where they were injected
    * (after the same number of events), then run to a number of events or to a time.
    */
-  private rebuild(until: { events: number } | { timeUs: number }): Lab {
+  /**
+   * The run replayed to where a link left it: its faults, then its event count, then its time
+   * (the clock runs on past the last event while playing; every event up to that time was
+   * processed then, so running to it now processes none that the sender had not).
+   */
+  private rebuild(until: { events: number; timeUs: number }): Lab {
     const lab = new Lab(this.host.scenario, this.host.config(), this.seed);
     for (const a of this.actions) {
       runToAction(lab, a);
       lab.inject(a.fault);
     }
-    if ("events" in until) lab.run_to_event(until.events);
-    else if (until.timeUs > lab.now_us()) lab.run_until(until.timeUs);
+    lab.run_to_event(until.events);
+    if (until.timeUs > lab.now_us()) lab.run_until(until.timeUs);
     return lab;
   }
 
@@ -226,7 +237,7 @@ export class SimControls implements KeyHandlers {
     if (this.playing) this.toggle();
     this.actions = [];
     this.selected = null;
-    this.lab = this.rebuild({ events: 0 });
+    this.lab = this.rebuild({ events: 0, timeUs: 0 });
     this.refresh();
   }
 
@@ -295,10 +306,14 @@ export class SimControls implements KeyHandlers {
 
   save(): void {
     const p = this.host.params();
-    p.set("seed", String(this.seed));
-    if (this.speed !== 1) p.set("speed", String(this.speed));
-    if (this.actions.length) p.set("faults", JSON.stringify(this.actions));
-    p.set("n", String(this.lab.events_processed()));
+    for (const key of p.keys()) {
+      if (key.startsWith(SIM_PREFIX)) throw new Error(`the view parameter ${key} is in the controls' namespace`);
+    }
+    p.set(SIM.seed, String(this.seed));
+    if (this.speed !== 1) p.set(SIM.speed, String(this.speed));
+    if (this.actions.length) p.set(SIM.faults, JSON.stringify(this.actions));
+    p.set(SIM.events, String(this.lab.events_processed()));
+    p.set(SIM.time, String(this.lab.now_us()));
     writeParams(this.host.view, p);
   }
 }

@@ -176,7 +176,7 @@ await test("a share link reproduces the ring", async (page) => {
 });
 
 await test("a scenario run in the page has the native trace hash", async (page) => {
-  await open(page, "#/counter?seed=42&t=10000000");
+  await open(page, "#/counter?sim.seed=42&sim.t=10000000");
   const hash = await page.textContent("#trace-hash");
   const native = nativeHash(42);
   assert(/^0x[0-9a-f]{16}$/.test(native), `native hash ${native}`);
@@ -185,7 +185,7 @@ await test("a scenario run in the page has the native trace hash", async (page) 
 });
 
 await test("the simulation controls step, play, pause, reset and show events", async (page) => {
-  await open(page, "#/counter?seed=7");
+  await open(page, "#/counter?sim.seed=7");
   const events = async () => Number((await page.textContent("#event-count")).replace(/\D+/g, ""));
   const time = async () => Number((await page.textContent("#sim-time")).match(/([\d.]+) s/)[1]);
   const before = await events();
@@ -216,7 +216,7 @@ await test("the simulation controls step, play, pause, reset and show events", a
 
 await test("a fault injected between two events of one instant replays exactly", async (page) => {
   // Found in review: replaying by time alone put the crash after r1's start instead of before.
-  await open(page, "#/counter?seed=5");
+  await open(page, "#/counter?sim.seed=5");
   await page.click("main h2");
   await page.keyboard.press("ArrowRight"); // only r0 has started
   await page.locator('.card[data-node="r1"] button', { hasText: "Crash" }).click();
@@ -232,7 +232,7 @@ await test("a fault injected between two events of one instant replays exactly",
 });
 
 await test("injected faults are replayed by the share link", async (page) => {
-  await open(page, "#/counter?seed=3&t=1000000");
+  await open(page, "#/counter?sim.seed=3&sim.t=1000000");
   await page.locator('.card[data-node="r1"] button', { hasText: "Crash" }).click();
   assert((await page.getAttribute('.card[data-node="r1"]', "class")).includes("crashed"), "r1 is crashed");
   await page.click("#step");
@@ -249,7 +249,7 @@ await test("injected faults are replayed by the share link", async (page) => {
 });
 
 await test("the chapter's merge is caught by the checker", async (page) => {
-  await open(page, "#/counter?seed=1&merge=chapter&t=10000000");
+  await open(page, "#/counter?sim.seed=1&merge=chapter&sim.t=10000000");
   assert((await page.getAttribute("#verdict-convergence", "class")) === "bad", "the chapter's merge never converges");
   await page.click("#lang");
   const verdict = await page.textContent("#verdict-convergence");
@@ -283,7 +283,7 @@ async function pauseTheHolder(page, seconds) {
 }
 
 await test("a client paused past its lease corrupts the resource without fencing", async (page) => {
-  await open(page, "#/locks?kind=single&fencing=0&seed=1&t=1200000");
+  await open(page, "#/locks?kind=single&fencing=0&sim.seed=1&sim.t=1200000");
   assert(!(await page.isChecked("#fencing")), "fencing is off, from the URL");
   await pauseTheHolder(page, 7);
   const violations = await page.locator("#lock-timeline rect.violation").count();
@@ -293,7 +293,7 @@ await test("a client paused past its lease corrupts the resource without fencing
 });
 
 await test("with fencing the paused client's late write is rejected", async (page) => {
-  await open(page, "#/locks?kind=single&seed=1&t=1200000");
+  await open(page, "#/locks?kind=single&sim.seed=1&sim.t=1200000");
   assert(await page.isChecked("#fencing"), "fencing is on by default");
   await pauseTheHolder(page, 7);
   const rejected = await page.locator("#lock-timeline .write.rejected").count();
@@ -306,7 +306,7 @@ await test("with fencing the paused client's late write is rejected", async (pag
 });
 
 await test("the lock view switches kinds and speaks Chinese", async (page) => {
-  await open(page, "#/locks?seed=3");
+  await open(page, "#/locks?sim.seed=3");
   await page.selectOption("#lock-kind", "redlock");
   assert(await page.isDisabled("#fencing") && await page.isDisabled("#watchdog"), "Redlock has neither");
   assert((await page.locator(".card.server").count()) === 5, "five independent stores");
@@ -348,7 +348,7 @@ await test("the exercise-1 walkthrough can be stepped to the end", async (page) 
 });
 
 await test("crashing the leader elects a new one, with timers as rings", async (page) => {
-  await open(page, "#/coordination?seed=2&t=2000000");
+  await open(page, "#/coordination?sim.seed=2&sim.t=2000000");
   const roles = await page.textContent("#election-roles");
   const leader = /(n\d): leader \(term (\d+)\)/.exec(roles);
   assert(leader, roles);
@@ -363,7 +363,7 @@ await test("crashing the leader elects a new one, with timers as rings", async (
 });
 
 await test("the CAP view: cutting links costs availability, the history and the verdict show it", async (page) => {
-  await open(page, "#/cap?seed=1&t=3000000");
+  await open(page, "#/cap?sim.seed=1&sim.t=3000000");
   assert((await page.textContent("#cap-quorums")).includes("R + W > N ✓"), await page.textContent("#cap-quorums"));
   const bars = await page.locator("#cap-history g.op").count();
   assert(bars > 20, `the history shows the operations, got ${bars}`);
@@ -377,7 +377,7 @@ await test("the CAP view: cutting links costs availability, the history and the 
   // Playing stops wherever the wall clock left it; the two-second window must not depend on
   // that, so the same run is reopened from its share link at exactly six seconds.
   await page.click("#share");
-  const url = (await page.inputValue("#share-url")).replace(/([?&])n=\d+/, "$1t=6000000");
+  const url = (await page.inputValue("#share-url")).replace(/([?&])sim\.ev=\d+/, "$1sim.ev=0").replace(/([?&])sim\.t=\d+/, "$1sim.t=6000000");
   assert(url.includes("t=6000000") && url.includes("faults="), url);
   const again = await context.newPage();
   await again.goto(url);
@@ -394,14 +394,14 @@ await test("the CAP view: cutting links costs availability, the history and the 
 });
 
 await test("bare quorums: the checker's counterexample is outlined in the history", async (page) => {
-  await open(page, "#/cap?seed=1&level=quorum&r=1&w=1&t=6000000");
+  await open(page, "#/cap?sim.seed=1&level=quorum&r=1&w=1&sim.t=6000000");
   assert((await page.textContent("#cap-quorums")).includes("R + W > N ✗"), await page.textContent("#cap-quorums"));
   assert((await page.getAttribute("#verdict-linearizability", "class")) === "warn", "violated, not promised");
   assert((await page.locator("#cap-history rect.violation").count()) >= 2, "the operations that cannot be ordered are outlined");
 });
 
 await test("the sweep runs in a worker and draws its chart", async (page) => {
-  await open(page, "#/cap?seed=1");
+  await open(page, "#/cap?sim.seed=1");
   await page.selectOption("#sweep-param", "consistency");
   await page.fill("#sweep-seeds", "2");
   await page.click("#sweep-run");
@@ -429,7 +429,7 @@ await test("the caching view compares three policies under the optimum", async (
 });
 
 await test("toggling TTL jitter changes the database-load chart", async (page) => {
-  await open(page, "#/caching?story=avalanche&seed=3&t=12000000");
+  await open(page, "#/caching?story=avalanche&sim.seed=3&sim.t=12000000");
   const peak = async () => Number(await page.textContent("tr[data-metric='db_peak_per_bucket'] td:nth-child(3)"));
   const line = async () => page.getAttribute("#db-chart path.after", "d");
   const [flatPeak, flatLine] = [await peak(), await line()];
@@ -467,12 +467,12 @@ const laneNames = (page) => page.locator("#txn-lanes g.lane").evaluateAll((gs) =
 const href = (page) => page.evaluate(() => location.href);
 
 await test("a saga failing at its third step compensates payment, then inventory", async (page) => {
-  await open(page, "#/transactions?protocol=saga&seed=1");
+  await open(page, "#/transactions?protocol=saga&sim.seed=1");
   await page.fill("#txn-fail-order", "3");
   await page.locator("#txn-fail-order").dispatchEvent("change");
   assert((await page.inputValue("#txn-fail-step")) === "3", "shipping is the default step to fail");
   await page.click("#share");
-  const url = (await page.inputValue("#share-url")).replace(/([?&])n=\d+/, "$1t=3000000");
+  const url = (await page.inputValue("#share-url")).replace(/([?&])sim\.ev=\d+/, "$1sim.ev=0").replace(/([?&])sim\.t=\d+/, "$1sim.t=3000000");
   assert(url.includes("fail=3") && url.includes("step=3") && url.includes("t=3000000"), url);
   await page.goto(url);
   await page.waitForSelector("#txn-lanes svg");
@@ -491,7 +491,7 @@ await test("a saga failing at its third step compensates payment, then inventory
 
 await test("2PC: participants stay in doubt while the coordinator is down, and resolve after its restart", async (page) => {
   // Seed 1: after event 19 the coordinator has two of the three votes; payment's is still on its way.
-  await open(page, '#/transactions?protocol=2pc&seed=1&faults=[{"after":19,"fault":{"fault":"crash","node":"coordinator"}}]&n=19');
+  await open(page, '#/transactions?protocol=2pc&sim.seed=1&sim.faults=[{"after":19,"fault":{"fault":"crash","node":"coordinator"}}]&sim.ev=19');
   const blocked = () => page.locator("#txn-blocked .blocked").evaluateAll((ls) => ls.map((l) => `${l.dataset.node}:${l.dataset.order}:${l.dataset.blockedUs}`).join(" "));
   assert((await blocked()) === "inventory:1:5022 payment:1:3498 shipping:1:3400", await blocked());
   assert((await page.textContent("#txn-blocked .blocked[data-node='inventory'] .clock")) === "0.005 s", "the clock is shown in seconds");
@@ -514,7 +514,7 @@ await test("2PC: participants stay in doubt while the coordinator is down, and r
 });
 
 await test("the transactions view switches protocols and speaks Chinese", async (page) => {
-  await open(page, "#/transactions?seed=1&t=1000000");
+  await open(page, "#/transactions?sim.seed=1&sim.t=1000000");
   assert((await page.textContent("main h2")) === "Distributed transactions", await page.textContent("main h2"));
   const protocols = await page.locator("#txn-protocol option").evaluateAll((os) => os.map((o) => o.value));
   assert(protocols.slice(0, 3).join() === "2pc,tcc,saga" && protocols.at(-1) === "outbox", `from the catalogue: ${protocols}`);
@@ -541,14 +541,14 @@ await test("the transactions view switches protocols and speaks Chinese", async 
 });
 
 await test("clicking a lane crashes that actor there, and the share link replays it", async (page) => {
-  await open(page, "#/transactions?protocol=saga&seed=1&t=1000000&order=2");
+  await open(page, "#/transactions?protocol=saga&sim.seed=1&sim.t=1000000&order=2");
   assert((await page.getAttribute("#txn-lanes svg", "data-order")) === "2", "the lanes show order 2");
   const payment = page.locator("#txn-lanes g.lane[data-node='payment'] rect.lane-bg");
   await payment.scrollIntoViewIfNeeded();
   const lane = await payment.boundingBox();
   // Whatever is drawn there (a band, an arrow), the click belongs to the lane under it.
   await page.mouse.click(lane.x + lane.width * 0.5, lane.y + lane.height / 2);
-  const faults = JSON.parse(new URLSearchParams(new URL(await href(page)).hash.split("?")[1]).get("faults"));
+  const faults = JSON.parse(new URLSearchParams(new URL(await href(page)).hash.split("?")[1]).get("sim.faults"));
   assert(faults.length === 1 && faults[0].fault.fault === "crash" && faults[0].fault.node === "payment", JSON.stringify(faults));
   assert(faults[0].after === 15, `the click at the middle of order 2 crashes payment right after its step (event 15), not ${faults[0].after}`);
   assert((await page.getAttribute(".card[data-node='payment']", "class")).includes("crashed"), "payment is down");
@@ -565,7 +565,7 @@ await test("clicking a lane crashes that actor there, and the share link replays
 });
 
 await test("the choreographed saga compensates back along the chain, with no orchestrator", async (page) => {
-  await open(page, "#/transactions?protocol=saga-choreo&seed=1&fail=3&step=3&t=3000000&order=3");
+  await open(page, "#/transactions?protocol=saga-choreo&sim.seed=1&fail=3&step=3&sim.t=3000000&order=3");
   assert((await laneNames(page)).join() === "orders,inventory,payment,shipping", (await laneNames(page)).join());
   const compensations = await page.locator("#txn-events .txn-event[data-type='compensated']").evaluateAll((ls) => ls.map((l) => l.dataset.node));
   assert(compensations.join() === "payment,inventory", `payment, then inventory: ${compensations}`);
@@ -577,11 +577,11 @@ await test("the choreographed saga compensates back along the chain, with no orc
 await test("a fault injected after playing past the last event replays at its own time", async (page) => {
   // Found in review: at t = 1.1 s the last event is earlier; replaying by event count alone put
   // the crash back at that event's time, and the share link gave another run.
-  await open(page, "#/transactions?protocol=2pc&seed=1&t=1100000");
+  await open(page, "#/transactions?protocol=2pc&sim.seed=1&sim.t=1100000");
   await page.click("button[data-action='crash-coordinator']");
   await page.click("#share");
   const url = await page.inputValue("#share-url");
-  const faults = JSON.parse(new URLSearchParams(new URL(url).hash.split("?")[1]).get("faults"));
+  const faults = JSON.parse(new URLSearchParams(new URL(url).hash.split("?")[1]).get("sim.faults"));
   assert(faults[0].at === 1100000, `the crash is recorded at 1.1 s: ${JSON.stringify(faults)}`);
   for (let i = 0; i < 20; i++) await page.click("#step");
   await page.click("#share");
@@ -591,6 +591,47 @@ await test("a fault injected after playing past the last event replays at its ow
   await again.goto(later);
   await again.waitForSelector("#txn-hash");
   assert((await again.textContent("#txn-hash")) === hash, `same run from the share link: ${later}`);
+  await again.close();
+});
+
+await test("a CAP share link with five replicas reopens five replicas at the same time and event", async (page) => {
+  // Found in review: the controls' event count `n` was read back as the view's replica count.
+  await open(page, "#/cap?n=5&r=3&w=3&sim.seed=2");
+  for (let i = 0; i < 40; i++) await page.click("#step");
+  await page.click("#share");
+  const url = await page.inputValue("#share-url");
+  const [time, events] = [await page.textContent("#sim-time"), await page.textContent("#event-count")];
+  const again = await context.newPage();
+  await again.goto(url);
+  await again.waitForSelector("main#view h2");
+  assert((await again.inputValue("#cap-n")) === "5", `five replicas, got ${await again.inputValue("#cap-n")}`);
+  assert((await again.textContent("#cap-quorums")).includes("R + W > N ✓"), await again.textContent("#cap-quorums"));
+  assert((await again.textContent("#sim-time")) === time && (await again.textContent("#event-count")) === events, `${time} ${events}`);
+  await again.close();
+});
+
+await test("a transactions share link taken while playing reopens at the sender's time", async (page) => {
+  // Found in review: the link kept only the event count, so a run played past its last event
+  // reopened at that event's time (3.9 s where the sender was at 8.2 s).
+  await open(page, "#/transactions?protocol=2pc&sim.seed=1&sim.t=7000000");
+  const play = await page.locator("#play").boundingBox();
+  await page.mouse.move(play.x + play.width / 2, play.y + play.height / 2);
+  await page.mouse.down();
+  await page.waitForTimeout(150);
+  await page.mouse.up();
+  await page.waitForTimeout(800);
+  await page.mouse.down();
+  await page.waitForTimeout(150);
+  await page.mouse.up();
+  await page.click("#share");
+  const url = await page.inputValue("#share-url");
+  const [time, hash] = [await page.textContent("#sim-time"), await page.textContent("#txn-hash")];
+  assert(Number(time.replace(/[^\d.]/g, "")) > 7, `played on past 7 s: ${time}`);
+  const again = await context.newPage();
+  await again.goto(url);
+  await again.waitForSelector("#txn-hash");
+  assert((await again.textContent("#sim-time")) === time, `${await again.textContent("#sim-time")} against ${time}`);
+  assert((await again.textContent("#txn-hash")) === hash, "the same run");
   await again.close();
 });
 
