@@ -5,22 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::replica::{Phase, Replica};
+use super::replica::{Phase, Replica, Request};
 use super::{CapMsg, CapProtocol, ClientOp, OpResult, Stamp, quorum};
 use crate::actor::{Ctx, NodeId};
 
 impl Replica {
     /// Starts a client's request with the query round.
-    pub(super) fn start_abd(
-        &mut self,
-        ctx: &mut Ctx<'_, CapProtocol>,
-        client: NodeId,
-        req: u64,
-        op: ClientOp,
-        session: Vec<u64>,
-    ) {
-        let rid = self.track(ctx, client, req, op.clone(), session, Phase::Query { replies: BTreeMap::new() });
-        let key = op.key().to_owned();
+    pub(super) fn start_abd(&mut self, ctx: &mut Ctx<'_, CapProtocol>, request: Request) {
+        let key = request.op.key().to_owned();
+        let rid = self.track(ctx, request, Phase::Query { replies: BTreeMap::new() });
         for r in self.others(ctx.me()) {
             ctx.send(r, CapMsg::Query { rid, key: key.clone() });
         }
@@ -66,7 +59,7 @@ impl Replica {
         let counter = newest.as_ref().map_or(0, |(s, _)| s.counter) + 1;
         let node = u32::try_from(self.index).expect("at most 7 replicas");
         let fresh = Stamp { counter, node, write: rid };
-        let (stamp, value, result) = match &op.op {
+        let (stamp, value, result) = match &op.request.op {
             ClientOp::Put { value, .. } => (fresh, value.clone(), OpResult::Ok),
             ClientOp::Cas { expected, value, .. } => {
                 if newest.as_ref().map(|(_, v)| v) != expected.as_ref() {
@@ -85,7 +78,7 @@ impl Replica {
                 }
             }
         };
-        let key = op.op.key().to_owned();
+        let key = op.request.op.key().to_owned();
         op.phase = Phase::Store { acked: BTreeSet::new(), stamp, value: value.clone(), result };
         for r in self.others(ctx.me()) {
             ctx.send(r, CapMsg::Store { rid, key: key.clone(), stamp, value: value.clone() });

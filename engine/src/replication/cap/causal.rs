@@ -11,10 +11,10 @@ impl Replica {
     /// Serves a causal request once this replica has applied everything the session has seen.
     pub(super) fn causal_serve(&mut self, ctx: &mut Ctx<'_, CapProtocol>, rid: u64) {
         let Some(op) = self.ops.get(&rid) else { return };
-        if !covers(&self.data.applied, &op.session) {
+        if !covers(&self.data.applied, &op.request.session) {
             return; // waits for catch-up (or its timeout)
         }
-        let op = op.op.clone();
+        let op = op.request.op.clone();
         let result = match op {
             ClientOp::Get { key } => OpResult::Value { value: self.data.causal.get(&key).map(|(_, _, v)| v.clone()) },
             ClientOp::Cas { key, expected, value } => {

@@ -6,20 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use super::replica::{Phase, Replica};
+use super::replica::{Phase, Replica, Request};
 use super::{CapMsg, CapObs, CapProtocol, ClientOp, OpResult, Versioned, dominates, join};
 use crate::actor::{Ctx, NodeId};
 
 impl Replica {
     /// Starts a client's request: writes answer at once, reads ask R replicas.
-    pub(super) fn start_eventual(
-        &mut self,
-        ctx: &mut Ctx<'_, CapProtocol>,
-        client: NodeId,
-        req: u64,
-        op: ClientOp,
-        session: Vec<u64>,
-    ) {
+    pub(super) fn start_eventual(&mut self, ctx: &mut Ctx<'_, CapProtocol>, request: Request) {
+        let Request { client, req, op, session } = request;
         match op {
             ClientOp::Put { key, value } => {
                 self.eventual_write(ctx, &key, value);
@@ -43,14 +37,8 @@ impl Replica {
                 self.answer(ctx, client, req, OpResult::Swapped { ok });
             }
             ClientOp::Get { key } => {
-                let rid = self.track(
-                    ctx,
-                    client,
-                    req,
-                    ClientOp::Get { key: key.clone() },
-                    session,
-                    Phase::ReadState { replies: BTreeMap::new() },
-                );
+                let get = Request { client, req, op: ClientOp::Get { key: key.clone() }, session };
+                let rid = self.track(ctx, get, Phase::ReadState { replies: BTreeMap::new() });
                 if self.config.read_quorum > 1 {
                     for r in self.others(ctx.me()) {
                         ctx.send(r, CapMsg::ReadState { rid, key: key.clone() });
@@ -141,7 +129,7 @@ impl Replica {
         let Some(op) = self.ops.get(&rid) else { return };
         let Phase::ReadState { replies } = &op.phase else { return };
         let replies = replies.clone();
-        let key = op.op.key().to_owned();
+        let key = op.request.op.key().to_owned();
         let merged = replies.values().fold(Vec::new(), |acc, v| self.merge(ctx, &acc, v));
         self.merge_key(ctx, &key, &merged);
         for (from, versions) in &replies {

@@ -70,13 +70,20 @@ pub struct RequestSeen {
     pub answer: Option<OpResult>,
 }
 
-/// A request a coordinator is working on.
+/// A client's request as its coordinator received it: who asked, the client's request number,
+/// the operation and (causal) the client's session vector.
 #[derive(Clone, Debug)]
-pub(super) struct Coordinating {
+pub(super) struct Request {
     pub(super) client: NodeId,
     pub(super) req: u64,
     pub(super) op: ClientOp,
     pub(super) session: Vec<u64>,
+}
+
+/// A request a coordinator is working on, and how far it got.
+#[derive(Clone, Debug)]
+pub(super) struct Coordinating {
+    pub(super) request: Request,
     pub(super) phase: Phase,
 }
 
@@ -144,7 +151,7 @@ impl Replica {
     pub(super) fn finish(&mut self, ctx: &mut Ctx<'_, CapProtocol>, rid: u64, result: OpResult) {
         if let Some(op) = self.ops.remove(&rid) {
             ctx.cancel_timer(ReplicaTimer::Op(rid));
-            self.answer(ctx, op.client, op.req, result);
+            self.answer(ctx, op.request.client, op.request.req, result);
         }
     }
 
@@ -171,7 +178,7 @@ impl Replica {
         };
         match known {
             Some(result) => self.respond(ctx, client, req, result),
-            None if self.ops.values().any(|o| o.client == client && o.req == req) => {}
+            None if self.ops.values().any(|o| o.request.client == client && o.request.req == req) => {}
             None => self.respond(ctx, client, req, OpResult::Unavailable),
         }
         true
@@ -182,7 +189,7 @@ impl Replica {
     fn retransmit(&self, ctx: &mut Ctx<'_, CapProtocol>) {
         let me = ctx.me();
         for (&rid, op) in &self.ops {
-            let key = op.op.key().to_owned();
+            let key = op.request.op.key().to_owned();
             for r in self.others(me) {
                 let msg = match &op.phase {
                     Phase::Query { replies } if !replies.contains_key(&r) => CapMsg::Query { rid, key: key.clone() },
@@ -207,32 +214,25 @@ impl Replica {
     }
 
     /// Starts a client's request the way this replica's level does it.
-    fn start(&mut self, ctx: &mut Ctx<'_, CapProtocol>, client: NodeId, req: u64, op: ClientOp, session: Vec<u64>) {
+    fn start(&mut self, ctx: &mut Ctx<'_, CapProtocol>, request: Request) {
         match self.config.consistency {
-            Consistency::Strong | Consistency::Quorum => self.start_abd(ctx, client, req, op, session),
-            Consistency::Eventual => self.start_eventual(ctx, client, req, op, session),
+            Consistency::Strong | Consistency::Quorum => self.start_abd(ctx, request),
+            Consistency::Eventual => self.start_eventual(ctx, request),
             Consistency::Causal => {
-                let rid = self.track(ctx, client, req, op, session, Phase::CatchUp);
+                let rid = self.track(ctx, request, Phase::CatchUp);
                 self.causal_serve(ctx, rid);
             }
         }
     }
 
-    pub(super) fn track(
-        &mut self,
-        ctx: &mut Ctx<'_, CapProtocol>,
-        client: NodeId,
-        req: u64,
-        op: ClientOp,
-        session: Vec<u64>,
-        phase: Phase,
-    ) -> u64 {
+    /// Starts coordinating `request` in `phase`: a fresh id, its deadline, retransmission on.
+    pub(super) fn track(&mut self, ctx: &mut Ctx<'_, CapProtocol>, request: Request, phase: Phase) -> u64 {
         let rid = self.next_rid;
         self.next_rid += 1;
         if self.ops.is_empty() {
             ctx.set_timer(ReplicaTimer::Retransmit, self.retransmit_every());
         }
-        self.ops.insert(rid, Coordinating { client, req, op, session, phase });
+        self.ops.insert(rid, Coordinating { request, phase });
         ctx.set_timer(ReplicaTimer::Op(rid), self.config.timeout);
         rid
     }
@@ -263,7 +263,7 @@ impl Actor<CapProtocol> for Replica {
         match msg {
             CapMsg::Request { req, op, session } => {
                 if !self.is_repeat(ctx, from, req) {
-                    self.start(ctx, from, req, op, session);
+                    self.start(ctx, Request { client: from, req, op, session });
                 }
             }
             CapMsg::Query { rid, key } => self.on_query(ctx, from, rid, &key),
