@@ -300,14 +300,17 @@ fn cache_compare_ranks_the_policies_under_the_optimum() {
 
 #[test]
 fn a_reader_that_goes_away_ends_the_run_quietly() {
-    // The reader closes before distlab prints anything: `println!` meets a closed pipe.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+    // The reader is gone before distlab starts: `println!` meets a closed pipe. (Closing it after
+    // the spawn raced with the output: a short listing could fit the pipe's buffer first, and the
+    // run then ended 0 — seen once in a clean-clone CI run.)
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(env!("CARGO_BIN_EXE_distlab"))
         .args(["sim", "list"])
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "no panic message, no error line");
