@@ -108,7 +108,8 @@ pub trait Protocol: 'static {
 /// Crash semantics: when its node crashes the actor value is dropped; on restart a fresh one is
 /// built from [`Actor::Durable`] (what it had persisted) by the factory given to the world. So
 /// volatile state is lost by construction, not by the actor remembering to forget it.
-pub trait Actor<P: Protocol>: 'static {
+/// `Clone` so that a world can be checkpointed ([`crate::sim::Sim::checkpoint`]).
+pub trait Actor<P: Protocol>: Clone + 'static {
     /// What this actor keeps on disk across a crash; `()` for an actor that keeps nothing.
     type Durable: Clone + Debug + 'static;
     /// The timers it sets; [`NoTimer`] for an actor that sets none.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use distlab_engine::check::Status;
 use distlab_engine::scenario::{self, ScenarioRun};
 use distlab_engine::sim::{SimDuration, SimTime, format_hash};
 use serde_json::json;
@@ -115,7 +116,7 @@ fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
     } else {
         print_text(run.as_ref(), until);
     }
-    let all_hold = verdicts.iter().filter(|v| v.promised).all(|v| v.holds);
+    let all_hold = verdicts.iter().filter(|v| v.promised).all(|v| v.status != Status::Violated);
     Ok(if all_hold { Outcome::Ok } else { Outcome::PropertyViolated })
 }
 
@@ -163,7 +164,14 @@ fn print_text(run: &dyn ScenarioRun, until: SimTime) {
     println!("checks:");
     for v in run.verdicts() {
         let shown = if v.promised { "" } else { " (shown, not promised)" };
-        println!("  {} {}{shown}: {}", if v.holds { "PASS" } else { "FAIL" }, v.property, v.detail);
+        let label = match v.status {
+            Status::Holds => "PASS",
+            Status::Violated => "FAIL",
+            Status::Pending => "OPEN",
+        };
+        let open =
+            if v.status == Status::Pending { " (not yet decidable: the run stopped before its end)" } else { "" };
+        println!("  {label} {}{shown}{open}: {}", v.property, v.detail);
     }
     println!("trace hash: {}", format_hash(run.trace().hash()));
 }

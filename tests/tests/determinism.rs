@@ -204,3 +204,69 @@ fn every_scenario_trace_hash_is_pinned() {
         rw-lock {"crashes":true,"loss_percent":2,"pauses":true} seed 1: 0x7b455f8eb574de9a
         rw-lock {"crashes":true,"loss_percent":2,"pauses":true} seed 2: 0x36f48dcedc2680f2"#]].assert_eq(&lines.join("\n"));
 }
+
+/// A checkpoint taken anywhere goes on exactly as the run it was taken from: same trace hash and
+/// length, same verdicts, summary and world at the end (what the page's rewind relies on), for
+/// every scenario, with a fault injected after the checkpoint in both.
+#[test]
+fn a_checkpoint_goes_on_exactly_as_its_run() {
+    for spec in scenario::catalog() {
+        for seed in [1, 5] {
+            let mut whole = scenario::build(spec.name, &json!({}), seed).unwrap();
+            let until = whole.default_until();
+            let mut events = 0;
+            while whole.step().unwrap().is_some_and(|t| t < until) {
+                events += 1;
+            }
+            let cut = events / 3;
+            let mut original = scenario::build(spec.name, &json!({}), seed).unwrap();
+            while original.events_processed() < cut && original.step().unwrap().is_some() {}
+            let mut copy = original.checkpoint();
+            assert_eq!(copy.trace().len(), original.trace().len());
+            assert!(copy.trace().records().is_empty(), "a checkpoint holds no records");
+            let mut paused = Vec::new();
+            for run in [&mut original, &mut copy] {
+                run.run_until(SimTime::from_micros(run.now().as_micros() + 1_000)).unwrap();
+                let node = run.snapshot().nodes.last().unwrap().name.clone();
+                paused.push(run.inject(distlab_engine::sim::Fault::Pause { node, duration_us: 50_000 }).is_ok());
+                run.run_until(until).unwrap();
+            }
+            assert_eq!(paused[0], paused[1]);
+            let what = format!("{} seed {seed} cut at {cut} of {events}", spec.name);
+            assert_eq!(copy.trace().hash(), original.trace().hash(), "{what}");
+            assert_eq!(copy.trace().len(), original.trace().len(), "{what}");
+            assert_eq!(copy.trace().records(), &original.trace().records()[copy.trace().base()..], "{what}");
+            assert_eq!(copy.verdicts(), original.verdicts(), "{what}");
+            assert_eq!(copy.summary(), original.summary(), "{what}");
+            assert_eq!(copy.snapshot(), original.snapshot(), "{what}");
+        }
+    }
+}
+
+/// Before its end a run's eventual properties are pending, never violated; at the end they are
+/// final (the counter's convergence is the case the page showed red at t = 0).
+#[test]
+fn eventual_properties_are_pending_until_the_end() {
+    use distlab_engine::check::Status;
+    let mut run = scenario::build("pn-counter", &json!({}), 1).unwrap();
+    let until = run.default_until();
+    let mut pending = 0;
+    for ms in (100..until.as_micros() / 1_000).step_by(100) {
+        run.run_until(SimTime::from_millis(ms)).unwrap();
+        let v = &run.verdicts()[0];
+        assert_eq!(v.property, "convergence");
+        assert!(!v.is_final && v.status != Status::Violated, "at {ms} ms: {v:?}");
+        pending += usize::from(v.status == Status::Pending);
+    }
+    assert!(pending > 10, "updates in flight leave the replicas apart for a while: {pending}");
+    run.run_until(until).unwrap();
+    let end = run.verdicts();
+    assert_eq!((end[0].status, end[0].is_final), (Status::Holds, true), "{end:?}");
+    let chapter = run_to_end("pn-counter", &json!({ "merge": "chapter" }), 1);
+    let v = &chapter.verdicts()[0];
+    assert_eq!((v.status, v.is_final, v.holds), (Status::Violated, true, false), "{v:?}");
+    let lock = run_to_end("lock-kleppmann", &json!({}), 1);
+    let v = lock.verdicts().into_iter().find(|v| v.property == "mutual_exclusion").unwrap();
+    assert_eq!(v.status, Status::Violated, "{v:?}");
+    assert!(v.at_us.is_some_and(|t| t > 0 && t < until.as_micros()), "{v:?}");
+}

@@ -12,7 +12,7 @@ use distlab_engine::cache::compare::{CompareConfig, Comparison};
 use distlab_engine::hashing::stats::{self, Method};
 use distlab_engine::hashing::{HashRing, md5_u128};
 use distlab_engine::scenario::{self, ScenarioRun};
-use distlab_engine::sim::{Fault, SimTime, format_hash};
+use distlab_engine::sim::{Fault, SimTime, TraceKind, format_hash};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -47,15 +47,176 @@ pub fn catalog() -> Result<JsValue, JsError> {
     to_js(scenario::catalog())
 }
 
-/// One running scenario.
+/// Events between two checkpoints of a [`Lab`]: a rewind re-executes at most this many events
+/// (plus the faults injected among them) from the nearest checkpoint.
+const CHECKPOINT_EVERY: u64 = 2_000;
+
+/// A fault the learner injected: after `after` events, at true time `at_us`, as trace record
+/// number `index`. The share link carries `after`, `at_us` and `fault`; a rewind replays them.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+struct Action {
+    after: u64,
+    /// Absent in links written by hand: the fault went in at its event's time.
+    #[serde(rename = "at", default)]
+    at_us: u64,
+    fault: Fault,
+    #[serde(default, skip_deserializing)]
+    index: usize,
+}
+
+/// A copy of the live run, and how many of the actions it had seen.
+struct Checkpoint {
+    run: Box<dyn ScenarioRun>,
+    actions: usize,
+}
+
+/// A fault on the timeline: applied (a trace record) or still to come (the scenario's own
+/// schedule), by the scenario or by the learner.
+#[derive(Serialize)]
+struct FaultMark {
+    time: u64,
+    /// The trace record, once applied.
+    index: Option<u64>,
+    fault: Fault,
+    by_learner: bool,
+}
+
+/// One running scenario: the live run, the faults the learner injected, checkpoints every
+/// [`CHECKPOINT_EVERY`] events, and optionally a rewound copy that every reader shows instead
+/// of the live run ([`Lab::seek`]).
 #[wasm_bindgen]
 pub struct Lab {
-    run: Box<dyn ScenarioRun>,
+    live: Box<dyn ScenarioRun>,
+    actions: Vec<Action>,
+    checkpoints: Vec<Checkpoint>,
+    shown: Option<Box<dyn ScenarioRun>>,
+    rebuild: (String, serde_json::Value, u64),
+    /// Events between checkpoints: [`CHECKPOINT_EVERY`] (tests take more).
+    every: u64,
 }
 
 impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lab").field("scenario", &self.run.spec().name).field("seed", &self.run.seed()).finish()
+        f.debug_struct("Lab").field("scenario", &self.live.spec().name).field("seed", &self.live.seed()).finish()
+    }
+}
+
+/// What the Lab's own steps can fail with; each becomes a JS exception with its message at the
+/// boundary (kept apart from `JsError`, which only exists in a browser, so that native tests can run them).
+#[derive(Debug, thiserror::Error)]
+enum LabError {
+    #[error(transparent)]
+    Sim(#[from] distlab_engine::sim::SimError),
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+}
+
+impl Lab {
+    fn build(scenario: &str, config: serde_json::Value, seed: u64) -> Result<Lab, scenario::ScenarioError> {
+        let live = scenario::build(scenario, &config, seed)?;
+        let checkpoints = vec![Checkpoint { run: live.checkpoint(), actions: 0 }];
+        Ok(Lab {
+            live,
+            actions: Vec::new(),
+            checkpoints,
+            shown: None,
+            rebuild: (scenario.to_owned(), config, seed),
+            every: CHECKPOINT_EVERY,
+        })
+    }
+
+    /// What every reader shows: the rewound copy, or the live run.
+    fn current(&self) -> &dyn ScenarioRun {
+        self.shown.as_deref().unwrap_or(self.live.as_ref())
+    }
+
+    /// After the live run moved: a checkpoint if it crossed the next multiple.
+    fn maybe_checkpoint(&mut self) {
+        let last = self.checkpoints.last().map_or(0, |c| c.run.events_processed());
+        if self.live.events_processed() >= last + self.every {
+            self.checkpoints.push(Checkpoint { run: self.live.checkpoint(), actions: self.actions.len() });
+        }
+    }
+
+    fn step_live(&mut self) -> Result<Option<SimTime>, LabError> {
+        let t = self.live.step()?;
+        self.maybe_checkpoint();
+        Ok(t)
+    }
+
+    fn run_live_until(&mut self, until: SimTime) -> Result<(), LabError> {
+        while self.live.step_within(until)?.is_some() {
+            self.maybe_checkpoint();
+        }
+        Ok(self.live.run_until(until)?)
+    }
+
+    /// Injects into the live run; on a rewound run, the run branches at the shown moment first.
+    fn inject_live_or_branch(&mut self, fault: Fault) -> Result<(), LabError> {
+        if let Some(shown) = self.shown.take() {
+            let (name, config, seed) = &self.rebuild;
+            let mut run = scenario::build(name, config, *seed)?;
+            let len = shown.trace().len();
+            let kept = self.actions.iter().take_while(|a| a.index < len).count();
+            self.actions.truncate(kept);
+            Self::replay(run.as_mut(), &self.actions, 0, len)?;
+            self.checkpoints.retain(|c| c.run.trace().len() <= len);
+            self.live = run;
+        }
+        self.inject_live(fault)
+    }
+
+    fn seek_to(&mut self, len: usize) -> Result<(), LabError> {
+        if len >= self.live.trace().len() {
+            self.shown = None;
+            return Ok(());
+        }
+        let at = self.checkpoints.iter().rposition(|c| c.run.trace().len() <= len).unwrap_or(0);
+        let from = &self.checkpoints[at];
+        let mut run = from.run.checkpoint();
+        Self::replay(run.as_mut(), &self.actions, from.actions, len)?;
+        self.shown = Some(run);
+        Ok(())
+    }
+
+    fn run_live_to_event(&mut self, count: u64) -> Result<(), LabError> {
+        while self.live.events_processed() < count {
+            if self.step_live()?.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn inject_live(&mut self, fault: Fault) -> Result<(), LabError> {
+        let index = self.live.trace().len();
+        self.live.inject(fault.clone())?;
+        self.actions.push(Action {
+            after: self.live.events_processed(),
+            at_us: self.live.now().as_micros(),
+            fault,
+            index,
+        });
+        Ok(())
+    }
+
+    /// Runs `run` (which has seen `applied` of the actions) forward until its trace holds
+    /// `len` records (or nothing is left), replaying the actions where they went in.
+    fn replay(run: &mut dyn ScenarioRun, actions: &[Action], mut applied: usize, len: usize) -> Result<(), LabError> {
+        while run.trace().len() < len {
+            if let Some(a) = actions.get(applied).filter(|a| a.after == run.events_processed()) {
+                if a.at_us > run.now().as_micros() {
+                    run.run_until(SimTime::from_micros(a.at_us))?;
+                }
+                run.inject(a.fault.clone())?;
+                applied += 1;
+                continue;
+            }
+            if run.step()?.is_none() {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -69,90 +230,182 @@ impl Lab {
         } else {
             from_js(config, "configuration")?
         };
-        let run = scenario::build(scenario, &config, whole(seed, "seed")?).map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(Lab { run })
+        Ok(Self::build(scenario, config, whole(seed, "seed")?)?)
     }
 
-    /// Processes one event; returns its time in µs, or `undefined` when nothing is left.
-    pub fn step(&mut self) -> Result<Option<f64>, JsError> {
-        let t = self.run.step().map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(t.map(|t| t.as_micros() as f64))
-    }
-
-    /// Runs every event up to `until_us` (µs of simulated time).
-    pub fn run_until(&mut self, until_us: f64) -> Result<(), JsError> {
-        let until = SimTime::from_micros(whole(until_us, "until_us")?);
-        self.run.run_until(until).map_err(|e| JsError::new(&e.to_string()))
-    }
-
-    /// Applies a fault now, e.g. `{fault: "crash", node: "r1"}`.
-    pub fn inject(&mut self, fault: JsValue) -> Result<(), JsError> {
-        let fault: Fault = from_js(fault, "fault")?;
-        self.run.inject(fault).map_err(|e| JsError::new(&e.to_string()))
-    }
-
-    /// Events processed so far: what a share link counts to replay a run exactly (several events
-    /// can share one instant, so a time alone cannot say where a fault went in).
-    pub fn events_processed(&self) -> f64 {
-        self.run.events_processed() as f64
-    }
-
-    /// Steps until `count` events have been processed (or nothing is left).
-    pub fn run_to_event(&mut self, count: f64) -> Result<(), JsError> {
-        let count = whole(count, "count")?;
-        while self.run.events_processed() < count {
-            if self.run.step().map_err(|e| JsError::new(&e.to_string()))?.is_none() {
-                break;
+    /// Replays a share link: its `faults` (`[{after, at, fault}]`) where they went in, then
+    /// runs to `events` events and on to `time_us` (the clock runs on past the last event while
+    /// playing; every event up to that time was processed then, so running to it processes none
+    /// the sender had not).
+    pub fn replay_link(&mut self, faults: JsValue, events: f64, time_us: f64) -> Result<(), JsError> {
+        let actions: Vec<Action> = from_js(faults, "faults")?;
+        for a in actions {
+            self.run_live_to_event(a.after)?;
+            if a.at_us > self.live.now().as_micros() {
+                self.run_live_until(SimTime::from_micros(a.at_us))?;
             }
+            self.inject_live(a.fault)?;
+        }
+        self.run_live_to_event(whole(events, "events")?)?;
+        let until = whole(time_us, "time_us")?;
+        if until > self.live.now().as_micros() {
+            self.run_live_until(SimTime::from_micros(until))?;
         }
         Ok(())
+    }
+
+    /// Processes one live event; returns its time in µs, or `undefined` when nothing is left.
+    pub fn step(&mut self) -> Result<Option<f64>, JsError> {
+        self.follow();
+        Ok(self.step_live()?.map(|t| t.as_micros() as f64))
+    }
+
+    /// Runs every live event up to `until_us` (µs of simulated time).
+    pub fn run_until(&mut self, until_us: f64) -> Result<(), JsError> {
+        self.follow();
+        Ok(self.run_live_until(SimTime::from_micros(whole(until_us, "until_us")?))?)
+    }
+
+    /// Applies a fault now, e.g. `{fault: "crash", node: "r1"}`. On a rewound run the run
+    /// branches there: what came after is dropped (the later faults too) and the fault goes in
+    /// at the shown moment.
+    pub fn inject(&mut self, fault: JsValue) -> Result<(), JsError> {
+        let fault: Fault = from_js(fault, "fault")?;
+        Ok(self.inject_live_or_branch(fault)?)
+    }
+
+    /// Shows the run as it was when its trace held `len` records (the earliest moment it held at
+    /// least that many): re-executed from the nearest checkpoint, so at most
+    /// [`CHECKPOINT_EVERY`] events. At or past the live length it follows the live run again.
+    pub fn seek(&mut self, len: usize) -> Result<(), JsError> {
+        Ok(self.seek_to(len)?)
+    }
+
+    /// Back to the live run.
+    pub fn follow(&mut self) {
+        self.shown = None;
+    }
+
+    /// The trace length of the run shown (the live one unless rewound).
+    pub fn shown_len(&self) -> usize {
+        self.current().trace().len()
+    }
+
+    pub fn rewound(&self) -> bool {
+        self.shown.is_some()
+    }
+
+    /// The faults injected so far, as a share link carries them: `[{after, at, fault}]`.
+    pub fn actions(&self) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Linked<'a> {
+            after: u64,
+            at: u64,
+            fault: &'a Fault,
+        }
+        let linked: Vec<Linked<'_>> =
+            self.actions.iter().map(|a| Linked { after: a.after, at: a.at_us, fault: &a.fault }).collect();
+        to_js(&linked)
+    }
+
+    /// Every fault of the live run for the timeline: applied ones (the scenario's and the
+    /// learner's) and the scenario's still to come.
+    pub fn fault_marks(&self) -> Result<JsValue, JsError> {
+        let by_learner: std::collections::BTreeSet<u64> = self.actions.iter().map(|a| a.index as u64).collect();
+        let mut marks: Vec<FaultMark> = self
+            .live
+            .trace()
+            .records()
+            .iter()
+            .filter_map(|r| match &r.kind {
+                TraceKind::Fault { fault } => Some(FaultMark {
+                    time: r.time.as_micros(),
+                    index: Some(r.index),
+                    fault: fault.clone(),
+                    by_learner: by_learner.contains(&r.index),
+                }),
+                _ => None,
+            })
+            .collect();
+        marks.extend(self.live.pending_faults().into_iter().map(|(t, fault)| FaultMark {
+            time: t.as_micros(),
+            index: None,
+            fault,
+            by_learner: false,
+        }));
+        to_js(&marks)
+    }
+
+    /// Live events processed so far: what a share link counts to replay a run exactly (several
+    /// events can share one instant, so a time alone cannot say where a fault went in).
+    pub fn events_processed(&self) -> f64 {
+        self.live.events_processed() as f64
+    }
+
+    /// Steps the live run until `count` events have been processed (or nothing is left).
+    pub fn run_to_event(&mut self, count: f64) -> Result<(), JsError> {
+        self.follow();
+        Ok(self.run_live_to_event(whole(count, "count")?)?)
     }
 
     /// The run's seed (below 2^53: the page only ever makes such seeds).
     #[expect(clippy::cast_precision_loss, reason = "seeds from the page are below 2^53")]
     pub fn seed(&self) -> f64 {
-        self.run.seed() as f64
+        self.live.seed() as f64
     }
 
+    /// The shown run's time.
     pub fn now_us(&self) -> f64 {
-        self.run.now().as_micros() as f64
+        self.current().now().as_micros() as f64
+    }
+
+    /// The live run's time.
+    pub fn live_now_us(&self) -> f64 {
+        self.live.now().as_micros() as f64
     }
 
     pub fn default_until_us(&self) -> f64 {
-        self.run.default_until().as_micros() as f64
+        self.live.default_until().as_micros() as f64
+    }
+
+    /// The live run is over (its default end, or nothing left to happen).
+    pub fn finished(&self) -> bool {
+        self.live.finished()
     }
 
     pub fn snapshot(&self) -> Result<JsValue, JsError> {
-        to_js(&self.run.snapshot())
+        to_js(&self.current().snapshot())
     }
 
+    /// The live trace's length.
     pub fn trace_len(&self) -> usize {
-        self.run.trace().len()
+        self.live.trace().len()
     }
 
-    /// Trace records `from..to` (clamped to the trace).
+    /// Live trace records `from..to` (clamped to the trace).
     pub fn trace_slice(&self, from: usize, to: usize) -> Result<JsValue, JsError> {
-        let records = self.run.trace().records();
+        let records = self.live.trace().records();
         let to = to.min(records.len());
         to_js(&records[from.min(to)..to])
     }
 
-    /// `0x` and 16 hex digits, exactly as `distlab sim run` prints it.
+    /// The shown run's trace hash: `0x` and 16 hex digits, exactly as `distlab sim run` prints it.
     pub fn trace_hash(&self) -> String {
-        format_hash(self.run.trace().hash())
+        format_hash(self.current().trace().hash())
     }
 
+    /// The shown run's verdicts, each holding, violated or pending, and final once it is over.
     pub fn verdicts(&self) -> Result<JsValue, JsError> {
-        to_js(&self.run.verdicts())
+        to_js(&self.current().verdicts())
     }
 
     pub fn summary(&self) -> Result<JsValue, JsError> {
-        to_js(&self.run.summary())
+        to_js(&self.current().summary())
     }
 
-    /// The `cap` scenario's client operations so far, for the history timeline.
-    pub fn operations(&self) -> Result<JsValue, JsError> {
-        to_js(&scenario::cap::operations(self.run.as_ref()))
+    /// What the shown run's view draws beyond the snapshot (the `cap` history, …).
+    pub fn view(&self) -> Result<JsValue, JsError> {
+        to_js(&self.current().view())
     }
 }
 
@@ -316,5 +569,75 @@ impl RingLab {
             *r = next;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh run of `lab`'s scenario replayed to `len` records with `actions`: what a rewind
+    /// must show, computed the slow way.
+    fn from_scratch(lab: &Lab, len: usize) -> Box<dyn ScenarioRun> {
+        let (name, config, seed) = &lab.rebuild;
+        let mut run = scenario::build(name, config, *seed).unwrap();
+        Lab::replay(run.as_mut(), &lab.actions, 0, len).unwrap();
+        run
+    }
+
+    fn lab_with_faults() -> Lab {
+        let mut lab = Lab::build("pn-counter", serde_json::json!({}), 3).unwrap();
+        lab.every = 150;
+        lab.run_live_until(SimTime::from_millis(1_500)).unwrap();
+        lab.inject_live(Fault::Pause { node: "r1".into(), duration_us: 700_000 }).unwrap();
+        lab.run_live_until(SimTime::from_millis(4_000)).unwrap();
+        lab.inject_live(Fault::Partition { groups: vec![vec!["r0".into()], vec!["r1".into(), "r2".into()]] }).unwrap();
+        let until = lab.live.default_until();
+        lab.run_live_until(until).unwrap();
+        lab
+    }
+
+    #[test]
+    fn a_rewind_shows_the_run_exactly_as_it_was_there() {
+        let mut lab = lab_with_faults();
+        let len = lab.live.trace().len();
+        assert!(lab.checkpoints.len() > 3, "{} checkpoints over {len} records", lab.checkpoints.len());
+        let crash = lab.actions[0].index;
+        for at in [0, 1, 2_000, crash, crash + 1, len / 2, len - 1] {
+            lab.seek_to(at).unwrap();
+            let shown = lab.current();
+            let slow = from_scratch(&lab, at);
+            assert!(shown.trace().len() >= at, "at {at}");
+            assert_eq!(shown.trace().len(), slow.trace().len(), "at {at}");
+            assert_eq!(shown.trace().hash(), slow.trace().hash(), "at {at}");
+            assert_eq!(shown.snapshot(), slow.snapshot(), "at {at}");
+            assert_eq!(shown.verdicts(), slow.verdicts(), "at {at}");
+        }
+        lab.seek_to(crash).unwrap();
+        assert_eq!(lab.current().snapshot().nodes[1].status, distlab_engine::sim::NodeStatus::Up, "before the pause");
+        lab.seek_to(crash + 1).unwrap();
+        assert!(matches!(lab.current().snapshot().nodes[1].status, distlab_engine::sim::NodeStatus::Paused { .. }));
+        lab.seek_to(len).unwrap();
+        assert!(!lab.rewound());
+    }
+
+    #[test]
+    fn a_fault_on_a_rewound_run_branches_it_there() {
+        let mut lab = lab_with_faults();
+        let crash = lab.actions[0].index;
+        let restart = lab.actions[1].index;
+        let at = (crash + restart) / 2;
+        lab.seek_to(at).unwrap();
+        let before = lab.current().trace().hash();
+        let shown_len = lab.current().trace().len();
+        lab.inject_live_or_branch(Fault::Heal).unwrap();
+        assert!(!lab.rewound());
+        assert_eq!(lab.actions.len(), 2, "the restart after the branch point is dropped");
+        assert_eq!(lab.actions[1].index, shown_len);
+        assert_eq!(lab.live.trace().len(), shown_len + 1, "the branch goes on from the shown moment");
+        assert_eq!(lab.live.trace().records().len(), shown_len + 1, "with its whole trace");
+        let slow = from_scratch(&lab, shown_len);
+        assert_eq!(slow.trace().hash(), before);
+        assert!(lab.checkpoints.iter().all(|c| c.run.trace().len() <= shown_len));
     }
 }

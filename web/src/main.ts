@@ -6,7 +6,7 @@ import wasmUrl from "./pkg/distlab_wasm_bg.wasm?url";
 import "./style.css";
 import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { readRoute, writeParams } from "./url";
-import type { KeyHandlers } from "./controls";
+import type { KeyHandlers } from "./frame";
 import { mountCache } from "./views/cache";
 import { mountCacheWalk } from "./views/cacheWalk";
 import { mountCap } from "./views/cap";

@@ -72,7 +72,7 @@ enum OpKind {
     Refresh,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Op {
     key: u64,
     started: SimTime,
@@ -137,13 +137,13 @@ enum Later {
 }
 
 /// One in-flight load and the reads waiting for it.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Flight {
     followers: Vec<u64>,
     polls: u32,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct App {
     cfg: PatternConfig,
     wiring: Wiring,

@@ -8,7 +8,7 @@ use super::world::{CacheMsg, CacheObs, CacheProtocol, Row};
 use crate::actor::{Actor, Ctx, NodeId, Timer, TimerId};
 use crate::sim::SimDuration;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Database {
     rows: BTreeMap<u64, Row>,
     latency_min_us: u64,

@@ -26,7 +26,7 @@ struct Cached {
 }
 
 /// What a database answer is for.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum DbWait {
     Load {
         key: u64,
@@ -41,7 +41,7 @@ enum DbWait {
     Flush,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CacheService {
     pattern: Pattern,
     db: NodeId,

@@ -24,6 +24,46 @@ pub struct Verdict {
     /// Where a failure happened, for a view to highlight: the intervals of the holds involved.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<Mark>,
+    /// What the page shows: set from `holds`, the property's kind ([`EVENTUAL`]) and whether
+    /// the run is over (see [`Verdict::judged`]).
+    #[serde(default)]
+    pub status: Status,
+    /// True once the run is over: the verdict can no longer change.
+    #[serde(default, rename = "final")]
+    pub is_final: bool,
+    /// When the violation happened (µs of true time), where the checker can say: the page
+    /// jumps there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_us: Option<u64>,
+}
+
+/// Properties that can only be judged once the run is over (liveness: convergence after the
+/// heal, a crash detected within its bound, every order decided, nothing lost once the buffers
+/// drain): failing before the end means "not yet", never "violated". Every other property is
+/// safety: one bad moment violates it, at that moment.
+pub const EVENTUAL: &[&str] = &[
+    "convergence",
+    "availability",
+    "crash_detected",
+    "failover",
+    "no_lost_writes",
+    "atomicity",
+    "conservation",
+    "nothing_dropped",
+    "delivered",
+];
+
+/// A verdict as the page shows it (46.1: safety can be violated at any moment; liveness only
+/// at the end).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Holds so far (and for good, once final).
+    #[default]
+    Holds,
+    Violated,
+    /// An eventual property not reached yet, with the run still going.
+    Pending,
 }
 
 /// A node's interval that a failed verdict points at.
@@ -35,11 +75,43 @@ pub struct Mark {
 }
 
 impl Verdict {
+    fn new(property: &str, holds: bool, detail: String) -> Self {
+        Verdict {
+            property: property.to_owned(),
+            holds,
+            detail,
+            promised: true,
+            marks: Vec::new(),
+            status: if holds { Status::Holds } else { Status::Violated },
+            is_final: false,
+            at_us: None,
+        }
+    }
     pub fn holds(property: &str, detail: String) -> Self {
-        Verdict { property: property.to_owned(), holds: true, detail, promised: true, marks: Vec::new() }
+        Self::new(property, true, detail)
     }
     pub fn fails(property: &str, detail: String) -> Self {
-        Verdict { property: property.to_owned(), holds: false, detail, promised: true, marks: Vec::new() }
+        Self::new(property, false, detail)
+    }
+    /// The same verdict, violated at true time `at` (µs).
+    pub fn at(self, at_us: u64) -> Self {
+        Verdict { at_us: Some(at_us), ..self }
+    }
+    /// Sets `status` and `is_final` for a run that is over (`finished`) or not: an
+    /// [`EVENTUAL`] property that does not hold yet is pending until the end. A violation
+    /// without its own time is placed where its marks all overlap (the latest start).
+    pub fn judged(self, finished: bool) -> Self {
+        let eventual = EVENTUAL.contains(&self.property.as_str());
+        let status = match (self.holds, eventual && !finished) {
+            (true, _) => Status::Holds,
+            (false, true) => Status::Pending,
+            (false, false) => Status::Violated,
+        };
+        let at_us = match status {
+            Status::Violated => self.at_us.or_else(|| self.marks.iter().map(|m| m.from_us).max()),
+            _ => None,
+        };
+        Verdict { status, is_final: finished, at_us, ..self }
     }
     /// The same verdict, pointing at `marks`.
     pub fn marked(self, marks: Vec<Mark>) -> Self {

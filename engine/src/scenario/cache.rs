@@ -58,6 +58,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, SimTime::from_millis(cfg.duration_ms + TAIL_MS), judge)
 }
 
+#[derive(Clone)]
 struct CacheJudge {
     fresh_promised: bool,
     durable_promised: bool,

@@ -307,6 +307,7 @@ struct Op {
     result: Option<OpResult>,
 }
 
+#[derive(Clone)]
 struct CapJudge {
     cfg: CapScenarioConfig,
 }
@@ -336,32 +337,21 @@ pub struct OpView {
     pub stale: bool,
 }
 
-/// Every client operation of a `cap` run so far (empty for any other scenario).
-pub fn operations(run: &dyn ScenarioRun) -> Vec<OpView> {
-    if run.spec().name != "cap" {
-        return Vec::new();
+impl CapJudge {
+    /// Every client operation so far, as the history timeline draws it.
+    fn operations(sim: &Sim<CapProtocol>) -> Vec<OpView> {
+        let ops = Self::ops(sim);
+        ops.iter()
+            .map(|o| OpView {
+                client: sim.node_name(o.client).unwrap_or("?").to_owned(),
+                call: o.call.as_micros(),
+                ret: o.ret.map(SimTime::as_micros),
+                op: o.op.clone(),
+                result: o.result.clone(),
+                stale: CapJudge::is_stale(&ops, o),
+            })
+            .collect()
     }
-    let mut names = BTreeMap::new();
-    for n in run.snapshot().nodes {
-        names.insert(n.id, n.name);
-    }
-    let observed = run.trace().records().iter().filter_map(|r| match &r.kind {
-        TraceKind::Observe { node, obs } => {
-            serde_json::from_value::<CapObs>(obs.clone()).ok().map(|o| (r.time, *node, o))
-        }
-        _ => None,
-    });
-    let ops = CapJudge::ops_from(observed);
-    ops.iter()
-        .map(|o| OpView {
-            client: names.get(&o.client).cloned().unwrap_or_default(),
-            call: o.call.as_micros(),
-            ret: o.ret.map(SimTime::as_micros),
-            op: o.op.clone(),
-            result: o.result.clone(),
-            stale: CapJudge::is_stale(&ops, o),
-        })
-        .collect()
 }
 
 impl CapJudge {
@@ -538,6 +528,10 @@ impl CapJudge {
 }
 
 impl Judge<CapProtocol> for CapJudge {
+    fn view(&self, sim: &Sim<CapProtocol>) -> serde_json::Value {
+        serde_json::json!({ "operations": Self::operations(sim) })
+    }
+
     fn verdicts(&self, sim: &Sim<CapProtocol>) -> Vec<Verdict> {
         let ops = Self::ops(sim);
         let history = Self::history(&ops);
@@ -697,7 +691,7 @@ impl Judge<CapProtocol> for CapJudge {
         let sent = sim.net_stats().sent;
         let per_op = if ops.is_empty() { 0.0 } else { sent as f64 / ops.len() as f64 };
         s.insert("messages_per_op".into(), serde_json::json!((per_op * 10.0).round() / 10.0));
-        let faults = sim.trace().records().iter().filter(|r| matches!(r.kind, TraceKind::Fault { .. })).count();
+        let faults = sim.faults_applied();
         s.insert("faults_applied".into(), faults.into());
         s
     }

@@ -85,6 +85,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, SimTime::from_millis(cfg.duration_ms), DetectorJudge { crash_at })
 }
 
+#[derive(Clone)]
 struct DetectorJudge {
     crash_at: SimTime,
 }

@@ -153,6 +153,7 @@ fn storm(cfg: &ElectionScenarioConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)> {
     out
 }
 
+#[derive(Clone)]
 struct ElectionJudge {
     bound: SimDuration,
     promised: bool,

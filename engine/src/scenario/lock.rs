@@ -22,7 +22,7 @@ use crate::coord::lock::{LockClient, LockClientConfig, LockMode, LockOptions, Zk
 use crate::coord::resource::ProtectedResource;
 use crate::coord::zk::CoordService;
 use crate::coord::{LockObs, LockProtocol};
-use crate::sim::{Fault, Happened, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime, TraceKind};
+use crate::sim::{Fault, Happened, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime};
 use crate::store::{StoreConfig, StoreNode};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -459,7 +459,7 @@ fn readers_at_once_max(beliefs: &[Belief]) -> usize {
 }
 
 /// `beliefs_promised`: a run without faults, where even the clients' beliefs must never conflict.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct LockJudge {
     beliefs_promised: bool,
 }
@@ -543,7 +543,7 @@ impl Judge<LockProtocol> for LockJudge {
             let (_, _, beliefs) = Self::history(sim);
             s.insert("readers_at_once_max".into(), readers_at_once_max(&beliefs).into());
         }
-        let faults = sim.trace().records().iter().filter(|r| matches!(r.kind, TraceKind::Fault { .. })).count();
+        let faults = sim.faults_applied();
         s.insert("faults_applied".into(), faults.into());
         s
     }

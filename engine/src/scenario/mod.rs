@@ -253,7 +253,7 @@ impl Setup {
     }
 
     /// Ends the build: `sim` judged by `judge`, a headless run stopping at `until`.
-    pub(crate) fn run<P: Protocol, J: Judge<P> + 'static>(
+    pub(crate) fn run<P: Protocol, J: Judge<P> + Clone + 'static>(
         self,
         sim: Sim<P>,
         until: SimTime,
@@ -276,21 +276,38 @@ pub trait ScenarioRun {
     fn step(&mut self) -> Result<Option<SimTime>, SimError>;
     fn run_until(&mut self, until: SimTime) -> Result<(), SimError>;
     fn run_until_quiescent(&mut self) -> Result<(), SimError>;
+    /// Processes the next event if it falls by `horizon`; returns its time, or `None` (nothing
+    /// due by then; the clock does not move).
+    fn step_within(&mut self, horizon: SimTime) -> Result<Option<SimTime>, SimError>;
+    /// A copy of the run as it is now, to run on independently: the page's rewind re-executes
+    /// from the nearest of these (see [`Sim::checkpoint`]: its trace holds only what it does next).
+    fn checkpoint(&self) -> Box<dyn ScenarioRun>;
     fn inject(&mut self, fault: Fault) -> Result<(), SimError>;
     fn now(&self) -> SimTime;
     fn events_processed(&self) -> u64;
     fn snapshot(&self) -> WorldSnapshot;
     fn trace(&self) -> &Trace;
-    /// The checkers' verdicts on the run so far.
+    /// The checkers' verdicts on the run so far (final once [`ScenarioRun::finished`]).
     fn verdicts(&self) -> Vec<Verdict>;
+    /// Over: at its default end, or with nothing left to happen.
+    fn finished(&self) -> bool;
     /// Measurements of the run so far, by name.
     fn summary(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// The page's data for this run so far (see [`Judge::view`]).
+    fn view(&self) -> serde_json::Value;
+    /// Faults the scenario scheduled that have not happened yet, with their times.
+    fn pending_faults(&self) -> Vec<(SimTime, Fault)>;
 }
 
 /// What a scenario adds to its world: how to judge it and what to measure.
 pub trait Judge<P: Protocol> {
     fn verdicts(&self, sim: &Sim<P>) -> Vec<Verdict>;
     fn summary(&self, sim: &Sim<P>) -> serde_json::Map<String, serde_json::Value>;
+    /// What the scenario's page draws beyond the world's snapshot (histories, timelines), ready
+    /// to draw: the page decodes no engine internals itself. `null` when it needs nothing more.
+    fn view(&self, _sim: &Sim<P>) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }
 
 /// A world plus its judge: the one implementation of [`ScenarioRun`].
@@ -302,7 +319,7 @@ struct Run<P: Protocol, J: Judge<P>> {
     judge: J,
 }
 
-impl<P: Protocol, J: Judge<P>> ScenarioRun for Run<P, J> {
+impl<P: Protocol, J: Judge<P> + Clone + 'static> ScenarioRun for Run<P, J> {
     fn spec(&self) -> &'static ScenarioSpec {
         self.spec
     }
@@ -327,6 +344,18 @@ impl<P: Protocol, J: Judge<P>> ScenarioRun for Run<P, J> {
     fn run_until_quiescent(&mut self) -> Result<(), SimError> {
         self.sim.run_until_quiescent()
     }
+    fn step_within(&mut self, horizon: SimTime) -> Result<Option<SimTime>, SimError> {
+        self.sim.step_by(horizon)
+    }
+    fn checkpoint(&self) -> Box<dyn ScenarioRun> {
+        Box::new(Run {
+            spec: self.spec,
+            seed: self.seed,
+            default_until: self.default_until,
+            sim: self.sim.checkpoint(),
+            judge: self.judge.clone(),
+        })
+    }
     fn inject(&mut self, fault: Fault) -> Result<(), SimError> {
         self.sim.inject(fault)
     }
@@ -343,12 +372,22 @@ impl<P: Protocol, J: Judge<P>> ScenarioRun for Run<P, J> {
         self.sim.trace()
     }
     fn verdicts(&self) -> Vec<Verdict> {
-        self.judge.verdicts(&self.sim)
+        let finished = self.finished();
+        self.judge.verdicts(&self.sim).into_iter().map(|v| v.judged(finished)).collect()
+    }
+    fn finished(&self) -> bool {
+        self.sim.now() >= self.default_until || self.sim.is_quiescent()
     }
     fn summary(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut s = self.judge.summary(&self.sim);
         s.insert("events".into(), self.sim.events_processed().into());
         s.insert("net".into(), serde_json::to_value(self.sim.net_stats()).unwrap_or_default());
         s
+    }
+    fn view(&self) -> serde_json::Value {
+        self.judge.view(&self.sim)
+    }
+    fn pending_faults(&self) -> Vec<(SimTime, Fault)> {
+        self.sim.pending_faults().into_iter().map(|(t, f)| (t, f.clone())).collect()
     }
 }

@@ -56,6 +56,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, end, OutboxJudge { promised: !cfg.dual_write })
 }
 
+#[derive(Clone)]
 struct OutboxJudge {
     promised: bool,
 }

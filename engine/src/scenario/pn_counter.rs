@@ -185,6 +185,7 @@ fn fault_schedule(cfg: &PnCounterConfig, rng: &mut Rng) -> Vec<(SimTime, Fault)>
     out
 }
 
+#[derive(Clone)]
 struct CounterJudge {
     replicas: Vec<NodeId>,
     chaos_end: SimTime,
@@ -217,8 +218,7 @@ impl Judge<CounterProtocol> for CounterJudge {
     fn summary(&self, sim: &Sim<CounterProtocol>) -> serde_json::Map<String, serde_json::Value> {
         let c = self.convergence(sim);
         let updates = sim.observations().iter().filter(|o| matches!(o.obs, CounterObs::Applied { .. })).count();
-        let faults =
-            sim.trace().records().iter().filter(|r| matches!(r.kind, crate::sim::TraceKind::Fault { .. })).count();
+        let faults = sim.faults_applied();
         let finals: serde_json::Map<String, serde_json::Value> =
             c.final_values.iter().map(|(n, v)| (sim.node_name(*n).unwrap_or("?").to_owned(), (*v).into())).collect();
         let mut s = serde_json::Map::new();

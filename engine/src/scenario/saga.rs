@@ -91,6 +91,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, until, SagaJudge { cfg })
 }
 
+#[derive(Clone)]
 struct SagaJudge {
     cfg: SagaConfig,
 }

@@ -60,6 +60,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, end, ChoreoJudge { cfg })
 }
 
+#[derive(Clone)]
 struct ChoreoJudge {
     cfg: ChoreoConfig,
 }

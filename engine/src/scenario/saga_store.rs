@@ -72,6 +72,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, end, SagaStoreJudge { cfg, keys })
 }
 
+#[derive(Clone)]
 struct SagaStoreJudge {
     cfg: SagaStoreConfig,
     keys: SagaKeys,

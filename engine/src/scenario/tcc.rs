@@ -74,6 +74,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, until, TccJudge { cfg })
 }
 
+#[derive(Clone)]
 struct TccJudge {
     cfg: TccConfig,
 }

@@ -121,6 +121,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
     setup.run(sim, until, TwoPhaseJudge { cfg })
 }
 
+#[derive(Clone)]
 struct TwoPhaseJudge {
     cfg: TwoPhaseConfig,
 }

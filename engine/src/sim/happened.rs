@@ -3,7 +3,7 @@
 //! crashes (the election's failovers, the locks' holds) read this instead of walking the trace
 //! and the observations side by side themselves.
 
-use super::{Fault, Observed, Sim, SimTime, TraceKind};
+use super::{Observed, Sim, SimTime};
 use crate::actor::{NodeId, Protocol};
 
 /// One thing that happened, in trace order.
@@ -16,13 +16,16 @@ pub enum Happened<'a, O> {
 impl<P: Protocol> Sim<P> {
     /// Every observation and every crash, in the order the trace recorded them.
     pub fn observations_and_crashes(&self) -> impl Iterator<Item = Happened<'_, P::Obs>> {
-        let mut observations = self.observations().iter();
-        self.trace().records().iter().filter_map(move |record| match &record.kind {
-            TraceKind::Observe { .. } => observations.next().map(Happened::Observed),
-            TraceKind::Fault { fault: Fault::Crash { node } } => {
-                self.node_id(node).map(|node| Happened::Crashed { node, time: record.time })
+        let observations = self.observations();
+        let mut crashes = self.crash_marks().iter().peekable();
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            if let Some(c) = crashes.next_if(|c| c.observations_before <= next) {
+                return Some(Happened::Crashed { node: c.node, time: c.time });
             }
-            _ => None,
+            let o = observations.get(next)?;
+            next += 1;
+            Some(Happened::Observed(o))
         })
     }
 }

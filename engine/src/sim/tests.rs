@@ -304,6 +304,7 @@ fn in_flight_messages_are_bounded() {
 
 #[test]
 fn timers_rearm_and_cancel() {
+    #[derive(Clone)]
     struct Timers;
     impl Actor<P> for Timers {
         type Durable = ();
@@ -404,6 +405,7 @@ fn a_crash_during_a_pause_drops_the_buffered_messages() {
 fn run_until_never_processes_an_event_after_its_horizon() {
     // A cancelled timer before the horizon must not let the next live event (after it) through
     // (found in review).
+    #[derive(Clone)]
     struct Rearm;
     impl Actor<P> for Rearm {
         type Durable = ();

@@ -72,6 +72,8 @@ impl TraceHash {
 /// The recorded events of a run and their running hash.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
+    /// Records before this one are not held here (see [`Trace::detached`]).
+    base: usize,
     records: Vec<TraceRecord>,
     hash: TraceHash,
     buf: Vec<u8>,
@@ -79,7 +81,7 @@ pub struct Trace {
 
 impl Trace {
     pub(crate) fn push(&mut self, time: SimTime, kind: TraceKind) {
-        let record = TraceRecord { index: self.records.len() as u64, time, kind };
+        let record = TraceRecord { index: self.len() as u64, time, kind };
         self.buf.clear();
         // Serializing plain data into a Vec cannot fail: no I/O, no maps with non-string keys.
         if serde_json::to_writer(&mut self.buf, &record).is_ok() {
@@ -89,16 +91,30 @@ impl Trace {
         self.records.push(record);
     }
 
+    /// The records held: all of them, except in a checkpoint's copy, which holds those after
+    /// [`Trace::base`] (their `index` fields still count from the run's first record).
     pub fn records(&self) -> &[TraceRecord] {
         &self.records
     }
 
+    /// How many records came before the first one held.
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// Records over the whole run, held or not.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.base + self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
+    }
+
+    /// The same hash and length without the records: a checkpoint's trace, which goes on from
+    /// here (copying the records would make every checkpoint cost the whole run so far).
+    pub(crate) fn detached(&self) -> Trace {
+        Trace { base: self.len(), records: Vec::new(), hash: self.hash, buf: Vec::new() }
     }
 
     /// The 64-bit hash over the canonical encoding of every record so far.

@@ -10,6 +10,7 @@
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +130,7 @@ pub struct InFlightSnapshot {
     pub msg: serde_json::Value,
 }
 
+#[derive(Clone)]
 enum Event<M> {
     /// `incarnation` tells a first start from one superseded by a crash and restart.
     Start {
@@ -164,9 +166,12 @@ trait Slot<P: Protocol> {
     fn restart(&mut self);
     fn public_state(&self) -> serde_json::Value;
     fn actor(&self) -> Option<&dyn Any>;
+    /// A copy of the actor and its durable state, for [`Sim::checkpoint`].
+    fn clone_box(&self) -> Box<dyn Slot<P>>;
 }
 
-type Factory<A, D> = Box<dyn Fn(Option<D>) -> A>;
+/// Shared, not copied, by a checkpoint: the factory is the same code for every copy of the world.
+type Factory<A, D> = Rc<dyn Fn(Option<D>) -> A>;
 
 struct ActorSlot<P: Protocol, A: Actor<P>> {
     make: Factory<A, A::Durable>,
@@ -203,6 +208,28 @@ impl<P: Protocol, A: Actor<P>> Slot<P> for ActorSlot<P, A> {
     fn actor(&self) -> Option<&dyn Any> {
         self.actor.as_ref().map(|a| a as &dyn Any)
     }
+    fn clone_box(&self) -> Box<dyn Slot<P>> {
+        Box::new(ActorSlot::<P, A> {
+            make: Rc::clone(&self.make),
+            actor: self.actor.clone(),
+            durable: self.durable.clone(),
+            _protocol: PhantomData,
+        })
+    }
+}
+
+impl<P: Protocol> Clone for Node<P> {
+    fn clone(&self) -> Self {
+        Node {
+            name: self.name.clone(),
+            slot: self.slot.clone_box(),
+            status: self.status,
+            clock: self.clock.clone(),
+            timers: self.timers.clone(),
+            incarnation: self.incarnation,
+            deferred: self.deferred.clone(),
+        }
+    }
 }
 
 struct Node<P: Protocol> {
@@ -234,6 +261,10 @@ pub struct Sim<P: Protocol> {
     events_processed: u64,
     trace: Trace,
     observations: Vec<Observed<P::Obs>>,
+    /// Crashes among the observations, in trace order: what [`Sim::observations_and_crashes`]
+    /// reads, so that judges never need the trace (a checkpoint does not carry it).
+    crashes: Vec<CrashMark>,
+    faults_applied: u64,
     effects: Vec<Effect<P>>,
     /// Deferred events of nodes that just resumed, to handle now, before the queue.
     resumed: VecDeque<Event<P::Msg>>,
@@ -250,6 +281,14 @@ impl<P: Protocol> std::fmt::Debug for Sim<P> {
             .field("trace_len", &self.trace.len())
             .finish_non_exhaustive()
     }
+}
+
+/// A crash, placed among the observations: after the first `observations_before` of them.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CrashMark {
+    pub(super) observations_before: usize,
+    pub(super) node: NodeId,
+    pub(super) time: SimTime,
 }
 
 /// What the event loop did with one popped event.
@@ -276,6 +315,8 @@ impl<P: Protocol> Sim<P> {
             events_processed: 0,
             trace: Trace::default(),
             observations: Vec::new(),
+            crashes: Vec::new(),
+            faults_applied: 0,
             effects: Vec::new(),
             resumed: VecDeque::new(),
             lost_in_crash: Vec::new(),
@@ -295,7 +336,7 @@ impl<P: Protocol> Sim<P> {
         }
         let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
         let slot =
-            ActorSlot::<P, A> { actor: Some(make(None)), make: Box::new(make), durable: None, _protocol: PhantomData };
+            ActorSlot::<P, A> { actor: Some(make(None)), make: Rc::new(make), durable: None, _protocol: PhantomData };
         self.nodes.push(Node {
             name,
             slot: Box::new(slot),
@@ -328,6 +369,12 @@ impl<P: Protocol> Sim<P> {
     /// Traces an applied fault, then what it caused: messages lost in a crashed node's buffer,
     /// and the start of a restarted node.
     fn after_fault(&mut self, fault: Fault, needs_start: Option<NodeId>) -> Result<(), SimError> {
+        if let Fault::Crash { node } = &fault
+            && let Some(node) = self.node_id(node)
+        {
+            self.crashes.push(CrashMark { observations_before: self.observations.len(), node, time: self.now });
+        }
+        self.faults_applied += 1;
         self.trace.push(self.now, TraceKind::Fault { fault });
         for (msg_id, from, to) in std::mem::take(&mut self.lost_in_crash) {
             self.in_flight -= 1;
@@ -342,6 +389,11 @@ impl<P: Protocol> Sim<P> {
     /// Processes the next event. Returns its time, or `None` when nothing is left to do.
     pub fn step(&mut self) -> Result<Option<SimTime>, SimError> {
         self.step_within(None)
+    }
+
+    /// Processes the next event if it is due by `horizon`; `None` when none is (the clock stays).
+    pub fn step_by(&mut self, horizon: SimTime) -> Result<Option<SimTime>, SimError> {
+        self.step_within(Some(horizon))
     }
 
     /// Processes the next event if it is due by `horizon` (any event when `None`).
@@ -417,12 +469,66 @@ impl<P: Protocol> Sim<P> {
         self.events_processed
     }
 
+    /// The faults scheduled and not yet applied, in the order they will apply (the scenario's
+    /// own schedule: the page draws it on the timeline before it happens).
+    pub fn pending_faults(&self) -> Vec<(SimTime, &Fault)> {
+        self.queue
+            .iter()
+            .filter_map(|((at, _), e)| match e {
+                Event::Fault(f) => Some((*at, f)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Nothing left to happen: no event queued, none deferred (a paused node's buffer empties
+    /// when it resumes, which is itself queued).
+    pub fn is_quiescent(&self) -> bool {
+        self.queue.is_empty() && self.resumed.is_empty()
+    }
+
     pub fn trace(&self) -> &Trace {
         &self.trace
     }
 
     pub fn observations(&self) -> &[Observed<P::Obs>] {
         &self.observations
+    }
+
+    pub(super) fn crash_marks(&self) -> &[CrashMark] {
+        &self.crashes
+    }
+
+    /// Faults that took effect (scheduled or injected; rejected ones not counted).
+    pub fn faults_applied(&self) -> u64 {
+        self.faults_applied
+    }
+
+    /// A copy of the world as it is now, to be run on independently: what the page rewinds from
+    /// (it re-executes from the nearest checkpoint instead of from the seed). The copy's
+    /// [`Trace`] is detached: it carries the hash and the length, not the records, which the
+    /// original keeps; the copy records only what it does next.
+    pub fn checkpoint(&self) -> Sim<P> {
+        Sim {
+            config: self.config.clone(),
+            now: self.now,
+            rng: self.rng.clone(),
+            queue: self.queue.clone(),
+            queue_seq: self.queue_seq,
+            nodes: self.nodes.clone(),
+            network: self.network.clone(),
+            in_flight: self.in_flight,
+            msg_seq: self.msg_seq,
+            timer_generation: self.timer_generation,
+            events_processed: self.events_processed,
+            trace: self.trace.detached(),
+            observations: self.observations.clone(),
+            crashes: self.crashes.clone(),
+            faults_applied: self.faults_applied,
+            effects: Vec::new(),
+            resumed: self.resumed.clone(),
+            lost_in_crash: self.lost_in_crash.clone(),
+        }
     }
 
     pub fn net_stats(&self) -> NetStats {

@@ -519,6 +519,7 @@ mod in_the_simulation {
     }
 
     /// Sends `script[i].1` to the store at `script[i].0` ms and observes every reply.
+    #[derive(Clone)]
     struct Client {
         store: NodeId,
         script: Vec<(u64, Cmd)>,

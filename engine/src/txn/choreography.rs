@@ -119,7 +119,7 @@ pub struct ChoreoServiceState {
 }
 
 /// A service of the choreography.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ChoreoService {
     kind: ServiceKind,
     to: Neighbours,
@@ -241,7 +241,7 @@ pub struct OrdersState {
 }
 
 /// The order service: places an order every `interval` and learns how each ended.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct OrderPlacer {
     inventory: NodeId,
     orders: u64,

@@ -58,7 +58,7 @@ pub struct OrderTables {
 }
 
 /// The order service and its relay.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct OrderService {
     consumer: NodeId,
     orders: u64,
@@ -195,7 +195,7 @@ impl Actor<OutboxProtocol> for OrderService {
 
 /// The consumer (the shipping service): applies each message once, remembering applied ids in
 /// the same durable write as the effect.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Consumer {
     applied: BTreeMap<u64, u64>,
 }

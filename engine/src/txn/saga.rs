@@ -130,7 +130,7 @@ impl SagaAccount {
 }
 
 /// A saga participant.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SagaService {
     kind: ServiceKind,
     account: SagaAccount,
@@ -241,7 +241,7 @@ pub struct Retries {
 }
 
 /// The orchestrator: starts `orders` orders, one every `interval`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Orchestrator {
     steps: Vec<(ServiceKind, NodeId)>,
     price: i64,

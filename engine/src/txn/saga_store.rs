@@ -237,7 +237,7 @@ pub fn pairs(reply: &Reply) -> Vec<(String, String)> {
 
 /// The orchestrator: everything it knows is in the store; what it holds is only the sagas in
 /// flight and the requests it awaits.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StoreOrchestrator {
     store: NodeId,
     keys: SagaKeys,
@@ -467,7 +467,7 @@ const BATCH: i64 = 200;
 
 /// The relay: reads the outbox in sequence order, publishes each event until the consumer has
 /// counted it, then removes it. Keeps nothing: after a crash it simply reads the outbox again.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct OutboxRelay {
     store: NodeId,
     consumer: NodeId,
@@ -573,7 +573,7 @@ impl Actor<SagaStoreProtocol> for OutboxRelay {
 }
 
 /// The consumer: counts each event's effect once, by id, in the store; acknowledges after.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EventConsumer {
     store: NodeId,
     keys: SagaKeys,

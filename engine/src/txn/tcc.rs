@@ -193,7 +193,7 @@ impl Account {
 }
 
 /// A TCC participant: one service's [`Account`], durable.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TccService {
     kind: ServiceKind,
     account: Account,
@@ -287,7 +287,7 @@ pub struct TccLog {
 }
 
 /// The TCC coordinator: starts `orders` orders, one every `interval`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TccCoordinator {
     services: Vec<(ServiceKind, NodeId)>,
     price: i64,

@@ -64,7 +64,7 @@ pub struct ServiceSettings {
 }
 
 /// A participant: one of the three services.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Service {
     kind: ServiceKind,
     settings: ServiceSettings,
@@ -332,7 +332,7 @@ pub struct Schedule {
 }
 
 /// The coordinator: starts its scheduled orders, each over the three services.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Coordinator {
     services: Vec<(ServiceKind, NodeId)>,
     price: i64,

@@ -4,10 +4,10 @@
 // the learner's changes, with the database load over time and the expiry histogram.
 
 import { CacheLab, Lab, bloom_view } from "../pkg/distlab_wasm.js";
-import { SimControls, type KeyHandlers } from "../controls";
+import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
+import type { Snapshot } from "../engine";
 import { t, type Key } from "../i18n";
 import { el, svg } from "../dom";
-import { verdictLine, type Verdict } from "./lockTimeline";
 import { barChart, lineChart, type Series } from "./cacheCharts";
 
 const POLICIES = ["lru", "fifo", "lfu", "w-tinylfu"] as const;
@@ -212,14 +212,12 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
   storyText.id = "cache-story-text";
   const toggles = el("div", "row");
   toggles.id = "cache-toggles";
-  const controlsRoot = el("div");
   const charts = el("div");
-  const status = el("div", "panel");
-  status.id = "cache-verdicts";
-  const timelineRoot = el("div");
+  const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
+  parts.verdicts.id = "cache-verdicts";
   const head = el("div", "row");
   head.append(labelled(t("cache.story"), storySelect));
-  panel.append(head, storyText, toggles, controlsRoot, charts, status, timelineRoot);
+  panel.append(head, storyText, toggles, parts.controls, parts.faults, charts, parts.verdicts, parts.timeline);
   root.append(panel);
 
   const base = () => ({ ...STORIES[story] });
@@ -227,18 +225,21 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
   let baseline: Lab | null = null;
   let baselineKey = "";
 
-  const controls = new SimControls(controlsRoot, timelineRoot, params, {
+  const controls = mountScenario(parts, params, {
     view: "caching",
     scenario: "cache",
     config: current,
     params: () => new URLSearchParams({ story, ...(Object.keys(overrides).length ? { set: JSON.stringify(overrides) } : {}) }),
-    render: (lab) => render(lab),
+    draw: (lab) => render(lab),
+    faults: (snap: Snapshot): FaultButton[] =>
+      snap.nodes.filter((n) => !/^app/.test(n.name)).map((n) => n.status === "crashed"
+        ? { id: `restart-${n.name}`, label: t("election.restart", { node: n.name }), faults: [{ fault: "restart", node: n.name }] }
+        : { id: `crash-${n.name}`, label: t("election.crash", { node: n.name }), faults: [{ fault: "crash", node: n.name }] }),
   });
 
   const changed = () => {
     drawToggles();
     controls.reset();
-    controls.save();
   };
 
   function drawToggles(): void {
@@ -322,8 +323,6 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
       table.append(tr);
     }
     charts.append(table);
-    status.innerHTML = "";
-    for (const v of lab.verdicts() as Verdict[]) status.append(verdictLine(v));
   }
 
   drawToggles();

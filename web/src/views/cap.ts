@@ -5,15 +5,14 @@
 // sweep over seeds and quorum sizes in a Web Worker.
 
 import type { Lab } from "../pkg/distlab_wasm.js";
-import { SimControls, type KeyHandlers } from "../controls";
+import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
+import type { Fault, Snapshot as World, Verdict } from "../engine";
 import { t } from "../i18n";
-import { verdictLine, type Verdict } from "./lockTimeline";
 import type { SweepMessage, SweepRequest } from "../sweep.worker";
 import { el, svg } from "../dom";
 
 type Level = "strong" | "quorum" | "eventual" | "causal";
-interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; state: { data?: Record<string, { value?: string; values?: string[]; version?: number[] }>; coordinating?: number } | null }
-interface Snapshot { time: number; nodes: NodeSnap[]; cuts: [number, number][] }
+type Snapshot = World<{ data?: Record<string, { value?: string; values?: string[]; version?: number[] }>; coordinating?: number }>;
 interface OpView { client: string; call: number; ret: number | null; op: { op: "get" | "put" | "cas"; key: string; value?: string; expected?: string | null }; result: { result: string; value?: string | null; values?: string[]; ok?: boolean } | null; stale: boolean }
 
 const LEVELS: Level[] = ["strong", "quorum", "eventual", "causal"];
@@ -74,31 +73,38 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
   const overlap = el("span", "mono");
   overlap.id = "cap-quorums";
   options.append(labelled("N", nSelect), labelled("R", rSelect), labelled("W", wSelect), labelled(t("cap.level"), levelSelect), overlap);
-  const controlsRoot = el("div");
   const stage = el("div", "grid2");
   const picture = el("div", "panel");
   picture.id = "cap-ring";
   const side = el("div");
-  const presets = el("div", "row");
   const numbers = el("div", "panel mono");
   numbers.id = "cap-numbers";
-  const verdictBox = el("div", "panel");
-  verdictBox.id = "cap-verdicts";
-  side.append(presets, numbers, verdictBox);
+  const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
+  parts.verdicts.id = "cap-verdicts";
+  side.append(parts.faults, numbers, parts.verdicts);
   stage.append(picture, side);
   const history = el("div", "panel chart");
   history.id = "cap-history";
   const sweep = el("div", "panel");
   sweep.id = "cap-sweep";
-  const timelineRoot = el("div");
-  root.append(options, controlsRoot, stage, el("h3", "", t("cap.history")), history, el("h3", "", t("cap.sweep")), sweep, timelineRoot);
+  root.append(options, parts.controls, stage, el("h3", "", t("cap.history")), history, el("h3", "", t("cap.sweep")), sweep, parts.timeline);
+  // A link is cut or healed on the press itself, through one listener on the picture (which is
+  // redrawn every frame): a click on a line redrawn between press and release would be lost.
+  picture.addEventListener("pointerdown", (ev) => {
+    const link = (ev.target as Element).closest("[data-link]") as SVGElement | null;
+    if (!link) return;
+    const [a, b] = (link.dataset.link ?? "").split("-");
+    const verb = link.classList.contains("cut") ? "repair" : "cut";
+    controls.inject([{ fault: verb, from: a, to: b }, { fault: verb, from: b, to: a }]);
+  });
 
-  const controls = new SimControls(controlsRoot, timelineRoot, params, {
+  const controls = mountScenario(parts, params, {
     view: "cap",
     scenario: "cap",
     config: () => ({ replicas: n, read_quorum: r, write_quorum: w, consistency: level, partition: "none", duration_ms: 60000, quiet_ms: 0, keys: 2 }),
     params: () => new URLSearchParams({ n: String(n), r: String(r), w: String(w), level }),
-    render: (lab) => render(lab),
+    draw: (lab, snap) => render(lab, snap as Snapshot),
+    faults: (snap) => faults(snap as Snapshot),
   });
 
   function refreshQuorums(): void {
@@ -109,7 +115,6 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
   function rebuild(): void {
     refreshQuorums();
     controls.reset();
-    controls.save();
   }
   nSelect.addEventListener("change", () => {
     n = Number(nSelect.value);
@@ -139,15 +144,35 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
     rebuild();
   });
 
-  const inject = (faults: Record<string, unknown>[]) => controls.tryInject(faults, verdictBox);
-
   /** The replicas and the clients that live beside them (client i beside replica i mod N). */
   function members(replicas: number[], clients: string[]): string[] {
     return [...replicas.map((i) => `r${i}`), ...clients.filter((c) => replicas.includes(Number(c.slice(1)) % n))];
   }
 
-  function render(lab: Lab): void {
-    const snap = lab.snapshot() as Snapshot;
+  /** Crash or restart each replica; the partition presets. */
+  function faults(snap: Snapshot): FaultButton[] {
+    const replicas = snap.nodes.filter((x) => /^r\d+$/.test(x.name));
+    const clients = snap.nodes.filter((x) => /^c\d+$/.test(x.name)).map((c) => c.name);
+    const all = replicas.map((_, i) => i);
+    const minority = Math.max(1, Math.floor((n - 1) / 2));
+    const mid = Math.floor(n / 2);
+    const bridge = (): Fault[] => {
+      const a = members(all.slice(0, mid), clients);
+      const b = members(all.slice(mid + 1), clients);
+      return a.flatMap((x) => b.flatMap((y) => [{ fault: "cut", from: x, to: y }, { fault: "cut", from: y, to: x }]));
+    };
+    return [
+      ...replicas.map((x): FaultButton => x.status === "crashed"
+        ? { id: `restart-${x.name}`, label: t("election.restart", { node: x.name }), faults: [{ fault: "restart", node: x.name }] }
+        : { id: `crash-${x.name}`, label: t("election.crash", { node: x.name }), faults: [{ fault: "crash", node: x.name }] }),
+      { id: "preset-isolate", label: t("cap.isolate"), faults: [{ fault: "partition", groups: [members(all.slice(0, n - 1), clients), members([n - 1], clients)] }], disabled: n < 2 },
+      { id: "preset-split", label: t("cap.split"), faults: [{ fault: "partition", groups: [members(all.slice(0, n - minority), clients), members(all.slice(n - minority), clients)] }], disabled: n < 2 },
+      { id: "preset-bridge", label: t("cap.bridge"), faults: n >= 3 ? bridge() : [], disabled: n < 3 },
+      { id: "preset-heal", label: t("counter.heal"), faults: [{ fault: "heal" }] },
+    ];
+  }
+
+  function render(lab: Lab, snap: Snapshot): void {
     const replicas = snap.nodes.filter((x) => /^r\d+$/.test(x.name));
     const clients = snap.nodes.filter((x) => /^c\d+$/.test(x.name)).map((c) => c.name);
     const cut = (a: number, b: number) => snap.cuts.some(([f, to]) => f === a && to === b);
@@ -170,12 +195,6 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
         const isCut = cut(a.id, b.id) || cut(b.id, a.id);
         const line = svg("line", { x1, y1, x2, y2, class: `link ${isCut ? "cut" : "up"}`, "data-link": `${a.name}-${b.name}` });
         line.append(svg("title", {}, isCut ? t("cap.healLink") : t("cap.cutLink")));
-        line.addEventListener("click", () =>
-          inject([
-            { fault: isCut ? "repair" : "cut", from: a.name, to: b.name },
-            { fault: isCut ? "repair" : "cut", from: b.name, to: a.name },
-          ]),
-        );
         pic.append(line);
       }
     }
@@ -193,43 +212,10 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
       pic.append(g);
     }
     picture.innerHTML = "";
-    const nodeButtons = el("div", "row");
-    for (const x of replicas) {
-      const b = el("button", "", x.status === "crashed" ? t("election.restart", { node: x.name }) : t("election.crash", { node: x.name }));
-      b.dataset.action = `${x.status === "crashed" ? "restart" : "crash"}-${x.name}`;
-      b.addEventListener("click", () => inject([{ fault: x.status === "crashed" ? "restart" : "crash", node: x.name }]));
-      nodeButtons.append(b);
-    }
-    picture.append(pic, el("p", "muted", t("cap.linkHint")), nodeButtons);
-
-    // Partition presets.
-    presets.innerHTML = "";
-    const all = replicas.map((_, i) => i);
-    const preset = (id: string, label: string, faults: () => Record<string, unknown>[], enabled = true) => {
-      const b = el("button", "", label);
-      b.id = id;
-      b.disabled = !enabled;
-      b.addEventListener("click", () => inject(faults()));
-      presets.append(b);
-    };
-    const minority = Math.max(1, Math.floor((n - 1) / 2));
-    preset("preset-isolate", t("cap.isolate"), () => [{ fault: "partition", groups: [members(all.slice(0, n - 1), clients), members([n - 1], clients)] }], n >= 2);
-    preset("preset-split", t("cap.split"), () => [{ fault: "partition", groups: [members(all.slice(0, n - minority), clients), members(all.slice(n - minority), clients)] }], n >= 2);
-    preset(
-      "preset-bridge",
-      t("cap.bridge"),
-      () => {
-        const mid = Math.floor(n / 2);
-        const a = members(all.slice(0, mid), clients);
-        const b = members(all.slice(mid + 1), clients);
-        return a.flatMap((x) => b.flatMap((y) => [{ fault: "cut", from: x, to: y }, { fault: "cut", from: y, to: x }]));
-      },
-      n >= 3,
-    );
-    preset("preset-heal", t("counter.heal"), () => [{ fault: "heal" }]);
+    picture.append(pic, el("p", "muted", t("cap.linkHint")));
 
     // Live numbers: overall, and over the last two simulated seconds.
-    const ops = lab.operations() as OpView[];
+    const ops = (lab.view() as { operations: OpView[] }).operations;
     const finished = (o: OpView) => o.result !== null || (o.ret === null && snap.time - o.call > 1_000_000);
     const answered = (o: OpView) => o.result !== null && ["ok", "value", "values"].includes(o.result.result);
     const recent = ops.filter((o) => o.call >= snap.time - RECENT_US && finished(o));
@@ -247,8 +233,6 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
 
     // Verdicts, and the operations they point at.
     const verdicts = lab.verdicts() as Verdict[];
-    verdictBox.innerHTML = "";
-    for (const v of verdicts) verdictBox.append(verdictLine(v));
 
     // The history: a lane per client, a bar per operation, the last ten simulated seconds.
     const width = 900;

@@ -3,15 +3,13 @@
 // timeout nears. Crash the leader and watch a new one win.
 
 import type { Lab } from "../pkg/distlab_wasm.js";
-import { SimControls, type KeyHandlers } from "../controls";
+import { mountScenario, type KeyHandlers } from "../frame";
+import type { Snapshot as World } from "../engine";
 import { t } from "../i18n";
-import { verdictLine, type Verdict } from "./lockTimeline";
 import { el, svg } from "../dom";
 
 interface ElectionState { term: number; role: "follower" | "candidate" | "leader"; voted_for: number | null; votes: number; leader: number | null; timer_deadline_us: number | null; timer_span_us: number | null }
-interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; clock: number; state: ElectionState | null }
-interface InFlight { from: number; to: number; deliver_at: number; msg: { type: string; term: number; granted?: boolean } }
-interface Snapshot { time: number; nodes: NodeSnap[]; in_flight: InFlight[] }
+type Snapshot = World<ElectionState, { type: string; term: number; granted?: boolean }>;
 
 const LATENCY_MAX_US = 10_000;
 
@@ -31,32 +29,37 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
   const voteLabel = el("label", "", `${t("election.voteRule")} `);
   voteLabel.append(voteSelect);
   options.append(voteLabel);
-  const controlsRoot = el("div");
   const picture = el("div", "panel chart");
   picture.id = "election-ring";
-  const actions = el("div", "row");
-  const status = el("div", "panel");
-  status.id = "election-verdicts";
-  const timelineRoot = el("div");
-  root.append(options, controlsRoot, picture, actions, status, timelineRoot);
+  const facts = el("div", "mono muted");
+  const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
+  parts.verdicts.id = "election-verdicts";
+  root.append(options, parts.controls, picture, parts.faults, parts.verdicts, facts, parts.timeline);
 
-  const controls = new SimControls(controlsRoot, timelineRoot, params, {
+  const frame = mountScenario(parts, params, {
     view: "coordination",
     scenario: "election",
     config: () => ({ votes, crashes: false, partitions: false, pauses: false, loss_percent: 0, duration_ms: 60000 }),
     params: () => new URLSearchParams(votes === "chapter" ? { votes } : {}),
-    render: (lab) => render(lab),
+    draw: (lab, snap) => render(lab, snap as Snapshot),
+    faults: (world) => {
+      const snap = world as Snapshot;
+      const leader = snap.nodes.find((n) => n.status !== "crashed" && n.state?.role === "leader");
+      return [
+        { id: "crash-leader", label: t("election.crashLeader"), faults: [{ fault: "crash", node: leader?.name ?? "" }], disabled: !leader },
+        ...snap.nodes.map((n) => n.status === "crashed"
+          ? { id: `restart-${n.name}`, label: t("election.restart", { node: n.name }), faults: [{ fault: "restart", node: n.name }] }
+          : { id: `crash-${n.name}`, label: t("election.crash", { node: n.name }), faults: [{ fault: "crash", node: n.name }] }),
+        { id: "heal", label: t("counter.heal"), faults: [{ fault: "heal" }] },
+      ];
+    },
   });
   voteSelect.addEventListener("change", () => {
     votes = voteSelect.value;
-    controls.reset();
-    controls.save();
+    frame.reset();
   });
 
-  const act = (label: string, fault: Record<string, unknown>, id: string) => controls.faultButton(label, [fault], status, id);
-
-  function render(lab: Lab): void {
-    const snap = lab.snapshot() as Snapshot;
+  function render(lab: Lab, snap: Snapshot): void {
     const size = 420;
     const center = size / 2;
     const radius = 150;
@@ -104,28 +107,13 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
     roles.textContent = snap.nodes.map((n) => `${n.name}: ${n.state && n.status !== "crashed" ? `${t(`election.role.${n.state.role}` as "election.role.leader")} (${t("election.term")} ${n.state.term})` : t("election.role.down")}`).join(" · ");
     picture.append(pic, roles, legend);
 
-    actions.innerHTML = "";
-    const leader = snap.nodes.find((n) => n.status !== "crashed" && n.state?.role === "leader");
-    const crashLeader = act(t("election.crashLeader"), { fault: "crash", node: leader?.name ?? "" }, "crash-leader");
-    crashLeader.disabled = !leader;
-    crashLeader.id = "crash-leader";
-    actions.append(crashLeader);
-    for (const n of snap.nodes) {
-      actions.append(n.status === "crashed" ? act(t("election.restart", { node: n.name }), { fault: "restart", node: n.name }, `restart-${n.name}`) : act(t("election.crash", { node: n.name }), { fault: "crash", node: n.name }, `crash-${n.name}`));
-    }
-    actions.append(act(t("counter.heal"), { fault: "heal" }, "heal"));
-    const verdicts = lab.verdicts() as Verdict[];
-    status.innerHTML = "";
-    for (const v of verdicts) status.append(verdictLine(v));
     const summary = lab.summary() as Record<string, unknown>;
-    const facts = el("div", "mono muted");
     facts.textContent = Object.entries(summary)
       .filter(([k]) => k !== "net")
       .map(([k, v]) => `${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`)
       .join(" · ");
-    status.append(facts);
   }
 
-  controls.refresh();
-  return controls;
+  frame.refresh();
+  return frame;
 }

@@ -5,11 +5,9 @@
 
 import type { Lab } from "../pkg/distlab_wasm.js";
 import { isKey, t } from "../i18n";
-import type { TraceRecord } from "../controls";
+import type { TraceRecord, Verdict } from "../engine";
 import { svg } from "../dom";
 
-export interface Mark { node: string; from_us: number; to_us: number }
-export interface Verdict { property: string; holds: boolean; detail: string; promised: boolean; marks?: Mark[] }
 interface SnapNode { id: number; name: string }
 
 interface HoldSpan { client: string; grant: number; token: number | null; shared: boolean; from: number; to: number | null; end: string }
@@ -26,9 +24,10 @@ export class LockHistory {
   private lab: Lab | null = null;
   private names = new Map<number, string>();
 
-  /** Reads the records added since the last call (all of them after a rebuilt lab). */
+  /** Reads the records added since the last call, up to the shown moment (all of them again after a rebuilt or rewound lab). */
   update(lab: Lab, nodes: SnapNode[]): void {
-    if (lab !== this.lab || lab.trace_len() < this.cursor) {
+    const len = lab.shown_len();
+    if (lab !== this.lab || len < this.cursor) {
       this.lab = lab;
       this.cursor = 0;
       this.holds = [];
@@ -37,7 +36,6 @@ export class LockHistory {
       this.writes = [];
     }
     for (const n of nodes) this.names.set(n.id, n.name);
-    const len = lab.trace_len();
     const CHUNK = 5000;
     while (this.cursor < len) {
       const records = lab.trace_slice(this.cursor, Math.min(len, this.cursor + CHUNK)) as TraceRecord[];
@@ -160,14 +158,15 @@ export function drawTimeline(history: LockHistory, clients: string[], now: numbe
   return root;
 }
 
-/** A verdict line, in the current language: the property's name, holds or not, and the detail. */
+/** A verdict line of a finished run, in the current language: an icon and the state in words (never colour alone), the property, and the detail. */
 export function verdictLine(v: Verdict): HTMLDivElement {
   const line = document.createElement("div");
   line.className = v.holds ? "good" : v.promised ? "bad" : "warn";
   line.id = `verdict-${v.property}`;
+  line.dataset.status = v.status;
   const key = `prop.${v.property}`;
   const property = isKey(key) ? t(key) : v.property;
-  const state = v.holds ? t("counter.holds") : t("counter.fails");
+  const state = v.holds ? `✓ ${t("verdict.holds")}` : `✗ ${t("verdict.violated")}`;
   const promise = v.promised ? "" : ` (${t("locks.unpromised")})`;
   line.textContent = `${property}${promise}: ${state}. ${t("counter.detailLabel")}${v.detail}`;
   return line;

@@ -4,14 +4,14 @@
 // checkers' verdicts and the violating interval highlighted.
 
 import type { Lab } from "../pkg/distlab_wasm.js";
-import { SimControls, type KeyHandlers } from "../controls";
+import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
+import type { Snapshot as World, Verdict } from "../engine";
 import { t } from "../i18n";
-import { LockHistory, drawTimeline, verdictLine, type Verdict } from "./lockTimeline";
+import { LockHistory, drawTimeline } from "./lockTimeline";
 import { el } from "../dom";
 
 type Kind = "single" | "zk" | "redlock";
-interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; clock: number; state: Record<string, unknown> | null }
-interface Snapshot { time: number; nodes: NodeSnap[]; cuts: [number, number][] }
+type Snapshot = World<Record<string, unknown>>;
 
 const LEASE_MS = 2000;
 const SCENARIO: Record<Kind, string> = { single: "lock", zk: "zk-lock", redlock: "redlock" };
@@ -67,15 +67,13 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
   const note = el("span", "muted");
   options.append(kindLabel, watchdogLabel, fencingLabel, gcLabel, note);
 
-  const controlsRoot = el("div");
   const cards = el("div", "cards");
   const chart = el("div", "panel chart");
   chart.id = "lock-timeline";
   const legend = el("p", "muted", t("locks.legend"));
-  const status = el("div", "panel");
-  status.id = "lock-verdicts";
-  const timelineRoot = el("div");
-  root.append(options, controlsRoot, cards, chart, legend, status, timelineRoot);
+  const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
+  parts.verdicts.id = "lock-verdicts";
+  root.append(options, parts.controls, cards, parts.faults, chart, legend, parts.verdicts, parts.timeline);
 
   /** What this kind allows: Redlock has neither fencing nor watchdog, ZooKeeper's session is its lease. */
   function effective(): { watchdog: boolean; fencing: boolean } {
@@ -91,7 +89,7 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
     note.textContent = kind === "redlock" ? t("locks.noteRedlock") : kind === "zk" ? t("locks.noteZk") : "";
   }
 
-  const controls = new SimControls(controlsRoot, timelineRoot, params, {
+  const controls = mountScenario(parts, params, {
     view: "locks",
     get scenario() {
       return SCENARIO[kind];
@@ -114,12 +112,12 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
       if (!fencing) p.set("fencing", "0");
       return p;
     },
-    render: (lab) => render(lab),
+    draw: (lab, snap) => render(lab, snap as Snapshot),
+    faults: (snap) => faults(snap as Snapshot),
   });
   const rebuild = () => {
     syncOptions();
     controls.reset();
-    controls.save();
   };
   kindSelect.addEventListener("change", () => {
     kind = kindSelect.value as Kind;
@@ -139,14 +137,37 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
     controls.save();
   });
 
-  const act = (label: string, fault: Record<string, unknown>, id: string) => controls.faultButton(label, [fault], status, id);
+  const clientsOf = (snap: Snapshot) => snap.nodes.filter((n) => /^c\d+$/.test(n.name));
+  const serversOf = (snap: Snapshot) => snap.nodes.filter((n) => n.name.startsWith("redis") || n.name === "zk");
 
-  function render(lab: Lab): void {
-    const snap = lab.snapshot() as Snapshot;
-    history.update(lab, snap.nodes);
-    const clients = snap.nodes.filter((n) => /^c\d+$/.test(n.name));
-    const servers = snap.nodes.filter((n) => n.name.startsWith("redis") || n.name === "zk");
+  /** Per client: pause, crash or restart, cut or reconnect; per store: a clock jump, crash or restart. */
+  function faults(snap: Snapshot): FaultButton[] {
+    const servers = serversOf(snap);
     const cut = (a: number, b: number) => snap.cuts.some(([f, to]) => f === a && to === b);
+    const upDown = (name: string, crashed: boolean): FaultButton => crashed
+      ? { id: `restart-${name}`, label: t("election.restart", { node: name }), faults: [{ fault: "restart", node: name }] }
+      : { id: `crash-${name}`, label: t("election.crash", { node: name }), faults: [{ fault: "crash", node: name }] };
+    const buttons: FaultButton[] = [];
+    for (const c of clientsOf(snap)) {
+      const isolated = servers.length > 0 && servers.every((sv) => cut(c.id, sv.id));
+      const links = servers.flatMap((sv) => [{ from: c.name, to: sv.name }, { from: sv.name, to: c.name }]);
+      buttons.push(
+        { id: `pause-${c.name}`, label: `${c.name}: ${t("locks.pause", { ms: gcMs })}`, faults: [{ fault: "pause", node: c.name, duration_us: gcMs * 1000 }], disabled: c.status !== "up" },
+        upDown(c.name, c.status === "crashed"),
+        { id: `${isolated ? "reconnect" : "cut"}-${c.name}`, label: `${c.name}: ${isolated ? t("locks.reconnect") : t("locks.cut")}`, faults: links.map((l) => ({ fault: isolated ? "repair" : "cut", ...l })) },
+      );
+    }
+    for (const sv of servers) {
+      if (sv.name !== "zk") buttons.push({ id: `jump-${sv.name}`, label: `${sv.name}: ${t("locks.jump", { ms: LEASE_MS })}`, faults: [{ fault: "clock_jump", node: sv.name, delta_us: LEASE_MS * 1000 }] });
+      buttons.push(upDown(sv.name, sv.status === "crashed"));
+    }
+    return buttons;
+  }
+
+  function render(lab: Lab, snap: Snapshot): void {
+    history.update(lab, snap.nodes);
+    const clients = clientsOf(snap);
+    const servers = serversOf(snap);
     cards.innerHTML = "";
     for (const c of clients) {
       const s = c.state ?? {};
@@ -158,19 +179,6 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
         el("div", "value", c.state ? t(`locks.phase.${String(s.phase)}` as "locks.phase.idle") : "–"),
         el("div", "mono muted", s.grant ? `#${String(s.grant)}${token}` : ""),
       );
-      const actions = el("div", "row");
-      const isolated = servers.length > 0 && servers.every((sv) => cut(c.id, sv.id));
-      const links = servers.flatMap((sv) => [
-        { from: c.name, to: sv.name },
-        { from: sv.name, to: c.name },
-      ]);
-      actions.append(
-        act(t("locks.pause", { ms: gcMs }), { fault: "pause", node: c.name, duration_us: gcMs * 1000 }, `pause-${c.name}`),
-        c.status === "crashed" ? act(t("counter.restart"), { fault: "restart", node: c.name }, `restart-${c.name}`) : act(t("counter.crash"), { fault: "crash", node: c.name }, `crash-${c.name}`),
-      );
-      const faults = links.map((l) => ({ fault: isolated ? "repair" : "cut", ...l }));
-      actions.append(controls.faultButton(isolated ? t("locks.reconnect") : t("locks.cut"), faults, status, `${isolated ? "reconnect" : "cut"}-${c.name}`));
-      card.append(actions);
       cards.append(card);
     }
     for (const sv of servers) {
@@ -179,10 +187,6 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
       card.dataset.node = sv.name;
       const detail = sv.name === "zk" ? `${t("locks.sessions")} ${String(s.sessions ?? 0)} · ${t("locks.znodes")} ${JSON.stringify(s.nodes ?? [])}` : storeDetail(s, sv.clock);
       card.append(el("div", "muted", `${sv.name === "zk" ? t("locks.service") : t("locks.store")} ${sv.name} · ${t(`counter.status.${sv.status}`)}`), el("div", "mono muted", detail));
-      const actions = el("div", "row");
-      if (sv.name !== "zk") actions.append(act(t("locks.jump", { ms: LEASE_MS }), { fault: "clock_jump", node: sv.name, delta_us: LEASE_MS * 1000 }, `jump-${sv.name}`));
-      actions.append(sv.status === "crashed" ? act(t("counter.restart"), { fault: "restart", node: sv.name }, `restart-${sv.name}`) : act(t("counter.crash"), { fault: "crash", node: sv.name }, `crash-${sv.name}`));
-      card.append(actions);
       cards.append(card);
     }
     const resource = snap.nodes.find((n) => n.name === "resource");
@@ -200,8 +204,6 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
     const verdicts = lab.verdicts() as Verdict[];
     chart.innerHTML = "";
     chart.append(drawTimeline(history, clients.map((c) => c.name), snap.time, verdicts));
-    status.innerHTML = "";
-    for (const v of verdicts) status.append(verdictLine(v));
   }
 
   syncOptions();

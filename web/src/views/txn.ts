@@ -8,14 +8,13 @@
 // in-doubt clocks beside a saga twin of the same run, which compensates instead of waiting.
 
 import { catalog, type Lab } from "../pkg/distlab_wasm.js";
-import { SimControls, runToAction, type KeyHandlers } from "../controls";
+import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import { isKey, t } from "../i18n";
 import { el } from "../dom";
 import { TxnHistory, isOpen, observedState, type FaultMark, type Item, type OrderLog } from "./txnHistory";
 import { drawLanes, nodeLabel, stateLabel, type InFlight } from "./txnLanes";
 import { drawGrid } from "./txnGrid";
 import { SagaTwin, blockedPanel, inDoubt, twinPanel } from "./txnBlocking";
-import { verdictLine, type Verdict } from "./lockTimeline";
 
 interface NodeSnap { id: number; name: string; status: "up" | "paused" | "crashed"; state: Record<string, unknown> | null }
 interface Snapshot { time: number; nodes: NodeSnap[]; in_flight: InFlight[] }
@@ -134,7 +133,8 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   const options = el("div", "row panel");
   options.append(labelled(t("txn.protocol"), protocolSelect), failLabel, stepLabel, lossLabel, dualLabel, note);
 
-  const controlsRoot = el("div");
+  const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
+  parts.verdicts.id = "txn-verdict-list";
   const cards = el("div", "cards");
   const gridBox = el("div", "panel");
   gridBox.id = "txn-grid-box";
@@ -144,16 +144,18 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   const blockedBox = el("div", "txn-versus");
   const stage = el("div", "txn-stage");
   stage.append(gridBox, status);
+  status.append(parts.verdicts);
+  const summaryBox = el("div");
+  status.append(summaryBox);
   const orderSelect = el("select");
   orderSelect.id = "txn-order";
   const lanesBox = el("div", "panel chart");
   lanesBox.id = "txn-lanes";
   const eventsBox = el("div", "txn-events mono");
   eventsBox.id = "txn-events";
-  const timelineRoot = el("div");
   const lanesHead = el("div", "row");
   lanesHead.append(el("h3", "", t("txn.lanesTitle")), labelled(t("txn.order"), orderSelect), el("span", "muted", t("txn.clickHint")));
-  root.append(options, controlsRoot, cards, stage, blockedBox, lanesHead, lanesBox, el("p", "muted", t("txn.legend")), el("h3", "", t("txn.eventsTitle")), eventsBox, timelineRoot);
+  root.append(options, parts.controls, cards, parts.faults, stage, blockedBox, lanesHead, lanesBox, el("p", "muted", t("txn.legend")), el("h3", "", t("txn.eventsTitle")), eventsBox, parts.timeline);
 
   /** The scenario's configuration: a dozen orders, and the options the protocol has. */
   function config(): Record<string, unknown> {
@@ -165,7 +167,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     return c;
   }
 
-  const controls = new SimControls(controlsRoot, timelineRoot, params, {
+  const controls = mountScenario(parts, params, {
     view: "transactions",
     get scenario() {
       return protocol;
@@ -182,7 +184,12 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
       if (chosen) p.set("order", String(chosen));
       return p;
     },
-    render: (lab) => render(lab),
+    draw: (lab, snap) => render(lab, snap as Snapshot),
+    faults: (snap): FaultButton[] => lanesOf(snap as Snapshot).map((name) => {
+      const crashed = snap.nodes.find((n) => n.name === name)?.status === "crashed";
+      const action = crashed ? "restart" : "crash";
+      return { id: `${action}-${name}`, label: t(crashed ? "election.restart" : "election.crash", { node: nodeLabel(name) }), faults: [{ fault: action, node: name }] };
+    }),
   });
 
   function syncOptions(): void {
@@ -196,7 +203,6 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   const rebuild = () => {
     syncOptions();
     controls.reset();
-    controls.save();
   };
   protocolSelect.addEventListener("change", () => {
     protocol = protocolSelect.value;
@@ -224,7 +230,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   const choose = (order: number) => {
     chosen = order;
     controls.save();
-    render(controls.lab);
+    controls.refresh();
   };
   orderSelect.addEventListener("change", () => choose(Number(orderSelect.value)));
 
@@ -234,19 +240,9 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
    * future that no longer happens), through the controls, so the share link records it all.
    */
   function crashAt(node: string, index: number): void {
-    const actions = [...controls.faults()];
-    controls.reset();
-    const lab = controls.lab;
-    let next = 0;
-    while (lab.trace_len() <= index) {
-      if (next < actions.length && actions[next].after <= lab.events_processed()) {
-        runToAction(lab, actions[next]);
-        controls.inject(actions[next++].fault);
-      } else if (lab.step() === undefined) break;
-    }
-    const down = (lab.snapshot() as Snapshot).nodes.some((n) => n.name === node && n.status === "crashed");
-    controls.tryInject([{ fault: down ? "restart" : "crash", node }], status);
-    controls.save();
+    controls.seek(index);
+    const down = (controls.lab.snapshot() as Snapshot).nodes.some((n) => n.name === node && n.status === "crashed");
+    controls.inject([{ fault: down ? "restart" : "crash", node }]);
   }
 
   function renderCards(snap: Snapshot, lanes: string[]): void {
@@ -256,9 +252,6 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
       const card = el("div", `card txn-card ${n.status}`);
       card.dataset.node = name;
       card.append(el("div", "muted", `${nodeLabel(name)} · ${t(`counter.status.${n.status}`)}`), el("div", "mono muted", describeState(n.state)));
-      const crashed = n.status === "crashed";
-      const action = crashed ? "restart" : "crash";
-      card.append(controls.faultButton(t(crashed ? "counter.restart" : "counter.crash"), [{ fault: action, node: name }], status, `${action}-${name}`));
       cards.append(card);
     }
   }
@@ -303,16 +296,9 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     eventsBox.append(...lines.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index)));
   }
 
-  function renderVerdicts(lab: Lab, summary: Record<string, unknown>): void {
-    status.innerHTML = "";
-    status.append(el("h3", "", t("txn.verdicts")));
-    for (const v of lab.verdicts() as Verdict[]) status.append(verdictLine(v));
-    status.append(el("p", "muted", t("txn.soFar")), summaryTable(summary));
-    const hash = el("div", "mono", `${t("counter.hash")}: `);
-    const value = el("span", "", lab.trace_hash());
-    value.id = "txn-hash";
-    hash.append(value);
-    status.append(hash);
+  function renderSummary(summary: Record<string, unknown>): void {
+    summaryBox.innerHTML = "";
+    summaryBox.append(el("p", "muted", t("txn.soFar")), summaryTable(summary));
   }
 
   function renderBlocking(lab: Lab, snap: Snapshot, summary: Record<string, unknown>, logs: OrderLog[], shown: number): void {
@@ -326,11 +312,14 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     blockedBox.append(twinPanel(twin, sagaLab, orders));
   }
 
-  function render(lab: Lab): void {
-    const snap = lab.snapshot() as Snapshot;
-    history.update(lab, snap.nodes);
+  function lanesOf(snap: Snapshot): string[] {
     const names = snap.nodes.map((n) => n.name);
-    const lanes = [...LANE_ORDER.filter((n) => names.includes(n)), ...names.filter((n) => !LANE_ORDER.includes(n))];
+    return [...LANE_ORDER.filter((n) => names.includes(n)), ...names.filter((n) => !LANE_ORDER.includes(n))];
+  }
+
+  function render(lab: Lab, snap: Snapshot): void {
+    history.update(lab, snap.nodes);
+    const lanes = lanesOf(snap);
     const logs = [...history.orders.values()].sort((a, b) => a.order - b.order);
     const shown = history.orders.has(chosen) ? chosen : history.latest();
     const log = history.orders.get(shown);
@@ -344,7 +333,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     else lanesBox.append(el("p", "muted", t("txn.noOrders")));
     renderEvents(log);
     const summary = lab.summary() as Record<string, unknown>;
-    renderVerdicts(lab, summary);
+    renderSummary(summary);
     renderBlocking(lab, snap, summary, logs, shown);
   }
 

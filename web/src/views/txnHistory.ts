@@ -5,7 +5,7 @@
 // swimlanes and the event list can never disagree with the trace.
 
 import type { Lab } from "../pkg/distlab_wasm.js";
-import type { TraceRecord } from "../controls";
+import type { TraceRecord } from "../engine";
 
 /** The state of one order at one actor. */
 export type CellState =
@@ -91,9 +91,10 @@ export class TxnHistory {
   private names = new Map<number, string>();
   private lab: Lab | null = null;
 
-  /** Reads the records added since the last call (all of them for a new lab). */
+  /** Reads the records added since the last call, up to the shown moment (all of them again for a new or rewound lab). */
   update(lab: Lab, nodes: { id: number; name: string }[]): void {
-    if (lab !== this.lab || lab.trace_len() < this.times.length) {
+    const len = lab.shown_len();
+    if (lab !== this.lab || len < this.times.length) {
       this.lab = lab;
       this.orders = new Map();
       this.faults = [];
@@ -101,7 +102,6 @@ export class TxnHistory {
       this.messages = new Map();
     }
     for (const n of nodes) this.names.set(n.id, n.name);
-    const len = lab.trace_len();
     const CHUNK = 5000;
     while (this.times.length < len) {
       const records = lab.trace_slice(this.times.length, Math.min(len, this.times.length + CHUNK)) as TraceRecord[];

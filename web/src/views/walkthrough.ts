@@ -4,7 +4,8 @@
 
 import { Lab } from "../pkg/distlab_wasm.js";
 import { t } from "../i18n";
-import { LockHistory, drawTimeline, verdictLine, type Verdict } from "./lockTimeline";
+import { LockHistory, drawTimeline, verdictLine } from "./lockTimeline";
+import type { Verdict } from "../engine";
 import { el } from "../dom";
 import { mountGuided, type GuidedPage } from "./guided";
 

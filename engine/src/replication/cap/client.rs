@@ -41,7 +41,7 @@ crate::timers! {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CapClient {
     store: CapConfig,
     config: ClientConfig,

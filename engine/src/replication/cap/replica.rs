@@ -100,7 +100,7 @@ pub(super) enum Phase {
     CatchUp,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Replica {
     pub(super) config: CapConfig,
     pub(super) index: usize,

@@ -139,6 +139,7 @@ mod tests {
     }
 
     /// Sends a message to the other node every millisecond.
+    #[derive(Clone)]
     struct Chatter(NodeId);
     impl Actor<P> for Chatter {
         type Durable = ();
@@ -158,6 +159,7 @@ mod tests {
     }
 
     /// Never sets a timer.
+    #[derive(Clone)]
     struct Quiet;
     impl Actor<P> for Quiet {
         type Durable = ();

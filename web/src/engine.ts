@@ -1,0 +1,32 @@
+// The TypeScript types of what the engine returns through `Lab` (wasm/src/lib.rs): one place,
+// so that no view re-declares the engine's shapes or decodes its internals.
+
+/** A fault as the engine takes it, e.g. `{ fault: "crash", node: "r1" }` (sim/fault.rs). */
+export type Fault = { fault: string; [field: string]: unknown };
+
+/** A fault the learner injected, as a share link carries it. */
+export interface Action { after: number; at: number; fault: Fault }
+
+export type NodeStatus = "up" | "paused" | "crashed";
+
+/** One node of `Lab.snapshot()`; `S` is the actor's public state (`null` while crashed). */
+export interface NodeSnapshot<S = unknown> { id: number; name: string; status: NodeStatus; until?: number; clock: number; timers: number[]; state: S | null }
+
+export interface InFlight<M = unknown> { msg_id: number; from: number; to: number; deliver_at: number; msg: M }
+
+/** `Lab.snapshot()`: the world at the shown moment. */
+export interface Snapshot<S = unknown, M = unknown> { time: number; events_processed: number; nodes: NodeSnapshot<S>[]; in_flight: InFlight<M>[]; cuts: [number, number][]; net: Record<string, number> }
+
+/** One record of `Lab.trace_slice()`. */
+export interface TraceRecord { index: number; time: number; kind: string; [field: string]: unknown }
+
+/** Holds (so far, or for good once final), violated, or not yet decidable (check/mod.rs). */
+export type VerdictStatus = "holds" | "violated" | "pending";
+
+export interface Mark { node: string; from_us: number; to_us: number }
+
+/** One of `Lab.verdicts()`. */
+export interface Verdict { property: string; holds: boolean; detail: string; promised: boolean; marks?: Mark[]; status: VerdictStatus; final: boolean; at_us?: number }
+
+/** One of `Lab.fault_marks()`: a fault applied (with its trace record) or still to come. */
+export interface FaultMark { time: number; index: number | null; fault: Fault; by_learner: boolean }

@@ -1,0 +1,421 @@
+// The frame every simulation view stands on: seed, play/pause/step/speed/reset, a "finished"
+// state, the share link (a button that copies), the fault toolbar, the verdict panel, and the
+// timeline (its scheduled and injected faults drawn on it, a scrubber that rewinds the world to
+// any event, and the event list). A view supplies its parameters, its picture and its fault
+// buttons; everything else is here, once.
+//
+// The frame's parts are Preact components, rendered once and re-rendered in place on every tick
+// (a signal), keyed: a button under the pointer is the same element from one frame to the next,
+// so a press held while the run plays still lands (the old controls were rebuilt every frame).
+
+import { h, render, type ComponentChildren } from "preact";
+import { signal } from "@preact/signals";
+import { Lab } from "./pkg/distlab_wasm.js";
+import { isKey, t } from "./i18n";
+import { shareUrl, writeParams } from "./url";
+import type { Action, Fault, FaultMark, Snapshot, TraceRecord, Verdict } from "./engine";
+
+/**
+ * The controls' own URL parameters, in a namespace of their own so that no view's knob (the
+ * CAP view's replica count `n`, say) can ever be read back as one of them.
+ */
+const SIM_PREFIX = "sim.";
+const SIM = { seed: "sim.seed", speed: "sim.speed", faults: "sim.faults", events: "sim.ev", time: "sim.t", selected: "sim.sel" } as const;
+
+const SPEEDS = [0.1, 0.25, 1, 4];
+const EVENTS_SHOWN = 200;
+
+/** A button of the fault toolbar: `id` keys it (and names it for tests, `data-action`). */
+export interface FaultButton { id: string; label: string; faults: Fault[]; disabled?: boolean; title?: string }
+
+/** What a view gives the frame. */
+export interface ScenarioView {
+  view: string;
+  scenario: string;
+  config(): Record<string, unknown>;
+  /** The view's URL parameters (its configuration); none may start with `sim.`. */
+  params(): URLSearchParams;
+  /** Draws the picture of the shown moment. */
+  draw(lab: Lab, snap: Snapshot): void;
+  /** The fault buttons for the shown moment. */
+  faults(snap: Snapshot): FaultButton[];
+}
+
+/** Where the frame's parts go in the view's layout. */
+export interface FrameParts { controls: HTMLElement; faults: HTMLElement; verdicts: HTMLElement; timeline: HTMLElement }
+
+export interface KeyHandlers { toggle(): void; step(): void; reset(): void }
+
+/** One line of the event list. */
+function describe(r: TraceRecord): string {
+  const time = (r.time / 1e6).toFixed(6);
+  const rest = Object.entries(r)
+    .filter(([k]) => !["index", "time", "kind", "msg", "obs"].includes(k))
+    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .join(" ");
+  return `#${r.index} ${time}s ${r.kind} ${rest}`;
+}
+
+function seconds(us: number, digits = 3): string {
+  return `${(us / 1e6).toFixed(digits)} s`;
+}
+
+/** A fault in words, for the timeline's marks. */
+function faultText(f: Fault): string {
+  const node = typeof f.node === "string" ? ` ${f.node}` : "";
+  return `${isKey(`fault.${f.fault}`) ? t(`fault.${f.fault}` as "fault.crash") : f.fault}${node}`;
+}
+
+export class Frame implements KeyHandlers {
+  lab: Lab;
+  private seed: number;
+  private speed: number;
+  private playing = false;
+  private lastFrame = 0;
+  /** The selected trace record (the scrubber's position); `null` follows the live run. */
+  private selected: number | null = null;
+  private readonly tick = signal(0);
+  private readonly errors = signal<string[]>([]);
+  private readonly copied = signal(false);
+  /** How long the last rewind took (ms), for the browser test's report. */
+  private seekMs = 0;
+  private readonly spec: ScenarioView;
+
+  constructor(parts: FrameParts, params: URLSearchParams, spec: ScenarioView) {
+    this.spec = spec;
+    this.seed = Math.max(0, Math.floor(Number(params.get(SIM.seed) ?? 1))) || 0;
+    this.speed = SPEEDS.includes(Number(params.get(SIM.speed))) ? Number(params.get(SIM.speed)) : 1;
+    const actions = JSON.parse(params.get(SIM.faults) ?? "[]") as Action[];
+    this.lab = this.build(actions, Number(params.get(SIM.events) ?? 0), Number(params.get(SIM.time) ?? 0));
+    const sel = params.get(SIM.selected);
+    if (sel !== null) this.seekQuietly(Number(sel));
+    this.parts = parts;
+  }
+
+  /** The frame's parts, rendered at the first refresh: the view calls it once its own state is set up. */
+  private parts: FrameParts | null;
+
+  private mount(): void {
+    if (!this.parts) return;
+    const parts = this.parts;
+    this.parts = null;
+    render(h(ControlsBar, { frame: this }), parts.controls);
+    render(h(FaultBar, { frame: this }), parts.faults);
+    render(h(VerdictPanel, { frame: this }), parts.verdicts);
+    render(h(Timeline, { frame: this }), parts.timeline);
+  }
+
+  private build(actions: Action[], events: number, timeUs: number): Lab {
+    const lab = new Lab(this.spec.scenario, this.spec.config(), this.seed);
+    lab.replay_link(actions, events, timeUs);
+    return lab;
+  }
+
+  /** The tick every part reads: reading it subscribes the part to redraws. */
+  get version(): number {
+    return this.tick.value;
+  }
+
+  get isPlaying(): boolean {
+    return this.playing;
+  }
+
+  get selection(): number | null {
+    return this.selected;
+  }
+
+  get lastSeekMs(): number {
+    return this.seekMs;
+  }
+
+  get errorList(): string[] {
+    return this.errors.value;
+  }
+
+  get linkCopied(): boolean {
+    return this.copied.value;
+  }
+
+  get seedValue(): number {
+    return this.seed;
+  }
+
+  get speedValue(): number {
+    return this.speed;
+  }
+
+  setSeed(seed: number): void {
+    this.seed = Math.max(0, Math.floor(seed)) || 0;
+    this.reset();
+  }
+
+  setSpeed(speed: number): void {
+    this.speed = speed;
+    this.save();
+  }
+
+  /** Injects `faults` in order; an engine error (an unknown node, restarting a node that is up) is shown, not thrown. */
+  inject(faults: Fault[]): void {
+    try {
+      for (const f of faults) this.lab.inject(f);
+      this.errors.value = [];
+    } catch (e) {
+      this.errors.value = [e instanceof Error ? e.message : String(e)];
+    }
+    this.selected = null;
+    this.refresh();
+    if (!this.playing) this.save();
+  }
+
+  /** Shows the world right after trace record `index` (rewinding; the live run goes on when played). */
+  seek(index: number): void {
+    this.seekQuietly(index);
+    this.refresh();
+  }
+
+  private seekQuietly(index: number): void {
+    const start = performance.now();
+    const len = this.lab.trace_len();
+    const target = Math.max(0, Math.min(len - 1, Math.floor(index)));
+    this.selected = target >= len - 1 ? null : target;
+    this.lab.seek(target + 1);
+    this.seekMs = performance.now() - start;
+  }
+
+  /** Jumps to the last event at or before true time `us` (a violation's moment). */
+  jumpTo(us: number): void {
+    const len = this.lab.trace_len();
+    let lo = 0;
+    let hi = len - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      const [r] = this.lab.trace_slice(mid, mid + 1) as TraceRecord[];
+      if (r.time <= us) lo = mid;
+      else hi = mid - 1;
+    }
+    if (this.playing) this.toggle();
+    this.seek(lo);
+  }
+
+  /** Back to the live run. */
+  follow(): void {
+    this.selected = null;
+    this.lab.follow();
+    this.refresh();
+  }
+
+  toggle(): void {
+    this.playing = !this.playing;
+    if (this.playing) {
+      if (this.lab.finished()) this.playing = false;
+      this.selected = null;
+      this.lab.follow();
+      this.lastFrame = performance.now();
+      requestAnimationFrame((now) => this.frame(now));
+    } else {
+      this.save();
+    }
+    this.refresh();
+  }
+
+  step(): void {
+    this.selected = null;
+    this.lab.step();
+    this.refresh();
+    this.save();
+  }
+
+  reset(): void {
+    this.playing = false;
+    this.selected = null;
+    this.errors.value = [];
+    this.lab.free();
+    this.lab = this.build([], 0, 0);
+    this.refresh();
+    this.save();
+  }
+
+  private frame(now: number): void {
+    if (!this.playing) return;
+    // A frame's timestamp can precede the moment play was pressed: never go backwards.
+    const elapsedMs = Math.max(0, Math.min(100, now - this.lastFrame));
+    this.lastFrame = now;
+    const target = Math.floor(this.lab.live_now_us() + elapsedMs * 1000 * this.speed);
+    const end = this.lab.default_until_us();
+    this.lab.run_until(Math.min(target, end));
+    if (this.lab.finished()) this.playing = false;
+    this.refresh();
+    if (!this.playing) {
+      this.save();
+      return;
+    }
+    requestAnimationFrame((n) => this.frame(n));
+  }
+
+  /** Redraws the frame's parts and the view's picture. */
+  refresh(): void {
+    this.mount();
+    const snap = this.lab.snapshot() as Snapshot;
+    this.spec.draw(this.lab, snap);
+    this.tick.value++;
+  }
+
+  /** The view's fault buttons for the shown moment. */
+  faultButtons(): FaultButton[] {
+    return this.spec.faults(this.lab.snapshot() as Snapshot);
+  }
+
+  /** The faults injected so far, in order: what the share link replays. */
+  actions(): Action[] {
+    return this.lab.actions() as Action[];
+  }
+
+  /** Writes view, parameters, seed, faults, time and the selected event into the URL. */
+  save(): void {
+    const p = this.spec.params();
+    for (const key of p.keys()) {
+      if (key.startsWith(SIM_PREFIX)) throw new Error(`the view parameter ${key} is in the controls' namespace`);
+    }
+    p.set(SIM.seed, String(this.seed));
+    if (this.speed !== 1) p.set(SIM.speed, String(this.speed));
+    const actions = this.actions();
+    if (actions.length) p.set(SIM.faults, JSON.stringify(actions));
+    p.set(SIM.events, String(this.lab.events_processed()));
+    p.set(SIM.time, String(this.lab.live_now_us()));
+    if (this.selected !== null) p.set(SIM.selected, String(this.selected));
+    writeParams(this.spec.view, p);
+  }
+
+  share(): void {
+    this.save();
+    const url = shareUrl();
+    this.copied.value = true;
+    setTimeout(() => (this.copied.value = false), 2500);
+    navigator.clipboard?.writeText(url).catch(() => undefined);
+  }
+}
+
+function ControlsBar({ frame }: { frame: Frame }) {
+  frame.version;
+  const lab = frame.lab;
+  const finished = lab.finished();
+  const state = frame.selection !== null
+    ? h("span", { class: "badge rewound", id: "run-state", "data-state": "rewound" }, `⏪ ${t("frame.rewound", { t: seconds(lab.now_us()) })} `, h("button", { id: "follow", onClick: () => frame.follow() }, t("frame.follow")))
+    : finished
+      ? h("span", { class: "badge finished", id: "run-state", "data-state": "finished" }, `■ ${t("frame.finished", { t: seconds(lab.live_now_us()) })}`)
+      : h("span", { class: "badge", id: "run-state", "data-state": frame.isPlaying ? "playing" : "paused" }, frame.isPlaying ? `▶ ${t("frame.playing")}` : `❚❚ ${t("frame.paused")}`);
+  return h("div", { class: "frame-controls" },
+    h("div", { class: "row panel" },
+      h("label", null, `${t("controls.seed")} `,
+        h("input", { type: "number", min: 0, id: "seed", value: frame.seedValue, style: "width:7rem", onChange: (e: Event) => frame.setSeed(Number((e.target as HTMLInputElement).value)) })),
+      h("button", { id: "play", onClick: () => frame.toggle(), disabled: finished && !frame.isPlaying }, frame.isPlaying ? t("controls.pause") : t("controls.play")),
+      h("button", { id: "step", onClick: () => frame.step(), disabled: finished }, t("controls.step")),
+      h("label", null, `${t("controls.speed")} `,
+        h("select", { id: "speed", value: String(frame.speedValue), onChange: (e: Event) => frame.setSpeed(Number((e.target as HTMLSelectElement).value)) },
+          SPEEDS.map((s) => h("option", { key: s, value: String(s) }, `${s}×`)))),
+      h("button", { id: "reset", onClick: () => frame.reset() }, t("controls.reset")),
+      h("button", { id: "share", onClick: () => frame.share(), title: t("controls.shareHint") }, frame.linkCopied ? `✓ ${t("controls.copied")}` : t("controls.share")),
+      h("span", { class: "mono", id: "sim-time" }, t("frame.labelled", { label: t("controls.time"), value: seconds(lab.now_us()) })),
+      h("span", { class: "mono", id: "event-count" }, t("frame.labelled", { label: t("controls.events"), value: lab.shown_len() })),
+      state),
+    h("p", { class: "muted" }, `${t("controls.keys")} · ${t("controls.shareHint")}`),
+    frame.errorList.map((e) => h("p", { class: "error", key: e }, e)));
+}
+
+function FaultBar({ frame }: { frame: Frame }) {
+  frame.version;
+  return h("div", { class: "row fault-bar", role: "toolbar", "aria-label": t("frame.faults") },
+    frame.faultButtons().map((b) =>
+      h("button", { key: b.id, id: b.id, "data-action": b.id, disabled: b.disabled, title: b.title, onClick: () => frame.inject(b.faults) }, b.label)));
+}
+
+const STATUS_ICON: Record<Verdict["status"], string> = { holds: "✓", violated: "✗", pending: "…" };
+
+/** One verdict: the property, its state in words and an icon (never colour alone), and the checker's detail. */
+function VerdictLine({ v, frame }: { v: Verdict; frame: Frame }) {
+  const key = `prop.${v.property}`;
+  const property = isKey(key) ? t(key) : v.property;
+  const state = v.status === "holds"
+    ? v.final ? t("verdict.holds") : t("verdict.holdsSoFar")
+    : v.status === "pending" ? t("verdict.pending") : t("verdict.violated");
+  const cls = v.status === "holds" ? "good" : v.status === "pending" ? "muted" : v.promised ? "bad" : "warn";
+  const name = v.promised ? property : t("frame.aside", { text: property, aside: t("locks.unpromised") });
+  return h("div", { class: `verdict ${cls}`, id: `verdict-${v.property}`, "data-status": v.status, "data-final": String(v.final) },
+    h("span", { class: "icon", "aria-hidden": "true" }, STATUS_ICON[v.status]), " ",
+    h("strong", null, t("frame.labelled", { label: name, value: state })),
+    v.status === "violated" && v.at_us !== undefined
+      ? h("button", { class: "jump", "data-jump": v.property, onClick: () => frame.jumpTo(v.at_us!) }, t("verdict.jump", { t: seconds(v.at_us) }))
+      : null,
+    h("div", { class: "detail mono muted" }, v.detail));
+}
+
+function VerdictPanel({ frame }: { frame: Frame }) {
+  frame.version;
+  const verdicts = frame.lab.verdicts() as Verdict[];
+  return h("div", { class: "panel verdicts", id: "verdicts" },
+    h("h3", null, t("frame.verdicts")),
+    verdicts.map((v) => h(VerdictLine, { v, frame, key: v.property })),
+    h("div", { class: "mono" }, t("frame.labelled", { label: t("counter.hash"), value: "" }), h("span", { id: "trace-hash" }, frame.lab.trace_hash())));
+}
+
+/** The run's time strip: its faults (scheduled hollow, applied filled, the learner's own in the accent colour) and the shown moment. */
+function FaultStrip({ frame }: { frame: Frame }) {
+  const lab = frame.lab;
+  const marks = lab.fault_marks() as FaultMark[];
+  const end = Math.max(lab.default_until_us(), lab.live_now_us(), ...marks.map((m) => m.time), 1);
+  const width = 1000;
+  const x = (us: number) => 10 + (us / end) * (width - 20);
+  const ticks: number[] = [];
+  const stepS = Math.max(1, Math.ceil(end / 1e6 / 10));
+  for (let s = 0; s <= end / 1e6; s += stepS) ticks.push(s);
+  return h("svg", { class: "fault-strip", viewBox: `0 0 ${width} 50`, role: "img", "aria-label": t("frame.faultStrip"), id: "fault-strip" },
+    h("line", { x1: 10, y1: 18, x2: width - 10, y2: 18, class: "axis" }),
+    h("rect", { x: 10, y: 14, width: Math.max(0, x(lab.live_now_us()) - 10), height: 8, class: "played" }),
+    ticks.map((s) => h("text", { key: `t${s}`, x: x(s * 1e6), y: 46, class: "tick", "text-anchor": "middle" }, `${s} s`)),
+    marks.map((m, i) => h("g", { key: `${m.index ?? "next"}-${i}`, class: `fault-mark ${m.index === null ? "scheduled" : "applied"} ${m.by_learner ? "learner" : "scenario"}`, "data-fault": m.fault.fault, "data-time": m.time, transform: `translate(${x(m.time)},18)`,
+      onClick: m.index !== null ? () => frame.seek(m.index!) : undefined },
+      h("path", { d: "M0,-9 L6,0 L0,9 L-6,0 Z" }),
+      h("title", null, `${faultText(m.fault)} @ ${seconds(m.time)}${m.index === null ? ` (${t("frame.scheduled")})` : ""}`))),
+    h("line", { x1: x(lab.now_us()), y1: 4, x2: x(lab.now_us()), y2: 32, class: "cursor" }));
+}
+
+function Timeline({ frame }: { frame: Frame }) {
+  frame.version;
+  const lab = frame.lab;
+  const len = lab.trace_len();
+  const selected = frame.selection;
+  const center = selected ?? len - 1;
+  const from = Math.max(0, Math.min(center - EVENTS_SHOWN / 2, len - EVENTS_SHOWN));
+  const records = lab.trace_slice(from, from + EVENTS_SHOWN) as TraceRecord[];
+  const chosen = selected === null ? null : (lab.trace_slice(selected, selected + 1) as TraceRecord[])[0];
+  const children: ComponentChildren = [
+    h("div", null,
+      h("input", { type: "range", min: 0, max: Math.max(0, len - 1), value: selected ?? Math.max(0, len - 1), class: "scrubber", id: "scrubber", "aria-label": t("controls.timeline"), "data-seek-ms": frame.lastSeekMs.toFixed(2),
+        onInput: (e: Event) => frame.seek(Number((e.target as HTMLInputElement).value)) }),
+      h(EventList, { records, selected, frame })),
+    h("div", null,
+      h("h3", null, t("controls.event")),
+      h("pre", { class: "details mono panel", id: "event-details" }, chosen ? JSON.stringify(chosen, null, 2) : t("controls.noEvent"))),
+  ];
+  return h("div", { class: "frame-timeline" },
+    h("h3", null, t("controls.timeline")),
+    h(FaultStrip, { frame }),
+    h("div", { class: "grid2" }, children));
+}
+
+function EventList({ records, selected, frame }: { records: TraceRecord[]; selected: number | null; frame: Frame }) {
+  return h("div", {
+    class: "events mono", id: "events",
+    ref: (el: HTMLDivElement | null) => {
+      if (!el) return;
+      const line = el.querySelector(".selected");
+      if (line) line.scrollIntoView({ block: "nearest" });
+      else el.scrollTop = el.scrollHeight;
+    },
+  }, records.map((r) => h("div", { key: r.index, "data-index": r.index, class: r.index === selected ? "selected" : r.kind === "fault" ? "fault" : undefined, onClick: () => frame.seek(r.index) }, describe(r))));
+}
+
+/** The frame for `spec` into `parts`; the view draws through `spec.draw`, and calls `refresh()` once it is set up. */
+export function mountScenario(parts: FrameParts, params: URLSearchParams, spec: ScenarioView): Frame {
+  return new Frame(parts, params, spec);
+}
