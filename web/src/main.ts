@@ -16,31 +16,39 @@ import { mountLocks } from "./views/locks";
 import { mountWalkthrough } from "./views/walkthrough";
 import { mountRing } from "./views/ring";
 import { mountSoon } from "./views/soon";
+import { mountHome } from "./views/home";
 import { mountTransactions } from "./views/txn";
 
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
+/** A part of the chapter: its number and name, and its views. Each view's nav label is its page title. */
+interface Group { title: Key; sections: Section[] }
 
-const CHAPTER: Section[] = [
-  { id: "cap", title: "s.46.1.cap", mount: mountCap },
-  { id: "ring", title: "s.46.1.1.ring", mount: mountRing },
-  { id: "counter", title: "s.46.1.1.counter", mount: mountCounter },
-  { id: "coordination", title: "s.46.1.2", mount: mountElection },
-  { id: "queues", title: "s.46.2" },
-  { id: "caching", title: "s.46.3", mount: mountCache },
-  { id: "balancing", title: "s.46.4" },
-  { id: "map", title: "s.46.5" },
-  { id: "choosing", title: "s.46.6" },
-  { id: "locks", title: "s.46.7.1", mount: mountLocks },
-  { id: "ids", title: "s.46.7.2" },
-  { id: "transactions", title: "s.46.7.3", mount: mountTransactions },
+const CHAPTER: Group[] = [
+  { title: "s.46.1", sections: [
+    { id: "cap", title: "cap.title", mount: mountCap },
+    { id: "ring", title: "ring.title", mount: mountRing },
+    { id: "counter", title: "counter.title", mount: mountCounter },
+    { id: "coordination", title: "election.title", mount: mountElection },
+  ] },
+  { title: "s.46.2", sections: [{ id: "queues", title: "s.46.2" }] },
+  { title: "s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },
+  { title: "s.46.4", sections: [{ id: "balancing", title: "s.46.4" }] },
+  { title: "s.46.5", sections: [{ id: "map", title: "s.46.5" }] },
+  { title: "s.46.6", sections: [{ id: "choosing", title: "s.46.6" }] },
+  { title: "s.46.7", sections: [
+    { id: "locks", title: "locks.title", mount: mountLocks },
+    { id: "ids", title: "s.46.7.2" },
+    { id: "transactions", title: "txn.title", mount: mountTransactions },
+  ] },
 ];
 const EXERCISES: Section[] = [
-  { id: "exercise-1", title: "ex.1", mount: mountWalkthrough },
+  { id: "exercise-1", title: "walk.title", mount: mountWalkthrough },
   { id: "exercise-2", title: "ex.2" },
-  { id: "exercise-3", title: "ex.3", mount: mountCacheWalk },
+  { id: "exercise-3", title: "walk3.title", mount: mountCacheWalk },
   { id: "exercise-4", title: "ex.4" },
   { id: "exercise-5", title: "ex.5" },
 ];
+const SECTIONS: Section[] = [...CHAPTER.flatMap((g) => g.sections), ...EXERCISES];
 
 let keys: KeyHandlers | null = null;
 const app = document.getElementById("app")!;
@@ -86,20 +94,44 @@ function render(): void {
   const layout = document.createElement("div");
   layout.className = "layout";
   const nav = document.createElement("nav");
+  nav.id = "nav";
+  const home = navLink({ id: "home", title: "nav.home", mount: () => undefined }, route.view);
+  home.href = "#/";
   const title = document.createElement("h2");
   title.textContent = t("nav.title");
-  nav.append(title, ...CHAPTER.map((s) => navLink(s, route.view)));
+  nav.append(home, title);
+  for (const g of CHAPTER) {
+    const single = g.sections.length === 1 && g.sections[0].title === g.title;
+    if (!single) {
+      const h = document.createElement("h3");
+      h.textContent = t(g.title);
+      nav.append(h);
+    }
+    nav.append(...g.sections.map((s) => navLink(s, route.view)));
+  }
   const exercises = document.createElement("h2");
   exercises.textContent = t("nav.exercises");
   nav.append(exercises, ...EXERCISES.map((s) => navLink(s, route.view)));
+  const menu = document.createElement("button");
+  menu.id = "menu";
+  menu.className = "menu";
+  menu.textContent = `☰ ${t("nav.menu")}`;
+  menu.setAttribute("aria-controls", "nav");
+  menu.setAttribute("aria-expanded", "false");
+  menu.addEventListener("click", () => {
+    const open = nav.classList.toggle("open");
+    menu.setAttribute("aria-expanded", String(open));
+  });
+  header.prepend(menu);
   const main = document.createElement("main");
   main.id = "view";
   layout.append(nav, main);
   app.append(header, layout);
-  const section = [...CHAPTER, ...EXERCISES].find((s) => s.id === route.view) ?? CHAPTER[0];
+  const section = SECTIONS.find((s) => s.id === route.view);
   keys = null;
   try {
-    keys = (section.mount ? section.mount(main, route.params) : mountSoon(main, section.title)) ?? null;
+    if (!section) mountHome(main, SECTIONS.map((s) => ({ id: s.id, title: s.title, built: s.mount !== undefined })));
+    else keys = (section.mount ? section.mount(main, route.params) : mountSoon(main, section.title)) ?? null;
   } catch (e) {
     main.innerHTML = "";
     const h = document.createElement("h2");

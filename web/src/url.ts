@@ -9,7 +9,7 @@ export interface Route {
 export function readRoute(): Route {
   const hash = location.hash.replace(/^#\/?/, "");
   const [view, query = ""] = hash.split("?", 2);
-  return { view: view || "ring", params: new URLSearchParams(query) };
+  return { view: view || "home", params: new URLSearchParams(query) };
 }
 
 /** Replaces the current URL's parameters (no new history entry); the language choice stays. */

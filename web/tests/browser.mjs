@@ -104,15 +104,48 @@ async function open(page, hash = "") {
   await page.waitForSelector("main#view h2");
 }
 
-await test("the page loads with the ring view and no console errors", async (page) => {
+await test("the start page lists the chapter's eight goals, each with its views, and a path", async (page) => {
   await open(page);
-  assert((await page.textContent("main h2")) === "Consistent hashing", "the ring view is the first view");
+  assert((await page.textContent("main h2")) === "A hands-on lab for chapter 46", await page.textContent("main h2"));
+  assert((await page.locator("#home-goals > li").count()) === 8, "eight learning goals");
+  assert((await page.locator("#home-goals > li[data-built='true']").count()) === 5, "five of them have a view so far");
+  assert((await page.locator("#home-path li").count()) === 5, "a first path through five views");
+  const labels = await page.locator("nav a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.childNodes[0].textContent]));
+  for (const [link, label] of labels.filter(([l]) => l !== "#/")) {
+    await page.goto(base + link);
+    await page.waitForSelector("main#view h2");
+    assert((await page.textContent("main h2")) === label, `the nav says ${label}, the page ${await page.textContent("main h2")}`);
+  }
+  const numbers = (await page.locator("nav").textContent()).match(/46\.\d(\.\d)?/g);
+  assert(new Set(numbers).size === numbers.length, `each section number once: ${numbers}`);
+  await page.click("#lang");
+  await page.goto(base + "#/?lang=zh");
+  await page.waitForSelector("main#view h2");
+  assert((await page.textContent("main h2")) === "第 46 章动手实验室", await page.textContent("main h2"));
+});
+
+await test("below 900 px the nav is a menu and nothing is clipped at 390 px", async (page) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await open(page, "#/counter?sim.seed=1");
+  assert(!(await page.isVisible("nav")), "the nav is folded away");
+  await page.click("#menu");
+  assert(await page.isVisible("nav"), "the menu opens it");
+  await page.click("#menu");
+  const width = await page.evaluate(() => document.querySelector("main").getBoundingClientRect().width);
+  assert(width >= 380, `the content takes the width: ${width}px`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `no horizontal scroll on the page: ${overflow}px`);
+});
+
+await test("the page loads with the ring view and no console errors", async (page) => {
+  await open(page, "#/ring");
+  assert((await page.textContent("main h2")) === "Consistent hashing", "the ring view");
   const ticks = await page.locator("svg.ring line").count();
   assert(ticks === 450, `3 nodes × 150 virtual nodes = 450 ticks, got ${ticks}`);
   const keyPaths = await page.locator("svg.ring path[data-owner]").count();
   assert(keyPaths === 3, `one key path per owner, got ${keyPaths}`);
   const sections = await page.locator("nav a").count();
-  assert(sections === 17, `12 chapter sections and 5 exercises, got ${sections}`);
+  assert(sections === 18, `the start page, 12 chapter sections and 5 exercises, got ${sections}`);
   const load = await page.locator(".bar").count();
   assert(load === 3, `a load bar per node, got ${load}`);
 });
@@ -415,7 +448,7 @@ await test("the sweep runs in a worker and draws its chart", async (page) => {
 
 await test("the caching view compares three policies under the optimum", async (page) => {
   await open(page, "#/caching");
-  assert((await page.textContent("main h2")).startsWith("46.3 Caching"), await page.textContent("main h2"));
+  assert((await page.textContent("main h2")).startsWith("Caching: policies"), await page.textContent("main h2"));
   await page.fill("#cache-length", "50000");
   await page.click("#cache-compare");
   await page.waitForFunction(() => document.querySelector("#policy-legend")?.textContent.startsWith("50000/50000"), null, { timeout: 30000 });
@@ -771,7 +804,7 @@ await test("the first load at 10 Mbit/s shows a bilingual loading screen with pr
   await plainCdp.send("Network.setExtraHTTPHeaders", { headers: { "Accept-Encoding": "identity" } });
   await plainCdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 1_250_000, uploadThroughput: 625_000 });
   const plainStarted = Date.now();
-  await plain.goto(base);
+  await plain.goto(base + "#/ring");
   await plain.waitForSelector("main#view h2");
   await plain.click("#add-node");
   await plain.waitForFunction(() => Number(document.getElementById("moved")?.dataset.ring ?? 0) > 0);
@@ -779,7 +812,7 @@ await test("the first load at 10 Mbit/s shows a bilingual loading screen with pr
   await plainCdp.detach();
   await plain.close();
   const started = Date.now();
-  await page.goto(base, { waitUntil: "commit" });
+  await page.goto(base + "#/ring", { waitUntil: "commit" });
   await page.waitForSelector("#loading progress");
   const screen = await page.textContent("#loading");
   assert(screen.includes("Loading the simulation engine") && screen.includes("正在加载模拟引擎"), `both languages: ${screen}`);

@@ -1,12 +1,12 @@
 import { t, type Key } from "../i18n";
+import { el } from "../dom";
 
 /** A section of the chapter whose view comes in a later release. */
-export function mountSoon(el: HTMLElement, title: Key): void {
-  el.innerHTML = "";
-  const h = document.createElement("h2");
-  h.textContent = t(title);
-  const p = document.createElement("p");
-  p.className = "intro";
-  p.textContent = `${t("soon.title")}. ${t("soon.body")}`;
-  el.append(h, p);
+export function mountSoon(root: HTMLElement, title: Key): void {
+  root.innerHTML = "";
+  const back = el("a", "", t("soon.back"));
+  back.href = "#/";
+  const p = el("p");
+  p.append(back);
+  root.append(el("h2", "", t(title)), el("p", "intro", t("soon.title")), el("p", "intro", t("soon.body")), p);
 }
