@@ -359,6 +359,8 @@ await test("the lock view switches kinds and speaks Chinese", async (page) => {
 await test("the exercise-1 walkthrough can be stepped to the end", async (page) => {
   await open(page, "#/exercise-1");
   assert((await page.textContent("main h2")).startsWith("Exercise 1"), await page.textContent("main h2"));
+  const positions = [];
+  const longest = [];
   for (let i = 0; i < 5; i++) {
     assert((await page.getAttribute("#walk-step", "data-page")) === String(i), `page ${i}`);
     assert(await page.isDisabled("#reveal"), "no reveal before an answer");
@@ -367,6 +369,9 @@ await test("the exercise-1 walkthrough can be stepped to the end", async (page) 
     await page.click("#reveal");
     assert((await page.textContent("#walk-explain")).length > 50, "the explanation is shown");
     assert((await page.locator(".choice.right").count()) === 1, "the right answer is marked");
+    const choices = await page.locator(".choice").evaluateAll((ls) => ls.map((l) => [l.classList.contains("right"), l.textContent.length]));
+    positions.push(choices.findIndex(([right]) => right));
+    longest.push(choices.every(([right, len]) => right || len < choices.find(([r]) => r)[1]));
     const violations = await page.locator("#walk-timeline rect.violation").count();
     const rejected = await page.locator("#walk-timeline .write.rejected").count();
     if (i === 2) assert(violations === 2 && rejected === 0, `the pause without fencing corrupts: ${violations} ${rejected}`);
@@ -376,6 +381,8 @@ await test("the exercise-1 walkthrough can be stepped to the end", async (page) 
     await page.click("#next");
   }
   await page.waitForSelector("#walkthrough-done");
+  assert(new Set(positions).size > 1, `the right answer moves between pages: ${positions}`);
+  assert(longest.filter(Boolean).length <= 2, `the right answer is not the longest on most pages: ${longest}`);
   await page.click("#walk-again");
   await page.click("#lang");
   assert((await page.textContent("main h2")).startsWith("练习 1"), await page.textContent("main h2"));
@@ -395,6 +402,18 @@ await test("crashing the leader elects a new one, with timers as rings", async (
   const next = /(n\d): leader \(term (\d+)\)/.exec(after);
   assert(next && next[1] !== leader[1] && Number(next[2]) > Number(leader[2]), `a new leader in a higher term: ${after}`);
   assert((await page.getAttribute("#verdict-one_leader_per_term", "data-status")) === "holds", "one leader per term");
+});
+
+await test("the chapter's grant-every-vote rule elects two leaders in a term on the default seed, Raft's never", async (page) => {
+  await open(page, "#/coordination?votes=chapter&sim.t=3000000");
+  assert((await page.inputValue("#seed")) === "1", "the default seed");
+  assert((await page.getAttribute("#verdict-one_leader_per_term", "data-status")) === "violated", await page.textContent("#verdict-one_leader_per_term"));
+  await page.click("#verdict-one_leader_per_term button.jump");
+  assert((await page.getAttribute("#run-state", "data-state")) === "rewound", "the verdict's button goes to the moment");
+  await open(page, "#/coordination?sim.t=3000000");
+  await page.click("#crash-leader");
+  await playUntil(page, 6);
+  assert((await page.getAttribute("#verdict-one_leader_per_term", "data-status")) === "holds", "Raft's rule keeps one leader per term");
 });
 
 await test("the CAP view: cutting links costs availability, the history and the verdict show it", async (page) => {
@@ -486,6 +505,7 @@ await test("the exercise-3 walkthrough can be stepped to the end", async (page) 
     await page.locator("input[name='choice']").nth(i % 3).check();
     await page.click("#reveal");
     assert((await page.locator("#walk-series path.series").count()) === 2, "before and after");
+    if (i === 1) assert((await page.textContent("#walk-chart")).includes("stale reads per 100 ms"), "the stale-fill page draws the stale reads it asks about");
     assert((await page.locator(".choice.right").count()) === 1, "the right answer is marked");
     const numbers = await page.textContent("#walk-numbers");
     if (i === 4) assert(numbers.includes("1000 → single-flight 1"), numbers);

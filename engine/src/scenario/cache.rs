@@ -97,6 +97,8 @@ pub struct CacheReport {
     pub expiry_series: Vec<u64>,
     pub stale_reads: u64,
     pub late_stale_reads: u64,
+    /// Late stale reads per bucket of the time they began.
+    pub late_stale_series: Vec<u64>,
     pub writes_acked: u64,
     /// Acknowledged writes that never reached the database and that no later commit of their
     /// key replaced (write-behind keeps only a key's last write: the earlier ones are superseded,
@@ -166,7 +168,10 @@ impl CacheReport {
                 && replaced_at < started
             {
                 r.stale_reads += 1;
-                r.late_stale_reads += u64::from(started - replaced_at > windows.late_us);
+                if started - replaced_at > windows.late_us {
+                    r.late_stale_reads += 1;
+                    bump(&mut r.late_stale_series, bucket(started));
+                }
             }
         }
         r.writes_lost = acked
@@ -248,6 +253,7 @@ impl Judge<CacheProtocol> for CacheJudge {
         s.insert("bucket_ms".into(), BUCKET_MS.into());
         s.insert("db_series".into(), r.db_series.clone().into());
         s.insert("expiry_series".into(), r.expiry_series.clone().into());
+        s.insert("late_stale_series".into(), r.late_stale_series.clone().into());
         s.insert("stale_reads".into(), r.stale_reads.into());
         s.insert("late_stale_reads".into(), r.late_stale_reads.into());
         s.insert("writes_acked".into(), r.writes_acked.into());

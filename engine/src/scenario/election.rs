@@ -176,6 +176,19 @@ impl ElectionJudge {
         by_term
     }
 
+    /// The first term to get a second leader, and when it did: the moment safety broke.
+    fn second_leader(sim: &Sim<ElectionProtocol>) -> Option<(u64, SimTime)> {
+        let mut by_term: BTreeMap<u64, BTreeSet<NodeId>> = BTreeMap::new();
+        sim.observations().iter().find_map(|o| match o.obs {
+            ElectionObs::Leader { term } => {
+                let leaders = by_term.entry(term).or_default();
+                leaders.insert(o.node);
+                (leaders.len() > 1).then_some((term, o.time))
+            }
+            _ => None,
+        })
+    }
+
     /// Crashes of the node that was leading at the time, with the next election after each.
     fn failovers(sim: &Sim<ElectionProtocol>) -> Vec<Failover> {
         let mut leader: Option<NodeId> = None;
@@ -207,15 +220,16 @@ impl Judge<ElectionProtocol> for ElectionJudge {
     fn verdicts(&self, sim: &Sim<ElectionProtocol>) -> Vec<Verdict> {
         let names = |n: &NodeId| sim.node_name(*n).unwrap_or("?").to_owned();
         let by_term = Self::leaders_by_term(sim);
-        let safety = match by_term.iter().find(|(_, leaders)| leaders.len() > 1) {
-            Some((term, leaders)) => Verdict::fails(
+        let safety = match Self::second_leader(sim) {
+            Some((term, at)) => Verdict::fails(
                 "one_leader_per_term",
                 format!(
                     "term {term} had {} leaders: {}",
-                    leaders.len(),
-                    leaders.iter().map(names).collect::<Vec<_>>().join(", ")
+                    by_term[&term].len(),
+                    by_term[&term].iter().map(names).collect::<Vec<_>>().join(", ")
                 ),
-            ),
+            )
+            .at(at.as_micros()),
             None => Verdict::holds(
                 "one_leader_per_term",
                 format!("{} terms with a leader, never two leaders in one", by_term.len()),

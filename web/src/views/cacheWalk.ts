@@ -16,18 +16,25 @@ interface Page {
   answer: number;
 }
 
-function scenario(config: Record<string, unknown>, metric: string): { series: number[]; value: number } {
+/** Which series a page draws: the database's load, or the stale reads its question asks about. */
+type Drawn = "db_series" | "late_stale_series";
+
+function scenario(config: Record<string, unknown>, metric: string, drawn: Drawn): { series: number[]; value: number } {
   const lab = new Lab("cache", config, 1);
   lab.run_until(lab.default_until_us());
   const summary = lab.summary() as Record<string, unknown>;
   lab.free();
-  return { series: (summary.db_series as number[]) ?? [], value: Number(summary[metric] ?? 0) };
+  return { series: (summary[drawn] as number[]) ?? [], value: Number(summary[metric] ?? 0) };
 }
 
-function patterns(before: Record<string, unknown>, after: Record<string, unknown>, metric: string) {
-  const a = scenario(before, metric);
-  const b = scenario(after, metric);
-  return { before: a.series, after: b.series, metric, values: [a.value, b.value] as [number, number], yMax: Math.max(1, ...a.series, ...b.series), xLabel: t("cache.time100ms"), yLabel: t("cache.loadsPerBucket") };
+function patterns(before: Record<string, unknown>, after: Record<string, unknown>, metric: string, drawn: Drawn = "db_series") {
+  const a = scenario(before, metric, drawn);
+  const b = scenario(after, metric, drawn);
+  // A run without a single stale read has an empty series: draw it as zeros over the same span.
+  const span = Math.max(a.series.length, b.series.length);
+  for (const r of [a, b]) while (r.series.length < span) r.series.push(0);
+  const yLabel = drawn === "db_series" ? t("cache.loadsPerBucket") : t("cache.stalePerBucket");
+  return { before: a.series, after: b.series, metric, values: [a.value, b.value] as [number, number], yMax: Math.max(1, ...a.series, ...b.series), xLabel: t("cache.time100ms"), yLabel };
 }
 
 function policies() {
@@ -41,7 +48,7 @@ function policies() {
 
 const PAGES: Page[] = [
   { key: "policy", run: policies, answer: 1 },
-  { key: "stale", run: () => patterns(STORIES.race, { ...STORIES.race, fix: "versioned" }, "late_stale_reads"), answer: 2 },
+  { key: "stale", run: () => patterns(STORIES.race, { ...STORIES.race, fix: "versioned" }, "late_stale_reads", "late_stale_series"), answer: 2 },
   { key: "penetration", run: () => patterns(STORIES.penetration, { ...STORIES.penetration, bloom: true }, "db_loads_absent"), answer: 0 },
   { key: "avalanche", run: () => patterns(STORIES.avalanche, { ...STORIES.avalanche, jitter_percent: 50 }, "db_peak_per_bucket"), answer: 1 },
   { key: "breakdown", run: () => patterns({ apps: 1, rate_per_s: 0, burst: 1000, duration_ms: 3000 }, { apps: 1, rate_per_s: 0, burst: 1000, duration_ms: 3000, single_flight: true }, "db_loads"), answer: 2 },

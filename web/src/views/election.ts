@@ -31,7 +31,8 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
   options.append(voteLabel);
   const picture = el("div", "panel chart");
   picture.id = "election-ring";
-  const facts = el("div", "mono muted");
+  const facts = el("div", "muted");
+  facts.id = "election-facts";
   const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
   parts.verdicts.id = "election-verdicts";
   root.append(options, parts.controls, picture, parts.faults, parts.verdicts, facts, parts.timeline);
@@ -39,7 +40,7 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
   const frame = mountScenario(parts, params, {
     view: "coordination",
     scenario: "election",
-    config: () => ({ votes, crashes: false, partitions: false, pauses: false, loss_percent: 0, duration_ms: 60000 }),
+    config: () => ({ votes, crashes: false, partitions: false, pauses: false, loss_percent: 0, duration_ms: 60000, timeout_min_ms: 150, timeout_max_ms: 160 }),
     params: () => new URLSearchParams(votes === "chapter" ? { votes } : {}),
     draw: (lab, snap) => render(lab, snap as Snapshot),
     faults: (world) => {
@@ -108,9 +109,13 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
     picture.append(pic, roles, legend);
 
     const summary = lab.summary() as Record<string, unknown>;
-    facts.textContent = Object.entries(summary)
-      .filter(([k]) => k !== "net")
-      .map(([k, v]) => `${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`)
+    const measured = ["terms_with_a_leader", "candidacies", "leader_crashes", "failover_ms_median", "failover_ms_max"] as const;
+    facts.textContent = measured
+      .map((k) => {
+        const v = summary[k];
+        const value = typeof v === "number" ? (k.startsWith("failover") ? `${v} ms` : String(v)) : t("election.m.none");
+        return t("frame.labelled", { label: t(`election.m.${k}`), value });
+      })
       .join(" · ");
   }
 

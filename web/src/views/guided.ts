@@ -32,6 +32,18 @@ export interface Guided {
 
 const CHOICES = 3;
 
+/**
+ * The order the choices are shown in: a permutation chosen by the page's key (FNV-1a), the same
+ * on every visit, so that the right answer is not always in one place (the texts are written in
+ * the order that reads best, with the answer anywhere).
+ */
+function shown(key: string): number[] {
+  let h = 0x811c9dc5;
+  for (const c of key) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+  return orders[h % orders.length];
+}
+
 export function mountGuided(root: HTMLElement, params: URLSearchParams, g: Guided): void {
   let index = Math.min(g.pages.length, Math.max(0, Number(params.get("page") ?? 0) || 0));
   let revealed = false;
@@ -74,7 +86,7 @@ export function mountGuided(root: HTMLElement, params: URLSearchParams, g: Guide
     const page = el("div", "panel");
     page.id = "walk-step";
     page.dataset.page = String(index);
-    page.append(el("h3", "", `${t("walk.step", { n: index + 1, total: g.pages.length })}: ${t(k("title"))}`), el("p", "", t(k("setup"))));
+    page.append(el("h3", "", t("frame.labelled", { label: t("walk.step", { n: index + 1, total: g.pages.length }), value: t(k("title")) })), el("p", "", t(k("setup"))));
     p.body?.(page, revealed);
 
     const question = el("fieldset", "question");
@@ -83,7 +95,7 @@ export function mountGuided(root: HTMLElement, params: URLSearchParams, g: Guide
     const reveal = el("button", "", t("walk.reveal"));
     reveal.id = "reveal";
     reveal.disabled = revealed || chosen === null;
-    for (let i = 0; i < CHOICES; i++) {
+    for (const i of shown(`${g.prefix}.${p.key}`).slice(0, CHOICES)) {
       const label = el("label", "choice");
       const radio = el("input");
       radio.type = "radio";
