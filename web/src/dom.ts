@@ -10,10 +10,33 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text
   return e;
 }
 
-/** An SVG element with attributes and text. */
+/** An SVG element with attributes and text; a root `<svg>` is made [`legible`]. */
 export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text = ""): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (text) e.textContent = text;
+  if (e instanceof SVGSVGElement) legible(e);
   return e;
+}
+
+/** Keeps a drawing's text readable however small the drawing is shown (a phone, a projector):
+ * `--text-k` is how many of the drawing's units one screen pixel takes, and the stylesheet sizes
+ * `svg.legible` text by it, so text never shows below its size in CSS pixels. */
+const scaler = typeof ResizeObserver === "undefined" ? null : new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const s = e.target as SVGSVGElement;
+    if (!s.isConnected) {
+      scaler?.unobserve(s);
+      continue;
+    }
+    const units = s.viewBox.baseVal?.width ?? 0;
+    const shown = e.contentRect.width;
+    if (units > 0 && shown > 0) s.style.setProperty("--text-k", String(Math.max(1, units / shown)));
+  }
+});
+
+export function legible<T extends SVGSVGElement>(s: T): T {
+  s.classList.add("legible");
+  scaler?.observe(s);
+  return s;
 }

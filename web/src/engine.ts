@@ -25,8 +25,12 @@ export type VerdictStatus = "holds" | "violated" | "pending";
 
 export interface Mark { node: string; from_us: number; to_us: number }
 
-/** One of `Lab.verdicts()`. */
-export interface Verdict { property: string; holds: boolean; detail: string; promised: boolean; marks?: Mark[]; status: VerdictStatus; final: boolean; at_us?: number }
+/** A checker's detail as data (check/message.rs): a code and its values, each text that reads
+ * the same in every language, another message, or a list of messages. */
+export interface Message { code: string; args?: Record<string, string | Message | Message[]> }
+
+/** One of `Lab.verdicts()`; `detail` is `message` in English. */
+export interface Verdict { property: string; holds: boolean; detail: string; message: Message; promised: boolean; marks?: Mark[]; status: VerdictStatus; final: boolean; at_us?: number }
 
 /** One of `Lab.fault_marks()`: a fault applied (with its trace record) or still to come. */
 export interface FaultMark { time: number; index: number | null; fault: Fault; by_learner: boolean }

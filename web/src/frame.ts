@@ -9,9 +9,11 @@
 // so a press held while the run plays still lands (the old controls were rebuilt every frame).
 
 import { h, render, type ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { scaleLinear } from "d3-scale";
 import { signal } from "@preact/signals";
 import { Lab } from "./pkg/distlab_wasm.js";
-import { isKey, t } from "./i18n";
+import { detail, isKey, t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
 import type { Action, Fault, FaultMark, Snapshot, TraceRecord, Verdict } from "./engine";
 
@@ -46,14 +48,18 @@ export interface FrameParts { controls: HTMLElement; faults: HTMLElement; verdic
 
 export interface KeyHandlers { toggle(): void; step(): void; reset(): void }
 
-/** One line of the event list. */
-function describe(r: TraceRecord): string {
+/** One line of the event list: nodes by name, and what a message or an observation is. */
+function describe(r: TraceRecord, names: Map<number, string>): string {
   const time = (r.time / 1e6).toFixed(6);
+  const node = (v: unknown) => (typeof v === "number" ? names.get(v) ?? String(v) : String(v));
+  const type = (v: unknown) => (v && typeof v === "object" && "type" in v ? String((v as { type: unknown }).type) : "");
+  const route = "from" in r && "to" in r ? `${node(r.from)} → ${node(r.to)}` : "node" in r ? node(r.node) : "";
+  const what = type(r.msg) || type(r.obs) || (r.kind === "fault" ? faultText(r.fault as Fault) : "");
   const rest = Object.entries(r)
-    .filter(([k]) => !["index", "time", "kind", "msg", "obs"].includes(k))
+    .filter(([k]) => !["index", "time", "kind", "msg", "obs", "from", "to", "node", "fault"].includes(k))
     .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(" ");
-  return `#${r.index} ${time}s ${r.kind} ${rest}`;
+  return [`#${r.index} ${time}s ${r.kind}`, route, what, rest].filter(Boolean).join(" ");
 }
 
 function seconds(us: number, digits = 3): string {
@@ -63,7 +69,7 @@ function seconds(us: number, digits = 3): string {
 /** A fault in words, for the timeline's marks. */
 function faultText(f: Fault): string {
   const node = typeof f.node === "string" ? ` ${f.node}` : "";
-  return `${isKey(`fault.${f.fault}`) ? t(`fault.${f.fault}` as "fault.crash") : f.fault}${node}`;
+  return `${isKey(`common.fault.${f.fault}`) ? t(`common.fault.${f.fault}` as "common.fault.crash") : f.fault}${node}`;
 }
 
 export class Frame implements KeyHandlers {
@@ -80,6 +86,8 @@ export class Frame implements KeyHandlers {
   /** How long the last rewind took (ms), for the browser test's report. */
   private seekMs = 0;
   private readonly spec: ScenarioView;
+  /** Node names by id, from the latest snapshot: the event list says `r0 → r2`, not `from=0 to=2`. */
+  names = new Map<number, string>();
 
   constructor(parts: FrameParts, params: URLSearchParams, spec: ScenarioView) {
     this.spec = spec;
@@ -256,6 +264,7 @@ export class Frame implements KeyHandlers {
   refresh(): void {
     this.mount();
     const snap = this.lab.snapshot() as Snapshot;
+    this.names = new Map(snap.nodes.map((n) => [n.id, n.name]));
     this.spec.draw(this.lab, snap);
     this.tick.value++;
   }
@@ -300,31 +309,31 @@ function ControlsBar({ frame }: { frame: Frame }) {
   const lab = frame.lab;
   const finished = lab.finished();
   const state = frame.selection !== null
-    ? h("span", { class: "badge rewound", id: "run-state", "data-state": "rewound" }, `⏪ ${t("frame.rewound", { t: seconds(lab.now_us()) })} `, h("button", { id: "follow", onClick: () => frame.follow() }, t("frame.follow")))
+    ? h("span", { class: "badge rewound", id: "run-state", "data-state": "rewound" }, `⏪ ${t("common.frame.rewound", { t: seconds(lab.now_us()) })} `, h("button", { id: "follow", onClick: () => frame.follow() }, t("common.frame.follow")))
     : finished
-      ? h("span", { class: "badge finished", id: "run-state", "data-state": "finished" }, `■ ${t("frame.finished", { t: seconds(lab.live_now_us()) })}`)
-      : h("span", { class: "badge", id: "run-state", "data-state": frame.isPlaying ? "playing" : "paused" }, frame.isPlaying ? `▶ ${t("frame.playing")}` : `❚❚ ${t("frame.paused")}`);
+      ? h("span", { class: "badge finished", id: "run-state", "data-state": "finished" }, `■ ${t("common.frame.finished", { t: seconds(lab.live_now_us()) })}`)
+      : h("span", { class: "badge", id: "run-state", "data-state": frame.isPlaying ? "playing" : "paused" }, frame.isPlaying ? `▶ ${t("common.frame.playing")}` : `❚❚ ${t("common.frame.paused")}`);
   return h("div", { class: "frame-controls" },
     h("div", { class: "row panel" },
-      h("label", null, `${t("controls.seed")} `,
+      h("label", null, `${t("common.controls.seed")} `,
         h("input", { type: "number", min: 0, id: "seed", value: frame.seedValue, style: "width:7rem", onChange: (e: Event) => frame.setSeed(Number((e.target as HTMLInputElement).value)) })),
-      h("button", { id: "play", onClick: () => frame.toggle(), disabled: finished && !frame.isPlaying }, frame.isPlaying ? t("controls.pause") : t("controls.play")),
-      h("button", { id: "step", onClick: () => frame.step(), disabled: finished }, t("controls.step")),
-      h("label", null, `${t("controls.speed")} `,
+      h("button", { id: "play", onClick: () => frame.toggle(), disabled: finished && !frame.isPlaying }, frame.isPlaying ? t("common.controls.pause") : t("common.controls.play")),
+      h("button", { id: "step", onClick: () => frame.step(), disabled: finished }, t("common.controls.step")),
+      h("label", null, `${t("common.controls.speed")} `,
         h("select", { id: "speed", value: String(frame.speedValue), onChange: (e: Event) => frame.setSpeed(Number((e.target as HTMLSelectElement).value)) },
           SPEEDS.map((s) => h("option", { key: s, value: String(s) }, `${s}×`)))),
-      h("button", { id: "reset", onClick: () => frame.reset() }, t("controls.reset")),
-      h("button", { id: "share", onClick: () => frame.share(), title: t("controls.shareHint") }, frame.linkCopied ? `✓ ${t("controls.copied")}` : t("controls.share")),
-      h("span", { class: "mono", id: "sim-time" }, t("frame.labelled", { label: t("controls.time"), value: seconds(lab.now_us()) })),
-      h("span", { class: "mono", id: "event-count" }, t("frame.labelled", { label: t("controls.events"), value: lab.shown_len() })),
+      h("button", { id: "reset", onClick: () => frame.reset() }, t("common.controls.reset")),
+      h("button", { id: "share", onClick: () => frame.share(), title: t("common.controls.shareHint") }, frame.linkCopied ? `✓ ${t("common.controls.copied")}` : t("common.controls.share")),
+      h("span", { class: "mono", id: "sim-time" }, t("common.frame.labelled", { label: t("common.controls.time"), value: seconds(lab.now_us()) })),
+      h("span", { class: "mono", id: "event-count" }, t("common.frame.labelled", { label: t("common.controls.events"), value: lab.shown_len() })),
       state),
-    h("p", { class: "muted" }, `${t("controls.keys")} · ${t("controls.shareHint")}`),
+    h("p", { class: "muted" }, `${t("common.controls.keys")} · ${t("common.controls.shareHint")}`),
     frame.errorList.map((e) => h("p", { class: "error", key: e }, e)));
 }
 
 function FaultBar({ frame }: { frame: Frame }) {
   frame.version;
-  return h("div", { class: "row fault-bar", role: "toolbar", "aria-label": t("frame.faults") },
+  return h("div", { class: "row fault-bar", role: "toolbar", "aria-label": t("common.frame.faults") },
     frame.faultButtons().map((b) =>
       h("button", { key: b.id, id: b.id, "data-action": b.id, disabled: b.disabled, title: b.title, onClick: () => frame.inject(b.faults) }, b.label)));
 }
@@ -333,49 +342,59 @@ const STATUS_ICON: Record<Verdict["status"], string> = { holds: "✓", violated:
 
 /** One verdict: the property, its state in words and an icon (never colour alone), and the checker's detail. */
 function VerdictLine({ v, frame }: { v: Verdict; frame: Frame }) {
-  const key = `prop.${v.property}`;
+  const key = `common.prop.${v.property}`;
   const property = isKey(key) ? t(key) : v.property;
   const state = v.status === "holds"
-    ? v.final ? t("verdict.holds") : t("verdict.holdsSoFar")
-    : v.status === "pending" ? t("verdict.pending") : t("verdict.violated");
+    ? v.final ? t("common.verdict.holds") : t("common.verdict.holdsSoFar")
+    : v.status === "pending" ? t("common.verdict.pending") : t("common.verdict.violated");
   const cls = v.status === "holds" ? "good" : v.status === "pending" ? "muted" : v.promised ? "bad" : "warn";
-  const name = v.promised ? property : t("frame.aside", { text: property, aside: t("locks.unpromised") });
+  const name = v.promised ? property : t("common.frame.aside", { text: property, aside: t("locks.unpromised") });
   return h("div", { class: `verdict ${cls}`, id: `verdict-${v.property}`, "data-status": v.status, "data-final": String(v.final) },
     h("span", { class: "icon", "aria-hidden": "true" }, STATUS_ICON[v.status]), " ",
-    h("strong", null, t("frame.labelled", { label: name, value: state })),
+    h("strong", null, t("common.frame.labelled", { label: name, value: state })),
     v.status === "violated" && v.at_us !== undefined
-      ? h("button", { class: "jump", "data-jump": v.property, onClick: () => frame.jumpTo(v.at_us!) }, t("verdict.jump", { t: seconds(v.at_us) }))
+      ? h("button", { class: "jump", "data-jump": v.property, onClick: () => frame.jumpTo(v.at_us!) }, t("common.verdict.jump", { t: seconds(v.at_us) }))
       : null,
-    h("div", { class: "detail mono muted" }, v.detail));
+    h("div", { class: "detail mono muted" }, detail(v)));
 }
 
 function VerdictPanel({ frame }: { frame: Frame }) {
   frame.version;
   const verdicts = frame.lab.verdicts() as Verdict[];
   return h("div", { class: "panel verdicts", id: "verdicts" },
-    h("h3", null, t("frame.verdicts")),
+    h("h3", null, t("common.frame.verdicts")),
     verdicts.map((v) => h(VerdictLine, { v, frame, key: v.property })),
-    h("div", { class: "mono" }, t("frame.labelled", { label: t("counter.hash"), value: "" }), h("span", { id: "trace-hash" }, frame.lab.trace_hash())));
+    h("div", { class: "mono" }, t("common.frame.labelled", { label: t("counter.hash"), value: "" }), h("span", { id: "trace-hash" }, frame.lab.trace_hash())));
 }
 
 /** The run's time strip: its faults (scheduled hollow, applied filled, the learner's own in the accent colour) and the shown moment. */
 function FaultStrip({ frame }: { frame: Frame }) {
+  frame.version;
   const lab = frame.lab;
   const marks = lab.fault_marks() as FaultMark[];
   const end = Math.max(lab.default_until_us(), lab.live_now_us(), ...marks.map((m) => m.time), 1);
-  const width = 1000;
-  const x = (us: number) => 10 + (us / end) * (width - 20);
-  const ticks: number[] = [];
-  const stepS = Math.max(1, Math.ceil(end / 1e6 / 10));
-  for (let s = 0; s <= end / 1e6; s += stepS) ticks.push(s);
-  return h("svg", { class: "fault-strip", viewBox: `0 0 ${width} 50`, role: "img", "aria-label": t("frame.faultStrip"), id: "fault-strip" },
-    h("line", { x1: 10, y1: 18, x2: width - 10, y2: 18, class: "axis" }),
-    h("rect", { x: 10, y: 14, width: Math.max(0, x(lab.live_now_us()) - 10), height: 8, class: "played" }),
-    ticks.map((s) => h("text", { key: `t${s}`, x: x(s * 1e6), y: 46, class: "tick", "text-anchor": "middle" }, `${s} s`)),
+  // Drawn at the pixel width it is shown at, so its text stays at the stylesheet's size and
+  // d3 spaces the ticks for the room there is (a phone gets fewer).
+  const [width, setWidth] = useState(1000);
+  const ref = useRef<SVGSVGElement>(null);
+  useEffect(() => {
+    const strip = ref.current;
+    if (!strip || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(([e]) => setWidth(Math.max(200, Math.round(e.contentRect.width))));
+    observer.observe(strip);
+    return () => observer.disconnect();
+  }, []);
+  const scale = scaleLinear().domain([0, end / 1e6]).range([24, width - 24]);
+  const x = (us: number) => scale(us / 1e6);
+  const ticks = scale.ticks(Math.max(2, Math.floor(width / 90)));
+  return h("svg", { class: "fault-strip", ref, viewBox: `0 0 ${width} 50`, role: "img", "aria-label": t("common.frame.faultStrip"), id: "fault-strip" },
+    h("line", { x1: scale(0), y1: 18, x2: scale(end / 1e6), y2: 18, class: "axis" }),
+    h("rect", { x: scale(0), y: 14, width: Math.max(0, x(lab.live_now_us()) - scale(0)), height: 8, class: "played" }),
+    ticks.map((s) => h("text", { key: `t${s}`, x: scale(s), y: 46, class: "tick", "text-anchor": "middle" }, `${s} s`)),
     marks.map((m, i) => h("g", { key: `${m.index ?? "next"}-${i}`, class: `fault-mark ${m.index === null ? "scheduled" : "applied"} ${m.by_learner ? "learner" : "scenario"}`, "data-fault": m.fault.fault, "data-time": m.time, transform: `translate(${x(m.time)},18)`,
       onClick: m.index !== null ? () => frame.seek(m.index!) : undefined },
       h("path", { d: "M0,-9 L6,0 L0,9 L-6,0 Z" }),
-      h("title", null, `${faultText(m.fault)} @ ${seconds(m.time)}${m.index === null ? ` (${t("frame.scheduled")})` : ""}`))),
+      h("title", null, `${faultText(m.fault)} @ ${seconds(m.time)}${m.index === null ? ` (${t("common.frame.scheduled")})` : ""}`))),
     h("line", { x1: x(lab.now_us()), y1: 4, x2: x(lab.now_us()), y2: 32, class: "cursor" }));
 }
 
@@ -390,15 +409,15 @@ function Timeline({ frame }: { frame: Frame }) {
   const chosen = selected === null ? null : (lab.trace_slice(selected, selected + 1) as TraceRecord[])[0];
   const children: ComponentChildren = [
     h("div", null,
-      h("input", { type: "range", min: 0, max: Math.max(0, len - 1), value: selected ?? Math.max(0, len - 1), class: "scrubber", id: "scrubber", "aria-label": t("controls.timeline"), "data-seek-ms": frame.lastSeekMs.toFixed(2),
+      h("input", { type: "range", min: 0, max: Math.max(0, len - 1), value: selected ?? Math.max(0, len - 1), class: "scrubber", id: "scrubber", "aria-label": t("common.controls.timeline"), "data-seek-ms": frame.lastSeekMs.toFixed(2),
         onInput: (e: Event) => frame.seek(Number((e.target as HTMLInputElement).value)) }),
       h(EventList, { records, selected, frame })),
     h("div", null,
-      h("h3", null, t("controls.event")),
-      h("pre", { class: "details mono panel", id: "event-details" }, chosen ? JSON.stringify(chosen, null, 2) : t("controls.noEvent"))),
+      h("h3", null, t("common.controls.event")),
+      h("pre", { class: "details mono panel", id: "event-details" }, chosen ? JSON.stringify(chosen, null, 2) : t("common.controls.noEvent"))),
   ];
   return h("div", { class: "frame-timeline" },
-    h("h3", null, t("controls.timeline")),
+    h("h3", null, t("common.controls.timeline")),
     h(FaultStrip, { frame }),
     h("div", { class: "grid2" }, children));
 }
@@ -412,7 +431,7 @@ function EventList({ records, selected, frame }: { records: TraceRecord[]; selec
       if (line) line.scrollIntoView({ block: "nearest" });
       else el.scrollTop = el.scrollHeight;
     },
-  }, records.map((r) => h("div", { key: r.index, "data-index": r.index, class: r.index === selected ? "selected" : r.kind === "fault" ? "fault" : undefined, onClick: () => frame.seek(r.index) }, describe(r))));
+  }, records.map((r) => h("div", { key: r.index, "data-index": r.index, class: r.index === selected ? "selected" : r.kind === "fault" ? "fault" : undefined, onClick: () => frame.seek(r.index) }, describe(r, frame.names))));
 }
 
 /** The frame for `spec` into `parts`; the view draws through `spec.draw`, and calls `refresh()` once it is set up. */

@@ -24,20 +24,20 @@ interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: 
 interface Group { title: Key; sections: Section[] }
 
 const CHAPTER: Group[] = [
-  { title: "s.46.1", sections: [
+  { title: "common.s.46.1", sections: [
     { id: "cap", title: "cap.title", mount: mountCap },
     { id: "ring", title: "ring.title", mount: mountRing },
     { id: "counter", title: "counter.title", mount: mountCounter },
     { id: "coordination", title: "election.title", mount: mountElection },
   ] },
-  { title: "s.46.2", sections: [{ id: "queues", title: "s.46.2" }] },
-  { title: "s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },
-  { title: "s.46.4", sections: [{ id: "balancing", title: "s.46.4" }] },
-  { title: "s.46.5", sections: [{ id: "map", title: "s.46.5" }] },
-  { title: "s.46.6", sections: [{ id: "choosing", title: "s.46.6" }] },
-  { title: "s.46.7", sections: [
+  { title: "common.s.46.2", sections: [{ id: "queues", title: "common.s.46.2" }] },
+  { title: "common.s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },
+  { title: "common.s.46.4", sections: [{ id: "balancing", title: "common.s.46.4" }] },
+  { title: "common.s.46.5", sections: [{ id: "map", title: "common.s.46.5" }] },
+  { title: "common.s.46.6", sections: [{ id: "choosing", title: "common.s.46.6" }] },
+  { title: "common.s.46.7", sections: [
     { id: "locks", title: "locks.title", mount: mountLocks },
-    { id: "ids", title: "s.46.7.2" },
+    { id: "ids", title: "common.s.46.7.2" },
     { id: "transactions", title: "txn.title", mount: mountTransactions },
   ] },
 ];
@@ -62,7 +62,7 @@ function navLink(s: Section, active: string): HTMLAnchorElement {
   if (!s.mount) {
     const soon = document.createElement("span");
     soon.className = "soon";
-    soon.textContent = t("nav.soon");
+    soon.textContent = t("common.nav.soon");
     a.append(soon);
   }
   return a;
@@ -75,14 +75,14 @@ function render(): void {
   app.innerHTML = "";
   const header = document.createElement("header");
   const h1 = document.createElement("h1");
-  h1.textContent = t("app.title");
+  h1.textContent = t("common.app.title");
   const tagline = document.createElement("span");
   tagline.className = "tagline";
-  tagline.textContent = t("app.tagline");
+  tagline.textContent = t("common.app.tagline");
   const toggle = document.createElement("button");
   toggle.id = "lang";
-  toggle.textContent = t("app.language");
-  toggle.setAttribute("aria-label", t("app.languageLabel"));
+  toggle.textContent = t("common.app.language");
+  toggle.setAttribute("aria-label", t("common.app.languageLabel"));
   toggle.addEventListener("click", () => {
     const next: Lang = lang() === "en" ? "zh" : "en";
     const r = readRoute();
@@ -95,10 +95,10 @@ function render(): void {
   layout.className = "layout";
   const nav = document.createElement("nav");
   nav.id = "nav";
-  const home = navLink({ id: "home", title: "nav.home", mount: () => undefined }, route.view);
+  const home = navLink({ id: "home", title: "common.nav.home", mount: () => undefined }, route.view);
   home.href = "#/";
   const title = document.createElement("h2");
-  title.textContent = t("nav.title");
+  title.textContent = t("common.nav.title");
   nav.append(home, title);
   for (const g of CHAPTER) {
     const single = g.sections.length === 1 && g.sections[0].title === g.title;
@@ -110,12 +110,12 @@ function render(): void {
     nav.append(...g.sections.map((s) => navLink(s, route.view)));
   }
   const exercises = document.createElement("h2");
-  exercises.textContent = t("nav.exercises");
+  exercises.textContent = t("common.nav.exercises");
   nav.append(exercises, ...EXERCISES.map((s) => navLink(s, route.view)));
   const menu = document.createElement("button");
   menu.id = "menu";
   menu.className = "menu";
-  menu.textContent = `☰ ${t("nav.menu")}`;
+  menu.textContent = `☰ ${t("common.nav.menu")}`;
   menu.setAttribute("aria-controls", "nav");
   menu.setAttribute("aria-expanded", "false");
   menu.addEventListener("click", () => {
@@ -135,7 +135,7 @@ function render(): void {
   } catch (e) {
     main.innerHTML = "";
     const h = document.createElement("h2");
-    h.textContent = t("error.title");
+    h.textContent = t("common.error.title");
     const p = document.createElement("p");
     p.className = "error";
     p.textContent = e instanceof Error ? e.message : String(e);

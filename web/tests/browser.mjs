@@ -73,7 +73,11 @@ const context = await chromium.launchPersistentContext(profile, {
 let passed = 0;
 let failed = 0;
 
+/** `ONLY=<words>` runs just the tests whose names contain them (while working on one view). */
+const only = process.env.ONLY ?? "";
+
 async function test(name, body) {
+  if (!name.includes(only)) return;
   const page = await context.newPage();
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
@@ -849,6 +853,75 @@ await test("the first load at 10 Mbit/s shows a bilingual loading screen with pr
   assert(wasm.transfer > 0 && wasm.transfer < raw / 3, `transfer ${wasm.transfer} B against ${raw} B raw`);
   console.log(`     first load at 10 Mbit/s: wasm ${(raw / 1024).toFixed(1)} KiB raw, ${(wasm.transfer / 1024).toFixed(1)} KiB transferred (${wasm.encoding}); interactive after ${interactive} ms, against ${plainInteractive} ms uncompressed in this run (${(interactive / plainInteractive).toFixed(2)}×)`);
   await cdp.detach();
+});
+
+await test("the CAP view names who wrote each value, and the event list names the nodes", async (page) => {
+  await open(page, "#/cap?sim.seed=1&sim.t=2000000");
+  const values = await page.locator(".replica text.value").allTextContents();
+  assert(values.length > 0 && values.every((v) => /^[a-z]=(∅|c\d+·\d+|\{.*\})$/.test(v)), `values in words: ${values.join(" ")}`);
+  assert(!values.join(" ").match(/n\d+\.\d+/), `no engine value ids: ${values.join(" ")}`);
+  const line = await page.textContent("#events div:last-child");
+  assert(/ (r|c)\d+ → (r|c)\d+ /.test(line) || / (r|c)\d+ /.test(line), `nodes by name: ${line}`);
+  assert(!/from=\d|to=\d|node=\d/.test(await page.textContent("#events")), "no numeric node ids in the event list");
+  await page.goto(base + "#/locks?sim.seed=1&sim.t=2000000&lang=zh");
+  await page.waitForSelector("#verdicts .verdict");
+  const detail = await page.textContent("#verdict-mutual_exclusion .detail");
+  assert(/次写入被接受/.test(detail), `the checker speaks Chinese: ${detail}`);
+});
+
+// Every view in both languages, at a desk (1440×900), a projector (1024×768) and a phone
+// (390×844), light and dark: kept in tests/screenshots/matrix/ for a person to look at, and
+// checked for what a person would see at once: text under 12 px, a page that scrolls sideways,
+// English sentences in the Chinese verdicts.
+await test("every view in English and Chinese, at three sizes, light and dark: legible, nothing clipped", async (page) => {
+  const dir = join(shots, "matrix");
+  mkdirSync(dir, { recursive: true });
+  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"]];
+  const sizes = [[1440, 900], [1024, 768], [390, 844]];
+  const problems = [];
+  for (const [name, hash] of views) {
+    for (const lang of ["en", "zh"]) {
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await page.goto(`${base}#/${hash}${hash.includes("?") ? "&" : "?"}lang=${lang}`);
+      await page.waitForSelector("main#view h2");
+      await page.waitForTimeout(400);
+      if (lang === "zh") {
+        const verdicts = (await page.locator(".verdict .detail").allTextContents()).join(" | ");
+        const english = verdicts.match(/\b[a-z]{4,}\s+[a-z]{4,}\b/i);
+        if (english) problems.push(`${name} zh: English in a verdict: "${english[0]}" in ${verdicts.slice(0, 200)}`);
+      }
+      for (const [w, h] of sizes) {
+        await page.setViewportSize({ width: w, height: h });
+        for (const scheme of ["light", "dark"]) {
+          await page.emulateMedia({ colorScheme: scheme });
+          await page.waitForTimeout(150);
+          const found = await page.evaluate(() => {
+            const small = new Set();
+            const main = document.querySelector("main");
+            const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+            for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+              const el = n.parentElement;
+              if (!el || !n.textContent.trim() || el.closest("title")) continue;
+              if (el.getBoundingClientRect().width === 0 || getComputedStyle(el).visibility === "hidden") continue;
+              let size = parseFloat(getComputedStyle(el).fontSize);
+              if (el instanceof SVGElement) {
+                const m = el.getScreenCTM();
+                if (m) size *= Math.hypot(m.a, m.b);
+              }
+              if (size < 11.9) small.add(`${el.tagName.toLowerCase()}.${el.getAttribute("class") ?? ""} ${size.toFixed(1)} px "${n.textContent.trim().slice(0, 20)}"`);
+            }
+            return { small: [...small], sideways: document.documentElement.scrollWidth - window.innerWidth };
+          });
+          const where = `${name} ${lang} ${w}×${h} ${scheme}`;
+          if (found.small.length) problems.push(`${where}: text under 12 px: ${found.small.slice(0, 4).join("; ")}`);
+          if (found.sideways > 1) problems.push(`${where}: the page scrolls sideways by ${found.sideways} px`);
+          await page.screenshot({ path: join(dir, `${name}-${lang}-${w}x${h}-${scheme}.png`), fullPage: true });
+        }
+      }
+    }
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+  assert(problems.length === 0, `${problems.length} problem(s):\n     ${problems.join("\n     ")}`);
 });
 
 await context.close();

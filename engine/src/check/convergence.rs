@@ -6,6 +6,7 @@
 //! convergence time is measured from `quiet_since` (the later of the last update and the last
 //! fault), so it shows how long anti-entropy needed, not how long the chaos lasted.
 
+use crate::msg;
 use std::collections::BTreeMap;
 
 use super::Verdict;
@@ -66,15 +67,17 @@ impl Convergence {
         match (self.converged_at, self.convergence_time) {
             (Some(at), Some(took)) => Verdict::holds(
                 "convergence",
-                format!(
-                    "all {} replicas hold the exact total {} from t = {at} ({took} after the last update or fault)",
-                    self.final_values.len(),
-                    self.expected
+                msg!(
+                    "counter.converged",
+                    replicas = self.final_values.len(),
+                    expected = self.expected,
+                    at = at,
+                    took = took
                 ),
             ),
             _ => Verdict::fails(
                 "convergence",
-                format!("the replicas do not all hold the exact total {} at t = {now}: {values}", self.expected),
+                msg!("counter.diverged", expected = self.expected, at = now, values = values),
             ),
         }
     }

@@ -5,7 +5,10 @@
 pub mod causal;
 pub mod convergence;
 pub mod linearizability;
+pub mod message;
 pub mod mutex;
+
+pub use message::{Arg, Message};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +18,11 @@ pub struct Verdict {
     /// The property's name, e.g. `convergence`.
     pub property: String,
     pub holds: bool,
-    /// What was measured (when it holds) or the counterexample (when it does not).
+    /// What was measured (when it holds) or the counterexample (when it does not), in English:
+    /// [`Verdict::message`] rendered, for the CLI and the tests.
     pub detail: String,
+    /// The same as data, for the page to say in either language.
+    pub message: Message,
     /// Whether the scenario promises this property. An unpromised one is shown for what it
     /// teaches (e.g. two clients believing they hold a lock, which leases cannot prevent) and
     /// does not fail the run.
@@ -75,11 +81,12 @@ pub struct Mark {
 }
 
 impl Verdict {
-    fn new(property: &str, holds: bool, detail: String) -> Self {
+    fn new(property: &str, holds: bool, message: Message) -> Self {
         Verdict {
             property: property.to_owned(),
             holds,
-            detail,
+            detail: message.english(),
+            message,
             promised: true,
             marks: Vec::new(),
             status: if holds { Status::Holds } else { Status::Violated },
@@ -87,11 +94,11 @@ impl Verdict {
             at_us: None,
         }
     }
-    pub fn holds(property: &str, detail: String) -> Self {
-        Self::new(property, true, detail)
+    pub fn holds(property: &str, message: Message) -> Self {
+        Self::new(property, true, message)
     }
-    pub fn fails(property: &str, detail: String) -> Self {
-        Self::new(property, false, detail)
+    pub fn fails(property: &str, message: Message) -> Self {
+        Self::new(property, false, message)
     }
     /// The same verdict, violated at true time `at` (µs).
     pub fn at(self, at_us: u64) -> Self {

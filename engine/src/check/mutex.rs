@@ -11,6 +11,7 @@
 //! lock at once. Leases cannot prevent it (a paused client cannot know it was paused), which is
 //! why the resource must fence; the lab shows it, unpromised.
 
+use crate::msg;
 use std::collections::BTreeMap;
 
 use super::{Mark, Verdict};
@@ -36,9 +37,14 @@ pub fn resource_safety(
 ) -> Verdict {
     const PROPERTY: &str = "mutual_exclusion";
     let describe = |w: &AcceptedWrite| {
-        let token = w.token.map_or(String::new(), |t| format!(", token {t}"));
-        let at = granted.get(&w.hold).map_or("?".to_owned(), |t| t.to_string());
-        format!("{} (hold {} granted at t = {at}{token}) wrote at t = {}", names(w.hold.0), w.hold.1, w.time)
+        let granted = granted.get(&w.hold).map_or("?".to_owned(), |t| t.to_string());
+        let (client, hold, at) = (names(w.hold.0), w.hold.1, w.time);
+        match w.token {
+            Some(token) => {
+                msg!("mutex.write_fenced", client = client, hold = hold, granted = granted, token = token, at = at)
+            }
+            None => msg!("mutex.write", client = client, hold = hold, granted = granted, at = at),
+        }
     };
     // The two holds involved: from each one's grant to its write.
     let mark = |w: &AcceptedWrite| Mark {
@@ -55,14 +61,14 @@ pub fn resource_safety(
             if granted_at < prev_at {
                 return Verdict::fails(
                     PROPERTY,
-                    format!("a stale holder's write was accepted: {} after {}", describe(w), describe(prev)),
+                    msg!("mutex.stale_write", write = describe(w), previous = describe(prev)),
                 )
                 .marked(vec![mark(w), mark(prev)]);
             }
             if granted_at == prev_at && w.hold != prev.hold {
                 return Verdict::fails(
                     PROPERTY,
-                    format!("two holds granted at once: {} and {}", describe(w), describe(prev)),
+                    msg!("mutex.same_grant", write = describe(w), previous = describe(prev)),
                 )
                 .marked(vec![mark(w), mark(prev)]);
             }
@@ -72,10 +78,7 @@ pub fn resource_safety(
         }
     }
     let holds = writes.iter().map(|w| w.hold).collect::<std::collections::BTreeSet<_>>().len();
-    Verdict::holds(
-        PROPERTY,
-        format!("{} accepted writes from {holds} holds, never an older hold after a newer one", writes.len()),
-    )
+    Verdict::holds(PROPERTY, msg!("mutex.writes_ordered", writes = writes.len(), holds = holds))
 }
 
 /// A client's belief that it holds the lock, from `start` until it released, learned it had lost
@@ -108,21 +111,19 @@ pub fn belief_safety(beliefs: &[Belief], names: impl Fn(NodeId) -> String) -> Ve
     }
     match first {
         None => match beliefs.iter().filter(|b| b.shared).count() {
-            0 => Verdict::holds(PROPERTY, format!("{} holds, never two clients believing at once", beliefs.len())),
-            shared => Verdict::holds(
-                PROPERTY,
-                format!("{} holds ({shared} shared), never a writer believing alongside anyone else", beliefs.len()),
-            ),
+            0 => Verdict::holds(PROPERTY, msg!("mutex.exclusive", holds = beliefs.len())),
+            shared => Verdict::holds(PROPERTY, msg!("mutex.exclusive_shared", holds = beliefs.len(), shared = shared)),
         },
         Some((a, b)) => Verdict::fails(
             PROPERTY,
-            format!(
-                "{overlaps} time(s) two clients believed they held the lock, first {} (from t = {} to {}) and {} (from t = {})",
-                names(a.hold.0),
-                a.start,
-                a.end,
-                names(b.hold.0),
-                b.start
+            msg!(
+                "mutex.overlap",
+                overlaps = overlaps,
+                first = names(a.hold.0),
+                first_from = a.start,
+                first_to = a.end,
+                second = names(b.hold.0),
+                second_from = b.start
             ),
         )
         .marked(

@@ -6,6 +6,7 @@
 //! acknowledged write is missing from the database (promised except for write-behind). Measured:
 //! hit ratio, database load over time and its peak, penetration, stale reads, lost writes.
 
+use crate::msg;
 use std::collections::BTreeMap;
 
 use super::{Judge, ScenarioError, ScenarioRun, Setup};
@@ -202,35 +203,24 @@ impl Judge<CacheProtocol> for CacheJudge {
         let mut fresh = if r.late_stale_reads == 0 {
             Verdict::holds(
                 "fresh_reads",
-                format!(
-                    "{} reads; {} briefly stale while a write was in flight, none later than {} ms",
-                    r.reads,
-                    r.stale_reads,
-                    self.windows.late_us / 1_000
-                ),
+                msg!("cache.fresh", reads = r.reads, stale = r.stale_reads, late_ms = self.windows.late_us / 1_000),
             )
         } else {
             Verdict::fails(
                 "fresh_reads",
-                format!(
-                    "{} of {} reads returned a row replaced more than {} ms before they began: a stale fill",
-                    r.late_stale_reads,
-                    r.reads,
-                    self.windows.late_us / 1_000
+                msg!(
+                    "cache.stale_fill",
+                    late = r.late_stale_reads,
+                    reads = r.reads,
+                    late_ms = self.windows.late_us / 1_000
                 ),
             )
         };
         fresh.promised = self.fresh_promised;
         let mut durable = if r.writes_lost == 0 {
-            Verdict::holds("no_lost_writes", format!("all {} acknowledged writes are in the database", r.writes_acked))
+            Verdict::holds("no_lost_writes", msg!("cache.durable", acked = r.writes_acked))
         } else {
-            Verdict::fails(
-                "no_lost_writes",
-                format!(
-                    "{} acknowledged writes never reached the database, nor did anything after them",
-                    r.writes_lost
-                ),
-            )
+            Verdict::fails("no_lost_writes", msg!("cache.lost", lost = r.writes_lost))
         };
         durable.promised = self.durable_promised;
         vec![fresh, durable]

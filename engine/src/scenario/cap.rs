@@ -12,6 +12,7 @@
 //! consistent and converges too. `quorum` promises nothing: the lab shows that it is not
 //! linearizable.
 
+use crate::msg;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::NodeId;
 use crate::check::linearizability::{self, KvOp, Operation, Outcome};
-use crate::check::{Mark, Verdict, causal};
+use crate::check::{Mark, Message, Verdict, causal};
 use crate::config::{ConfigError, Knobs};
 use crate::replication::cap::{
     CapClient, CapConfig, CapObs, CapProtocol, ClientConfig, ClientOp, Consistency, OpResult, Replica,
@@ -426,7 +427,8 @@ impl CapJudge {
         o.result.as_ref().is_some_and(|r| !matches!(r, OpResult::Unavailable | OpResult::Rejected))
     }
 
-    /// Availability of the operations invoked while partitioned, on each side.
+    /// Availability of the operations invoked while partitioned, on each side (labelled as
+    /// the summary's keys are; [`side_count`] words them).
     fn availability(&self, sim: &Sim<CapProtocol>, ops: &[Op]) -> Vec<(String, usize, usize)> {
         // Operations that began and had to end inside the partition (answer or client timeout).
         let from = SimTime::from_millis(self.cfg.partition_at_ms);
@@ -527,6 +529,18 @@ impl CapJudge {
     }
 }
 
+/// One side's answered requests, as a message.
+fn side_count(side: &str, answered: usize, sent: usize) -> Message {
+    match side {
+        "majority" => msg!("cap.side_majority", answered = answered, sent = sent),
+        "minority" => msg!("cap.side_minority", answered = answered, sent = sent),
+        "bridge" => msg!("cap.side_bridge", answered = answered, sent = sent),
+        "side A" => msg!("cap.side_a", answered = answered, sent = sent),
+        "side B" => msg!("cap.side_b", answered = answered, sent = sent),
+        _ => msg!("cap.side_all", answered = answered, sent = sent),
+    }
+}
+
 impl Judge<CapProtocol> for CapJudge {
     fn view(&self, sim: &Sim<CapProtocol>) -> serde_json::Value {
         serde_json::json!({ "operations": Self::operations(sim) })
@@ -537,30 +551,75 @@ impl Judge<CapProtocol> for CapJudge {
         let history = Self::history(&ops);
         let names = |n: NodeId| sim.node_name(n).unwrap_or("?").to_owned();
         let describe = |h: &Operation| {
-            let what = match &h.op {
-                KvOp::Put { value } => format!("put({}, {value})", h.key),
-                KvOp::Cas { expected, value, output } => format!(
-                    "cas({}, {} → {value}) → {}",
-                    h.key,
-                    expected.as_deref().unwrap_or("nothing"),
-                    output.map_or("?", |ok| if ok { "swapped" } else { "refused" })
-                ),
-                KvOp::Get { output } => format!("get({}) → {}", h.key, output.as_deref().unwrap_or("nothing")),
+            let client = names(NodeId(u32::try_from(h.client).unwrap_or(0)));
+            let (key, call) = (h.key.as_str(), SimTime::from_micros(h.call));
+            let Some(end) = h.ret.map(SimTime::from_micros) else {
+                return match &h.op {
+                    KvOp::Put { value } => {
+                        msg!("cap.put_open", client = client, key = key, value = value.as_str(), call = call)
+                    }
+                    KvOp::Get { .. } => msg!("cap.get_open", client = client, key = key, call = call),
+                    KvOp::Cas { expected, value, .. } => msg!(
+                        "cap.cas_open",
+                        client = client,
+                        key = key,
+                        expected = expected.as_deref().unwrap_or("nothing"),
+                        value = value.as_str(),
+                        call = call
+                    ),
+                };
             };
-            let end = h.ret.map_or("never answered".to_owned(), |r| format!("{}", SimTime::from_micros(r)));
-            format!(
-                "{} {what} [{} – {end}]",
-                names(NodeId(u32::try_from(h.client).unwrap_or(0))),
-                SimTime::from_micros(h.call)
-            )
+            match &h.op {
+                KvOp::Put { value } => {
+                    msg!("cap.put", client = client, key = key, value = value.as_str(), call = call, end = end)
+                }
+                KvOp::Get { output: Some(output) } => {
+                    msg!("cap.get", client = client, key = key, output = output.as_str(), call = call, end = end)
+                }
+                KvOp::Get { output: None } => {
+                    msg!("cap.get_nothing", client = client, key = key, call = call, end = end)
+                }
+                KvOp::Cas { expected, value, output } => {
+                    let expected = expected.as_deref().unwrap_or("nothing");
+                    let value = value.as_str();
+                    match output {
+                        Some(true) => msg!(
+                            "cap.cas_swapped",
+                            client = client,
+                            key = key,
+                            expected = expected,
+                            value = value,
+                            call = call,
+                            end = end
+                        ),
+                        Some(false) => msg!(
+                            "cap.cas_refused",
+                            client = client,
+                            key = key,
+                            expected = expected,
+                            value = value,
+                            call = call,
+                            end = end
+                        ),
+                        None => msg!(
+                            "cap.cas_unknown",
+                            client = client,
+                            key = key,
+                            expected = expected,
+                            value = value,
+                            call = call,
+                            end = end
+                        ),
+                    }
+                }
+            }
         };
         let mut verdicts = Vec::new();
         if matches!(self.cfg.consistency, Consistency::Strong | Consistency::Quorum) {
             let v = match linearizability::check(&history) {
-                Ok(Outcome::Linearizable { operations, keys }) => Verdict::holds(
-                    "linearizability",
-                    format!("{operations} operations on {keys} keys have a linearization"),
-                ),
+                Ok(Outcome::Linearizable { operations, keys }) => {
+                    Verdict::holds("linearizability", msg!("cap.linearizable", operations = operations, keys = keys))
+                }
                 Ok(Outcome::Violation { key, culprits }) => {
                     let marks = culprits
                         .iter()
@@ -570,14 +629,14 @@ impl Judge<CapProtocol> for CapJudge {
                             to_us: history[i].ret.unwrap_or(sim.now().as_micros()),
                         })
                         .collect();
-                    let list: Vec<String> = culprits.iter().map(|&i| describe(&history[i])).collect();
+                    let list: Vec<_> = culprits.iter().map(|&i| describe(&history[i])).collect();
                     Verdict::fails(
                         "linearizability",
-                        format!("key {key}: these {} operations cannot be put in any order that respects their real-time order and gives every read the latest write: {}", culprits.len(), list.join("; ")),
+                        msg!("cap.not_linearizable", key = key, count = culprits.len(), operations = list),
                     )
                     .marked(marks)
                 }
-                Err(e) => Verdict::fails("linearizability", e.to_string()),
+                Err(e) => Verdict::fails("linearizability", msg!("cap.bad_history", error = e.to_string())),
             };
             // ABD needs every read quorum to meet every write quorum: only then is it promised.
             // Compare-and-set needs consensus, which quorum reads and writes cannot give.
@@ -587,9 +646,7 @@ impl Judge<CapProtocol> for CapJudge {
         }
         if self.cfg.consistency == Consistency::Causal {
             let v = match causal::check(&history) {
-                Ok(()) => {
-                    Verdict::holds("causal_consistency", format!("{} operations, no causal anomaly", history.len()))
-                }
+                Ok(()) => Verdict::holds("causal_consistency", msg!("cap.causal", operations = history.len())),
                 Err(e) => {
                     let ids: Vec<usize> = match &e {
                         causal::CausalViolation::ThinAir { read } => vec![*read],
@@ -600,8 +657,19 @@ impl Judge<CapProtocol> for CapJudge {
                         }
                         causal::CausalViolation::FlipFlop { first, second, third } => vec![*first, *second, *third],
                     };
-                    let list: Vec<String> = ids.iter().map(|&i| describe(&history[i])).collect();
-                    Verdict::fails("causal_consistency", format!("{e:?}: {}", list.join("; ")))
+                    let list: Vec<_> = ids.iter().map(|&i| describe(&history[i])).collect();
+                    let m = match e {
+                        causal::CausalViolation::ThinAir { .. } => msg!("cap.thin_air", operations = list),
+                        causal::CausalViolation::Cycle { .. } => msg!("cap.cycle", operations = list),
+                        causal::CausalViolation::InitialAfterWrite { .. } => {
+                            msg!("cap.initial_after_write", operations = list)
+                        }
+                        causal::CausalViolation::OverwrittenRead { .. } => {
+                            msg!("cap.overwritten_read", operations = list)
+                        }
+                        causal::CausalViolation::FlipFlop { .. } => msg!("cap.flip_flop", operations = list),
+                    };
+                    Verdict::fails("causal_consistency", m)
                 }
             };
             verdicts.push(v);
@@ -612,35 +680,27 @@ impl Judge<CapProtocol> for CapJudge {
             let v = match Self::converged_at(sim, self.cfg.replicas) {
                 Some(at) if at <= settle + bound => Verdict::holds(
                     "convergence",
-                    format!(
-                        "all replicas equal from t = {at} on, {} after the heal and the last operation",
-                        SimDuration::from_micros(at.as_micros().saturating_sub(settle.as_micros()))
+                    msg!(
+                        "cap.converged",
+                        at = at,
+                        took = SimDuration::from_micros(at.as_micros().saturating_sub(settle.as_micros()))
                     ),
                 ),
-                Some(at) => Verdict::fails(
-                    "convergence",
-                    format!(
-                        "the replicas became equal only at t = {at}, more than {bound} after the heal and the last operation ({settle})"
-                    ),
-                ),
-                None => Verdict::fails("convergence", "the replicas still differ at the end of the run".to_owned()),
+                Some(at) => {
+                    Verdict::fails("convergence", msg!("cap.converged_late", at = at, bound = bound, settle = settle))
+                }
+                None => Verdict::fails("convergence", msg!("cap.diverged")),
             };
             verdicts.push(if self.cfg.crashes { v.unpromised() } else { v });
         }
         if self.cfg.consistency == Consistency::Eventual {
             let sides = self.availability(sim, &ops);
             let all_ok = sides.iter().all(|(_, ok, n)| ok == n);
-            let text: Vec<String> = sides.iter().map(|(s, ok, n)| format!("{s} {ok}/{n}")).collect();
+            let text: Vec<_> = sides.iter().map(|(s, ok, n)| side_count(s, *ok, *n)).collect();
             let v = if all_ok {
-                Verdict::holds(
-                    "availability",
-                    format!("every request during the partition was answered: {}", text.join(", ")),
-                )
+                Verdict::holds("availability", msg!("cap.available", sides = text))
             } else {
-                Verdict::fails(
-                    "availability",
-                    format!("requests went unanswered during the partition: {}", text.join(", ")),
-                )
+                Verdict::fails("availability", msg!("cap.unavailable", sides = text))
             };
             verdicts.push(if self.cfg.crashes { v.unpromised() } else { v });
         }

@@ -3,6 +3,7 @@
 //! fixed-timeout detector and a phi-accrual detector on the same heartbeats. Judged: both detect
 //! the crash (promised); measured: how fast, and how many false suspicions each raised before it.
 
+use crate::msg;
 use serde::{Deserialize, Serialize};
 
 use super::{Judge, ScenarioError, ScenarioRun, Setup};
@@ -114,13 +115,6 @@ impl DetectorJudge {
     }
 }
 
-fn name(d: Detector) -> &'static str {
-    match d {
-        Detector::Fixed => "fixed timeout",
-        Detector::Phi => "phi accrual",
-    }
-}
-
 impl Judge<DetectorProtocol> for DetectorJudge {
     fn verdicts(&self, sim: &Sim<DetectorProtocol>) -> Vec<Verdict> {
         let records: Vec<(Detector, Record)> =
@@ -128,21 +122,21 @@ impl Judge<DetectorProtocol> for DetectorJudge {
         match records.iter().find(|(_, r)| r.detected_after.is_none()) {
             Some((d, _)) => vec![Verdict::fails(
                 "crash_detected",
-                format!("the {} detector did not settle on suspecting the crashed target", name(*d)),
+                match d {
+                    Detector::Fixed => msg!("detector.fixed_undecided"),
+                    Detector::Phi => msg!("detector.phi_undecided"),
+                },
             )],
             None => {
-                let parts: Vec<String> = records
-                    .iter()
-                    .map(|(d, r)| {
-                        format!(
-                            "{} after {} ({} false suspicions before)",
-                            name(*d),
-                            r.detected_after.unwrap_or_default(),
-                            r.false_suspicions
-                        )
-                    })
-                    .collect();
-                vec![Verdict::holds("crash_detected", parts.join("; "))]
+                let part = |(d, r): &(Detector, Record)| {
+                    let (after, false_suspicions) = (r.detected_after.unwrap_or_default(), r.false_suspicions);
+                    match d {
+                        Detector::Fixed => msg!("detector.fixed", after = after, false_suspicions = false_suspicions),
+                        Detector::Phi => msg!("detector.phi", after = after, false_suspicions = false_suspicions),
+                    }
+                };
+                let (fixed, phi) = (part(&records[0]), part(&records[1]));
+                vec![Verdict::holds("crash_detected", msg!("detector.detected", fixed = fixed, phi = phi))]
             }
         }
     }

@@ -3,6 +3,7 @@
 //! (always promised), and a new leader within `failover_bound_ms` of every leader crash, promised
 //! when neither partitions nor pauses can cut the surviving majority apart.
 
+use crate::msg;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -223,17 +224,15 @@ impl Judge<ElectionProtocol> for ElectionJudge {
         let safety = match Self::second_leader(sim) {
             Some((term, at)) => Verdict::fails(
                 "one_leader_per_term",
-                format!(
-                    "term {term} had {} leaders: {}",
-                    by_term[&term].len(),
-                    by_term[&term].iter().map(names).collect::<Vec<_>>().join(", ")
+                msg!(
+                    "election.two_leaders",
+                    term = term,
+                    count = by_term[&term].len(),
+                    leaders = by_term[&term].iter().map(names).collect::<Vec<_>>().join(", ")
                 ),
             )
             .at(at.as_micros()),
-            None => Verdict::holds(
-                "one_leader_per_term",
-                format!("{} terms with a leader, never two leaders in one", by_term.len()),
-            ),
+            None => Verdict::holds("one_leader_per_term", msg!("election.one_leader", terms = by_term.len())),
         };
         let failovers = Self::failovers(sim);
         let horizon = sim.now();
@@ -244,25 +243,25 @@ impl Judge<ElectionProtocol> for ElectionJudge {
         let failover = match late {
             Some(f) => Verdict::fails(
                 "failover",
-                format!(
-                    "the leader crashed at t = {} and {} (bound {})",
-                    f.crash,
-                    f.next_leader.map_or("no new leader was elected".to_owned(), |t| format!(
-                        "the next leader came {} later",
-                        t.saturating_since(f.crash)
-                    )),
-                    self.bound
-                ),
+                match f.next_leader {
+                    None => msg!("election.no_successor", crash = f.crash, bound = self.bound),
+                    Some(t) => msg!(
+                        "election.slow_successor",
+                        crash = f.crash,
+                        took = t.saturating_since(f.crash),
+                        bound = self.bound
+                    ),
+                },
             ),
             None => {
                 let worst = failovers.iter().filter_map(|f| f.next_leader.map(|t| t.saturating_since(f.crash))).max();
                 Verdict::holds(
                     "failover",
-                    format!(
-                        "{} leader crash(es), each followed by a new leader within {} (slowest {})",
-                        failovers.len(),
-                        self.bound,
-                        worst.unwrap_or_default()
+                    msg!(
+                        "election.failed_over",
+                        crashes = failovers.len(),
+                        bound = self.bound,
+                        slowest = worst.unwrap_or_default()
                     ),
                 )
             }

@@ -464,37 +464,68 @@ struct LockJudge {
     beliefs_promised: bool,
 }
 
-type OpenBeliefs = BTreeMap<NodeId, (u64, SimTime, bool)>;
+/// Why a client stopped believing it held the lock (the page labels each hold with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+enum HoldEnd {
+    Superseded,
+    Released,
+    RenewalFailed,
+    LeaseExpired,
+    Crashed,
+    /// Still believed at the end of the run so far.
+    Open,
+}
+
+/// One hold as the page draws it: from the grant until the belief ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct HeldSpan {
+    belief: Belief,
+    token: Option<u64>,
+    end: HoldEnd,
+}
+
+/// A write the resource answered, accepted or not.
+#[derive(serde::Serialize)]
+struct WriteSeen {
+    client: String,
+    time_us: u64,
+    token: Option<u64>,
+    accepted: bool,
+}
+
+type OpenBeliefs = BTreeMap<NodeId, (u64, SimTime, bool, Option<u64>)>;
 
 impl LockJudge {
-    fn history(sim: &Sim<LockProtocol>) -> (BTreeMap<Hold, SimTime>, Vec<AcceptedWrite>, Vec<Belief>) {
+    /// The run's holds (each with why it ended), the grant times and the accepted writes: one
+    /// walk over observations and crashes in trace order, so that a crash ends a belief.
+    fn spans(sim: &Sim<LockProtocol>) -> (BTreeMap<Hold, SimTime>, Vec<AcceptedWrite>, Vec<HeldSpan>) {
         let mut granted = BTreeMap::new();
         let mut writes = Vec::new();
         let mut open: OpenBeliefs = BTreeMap::new();
-        let mut beliefs = Vec::new();
-        let mut close = |open: &mut OpenBeliefs, node: NodeId, end: SimTime| {
-            if let Some((grant, start, shared)) = open.remove(&node) {
-                beliefs.push(Belief { hold: (node, grant), start, end, shared });
+        let mut spans = Vec::new();
+        let mut close = |open: &mut OpenBeliefs, node: NodeId, end: SimTime, why: HoldEnd| {
+            if let Some((grant, start, shared, token)) = open.remove(&node) {
+                spans.push(HeldSpan { belief: Belief { hold: (node, grant), start, end, shared }, token, end: why });
             }
         };
-        // Observations and crashes, in trace order, so that a crash ends a belief.
         for happened in sim.observations_and_crashes() {
             let o = match happened {
                 Happened::Observed(o) => o,
                 Happened::Crashed { node, time } => {
-                    close(&mut open, node, time);
+                    close(&mut open, node, time, HoldEnd::Crashed);
                     continue;
                 }
             };
             match o.obs {
-                LockObs::Acquired { grant, shared, .. } => {
+                LockObs::Acquired { grant, shared, token, .. } => {
                     granted.insert((o.node, grant), o.time);
-                    close(&mut open, o.node, o.time);
-                    open.insert(o.node, (grant, o.time, shared));
+                    close(&mut open, o.node, o.time, HoldEnd::Superseded);
+                    open.insert(o.node, (grant, o.time, shared, token));
                 }
-                LockObs::Unlocking { .. } | LockObs::RenewalFailed { .. } | LockObs::LeaseExpired { .. } => {
-                    close(&mut open, o.node, o.time);
-                }
+                LockObs::Unlocking { .. } => close(&mut open, o.node, o.time, HoldEnd::Released),
+                LockObs::RenewalFailed { .. } => close(&mut open, o.node, o.time, HoldEnd::RenewalFailed),
+                LockObs::LeaseExpired { .. } => close(&mut open, o.node, o.time, HoldEnd::LeaseExpired),
                 LockObs::WriteAccepted { client, grant, token } => {
                     writes.push(AcceptedWrite { time: o.time, hold: (client, grant), token });
                 }
@@ -507,13 +538,55 @@ impl LockJudge {
         }
         let ids: Vec<NodeId> = open.keys().copied().collect();
         for id in ids {
-            close(&mut open, id, sim.now());
+            close(&mut open, id, sim.now(), HoldEnd::Open);
         }
-        (granted, writes, beliefs)
+        (granted, writes, spans)
+    }
+
+    fn history(sim: &Sim<LockProtocol>) -> (BTreeMap<Hold, SimTime>, Vec<AcceptedWrite>, Vec<Belief>) {
+        let (granted, writes, spans) = Self::spans(sim);
+        (granted, writes, spans.into_iter().map(|s| s.belief).collect())
     }
 }
 
 impl Judge<LockProtocol> for LockJudge {
+    /// The lock timeline (46.7.1): every hold with its token and why it ended (`to_us` null while
+    /// still believed), and every write the resource answered.
+    fn view(&self, sim: &Sim<LockProtocol>) -> serde_json::Value {
+        let names = |n: NodeId| sim.node_name(n).unwrap_or("?").to_owned();
+        let (_, _, spans) = Self::spans(sim);
+        let holds: Vec<serde_json::Value> = spans
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "client": names(s.belief.hold.0),
+                    "grant": s.belief.hold.1,
+                    "token": s.token,
+                    "shared": s.belief.shared,
+                    "from_us": s.belief.start.as_micros(),
+                    "to_us": (s.end != HoldEnd::Open).then(|| s.belief.end.as_micros()),
+                    "end": s.end,
+                })
+            })
+            .collect();
+        let writes: Vec<WriteSeen> = sim
+            .observations()
+            .iter()
+            .filter_map(|o| match o.obs {
+                LockObs::WriteAccepted { client, token, .. } => Some((client, token, true, o.time)),
+                LockObs::WriteRejected { client, token, .. } => Some((client, token, false, o.time)),
+                _ => None,
+            })
+            .map(|(client, token, accepted, t)| WriteSeen {
+                client: names(client),
+                time_us: t.as_micros(),
+                token,
+                accepted,
+            })
+            .collect();
+        serde_json::json!({ "holds": holds, "writes": writes })
+    }
+
     fn verdicts(&self, sim: &Sim<LockProtocol>) -> Vec<Verdict> {
         let (granted, writes, beliefs) = Self::history(sim);
         let names = |n: NodeId| sim.node_name(n).unwrap_or("?").to_owned();

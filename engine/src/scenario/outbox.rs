@@ -4,6 +4,7 @@
 //! that was rolled back. Promised with the outbox; `"dual_write": true` sends the message
 //! directly after the commit instead, which a crash or a lost message breaks.
 
+use crate::msg;
 use serde::{Deserialize, Serialize};
 
 use super::{Judge, ScenarioError, ScenarioRun, Setup, orders};
@@ -66,7 +67,7 @@ impl Judge<OutboxProtocol> for OutboxJudge {
         let orders = sim.node_id("orders").and_then(|id| sim.actor::<OrderService>(id));
         let consumer = sim.node_id("shipping").and_then(|id| sim.actor::<Consumer>(id));
         let (Some(orders), Some(consumer)) = (orders, consumer) else {
-            return vec![Verdict::fails("delivered", "a service is down: cannot be judged".to_owned())];
+            return vec![Verdict::fails("delivered", msg!("txn.service_down"))];
         };
         let committed = orders.committed();
         let applied: std::collections::BTreeSet<u64> = consumer.applied().values().copied().collect();
@@ -80,13 +81,13 @@ impl Judge<OutboxProtocol> for OutboxJudge {
         }
         let twice: Vec<u64> = times.iter().filter(|(_, n)| **n > 1).map(|(&order, _)| order).collect();
         let mut v = if !twice.is_empty() {
-            Verdict::fails("delivered", format!("orders whose effect was applied more than once: {twice:?}"))
+            Verdict::fails("delivered", msg!("txn.applied_twice", orders = format!("{twice:?}")))
         } else if !extra.is_empty() {
-            Verdict::fails("delivered", format!("messages applied for orders never committed: {extra:?}"))
+            Verdict::fails("delivered", msg!("txn.applied_uncommitted", orders = format!("{extra:?}")))
         } else if !missing.is_empty() {
-            Verdict::fails("delivered", format!("committed orders whose message never arrived: {missing:?}"))
+            Verdict::fails("delivered", msg!("txn.never_arrived", orders = format!("{missing:?}")))
         } else {
-            Verdict::holds("delivered", format!("all {} committed orders applied once, none other", committed.len()))
+            Verdict::holds("delivered", msg!("txn.applied_once", orders = committed.len()))
         };
         v.promised = self.promised;
         vec![v]

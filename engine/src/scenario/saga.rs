@@ -7,6 +7,7 @@
 //! except orders reported for manual intervention), conservation, and that no order is left
 //! unfinished or dropped without a report.
 
+use crate::msg;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -151,27 +152,29 @@ pub(super) fn verdicts<'a>(
     let partial: Vec<u64> =
         done.iter().filter(|(tx, n)| **n < accounts.len() && !stuck.contains(tx)).map(|(&tx, _)| tx).collect();
     let atomicity = if !down.is_empty() {
-        Verdict::fails("atomicity", format!("{} down: cannot be judged", down.join(", ")))
+        Verdict::fails("atomicity", msg!("txn.down", services = down.join(", ")))
     } else if !partial.is_empty() {
-        Verdict::fails("atomicity", format!("orders done at some services only, and not reported: {partial:?}"))
+        Verdict::fails("atomicity", msg!("txn.partial_unreported", orders = format!("{partial:?}")))
     } else {
-        Verdict::holds(
-            "atomicity",
-            format!("every order done everywhere or nowhere; {} reported for manual intervention", stuck.len()),
-        )
+        Verdict::holds("atomicity", msg!("txn.all_or_nothing", reported = stuck.len()))
     };
     let conservation = if unbalanced.is_empty() {
-        Verdict::holds("conservation", "stock, money and slots conserved".to_owned())
+        Verdict::holds("conservation", msg!("txn.conserved"))
     } else {
-        Verdict::fails("conservation", format!("counters no longer add up at {}", unbalanced.join(", ")))
+        Verdict::fails("conservation", msg!("txn.unbalanced", services = unbalanced.join(", ")))
     };
     let unfinished: Vec<u64> = begun.difference(&ended).copied().collect();
     let reported = if unfinished.is_empty() {
-        Verdict::holds("nothing_dropped", format!("all {} orders completed, rolled back or reported", begun.len()))
+        Verdict::holds("nothing_dropped", msg!("txn.all_ended", orders = begun.len()))
     } else {
         Verdict::fails(
             "nothing_dropped",
-            format!("{} of {} orders never finished: {unfinished:?}", unfinished.len(), begun.len()),
+            msg!(
+                "txn.never_finished",
+                unfinished = unfinished.len(),
+                orders = begun.len(),
+                ids = format!("{unfinished:?}")
+            ),
         )
     };
     vec![atomicity, conservation, reported]

@@ -8,6 +8,7 @@
 //! `conservation`, `nothing_dropped` (every order 1..=orders finished) and `delivered` (every
 //! outbox event counted once by the consumer, none left).
 
+use crate::msg;
 use serde::{Deserialize, Serialize};
 
 use super::{Judge, ScenarioError, ScenarioRun, Setup, orders};
@@ -92,32 +93,29 @@ impl SagaStoreJudge {
 impl Judge<SagaStoreProtocol> for SagaStoreJudge {
     fn verdicts(&self, sim: &Sim<SagaStoreProtocol>) -> Vec<Verdict> {
         let Some(a) = self.audit(sim) else {
-            return vec![Verdict::fails("atomicity", "the store is down: cannot be judged".to_owned())];
+            return vec![Verdict::fails("atomicity", msg!("txn.store_down"))];
         };
         let atomicity = if a.partial.is_empty() {
-            Verdict::holds(
-                "atomicity",
-                format!("{} completed everywhere, {} undone everywhere", a.completed, a.rolled_back),
-            )
+            Verdict::holds("atomicity", msg!("txn.saga_done", completed = a.completed, rolled_back = a.rolled_back))
         } else {
-            Verdict::fails("atomicity", format!("orders whose services disagree with the saga log: {:?}", a.partial))
+            Verdict::fails("atomicity", msg!("txn.log_disagrees", orders = format!("{:?}", a.partial)))
         };
         let conservation = if a.unbalanced.is_empty() {
-            Verdict::holds("conservation", "stock, money and slots conserved".to_owned())
+            Verdict::holds("conservation", msg!("txn.conserved"))
         } else {
-            Verdict::fails("conservation", format!("counters no longer add up at {}", a.unbalanced.join(", ")))
+            Verdict::fails("conservation", msg!("txn.unbalanced", services = a.unbalanced.join(", ")))
         };
         let dropped = if a.unfinished.is_empty() {
-            Verdict::holds("nothing_dropped", format!("all {} orders finished", self.cfg.orders))
+            Verdict::holds("nothing_dropped", msg!("txn.all_finished", orders = self.cfg.orders))
         } else {
-            Verdict::fails("nothing_dropped", format!("orders not finished: {:?}", a.unfinished))
+            Verdict::fails("nothing_dropped", msg!("txn.not_finished", orders = format!("{:?}", a.unfinished)))
         };
         let delivered = if a.consumed == a.events && a.outbox_left == 0 {
-            Verdict::holds("delivered", format!("all {} outbox events counted once", a.events))
+            Verdict::holds("delivered", msg!("txn.outbox_delivered", events = a.events))
         } else {
             Verdict::fails(
                 "delivered",
-                format!("{} of {} events counted, {} still in the outbox", a.consumed, a.events, a.outbox_left),
+                msg!("txn.outbox_behind", consumed = a.consumed, events = a.events, left = a.outbox_left),
             )
         };
         vec![atomicity, conservation, dropped, delivered]

@@ -5,6 +5,7 @@
 //! keeps each service's total; the services agree on the orders done). Measured: empty rollbacks
 //! and suspended tries, the two protections at work.
 
+use crate::msg;
 use serde::{Deserialize, Serialize};
 
 use super::orders::{self, LossyKnobs, OrderKnobs};
@@ -113,23 +114,20 @@ impl Judge<TccProtocol> for TccJudge {
         let partial: Vec<u64> =
             confirmed.iter().filter(|(_, n)| **n < ServiceKind::ALL.len()).map(|(&tx, _)| tx).collect();
         let atomicity = if !down.is_empty() {
-            Verdict::fails("atomicity", format!("{} down: cannot be judged", down.join(", ")))
+            Verdict::fails("atomicity", msg!("txn.down", services = down.join(", ")))
         } else if !partial.is_empty() {
-            Verdict::fails("atomicity", format!("orders confirmed at some services only: {partial:?}"))
+            Verdict::fails("atomicity", msg!("txn.partial_confirmed", orders = format!("{partial:?}")))
         } else if frozen != 0 {
-            Verdict::fails("atomicity", format!("{frozen} still frozen: orders not finished"))
+            Verdict::fails("atomicity", msg!("txn.frozen", frozen = frozen))
         } else {
-            Verdict::holds("atomicity", format!("{} orders confirmed everywhere, the rest nowhere", confirmed.len()))
+            Verdict::holds("atomicity", msg!("txn.confirmed", confirmed = confirmed.len()))
         };
         let conservation = if !unbalanced.is_empty() {
-            Verdict::fails("conservation", format!("counters no longer add up at {}", unbalanced.join(", ")))
+            Verdict::fails("conservation", msg!("txn.unbalanced", services = unbalanced.join(", ")))
         } else if done.windows(2).any(|w| w[0] != w[1]) {
-            Verdict::fails("conservation", format!("the services disagree on the orders done: {done:?}"))
+            Verdict::fails("conservation", msg!("txn.disagree", done = format!("{done:?}")))
         } else {
-            Verdict::holds(
-                "conservation",
-                format!("stock, money and slots conserved; {} orders done", done.first().copied().unwrap_or(0)),
-            )
+            Verdict::holds("conservation", msg!("txn.conserved_done", done = done.first().copied().unwrap_or(0)))
         };
         vec![atomicity, conservation]
     }

@@ -11,6 +11,7 @@
 //! participants that did the work give up after `prepare_timeout_ms`. `fail_order` and
 //! `fail_step` make one step of one order fail (that service votes no).
 
+use crate::msg;
 use serde::{Deserialize, Serialize};
 
 use super::orders::{self, OrderKnobs};
@@ -200,33 +201,24 @@ impl Judge<TwoPhaseProtocol> for TwoPhaseJudge {
     fn verdicts(&self, sim: &Sim<TwoPhaseProtocol>) -> Vec<Verdict> {
         let r = TwoPhaseReport::of(sim, &self.cfg);
         let atomicity = if !r.split.is_empty() {
-            Verdict::fails(
-                "atomicity",
-                format!("orders committed at one service and aborted at another: {:?}", r.split),
-            )
+            Verdict::fails("atomicity", msg!("txn.split", orders = format!("{:?}", r.split)))
         } else if !r.in_doubt.is_empty() {
             Verdict::fails(
                 "atomicity",
-                format!("orders still in doubt, their locks held: {:?}", r.in_doubt.iter().collect::<Vec<_>>()),
+                msg!("txn.in_doubt", orders = format!("{:?}", r.in_doubt.iter().collect::<Vec<_>>())),
             )
         } else {
-            Verdict::holds(
-                "atomicity",
-                format!("{} orders committed everywhere, {} aborted everywhere", r.committed, r.aborted),
-            )
+            Verdict::holds("atomicity", msg!("txn.committed", committed = r.committed, aborted = r.aborted))
         };
         let counts: Vec<i64> = r.done.iter().map(|&(_, n)| n).collect();
         let conservation = if !r.unbalanced.is_empty() {
-            Verdict::fails("conservation", format!("counters no longer add up at {}", r.unbalanced.join(", ")))
+            Verdict::fails("conservation", msg!("txn.unbalanced", services = r.unbalanced.join(", ")))
         } else if counts.windows(2).any(|w| w[0] != w[1]) {
-            Verdict::fails("conservation", format!("the services disagree on the orders done: {:?}", r.done))
+            Verdict::fails("conservation", msg!("txn.disagree", done = format!("{:?}", r.done)))
         } else {
             Verdict::holds(
                 "conservation",
-                format!(
-                    "stock, money and slots conserved; {} orders done at every service",
-                    counts.first().copied().unwrap_or(0)
-                ),
+                msg!("txn.conserved_everywhere", done = counts.first().copied().unwrap_or(0)),
             )
         };
         vec![atomicity, conservation]

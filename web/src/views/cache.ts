@@ -8,7 +8,7 @@ import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot } from "../engine";
 import { t, type Key } from "../i18n";
 import { el, svg } from "../dom";
-import { barChart, lineChart, type Series } from "./cacheCharts";
+import { barChart, chartWidth, lineChart, type Series } from "./cacheCharts";
 
 const POLICIES = ["lru", "fifo", "lfu", "w-tinylfu"] as const;
 const WORKLOADS = ["zipf", "zipf-scan", "shifting", "loop", "uniform"] as const;
@@ -142,7 +142,7 @@ function drawComparison(view: ComparisonView, chart: HTMLElement, legend: HTMLEl
   const series: Series[] = view.policies.map((p) => ({ values: p.curve, cls: `policy-${p.policy}`, label: t(`cache.policy.${p.policy}` as Key) }));
   chart.innerHTML = "";
   const opt = view.opt_hit_ratio ?? 0;
-  chart.append(lineChart("policy-chart", series, { xMax: points, yMax: 1, xLabel: t("cache.accesses", { n: view.length }), yLabel: t("cache.hitRatio"), ceiling: { value: opt, label: `OPT ${(opt * 100).toFixed(1)}%` } }));
+  chart.append(lineChart("policy-chart", series, { xMax: points, xDomain: [0, view.length], width: chartWidth(chart), yMax: 1, xLabel: t("cache.accesses", { n: view.length }), yLabel: t("cache.hitRatio"), ceiling: { value: opt, label: `OPT ${(opt * 100).toFixed(1)}%` } }));
   legend.textContent = `${view.position}/${view.length} · ` + view.policies.map((p) => `${t(`cache.policy.${p.policy}` as Key)} ${(p.hit_ratio * 100).toFixed(1)}%`).join(" · ") + ` · OPT ${(opt * 100).toFixed(1)}%`;
   contents.innerHTML = "";
   contents.append(el("div", "muted", t("cache.contents", { n: view.hot_keys.length })));
@@ -298,6 +298,7 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
     const before = baseline.summary() as Record<string, unknown>;
     const series = (s: Record<string, unknown>, k: string) => (s[k] as number[] | undefined) ?? [];
     const buckets = Math.ceil(lab.default_until_us() / 1000 / Number(now.bucket_ms ?? 100));
+    const seconds = Number(now.bucket_ms ?? 100) / 1000;
     const dbNow = series(now, "db_series");
     const dbBefore = series(before, "db_series");
     charts.innerHTML = "";
@@ -306,10 +307,10 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
     charts.append(lineChart("db-chart", [
       { values: dbBefore, cls: "before", label: t("cache.before") },
       { values: dbNow, cls: "after", label: t("cache.after") },
-    ], { xMax: buckets, yMax, xLabel: t("cache.time100ms"), yLabel: t("cache.loadsPerBucket") }));
+    ], { xMax: buckets, xDomain: [0, (buckets - 1) * seconds], width: chartWidth(charts), yMax, xLabel: t("cache.time100ms"), yLabel: t("cache.loadsPerBucket") }));
     charts.append(el("div", "muted", t("cache.dbLegend")));
     charts.append(el("h4", "", t("cache.expiry")));
-    charts.append(barChart("expiry-chart", series(now, "expiry_series").slice(0, buckets + 1), { xLabel: t("cache.time100ms"), yLabel: t("cache.expiring") }));
+    charts.append(barChart("expiry-chart", series(now, "expiry_series").slice(0, buckets + 1), { width: chartWidth(charts), bucketLabel: (i) => String(Math.round(i * seconds * 10) / 10), xLabel: t("cache.time100ms"), yLabel: t("cache.expiring") }));
     const table = el("table", "compare");
     table.id = "cache-compare-table";
     const headRow = el("tr");

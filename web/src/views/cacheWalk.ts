@@ -5,14 +5,14 @@
 import { CacheLab, Lab } from "../pkg/distlab_wasm.js";
 import { t, type Key } from "../i18n";
 import { el } from "../dom";
-import { lineChart } from "./cacheCharts";
+import { chartWidth, lineChart } from "./cacheCharts";
 import { STORIES } from "./cache";
 import { mountGuided } from "./guided";
 
 interface Page {
   key: string;
   /** Runs both sides and returns their series and the metric that tells them apart. */
-  run(): { before: number[]; after: number[]; metric: string; values: [number, number]; yMax: number; xLabel: string; yLabel: string };
+  run(): { before: number[]; after: number[]; metric: string; values: [number, number]; yMax: number; xLabel: string; yLabel: string; xDomain: [number, number] };
   answer: number;
 }
 
@@ -34,7 +34,7 @@ function patterns(before: Record<string, unknown>, after: Record<string, unknown
   const span = Math.max(a.series.length, b.series.length);
   for (const r of [a, b]) while (r.series.length < span) r.series.push(0);
   const yLabel = drawn === "db_series" ? t("cache.loadsPerBucket") : t("cache.stalePerBucket");
-  return { before: a.series, after: b.series, metric, values: [a.value, b.value] as [number, number], yMax: Math.max(1, ...a.series, ...b.series), xLabel: t("cache.time100ms"), yLabel };
+  return { before: a.series, after: b.series, metric, values: [a.value, b.value] as [number, number], yMax: Math.max(1, ...a.series, ...b.series), xLabel: t("cache.time100ms"), yLabel, xDomain: [0, (span - 1) / 10] as [number, number] };
 }
 
 function policies() {
@@ -43,7 +43,7 @@ function policies() {
   const view = lab.view() as { policies: { curve: number[]; hit_ratio: number }[] };
   lab.free();
   const [lru, tiny] = view.policies;
-  return { before: lru.curve, after: tiny.curve, metric: "hit_ratio", values: [lru.hit_ratio, tiny.hit_ratio] as [number, number], yMax: 1, xLabel: t("cache.accesses", { n: 100000 }), yLabel: t("cache.hitRatio") };
+  return { before: lru.curve, after: tiny.curve, metric: "hit_ratio", values: [lru.hit_ratio, tiny.hit_ratio] as [number, number], yMax: 1, xLabel: t("cache.accesses", { n: 100000 }), yLabel: t("cache.hitRatio"), xDomain: [0, 100000] as [number, number] };
 }
 
 const PAGES: Page[] = [
@@ -73,7 +73,7 @@ export function mountCacheWalk(root: HTMLElement, params: URLSearchParams): void
         chart.append(lineChart("walk-series", [
           { values: r.before, cls: "before", label: t(k("before")) },
           { values: r.after, cls: "after", label: t(k("after")) },
-        ], { xMax: Math.max(r.before.length, r.after.length), yMax: r.yMax, xLabel: r.xLabel, yLabel: r.yLabel }));
+        ], { xMax: Math.max(r.before.length, r.after.length), xDomain: r.xDomain, width: chartWidth(page), yMax: r.yMax, xLabel: r.xLabel, yLabel: r.yLabel }));
         const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
         const numbers = el("p", "mono", `${t(`cache.m.${r.metric}` as Key)}: ${t(k("before"))} ${f(r.values[0])} → ${t(k("after"))} ${f(r.values[1])}`);
         numbers.id = "walk-numbers";

@@ -36,10 +36,21 @@ function labelled(text: string, input: HTMLElement): HTMLLabelElement {
   return l;
 }
 
+/** The engine's node ids (`n4`) by name (`c1`), from the latest snapshot. */
+let writers = new Map<string, string>();
+
+/** A written value in words: the engine's `n4.35` (node 4's request 35) is `c1·35`, the client's
+ * 35th request; absent is ∅. */
+function valueLabel(v: string | null | undefined): string {
+  if (v === null || v === undefined) return "∅";
+  const m = /^(n\d+)\.(\d+)$/.exec(v);
+  return m ? `${writers.get(m[1]) ?? m[1]}·${m[2]}` : v;
+}
+
 /** What an operation's bar says and how it is coloured. */
 function describeOp(o: OpView): { text: string; cls: string } {
   const what =
-    o.op.op === "put" ? `put ${o.op.key}=${o.op.value ?? ""}` : o.op.op === "cas" ? `cas ${o.op.key}:${o.op.expected ?? "∅"}→${o.op.value ?? ""}` : `get ${o.op.key}`;
+    o.op.op === "put" ? `put ${o.op.key}=${valueLabel(o.op.value)}` : o.op.op === "cas" ? `cas ${o.op.key}:${valueLabel(o.op.expected)}→${valueLabel(o.op.value)}` : `get ${o.op.key}`;
   if (!o.result) return { text: `${what} …`, cls: o.ret === null ? "pending" : "failed" };
   switch (o.result.result) {
     case "ok":
@@ -47,7 +58,7 @@ function describeOp(o: OpView): { text: string; cls: string } {
     case "swapped":
       return { text: `${what} ${o.result.ok ? "✓" : "✗"}`, cls: "ok" };
     case "value":
-      return { text: `${what}→${o.result.value ?? "∅"}`, cls: o.stale ? "stale" : "ok" };
+      return { text: `${what}→${valueLabel(o.result.value)}`, cls: o.stale ? "stale" : "ok" };
     case "values":
       return { text: `${what}→{${(o.result.values ?? []).join(",")}}`, cls: o.stale ? "stale" : "ok" };
     default:
@@ -151,6 +162,7 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
 
   /** Crash or restart each replica; the partition presets. */
   function faults(snap: Snapshot): FaultButton[] {
+    writers = new Map(snap.nodes.map((n) => [`n${n.id}`, n.name]));
     const replicas = snap.nodes.filter((x) => /^r\d+$/.test(x.name));
     const clients = snap.nodes.filter((x) => /^c\d+$/.test(x.name)).map((c) => c.name);
     const all = replicas.map((_, i) => i);
@@ -205,7 +217,7 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
       g.append(svg("text", { x: cx, y: cy - 22, "text-anchor": "middle", class: "name" }, x.name));
       const data = x.state?.data ?? {};
       Object.entries(data).slice(0, 3).forEach(([key, v], k) => {
-        const shown = v.values ? `{${v.values.join(",")}}` : (v.value ?? "∅");
+        const shown = v.values ? `{${v.values.map(valueLabel).join(",")}}` : valueLabel(v.value);
         g.append(svg("text", { x: cx, y: cy - 4 + k * 14, "text-anchor": "middle", class: "value" }, `${key}=${shown}`));
       });
       if (x.status === "crashed") g.append(svg("text", { x: cx, y: cy + 30, "text-anchor": "middle", class: "value" }, "✕"));

@@ -114,7 +114,7 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
       .map((k) => {
         const v = summary[k];
         const value = typeof v === "number" ? (k.startsWith("failover") ? `${v} ms` : String(v)) : t("election.m.none");
-        return t("frame.labelled", { label: t(`election.m.${k}`), value });
+        return t("common.frame.labelled", { label: t(`election.m.${k}`), value });
       })
       .join(" · ");
   }

@@ -86,7 +86,7 @@ export function mountGuided(root: HTMLElement, params: URLSearchParams, g: Guide
     const page = el("div", "panel");
     page.id = "walk-step";
     page.dataset.page = String(index);
-    page.append(el("h3", "", t("frame.labelled", { label: t("walk.step", { n: index + 1, total: g.pages.length }), value: t(k("title")) })), el("p", "", t(k("setup"))));
+    page.append(el("h3", "", t("common.frame.labelled", { label: t("walk.step", { n: index + 1, total: g.pages.length }), value: t(k("title")) })), el("p", "", t(k("setup"))));
     p.body?.(page, revealed);
 
     const question = el("fieldset", "question");

@@ -7,7 +7,7 @@ import type { Lab } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot as World, Verdict } from "../engine";
 import { t } from "../i18n";
-import { LockHistory, drawTimeline } from "./lockTimeline";
+import { drawTimeline, lockView } from "./lockTimeline";
 import { el } from "../dom";
 
 type Kind = "single" | "zk" | "redlock";
@@ -29,7 +29,6 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
   let watchdog = params.get("watchdog") !== "0";
   let fencing = params.get("fencing") !== "0";
   let gcMs = Math.max(10, Number(params.get("gc") ?? 2 * LEASE_MS)) || 2 * LEASE_MS;
-  const history = new LockHistory();
 
   root.innerHTML = "";
   root.append(el("h2", "", t("locks.title")), el("p", "intro", t("locks.intro")), el("p", "wrong", t("locks.wrong")));
@@ -165,7 +164,6 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
   }
 
   function render(lab: Lab, snap: Snapshot): void {
-    history.update(lab, snap.nodes);
     const clients = clientsOf(snap);
     const servers = serversOf(snap);
     cards.innerHTML = "";
@@ -203,7 +201,7 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
     }
     const verdicts = lab.verdicts() as Verdict[];
     chart.innerHTML = "";
-    chart.append(drawTimeline(history, clients.map((c) => c.name), snap.time, verdicts));
+    chart.append(drawTimeline(lockView(lab), clients.map((c) => c.name), snap.time, verdicts));
   }
 
   syncOptions();

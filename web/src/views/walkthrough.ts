@@ -4,7 +4,7 @@
 
 import { Lab } from "../pkg/distlab_wasm.js";
 import { t } from "../i18n";
-import { LockHistory, drawTimeline, verdictLine } from "./lockTimeline";
+import { drawTimeline, lockView, verdictLine } from "./lockTimeline";
 import type { Verdict } from "../engine";
 import { el } from "../dom";
 import { mountGuided, type GuidedPage } from "./guided";
@@ -29,13 +29,11 @@ function page(s: Step): GuidedPage {
     body(root, revealed) {
       const lab = new Lab("exercise-1", { step: s.step, fencing: s.fencing }, 1);
       lab.run_until(revealed ? lab.default_until_us() : s.faultAtUs);
-      const history = new LockHistory();
       const snap = lab.snapshot() as { time: number; nodes: { id: number; name: string }[] };
-      history.update(lab, snap.nodes);
       verdicts = lab.verdicts() as Verdict[];
       const chart = el("div", "chart");
       chart.id = "walk-timeline";
-      chart.append(drawTimeline(history, CLIENTS, snap.time, revealed ? verdicts : [], lab.default_until_us()));
+      chart.append(drawTimeline(lockView(lab), CLIENTS, snap.time, revealed ? verdicts : [], lab.default_until_us()));
       lab.free();
       root.append(chart, el("p", "muted", t("locks.legend")));
     },

@@ -1,0 +1,46 @@
+// The start page. The Chinese table is typed against the English keys: a key missing in one
+// language fails `tsc`.
+
+export const en = {
+  "home.title": "A hands-on lab for chapter 46",
+  "home.intro": "Every view runs the chapter's patterns in a deterministic simulator: inject faults, watch every message, rewind to any event, and share a link that replays the run exactly. The chapter's reference code is shown where it goes wrong, beside a version that does not.",
+  "home.path": "Start here",
+  "home.path.1": "CAP and quorums: cut links and watch availability and consistency trade places.",
+  "home.path.2": "Consistent hashing: add a node and count the keys that move.",
+  "home.path.3": "Distributed locks, then exercise 1: a pause beyond the lease, with and without fencing.",
+  "home.path.4": "Caching, then exercise 3: stale fills, penetration, avalanche and breakdown.",
+  "home.path.5": "Distributed transactions: 2PC blocks in doubt where a saga compensates.",
+  "home.goals": "The chapter's eight learning goals",
+  "home.built": "built",
+  "home.soon": "not built yet",
+  "home.goal.1": "Distributed systems principles: CAP, BASE, consistency",
+  "home.goal.2": "Message queues: RabbitMQ, Kafka, messaging patterns, reliable delivery",
+  "home.goal.3": "Caching strategies: Redis, cache patterns, penetration, avalanche",
+  "home.goal.4": "Load balancing: round robin, weights, consistent hashing, health checks",
+  "home.goal.5": "High availability: failover, degradation, rate limiting and circuit breaking",
+  "home.goal.6": "Distributed transactions: two-phase commit, sagas, eventual consistency",
+  "home.goal.7": "Distributed locks: Redis locks, ZooKeeper locks, coordination",
+  "home.goal.8": "Distributed IDs: Snowflake, UUID, database sequences",
+};
+
+export const zh: Record<keyof typeof en, string> = {
+  "home.title": "第 46 章动手实验室",
+  "home.intro": "每个视图都在确定性的模拟器中运行本章的模式：注入故障、观察每一条消息、回退到任意事件，并分享一个能精确重放这次运行的链接。本章参考代码出错的地方，都与一个正确的版本并排展示。",
+  "home.path": "从这里开始",
+  "home.path.1": "CAP 与法定人数：切断链路，看可用性与一致性如何此消彼长。",
+  "home.path.2": "一致性哈希：增加一个节点，数一数有多少键被迁移。",
+  "home.path.3": "分布式锁，然后是练习 1：暂停超过租约，有与没有 fencing token 的区别。",
+  "home.path.4": "缓存，然后是练习 3：脏数据回填、缓存穿透、缓存雪崩与缓存击穿。",
+  "home.path.5": "分布式事务：2PC 在不确定状态中阻塞，而 Saga 通过补偿恢复。",
+  "home.goals": "本章的八个学习目标",
+  "home.built": "已完成",
+  "home.soon": "尚未完成",
+  "home.goal.1": "理解分布式系统原理：CAP 定理、BASE 理论、分布式一致性",
+  "home.goal.2": "实现消息队列：RabbitMQ、Kafka、消息模式、可靠传输",
+  "home.goal.3": "设计缓存策略：Redis、缓存模式、缓存穿透、缓存雪崩",
+  "home.goal.4": "实现负载均衡：轮询、加权、一致性哈希、健康检查",
+  "home.goal.5": "构建高可用系统：故障转移、服务降级、限流熔断",
+  "home.goal.6": "处理分布式事务：两阶段提交、Saga 模式、最终一致性",
+  "home.goal.7": "实现分布式锁：Redis 锁、Zookeeper 锁、分布式协调",
+  "home.goal.8": "设计分布式 ID：雪花算法、UUID、数据库序列",
+};
