@@ -111,6 +111,13 @@ export class Frame implements KeyHandlers {
     render(h(FaultBar, { frame: this }), parts.faults);
     render(h(VerdictPanel, { frame: this }), parts.verdicts);
     render(h(Timeline, { frame: this }), parts.timeline);
+    // Pictures drawn at their pixel width are drawn again when the window changes size (a phone
+    // turned, a projector's window); a playing run redraws on its own. Gone with the view.
+    const onResize = () => {
+      if (!parts.controls.isConnected) window.removeEventListener("resize", onResize);
+      else if (!this.playing) requestAnimationFrame(() => this.refresh());
+    };
+    window.addEventListener("resize", onResize);
   }
 
   private build(actions: Action[], events: number, timeUs: number): Lab {

@@ -11,6 +11,7 @@ import { mountCache } from "./views/cache";
 import { mountCacheWalk } from "./views/cacheWalk";
 import { mountCap } from "./views/cap";
 import { mountCounter } from "./views/counter";
+import { mountDetector } from "./views/detector";
 import { mountElection } from "./views/election";
 import { mountLocks } from "./views/locks";
 import { mountWalkthrough } from "./views/walkthrough";
@@ -29,6 +30,7 @@ const CHAPTER: Group[] = [
     { id: "ring", title: "ring.title", mount: mountRing },
     { id: "counter", title: "counter.title", mount: mountCounter },
     { id: "coordination", title: "election.title", mount: mountElection },
+    { id: "failure-detector", title: "detector.title", mount: mountDetector },
   ] },
   { title: "common.s.46.2", sections: [{ id: "queues", title: "common.s.46.2" }] },
   { title: "common.s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },

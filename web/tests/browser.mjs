@@ -594,7 +594,9 @@ await test("the transactions view switches protocols and speaks Chinese", async 
   assert((await page.inputValue("#txn-protocol")) === "outbox", "the protocol survives the language switch");
   assert((await page.textContent("#txn-lanes")).includes("订单服务"), "the lanes are labelled in Chinese");
   assert((await page.textContent("#txn-grid-box td[data-node='shipping']")) === "已应用", await page.textContent("#txn-grid-box td[data-node='shipping']"));
-  assert((await page.textContent("#verdict-delivered strong")).startsWith("恰好投递一次：目前成立"), await page.textContent("#verdict-delivered"));
+  // On the outbox's lossy default link a lost message is not yet a violation: the relay resends it.
+  assert((await page.getAttribute("#verdict-delivered", "data-status")) !== "violated", await page.textContent("#verdict-delivered"));
+  assert(/^恰好投递一次：(目前成立|尚无法判定)/.test(await page.textContent("#verdict-delivered strong")), await page.textContent("#verdict-delivered"));
 });
 
 await test("clicking a lane crashes that actor there, and the share link replays it", async (page) => {
@@ -715,6 +717,7 @@ const VIEWS = [
   { name: "cap", hash: "#/cap?n=5&r=2&w=4&level=quorum&sim.seed=6", button: "#crash-r1", inputs: { "#cap-n": "5", "#cap-r": "2", "#cap-w": "4", "#cap-level": "quorum" } },
   { name: "caching", hash: "#/caching?story=write-behind&sim.seed=2", button: "#crash-cache", inputs: { "#cache-story": "write-behind" } },
   { name: "transactions", hash: "#/transactions?protocol=tcc&loss=10&sim.seed=5", button: "#crash-payment", inputs: { "#txn-protocol": "tcc", "#txn-loss": "10" } },
+  { name: "failure-detector", hash: "#/failure-detector?timeout=300&phi=3&sim.seed=2", button: "#pause-target", inputs: { "#fd-timeout": "300", "#fd-phi": "3" } },
 ];
 
 for (const v of VIEWS) {
@@ -855,6 +858,54 @@ await test("the first load at 10 Mbit/s shows a bilingual loading screen with pr
   await cdp.detach();
 });
 
+await test("the failure detectors on the default seed: the fixed timeout cries wolf on GC pauses, phi accrual does not, and notices the crash later", async (page) => {
+  await open(page, "#/failure-detector?sim.t=30000000");
+  await page.waitForSelector("#fd-timeline svg");
+  const count = (detector, kind) => page.locator(`#fd-timeline rect.suspected.${kind}[data-detector='${detector}']`).count();
+  assert((await count("fixed", "false")) === 5, `five false suspicions by the fixed timeout: ${await count("fixed", "false")}`);
+  assert((await count("phi", "false")) === 0, "none by phi accrual");
+  assert((await count("fixed", "true")) === 1 && (await count("phi", "true")) === 1, "both suspect the crashed target");
+  const row = (d) => page.locator(`#fd-measured tr[data-detector='${d}'] td`).allTextContents();
+  assert(JSON.stringify(await row("fixed")) === JSON.stringify(["timeout 500 ms", "490 ms", "5"]), JSON.stringify(await row("fixed")));
+  assert(JSON.stringify(await row("phi")) === JSON.stringify(["phi ≥ 8", "2450 ms", "0"]), JSON.stringify(await row("phi")));
+  assert((await page.getAttribute("#verdict-crash_detected", "data-status")) === "holds", "the crash was detected");
+  assert((await page.getAttribute("#run-state", "data-state")) === "finished", await page.getAttribute("#run-state", "data-state"));
+  // A longer timeout stops the false alarms, and pays for it at the crash.
+  await page.selectOption("#fd-timeout", "1000");
+  await page.goto(`${base}#/failure-detector?timeout=1000&sim.t=30000000&lang=zh`);
+  await page.waitForSelector("#fd-timeline svg");
+  assert((await count("fixed", "false")) < 5, `fewer false alarms at 1 s: ${await count("fixed", "false")}`);
+  const fixed = await row("fixed");
+  assert(fixed[0] === "超时 1000 ms" && Number.parseInt(fixed[1]) > 490, JSON.stringify(fixed));
+  assert((await page.textContent("#verdict-crash_detected .detail")).includes("固定超时"), await page.textContent("#verdict-crash_detected .detail"));
+});
+
+await test("each of the chapter's toggles shows its failure on the view's default seed and settings", async (page) => {
+  const status = (property) => page.getAttribute(`#verdict-${property}`, "data-status");
+  // The dual write: on the outbox's default lossy link it loses a message; the outbox does not.
+  await open(page, "#/transactions?protocol=outbox&dual=1&sim.t=20000000");
+  await page.waitForSelector("#verdict-delivered");
+  assert((await status("delivered")) === "violated", `dual write: ${await page.textContent("#verdict-delivered")}`);
+  assert((await page.textContent("#verdict-delivered")).includes("never arrived: [7]"), await page.textContent("#verdict-delivered"));
+  await page.uncheck("#txn-dual");
+  await page.waitForFunction(() => !new URLSearchParams(location.hash.split("?")[1]).has("dual"));
+  await page.goto(`${base}#/transactions?protocol=outbox&sim.t=20000000`);
+  await page.waitForSelector("#verdict-delivered");
+  assert((await status("delivered")) === "holds", "the outbox delivers every committed order over the same link");
+  assert((await page.inputValue("#txn-loss")) === "10", "the outbox's default link loses 10%");
+  // Cache-aside's delete-the-key race (the default story): a stale fill; the versioned fix holds.
+  await open(page, "#/caching?sim.t=22000000");
+  await page.waitForSelector("#verdict-fresh_reads");
+  assert((await status("fresh_reads")) === "violated", `cache-aside: ${await page.textContent("#verdict-fresh_reads")}`);
+  // Write-behind: nothing is lost before the scripted crash at 10.5 s, acknowledged writes after it.
+  await open(page, "#/caching?story=write-behind&sim.t=10000000");
+  await page.waitForSelector("#verdict-no_lost_writes");
+  assert((await status("no_lost_writes")) !== "violated", `before the crash: ${await page.textContent("#verdict-no_lost_writes")}`);
+  await open(page, "#/caching?story=write-behind&sim.t=22000000");
+  await page.waitForSelector("#verdict-no_lost_writes");
+  assert((await status("no_lost_writes")) === "violated", `after the crash: ${await page.textContent("#verdict-no_lost_writes")}`);
+});
+
 await test("the CAP view names who wrote each value, and the event list names the nodes", async (page) => {
   await open(page, "#/cap?sim.seed=1&sim.t=2000000");
   const values = await page.locator(".replica text.value").allTextContents();
@@ -876,7 +927,7 @@ await test("the CAP view names who wrote each value, and the event list names th
 await test("every view in English and Chinese, at three sizes, light and dark: legible, nothing clipped", async (page) => {
   const dir = join(shots, "matrix");
   mkdirSync(dir, { recursive: true });
-  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"]];
+  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"]];
   const sizes = [[1440, 900], [1024, 768], [390, 844]];
   const problems = [];
   for (const [name, hash] of views) {
@@ -885,6 +936,17 @@ await test("every view in English and Chinese, at three sizes, light and dark: l
       await page.goto(`${base}#/${hash}${hash.includes("?") ? "&" : "?"}lang=${lang}`);
       await page.waitForSelector("main#view h2");
       await page.waitForTimeout(400);
+      const raw = await page.evaluate(() => {
+        const words = new Set();
+        const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const el = n.parentElement;
+          if (!el || el.closest("#events, #event-details, .details, code, title, .wrong, .txn-event")) continue;
+          for (const m of n.textContent.matchAll(/\b[a-z]+_[a-z_]+\b/g)) words.add(m[0]);
+        }
+        return [...words];
+      });
+      if (raw.length) problems.push(`${name} ${lang}: field names shown as labels: ${raw.join(", ")}`);
       if (lang === "zh") {
         const verdicts = (await page.locator(".verdict .detail").allTextContents()).join(" | ");
         const english = verdicts.match(/\b[a-z]{4,}\s+[a-z]{4,}\b/i);

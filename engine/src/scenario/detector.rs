@@ -116,6 +116,33 @@ impl DetectorJudge {
 }
 
 impl Judge<DetectorProtocol> for DetectorJudge {
+    /// The view's timeline (46.1.2): when each detector suspected the target, from its
+    /// observations (`to_us` null while still suspected).
+    fn view(&self, sim: &Sim<DetectorProtocol>) -> serde_json::Value {
+        let spans = |d: Detector| {
+            let mut out = Vec::new();
+            let mut open: Option<SimTime> = None;
+            for o in sim.observations() {
+                match o.obs {
+                    DetectorObs::Suspect { detector } if detector == d => {
+                        open.get_or_insert(o.time);
+                    }
+                    DetectorObs::Trust { detector } if detector == d => {
+                        if let Some(from) = open.take() {
+                            out.push(serde_json::json!({ "from_us": from.as_micros(), "to_us": o.time.as_micros() }));
+                        }
+                    }
+                    DetectorObs::Suspect { .. } | DetectorObs::Trust { .. } => {}
+                }
+            }
+            if let Some(from) = open {
+                out.push(serde_json::json!({ "from_us": from.as_micros(), "to_us": null }));
+            }
+            out
+        };
+        serde_json::json!({ "fixed": spans(Detector::Fixed), "phi": spans(Detector::Phi), "crash_at_us": self.crash_at.as_micros() })
+    }
+
     fn verdicts(&self, sim: &Sim<DetectorProtocol>) -> Vec<Verdict> {
         let records: Vec<(Detector, Record)> =
             [Detector::Fixed, Detector::Phi].map(|d| (d, self.record(sim, d))).into();

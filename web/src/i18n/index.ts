@@ -8,6 +8,7 @@ import * as common from "./common";
 import * as home from "./home";
 import * as exercises from "./exercises";
 import * as counter from "./counter";
+import * as detector from "./detector";
 import * as ring from "./ring";
 import * as cap from "./cap";
 import * as locks from "./locks";
@@ -17,11 +18,11 @@ import * as txn from "./txn";
 import * as exercise1 from "./exercise1";
 import * as exercise3 from "./exercise3";
 
-const en = { ...common.en, ...home.en, ...exercises.en, ...counter.en, ...ring.en, ...cap.en, ...locks.en, ...election.en, ...cache.en, ...txn.en, ...exercise1.en, ...exercise3.en };
+const en = { ...common.en, ...home.en, ...exercises.en, ...counter.en, ...detector.en, ...ring.en, ...cap.en, ...locks.en, ...election.en, ...cache.en, ...txn.en, ...exercise1.en, ...exercise3.en };
 
 export type Key = keyof typeof en;
 
-const zh: Record<Key, string> = { ...common.zh, ...home.zh, ...exercises.zh, ...counter.zh, ...ring.zh, ...cap.zh, ...locks.zh, ...election.zh, ...cache.zh, ...txn.zh, ...exercise1.zh, ...exercise3.zh };
+const zh: Record<Key, string> = { ...common.zh, ...home.zh, ...exercises.zh, ...counter.zh, ...detector.zh, ...ring.zh, ...cap.zh, ...locks.zh, ...election.zh, ...cache.zh, ...txn.zh, ...exercise1.zh, ...exercise3.zh };
 
 export type Lang = "en" | "zh";
 

@@ -9,11 +9,11 @@ export interface Entry { id: string; title: Key; built: boolean }
 
 /** Which views teach each of the chapter's learning goals (its opening list, in order). */
 const GOALS: { goal: Key; views: string[] }[] = [
-  { goal: "home.goal.1", views: ["cap", "ring", "counter", "coordination"] },
+  { goal: "home.goal.1", views: ["cap", "ring", "counter", "coordination", "failure-detector"] },
   { goal: "home.goal.2", views: ["queues", "exercise-2"] },
   { goal: "home.goal.3", views: ["caching", "exercise-3"] },
   { goal: "home.goal.4", views: ["balancing", "exercise-4"] },
-  { goal: "home.goal.5", views: ["coordination"] },
+  { goal: "home.goal.5", views: ["coordination", "failure-detector"] },
   { goal: "home.goal.6", views: ["transactions"] },
   { goal: "home.goal.7", views: ["locks", "exercise-1", "coordination"] },
   { goal: "home.goal.8", views: ["ids", "exercise-5"] },

@@ -27,6 +27,9 @@ const STOCK = 10;
 /** The steps `fail_step` counts (1, 2, 3). */
 const STEPS = ["inventory", "payment", "shipping"];
 const LOSSES = [0, 10, 20];
+/** The outbox runs on a lossy link unless told otherwise: there the chapter's dual write loses a
+ * message on the default seed, and the outbox (whose relay retries until acknowledged) does not. */
+const defaultLoss = (protocol: string) => (protocol === "outbox" ? 10 : 0);
 /** Lanes top to bottom: whoever drives the order first, then the steps in order. */
 const LANE_ORDER = ["coordinator", "orchestrator", "orders", ...STEPS];
 
@@ -71,7 +74,8 @@ function describeItem(i: Item): string {
 /** An actor's public state as `field value` pairs, the fields named in the current language. */
 function describeState(state: Record<string, unknown> | null): string {
   const pairs = Object.entries(state ?? {}).filter(([k]) => k !== "service");
-  return pairs.map(([k, v]) => `${isKey(`txn.field.${k}`) ? t(`txn.field.${k}` as "txn.field.lock") : k} ${v === null ? "–" : String(v)}`).join(" · ") || "–";
+  const value = (v: unknown) => (v === null ? "–" : Array.isArray(v) ? (v.length ? v.map((o) => `#${String(o)}`).join(", ") : "–") : String(v));
+  return pairs.map(([k, v]) => `${isKey(`txn.field.${k}`) ? t(`txn.field.${k}` as "txn.field.lock") : k} ${value(v)}`).join(" · ") || "–";
 }
 
 /** The engine's summary as a table, the network's counters folded into one row. */
@@ -100,7 +104,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   let protocol = protocols.find((p) => p === params.get("protocol")) ?? protocols[0];
   let failOrder = Math.min(ORDERS, Math.max(0, Math.floor(Number(params.get("fail") ?? 0)) || 0));
   let failStep = Math.min(3, Math.max(1, Math.floor(Number(params.get("step") ?? 3)) || 3));
-  let loss = LOSSES.includes(Number(params.get("loss"))) ? Number(params.get("loss")) : 0;
+  let loss = params.has("loss") && LOSSES.includes(Number(params.get("loss"))) ? Number(params.get("loss")) : defaultLoss(protocol);
   let dual = params.get("dual") === "1";
   /** The order the lanes show; 0 follows the latest. */
   let chosen = Math.max(0, Math.floor(Number(params.get("order") ?? 0)) || 0);
@@ -179,7 +183,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
         p.set("fail", String(failOrder));
         p.set("step", String(failStep));
       }
-      if (loss && protocol !== "2pc") p.set("loss", String(loss));
+      if (loss !== defaultLoss(protocol) && protocol !== "2pc") p.set("loss", String(loss));
       if (dual && protocol === "outbox") p.set("dual", "1");
       if (chosen) p.set("order", String(chosen));
       return p;
@@ -206,6 +210,8 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   };
   protocolSelect.addEventListener("change", () => {
     protocol = protocolSelect.value;
+    loss = defaultLoss(protocol);
+    lossSelect.value = String(loss);
     chosen = 0;
     rebuild();
   });
