@@ -695,8 +695,17 @@ await test("a transactions share link taken while playing reopens at the sender'
 });
 
 /** A realistic click: press, hold 150 ms, release, on the element's centre. */
+/** Where `selector` is on screen now, read in one step: a playing view redraws its pictures
+ * every frame, so an element found a moment ago may already be a new one. */
+const boxOf = (page, selector) => page.evaluate((sel) => {
+  document.querySelector(sel)?.scrollIntoView({ block: "center" });
+  const r = document.querySelector(sel)?.getBoundingClientRect();
+  return r ? { x: r.x, y: r.y, width: r.width, height: r.height } : null;
+}, selector);
+
 async function heldClick(page, selector) {
-  const box = await page.locator(selector).boundingBox();
+  const box = await boxOf(page, selector);
+  if (!box) throw new Error(`nothing to press at ${selector}`);
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.down();
   await page.waitForTimeout(150);
@@ -705,6 +714,28 @@ async function heldClick(page, selector) {
 
 const simTime = async (page) => Number((await page.textContent("#sim-time")).match(/([\d.]+) s/)[1]);
 const linkParams = async (page) => new URLSearchParams(new URL(await href(page)).hash.split("?")[1]);
+
+// The transactions view's own pictures are redrawn every frame while the run plays: a held press
+// on a lane, on a grid row or on an event's ✕ must still land (they are taken on stable containers).
+await test("the transactions lanes, grid and event list take held presses while the run plays", async (page) => {
+  await open(page, "#/transactions?protocol=saga&sim.seed=1&sim.speed=0.25");
+  await page.click("#play");
+  await page.waitForSelector("#txn-grid-box tr[data-order='2']");
+  await heldClick(page, "#txn-grid-box tr[data-order='1']");
+  assert((await page.getAttribute("#txn-lanes svg", "data-order")) === "1", "the held press on row 1 chose order 1");
+  await heldClick(page, "#txn-events .txn-event .crash-here");
+  await page.waitForTimeout(100);
+  assert((await page.getAttribute("#run-state", "data-state")) === "playing", "still playing");
+  const lane = await boxOf(page, "#txn-lanes g.lane[data-node='payment'] rect.lane-bg");
+  await page.mouse.move(lane.x + lane.width * 0.9, lane.y + lane.height / 2);
+  await page.mouse.down();
+  await page.waitForTimeout(150);
+  await page.mouse.up();
+  await page.click("#play");
+  const faults = JSON.parse((await linkParams(page)).get("sim.faults") ?? "[]");
+  assert(faults.length === 2 && faults.every((f) => f.fault.fault === "crash"), `both presses crashed an actor: ${JSON.stringify(faults)}`);
+});
+
 
 // Every simulation view: non-default parameters, a fault button pressed like a person while the
 // run plays (it must land: the buttons are no longer rebuilt under the pointer), an event chosen

@@ -12,7 +12,7 @@ import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import { isKey, t } from "../i18n";
 import { el } from "../dom";
 import { TxnHistory, isOpen, observedState, type FaultMark, type Item, type OrderLog } from "./txnHistory";
-import { drawLanes, nodeLabel, stateLabel, type InFlight } from "./txnLanes";
+import { drawLanes, laneAt, nodeLabel, stateLabel, type InFlight } from "./txnLanes";
 import { drawGrid } from "./txnGrid";
 import { SagaTwin, blockedPanel, inDoubt, twinPanel } from "./txnBlocking";
 
@@ -233,6 +233,21 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     dual = dualBox.checked;
     rebuild();
   });
+  // Presses are taken on the stable containers, never on what a playing run redraws every frame
+  // (a held click would otherwise lose its element between the press and the release).
+  gridBox.addEventListener("pointerdown", (ev) => {
+    const row = (ev.target as Element).closest<HTMLElement>("tr[data-order]");
+    if (row) choose(Number(row.dataset.order));
+  });
+  lanesBox.addEventListener("pointerdown", (ev) => {
+    const drawing = lanesBox.querySelector("svg");
+    const hit = drawing && laneAt(drawing, ev.clientX, ev.clientY);
+    if (hit) crashAt(hit.node, history.indexAt(hit.timeUs));
+  });
+  eventsBox.addEventListener("pointerdown", (ev) => {
+    const line = (ev.target as Element).closest<HTMLElement>("button.crash-here")?.closest<HTMLElement>(".txn-event");
+    if (line?.dataset.node && line.dataset.index) crashAt(line.dataset.node, Number(line.dataset.index));
+  });
   const choose = (order: number) => {
     chosen = order;
     controls.save();
@@ -281,7 +296,6 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     Object.assign(line.dataset, { index: String(i.index), kind: i.kind, node: i.node, type: i.type });
     const crash = el("button", "crash-here", "✕");
     crash.title = t("txn.crashHere", { node: nodeLabel(i.node) });
-    crash.addEventListener("click", () => crashAt(i.node, i.index));
     line.append(crash, ` ${(i.time / 1e6).toFixed(6)} s  ${describeItem(i)}`);
     return line;
   }
@@ -332,10 +346,10 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     renderCards(snap, lanes);
     gridBox.innerHTML = "";
     gridBox.append(el("h3", "", t("txn.gridTitle")));
-    gridBox.append(logs.length ? drawGrid(logs, lanes, shown, choose) : el("p", "muted", t("txn.noOrders")));
+    gridBox.append(logs.length ? drawGrid(logs, lanes, shown) : el("p", "muted", t("txn.noOrders")));
     renderOrderSelect(logs);
     lanesBox.innerHTML = "";
-    if (log) lanesBox.append(drawLanes(history, log, lanes, snap.time, snap.in_flight, (node, time) => crashAt(node, history.indexAt(time))));
+    if (log) lanesBox.append(drawLanes(history, log, lanes, snap.time, snap.in_flight));
     else lanesBox.append(el("p", "muted", t("txn.noOrders")));
     renderEvents(log);
     const summary = lab.summary() as Record<string, unknown>;

@@ -94,7 +94,7 @@ export function twinPanel(twin: SagaTwin, lab: Lab, orders: number[]): HTMLEleme
   const logs = orders.map((o) => twin.history.orders.get(o)).filter((l): l is OrderLog => l !== undefined);
   if (logs.length === 0) panel.append(el("p", "muted", t("txn.twin.notBegun", { orders: orders.map((o) => `#${o}`).join(", ") })));
   else {
-    const grid = drawGrid(logs, nodes.map((n) => n.name), -1, () => undefined);
+    const grid = drawGrid(logs, nodes.map((n) => n.name), -1);
     grid.id = "txn-twin-grid";
     panel.append(grid);
   }

@@ -7,8 +7,9 @@ import { t } from "../i18n";
 import { nodeLabel, stateLabel } from "./txnLanes";
 import { stateOf, type OrderLog } from "./txnHistory";
 
-/** A table of `logs` over `lanes`; `selected` is outlined, `onSelect` gets a clicked row's order. */
-export function drawGrid(logs: OrderLog[], lanes: string[], selected: number, onSelect: (order: number) => void): HTMLTableElement {
+/** A table of `logs` over `lanes`; `selected` is outlined. Each row carries its order
+ * (`data-order`): the view takes presses on its stable container. */
+export function drawGrid(logs: OrderLog[], lanes: string[], selected: number): HTMLTableElement {
   const table = el("table", "txn-grid");
   const head = el("tr");
   head.append(el("th", "", t("txn.order")), ...lanes.map((n) => el("th", "", nodeLabel(n))));
@@ -25,7 +26,6 @@ export function drawGrid(logs: OrderLog[], lanes: string[], selected: number, on
       cell.title = (log.cells.get(node) ?? []).map((s) => `${(s.time / 1e6).toFixed(6)} s ${stateLabel(s.state)}`).join("\n");
       row.append(cell);
     }
-    row.addEventListener("click", () => onSelect(log.order));
     table.append(row);
   }
   return table;

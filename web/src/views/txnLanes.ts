@@ -124,7 +124,7 @@ function markers(): SVGDefsElement {
  * Draws `log`'s lanes over its own window of time: from its first record to its last, or to
  * `now` while some step can still move. `onClick(node, timeUs)` gets clicks on a lane.
  */
-export function drawLanes(history: TxnHistory, log: OrderLog, lanes: string[], now: number, inFlight: InFlight[], onClick: (node: string, timeUs: number) => void): SVGSVGElement {
+export function drawLanes(history: TxnHistory, log: OrderLog, lanes: string[], now: number, inFlight: InFlight[]): SVGSVGElement {
   const open = isOpen(log) || log.messages.some((m) => inFlight.some((f) => f.msg_id === m.id));
   const [t0, t1] = [log.first, Math.max(open ? now : log.last, log.first + SPAN_MIN_US)];
   const moments = [
@@ -203,14 +203,22 @@ export function drawLanes(history: TxnHistory, log: OrderLog, lanes: string[], n
     root.append(svg("text", { x: x(tick), y: height - 6, class: "tick", "text-anchor": "middle" }, `${(tick / 1e6).toFixed(3)}s`));
   }
 
-  // One handler for the whole drawing, so that a click on a message or a band still lands on its lane.
-  root.addEventListener("click", (ev) => {
-    const matrix = root.getScreenCTM();
-    if (!matrix) return;
-    const p = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(matrix.inverse());
-    const lane = lanes[Math.floor((p.y - TOP) / LANE_H)];
-    if (!lane || p.x < LEFT || p.x > WIDTH - RIGHT) return;
-    onClick(lane, scale.t(p.x));
-  });
+  hits.set(root, { lanes, time: (px) => scale.t(px) });
   return root;
+}
+
+/** What a drawing's lanes need to say where a press landed; kept per drawing, since a running
+ * view draws a new one every frame while the press is handled on the stable container. */
+const hits = new WeakMap<SVGSVGElement, { lanes: string[]; time: (px: number) => number }>();
+
+/** The lane and the moment under a press at (clientX, clientY) on a drawing of `drawLanes`,
+ * whatever is drawn there (a band, an arrow); null outside the lanes. */
+export function laneAt(root: SVGSVGElement, clientX: number, clientY: number): { node: string; timeUs: number } | null {
+  const hit = hits.get(root);
+  const matrix = root.getScreenCTM();
+  if (!hit || !matrix) return null;
+  const p = new DOMPoint(clientX, clientY).matrixTransform(matrix.inverse());
+  const node = hit.lanes[Math.floor((p.y - TOP) / LANE_H)];
+  if (!node || p.x < LEFT || p.x > WIDTH - RIGHT) return null;
+  return { node, timeUs: hit.time(p.x) };
 }
