@@ -63,6 +63,11 @@ struct OutboxJudge {
 }
 
 impl Judge<OutboxProtocol> for OutboxJudge {
+    /// Every order's state at each actor over time (46.7.3), for the page's grid and lanes.
+    fn view(&self, sim: &Sim<OutboxProtocol>) -> serde_json::Value {
+        crate::txn::view::view(sim)
+    }
+
     fn verdicts(&self, sim: &Sim<OutboxProtocol>) -> Vec<Verdict> {
         let orders = sim.node_id("orders").and_then(|id| sim.actor::<OrderService>(id));
         let consumer = sim.node_id("shipping").and_then(|id| sim.actor::<Consumer>(id));

@@ -98,6 +98,11 @@ struct SagaJudge {
 }
 
 impl Judge<SagaProtocol> for SagaJudge {
+    /// Every order's state at each actor over time (46.7.3), for the page's grid and lanes.
+    fn view(&self, sim: &Sim<SagaProtocol>) -> serde_json::Value {
+        crate::txn::view::view(sim)
+    }
+
     fn verdicts(&self, sim: &Sim<SagaProtocol>) -> Vec<Verdict> {
         let accounts = ServiceKind::ALL.map(|kind| {
             let service = sim.node_id(kind.name()).and_then(|id| sim.actor::<SagaService>(id));

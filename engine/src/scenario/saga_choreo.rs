@@ -66,6 +66,11 @@ struct ChoreoJudge {
 }
 
 impl Judge<ChoreoProtocol> for ChoreoJudge {
+    /// Every order's state at each actor over time (46.7.3), for the page's grid and lanes.
+    fn view(&self, sim: &Sim<ChoreoProtocol>) -> serde_json::Value {
+        crate::txn::view::view(sim)
+    }
+
     fn verdicts(&self, sim: &Sim<ChoreoProtocol>) -> Vec<Verdict> {
         let accounts = ServiceKind::ALL.map(|kind| {
             let service = sim.node_id(kind.name()).and_then(|id| sim.actor::<ChoreoService>(id));

@@ -90,6 +90,11 @@ impl TccJudge {
 }
 
 impl Judge<TccProtocol> for TccJudge {
+    /// Every order's state at each actor over time (46.7.3), for the page's grid and lanes.
+    fn view(&self, sim: &Sim<TccProtocol>) -> serde_json::Value {
+        crate::txn::view::view(sim)
+    }
+
     fn verdicts(&self, sim: &Sim<TccProtocol>) -> Vec<Verdict> {
         let accounts = self.accounts(sim);
         let mut confirmed: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();

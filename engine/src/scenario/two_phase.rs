@@ -198,6 +198,11 @@ impl TwoPhaseReport {
 }
 
 impl Judge<TwoPhaseProtocol> for TwoPhaseJudge {
+    /// Every order's state at each actor over time (46.7.3), for the page's grid and lanes.
+    fn view(&self, sim: &Sim<TwoPhaseProtocol>) -> serde_json::Value {
+        crate::txn::view::view(sim)
+    }
+
     fn verdicts(&self, sim: &Sim<TwoPhaseProtocol>) -> Vec<Verdict> {
         let r = TwoPhaseReport::of(sim, &self.cfg);
         let atomicity = if !r.split.is_empty() {

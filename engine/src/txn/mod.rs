@@ -18,6 +18,7 @@ pub mod saga;
 pub mod saga_store;
 pub mod tcc;
 pub mod two_phase;
+pub mod view;
 
 use serde::{Deserialize, Serialize};
 

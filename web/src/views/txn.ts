@@ -11,7 +11,7 @@ import { catalog, type Lab } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import { isKey, t } from "../i18n";
 import { el } from "../dom";
-import { TxnHistory, isOpen, observedState, type FaultMark, type Item, type OrderLog } from "./txnHistory";
+import { TxnHistory, enteredAt, isOpen, type FaultMark, type Item, type OrderLog } from "./txnHistory";
 import { drawLanes, laneAt, nodeLabel, stateLabel, type InFlight } from "./txnLanes";
 import { drawGrid } from "./txnGrid";
 import { SagaTwin, blockedPanel, inDoubt, twinPanel } from "./txnBlocking";
@@ -51,22 +51,27 @@ function select(id: string, options: [string, string][], value: string): HTMLSel
   return s;
 }
 
-/** A payload's fields other than its type and its order, as `k=v`. */
+/** A payload's fields other than its type and its order, as `name=value`: a field the view names
+ * in words is shown so, and a duration in µs in milliseconds. */
 function fields(payload: Record<string, unknown>): string {
   return Object.entries(payload)
     .filter(([k]) => !["type", "tx", "order", "id"].includes(k))
-    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => {
+      const name = isKey(`txn.field.${k}`) ? t(`txn.field.${k}` as "txn.field.lock") : k;
+      const value = k.endsWith("_us") && typeof v === "number" ? `${v / 1000} ms` : typeof v === "object" ? JSON.stringify(v) : String(v);
+      return `${name}=${value}`;
+    })
     .join(" ");
 }
 
 /** A line of the order's event list: who, what (the engine's own type and fields), and for an
  * observation the state it leads to, unless its name already says so. */
-function describeItem(i: Item): string {
+function describeItem(i: Item, log: OrderLog): string {
   const what = [i.type, fields(i.payload)].filter(Boolean).join(" ");
   const route = `${nodeLabel(i.node)} → ${nodeLabel(i.to ?? "")}`;
   if (i.kind === "send") return `${route}: ${what}`;
   if (i.kind === "drop") return `✕ ${t("txn.lost")}: ${route}: ${what}`;
-  const state = observedState(i.payload);
+  const state = enteredAt(log, i.node, i.time);
   const label = state ? stateLabel(state) : i.type;
   return `${nodeLabel(i.node)}: ${what}${label !== i.type ? ` → ${label}` : ""}`;
 }
@@ -291,17 +296,18 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   }
 
   /** A line of the event list for `i`, with a button crashing its actor right after it. */
-  function itemLine(i: Item): HTMLDivElement {
+  function itemLine(i: Item, log: OrderLog): HTMLDivElement {
     const line = el("div", "txn-event");
     Object.assign(line.dataset, { index: String(i.index), kind: i.kind, node: i.node, type: i.type });
     const crash = el("button", "crash-here", "✕");
     crash.title = t("txn.crashHere", { node: nodeLabel(i.node) });
-    line.append(crash, ` ${(i.time / 1e6).toFixed(6)} s  ${describeItem(i)}`);
+    line.append(crash, ` ${(i.time / 1e6).toFixed(6)} s  ${describeItem(i, log)}`);
     return line;
   }
 
   function faultLine(f: FaultMark): HTMLDivElement {
-    const line = el("div", "txn-event fault", `${(f.time / 1e6).toFixed(6)} s  ${f.fault} ${nodeLabel(f.node)}`);
+    const fault = isKey(`common.fault.${f.fault}`) ? t(`common.fault.${f.fault}` as "common.fault.crash") : f.fault;
+    const line = el("div", "txn-event fault", `${(f.time / 1e6).toFixed(6)} s  ${fault} ${nodeLabel(f.node)}`);
     Object.assign(line.dataset, { index: String(f.index), kind: "fault", node: f.node, type: f.fault });
     return line;
   }
@@ -312,7 +318,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     if (!log) return;
     const open = isOpen(log);
     const faults = history.faults.filter((f) => f.index >= log.items[0].index && (open || f.time <= log.last));
-    const lines = [...log.items.map(itemLine), ...faults.map(faultLine)];
+    const lines = [...log.items.map((i) => itemLine(i, log)), ...faults.map(faultLine)];
     eventsBox.append(...lines.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index)));
   }
 

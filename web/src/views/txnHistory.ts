@@ -1,8 +1,9 @@
-// What a transaction run's trace says, per order (46.7.3): every message of the order with when
-// it was sent and delivered or lost, its observations, and the state of each step at each actor
-// over time. Read incrementally, like the lock history, so that playing stays cheap. The states
-// come from the observations and messages only — the engine's own events — so the grid, the
-// swimlanes and the event list can never disagree with the trace.
+// Each order of a transaction run (46.7.3): every message of the order with when it was sent and
+// delivered or lost, its observations (the trace, read incrementally, as the event list reads
+// it), and the state of each step at each actor over time. The states are the engine's: the
+// judge's view (txn/view.rs) maps each typed observation to the state it enters; the page adds
+// only what a message says before anyone observes anything (a request sent makes its receiver's
+// step pending, an undo sent makes it compensating).
 
 import type { Lab } from "../pkg/distlab_wasm.js";
 import type { TraceRecord } from "../engine";
@@ -18,7 +19,13 @@ export type CellState =
 /** States an order can still leave without a message from someone else: its lanes run to now. */
 const OPEN: ReadonlySet<CellState> = new Set(["pending", "running", "executed", "prepared", "tried", "compensating"]);
 
-export interface Step { index: number; time: number; state: CellState }
+export interface Step { time: number; state: CellState }
+
+/** One state change from the judge's view (engine/src/txn/view.rs). */
+interface EngineStep { order: number; node: string; time_us: number; state: CellState }
+
+/** A message that changes its receiver's step before any observation: a request or an undo. */
+interface MessageMark { order: number; node: string; time: number; state: "pending" | "compensating" }
 export interface Delivery { index: number; time: number }
 export interface Loss { index: number; time: number; reason: string }
 
@@ -55,39 +62,13 @@ function orderOf(payload: Record<string, unknown>): number | null {
   return null;
 }
 
-/** The state an observation puts its actor in for its order (null: it changes none). */
-export function observedState(o: Record<string, unknown>): CellState | null {
-  switch (o.type) {
-    case "begun": return "running";
-    // 2PC decides commit/abort, TCC confirm/cancel; a 2PC participant applies, an outbox consumer applies.
-    case "decided": return "commit" in o ? (o.commit ? "committed" : "aborted") : o.confirm ? "confirmed" : "cancelled";
-    case "applied": return "commit" in o ? (o.commit ? "committed" : "aborted") : "applied";
-    case "executed": return "executed";
-    case "prepared": return "prepared";
-    case "refused": return "refused";
-    case "timed_out": return "aborted";
-    case "tried": return o.ok ? "tried" : "refused";
-    case "confirmed": return "confirmed";
-    case "cancelled": return "cancelled";
-    case "empty_rollback": return "empty_rollback";
-    case "suspended": return "suspended";
-    case "stepped": return o.ok ? "done" : "failed";
-    case "compensated": return "compensated";
-    case "compensation_failed": return "compensating";
-    case "completed": return "completed";
-    case "rolled_back": return "rolled_back";
-    case "committed": return "committed";
-    case "manual_intervention": return "stuck";
-    default: return null;
-  }
-}
-
 export class TxnHistory {
   orders = new Map<number, OrderLog>();
   faults: FaultMark[] = [];
   /** Each record's time by index: where a click on the timeline falls among the events. */
   times: number[] = [];
   private messages = new Map<number, Message>();
+  private marks: MessageMark[] = [];
   private names = new Map<number, string>();
   private lab: Lab | null = null;
 
@@ -100,6 +81,7 @@ export class TxnHistory {
       this.faults = [];
       this.times = [];
       this.messages = new Map();
+      this.marks = [];
     }
     for (const n of nodes) this.names.set(n.id, n.name);
     const CHUNK = 5000;
@@ -110,6 +92,26 @@ export class TxnHistory {
         this.times.push(r.time);
         this.read(r);
       }
+    }
+    this.states((lab.view() as { steps?: EngineStep[] }).steps ?? []);
+  }
+
+  /** Every order's cells from the engine's steps and the message marks, in time order (a mark
+   * after an observation at the same moment: the observation happened on delivery, later). */
+  private states(steps: EngineStep[]): void {
+    const events = [
+      ...steps.map((s) => ({ order: s.order, node: s.node, time: s.time_us, state: s.state as CellState, mark: false })),
+      ...this.marks.map((m) => ({ ...m, mark: true })),
+    ].sort((a, b) => a.time - b.time || Number(a.mark) - Number(b.mark));
+    for (const log of this.orders.values()) log.cells = new Map();
+    for (const e of events) {
+      const log = this.orders.get(e.order) ?? this.log(e.order, e.time);
+      const steps = log.cells.get(e.node) ?? [];
+      const current = steps.at(-1)?.state;
+      if (e.mark && e.state === "pending" && current !== undefined) continue;
+      if (e.mark && e.state === "compensating" && current === "compensated") continue;
+      if (current !== e.state) steps.push({ time: e.time, state: e.state });
+      log.cells.set(e.node, steps);
     }
   }
 
@@ -144,12 +146,6 @@ export class TxnHistory {
     return log;
   }
 
-  private enter(log: OrderLog, node: string, r: TraceRecord, state: CellState): void {
-    const steps = log.cells.get(node) ?? [];
-    if (steps.at(-1)?.state !== state) steps.push({ index: r.index, time: r.time, state });
-    log.cells.set(node, steps);
-  }
-
   private read(r: TraceRecord): void {
     switch (r.kind) {
       case "send": {
@@ -162,9 +158,8 @@ export class TxnHistory {
         log.messages.push(m);
         log.items.push({ index: r.index, time: r.time, kind: "send", node: m.from, to: m.to, type: m.type, payload });
         // A request makes its receiver's step pending; an undo makes it compensating.
-        const current = log.cells.get(m.to)?.at(-1)?.state;
-        if (["execute", "prepare", "try", "do", "publish"].includes(m.type) && current === undefined) this.enter(log, m.to, r, "pending");
-        if (m.type === "undo" && current !== "compensated") this.enter(log, m.to, r, "compensating");
+        if (["execute", "prepare", "try", "do", "publish"].includes(m.type)) this.marks.push({ order, node: m.to, time: r.time, state: "pending" });
+        if (m.type === "undo") this.marks.push({ order, node: m.to, time: r.time, state: "compensating" });
         return;
       }
       case "deliver":
@@ -188,10 +183,6 @@ export class TxnHistory {
         const node = this.name(r.node);
         const log = this.log(order, r.time);
         log.items.push({ index: r.index, time: r.time, kind: "observe", node, type: String(obs.type), payload: obs });
-        const state = observedState(obs);
-        if (state) this.enter(log, node, r, state);
-        // The orchestrator reports which step's compensation gave up: that step is stuck too.
-        if (obs.type === "manual_intervention") this.enter(log, String(obs.step), r, "stuck");
         return;
       }
       case "fault": {
@@ -227,4 +218,9 @@ export function downIntervals(faults: FaultMark[], node: string, from: number, t
   }
   if (since !== null && since <= to) out.push([Math.max(since, from), to]);
   return out;
+}
+
+/** The state `node` entered for `log` at `time` (an observation's own), if any. */
+export function enteredAt(log: OrderLog, node: string, time: number): CellState | undefined {
+  return log.cells.get(node)?.find((s) => s.time === time)?.state;
 }
