@@ -467,6 +467,20 @@ await test("the sweep runs in a worker and draws its chart", async (page) => {
   assert((await page.locator("#sweep-chart rect.bar-violation").count()) === 4, "one point per level");
   assert((await page.locator("#sweep-chart rect.bar-availability").count()) === 4, "with its availability");
   assert((await page.getAttribute("#sweep-progress", "value")) === "8", "4 points × 2 seeds");
+  // Every (R, W) pair of N = 5 at a phone's width: the labels shown never run into each other or
+  // into the legend, which is text below the drawing.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(base + "#/cap?n=5&sim.seed=1");
+  await page.waitForSelector("#verdicts");
+  await page.fill("#sweep-seeds", "1");
+  await page.click("#sweep-run");
+  await page.waitForSelector("#sweep-chart[data-done='1']", { timeout: 60000 });
+  assert((await page.locator("#sweep-chart rect.bar-violation").count()) === 25, "25 (R, W) pairs");
+  const boxes = await page.locator("#sweep-chart .axis.x text").evaluateAll((ts) => ts.map((e) => { const r = e.getBoundingClientRect(); return [r.left, r.right]; }));
+  assert(boxes.length > 2 && boxes.every((b, i) => i === 0 || boxes[i - 1][1] <= b[0]), `tick labels apart: ${JSON.stringify(boxes)}`);
+  const legend = await page.locator("#sweep-legend").boundingBox();
+  const axis = await page.locator("#sweep-chart .axis.x").boundingBox();
+  assert(legend.y >= axis.y + axis.height, "the legend is below the axis");
 });
 
 await test("the caching view compares three policies under the optimum", async (page) => {

@@ -8,6 +8,10 @@ import type { Lab } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Fault, Snapshot as World, Verdict } from "../engine";
 import { t } from "../i18n";
+import { axisBottom, axisLeft } from "d3-axis";
+import { scaleBand, scaleLinear } from "d3-scale";
+import { select as d3select } from "d3-selection";
+import { chartWidth } from "./cacheCharts";
 import type { SweepMessage, SweepRequest } from "../sweep.worker";
 import { el, svg } from "../dom";
 
@@ -252,7 +256,8 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
     const lane = 22;
     const span = 10_000_000;
     const from = Math.max(0, snap.time - span);
-    const x = (us: number) => left + ((width - left - 10) * (Math.min(us, snap.time) - from)) / span;
+    const scale = scaleLinear().domain([from / 1e6, (from + span) / 1e6]).range([left, width - 10]);
+    const x = (us: number) => scale(Math.min(us, snap.time) / 1e6);
     const h = svg("svg", { viewBox: `0 0 ${width} ${clients.length * lane + 20}`, class: "history", role: "img" });
     h.setAttribute("aria-label", t("cap.history"));
     clients.forEach((c, i) => h.append(svg("text", { x: 4, y: i * lane + 15, class: "row-label" }, c)));
@@ -276,8 +281,8 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
         h.append(svg("rect", { x: x(Math.max(m.from_us, from)), y: i * lane + 1, width: Math.max(4, x(m.to_us) - x(Math.max(m.from_us, from))), height: lane - 2, class: "violation" }));
       }
     }
-    for (let s = Math.ceil(from / 1e6); s <= snap.time / 1e6; s++) {
-      h.append(svg("text", { x: x(s * 1e6), y: clients.length * lane + 14, class: "tick", "text-anchor": "middle" }, `${s}s`));
+    for (const s of scale.ticks(10).filter((s) => s <= snap.time / 1e6)) {
+      h.append(svg("text", { x: scale(s), y: clients.length * lane + 14, class: "tick", "text-anchor": "middle" }, `${s} s`));
     }
     history.innerHTML = "";
     history.append(h, el("p", "muted", t("cap.historyLegend")));
@@ -337,31 +342,37 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
     worker.postMessage({ points, seeds } satisfies SweepRequest);
   });
 
+  /** The sweep's bars on d3 scales and axes, drawn at the chart's pixel width; the legend is
+   * text below the drawing, so it can never run into the bars' labels. */
   function drawSweep(results: { label: string; violation: number; availability: number }[], total: number): void {
-    const width = 900;
-    const height = 220;
-    const slot = (width - 60) / total;
-    const g = svg("svg", { viewBox: `0 0 ${width} ${height + 40}`, class: "sweep", role: "img" });
+    const width = chartWidth(chart);
+    const height = 240;
+    const m = { top: 12, right: 12, bottom: 40, left: 48 };
+    const labels = [...results.map((r) => r.label), ...Array.from({ length: Math.max(0, total - results.length) }, (_, i) => `…${i}`)];
+    const x = scaleBand<string>().domain(labels).range([m.left, width - m.right]).paddingInner(0.2);
+    const y = scaleLinear().domain([0, 1]).range([height - m.bottom, m.top]);
+    const g = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "sweep", role: "img" });
     g.setAttribute("aria-label", t("cap.sweep"));
-    g.append(svg("line", { x1: 50, x2: width - 10, y1: height, y2: height, class: "row-line" }));
-    for (const pct of [0, 50, 100]) g.append(svg("text", { x: 4, y: height - (height - 10) * (pct / 100) + 4, class: "tick" }, `${pct}%`));
-    results.forEach((p, i) => {
-      const x0 = 50 + i * slot + slot * 0.1;
-      const bw = slot * 0.38;
+    const every = Math.max(1, Math.ceil(46 / Math.max(1, x.step())));
+    const shown = results.map((r) => r.label).filter((_, i) => i % every === 0);
+    d3select(g).append("g").attr("class", "axis x").attr("transform", `translate(0,${height - m.bottom})`).call(axisBottom(x).tickValues(shown).tickSizeOuter(0));
+    d3select(g).append("g").attr("class", "axis y").attr("transform", `translate(${m.left},0)`).call(axisLeft(y).ticks(4).tickFormat((v) => `${Math.round(Number(v) * 100)}%`).tickSizeOuter(0));
+    for (const p of results) {
+      const x0 = x(p.label) ?? 0;
+      const bw = x.bandwidth() / 2;
       const bar = (value: number, dx: number, cls: string) => {
-        const hgt = (height - 10) * value;
-        const rect = svg("rect", { x: x0 + dx, y: height - hgt, width: bw, height: Math.max(0.5, hgt), class: cls });
+        const rect = svg("rect", { x: x0 + dx, y: y(value), width: bw, height: Math.max(0.5, y(0) - y(value)), class: cls, "data-label": p.label });
         rect.append(svg("title", {}, `${p.label}: ${(value * 100).toFixed(1)}%`));
         g.append(rect);
       };
       bar(p.violation, 0, "bar-violation");
       bar(p.availability, bw, "bar-availability");
-      g.append(svg("text", { x: x0 + bw, y: height + 16, "text-anchor": "middle", class: "tick" }, p.label));
-    });
-    g.append(svg("text", { x: 50, y: height + 34, class: "legend-violation" }, `■ ${t("cap.violationRate")}`));
-    g.append(svg("text", { x: 260, y: height + 34, class: "legend-availability" }, `■ ${t("cap.availability")}`));
+    }
+    const legend = el("div", "sweep-legend");
+    legend.id = "sweep-legend";
+    legend.append(el("span", "legend-violation", `■ ${t("cap.violationRate")}`), el("span", "legend-availability", `■ ${t("cap.availability")}`));
     chart.innerHTML = "";
-    chart.append(g);
+    chart.append(g, legend);
   }
 
   refreshQuorums();

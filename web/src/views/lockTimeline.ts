@@ -7,6 +7,7 @@
 import type { Lab } from "../pkg/distlab_wasm.js";
 import { detail, isKey, t } from "../i18n";
 import type { FaultMark, Verdict } from "../engine";
+import { scaleLinear } from "d3-scale";
 import { svg } from "../dom";
 
 /** One hold, from the lock judge's view (engine/src/scenario/lock.rs): `to_us` is null while still believed. */
@@ -36,7 +37,8 @@ export function drawTimeline(history: LockView, clients: string[], now: number, 
   const rows = [...clients, "resource"];
   const height = rows.length * rowH + 30;
   const span = Math.max(now, minSpanUs);
-  const x = (us: number) => left + ((width - left - 20) * Math.min(us, span)) / span;
+  const scale = scaleLinear().domain([0, span / 1e6]).range([left, width - 20]);
+  const x = (us: number) => scale(Math.min(us, span) / 1e6);
   const y = (name: string) => 10 + rows.indexOf(name) * rowH;
   const color = (name: string) => CLIENT_COLORS[Math.max(0, clients.indexOf(name)) % CLIENT_COLORS.length];
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "timeline", role: "img" });
@@ -85,9 +87,7 @@ export function drawTimeline(history: LockView, clients: string[], now: number, 
       root.append(r);
     }
   }
-  for (let s = 0; s <= span / 1e6; s += Math.max(1, Math.ceil(span / 1e6 / 10))) {
-    root.append(svg("text", { x: x(s * 1e6), y: height - 4, class: "tick", "text-anchor": "middle" }, `${s}s`));
-  }
+  for (const s of scale.ticks(8)) root.append(svg("text", { x: scale(s), y: height - 4, class: "tick", "text-anchor": "middle" }, `${s} s`));
   return root;
 }
 
