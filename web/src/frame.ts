@@ -62,6 +62,16 @@ function describe(r: TraceRecord, names: Map<number, string>): string {
   return [`#${r.index} ${time}s ${r.kind}`, route, what, rest].filter(Boolean).join(" ");
 }
 
+/** When a finished run ended: its default end, or its last event when nothing was left to happen
+ * before that (the clock may have been run on past it, through a link's time or a long step). */
+function finishedAt(lab: Lab): number {
+  const now = lab.live_now_us();
+  if (now >= lab.default_until_us()) return lab.default_until_us();
+  const len = lab.trace_len();
+  const [last] = len > 0 ? (lab.trace_slice(len - 1, len) as TraceRecord[]) : [];
+  return last?.time ?? now;
+}
+
 function seconds(us: number, digits = 3): string {
   return `${(us / 1e6).toFixed(digits)} s`;
 }
@@ -318,7 +328,7 @@ function ControlsBar({ frame }: { frame: Frame }) {
   const state = frame.selection !== null
     ? h("span", { class: "badge rewound", id: "run-state", "data-state": "rewound" }, `⏪ ${t("common.frame.rewound", { t: seconds(lab.now_us()) })} `, h("button", { id: "follow", onClick: () => frame.follow() }, t("common.frame.follow")))
     : finished
-      ? h("span", { class: "badge finished", id: "run-state", "data-state": "finished" }, `■ ${t("common.frame.finished", { t: seconds(lab.live_now_us()) })}`)
+      ? h("span", { class: "badge finished", id: "run-state", "data-state": "finished" }, `■ ${t("common.frame.finished", { t: seconds(finishedAt(lab)) })}`)
       : h("span", { class: "badge", id: "run-state", "data-state": frame.isPlaying ? "playing" : "paused" }, frame.isPlaying ? `▶ ${t("common.frame.playing")}` : `❚❚ ${t("common.frame.paused")}`);
   return h("div", { class: "frame-controls" },
     h("div", { class: "row panel" },

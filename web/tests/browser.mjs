@@ -543,8 +543,8 @@ await test("a saga failing at its third step compensates payment, then inventory
   await page.locator("#txn-fail-order").dispatchEvent("change");
   assert((await page.inputValue("#txn-fail-step")) === "3", "shipping is the default step to fail");
   await page.click("#share");
-  const url = (await href(page)).replace(/([?&])sim\.ev=\d+/, "$1sim.ev=0").replace(/([?&])sim\.t=\d+/, "$1sim.t=3000000");
-  assert(url.includes("fail=3") && url.includes("step=3") && url.includes("t=3000000"), url);
+  const url = (await href(page)).replace(/([?&])sim\.ev=\d+/, "$1sim.ev=0").replace(/([?&])sim\.t=\d+/, "$1sim.t=7000000");
+  assert(url.includes("fail=3") && url.includes("step=3") && url.includes("t=7000000"), url);
   await page.goto(url);
   await page.waitForSelector("#txn-lanes svg");
   assert((await page.getAttribute("#txn-lanes svg", "data-order")) === "3", "the lanes show the failed order");
@@ -558,6 +558,10 @@ await test("a saga failing at its third step compensates payment, then inventory
   const metric = (name) => page.textContent(`#txn-summary tr[data-metric='${name}'] td:nth-child(2)`);
   assert((await metric("completed")) === "10" && (await metric("rolled_back")) === "2" && (await metric("compensations")) === "2", "ten completed; order 3 and order 12 (no stock left) rolled back");
   for (const property of ["atomicity", "conservation", "nothing_dropped"]) assert((await page.getAttribute(`#verdict-${property}`, "data-status")) === "holds", property);
+  // Twelve orders, one every 500 ms: the run lasts about six seconds, and says when it is over.
+  assert((await page.getAttribute("#run-state", "data-state")) === "finished", await page.textContent("#run-state"));
+  assert((await page.getAttribute("#verdict-atomicity", "data-final")) === "true", "the verdicts are final");
+  assert(/6\.\d+ s/.test(await page.textContent("#run-state")), `finished at about 6 s: ${await page.textContent("#run-state")}`);
 });
 
 await test("2PC: participants stay in doubt while the coordinator is down, and resolve after its restart", async (page) => {
@@ -585,12 +589,12 @@ await test("2PC: participants stay in doubt while the coordinator is down, and r
 });
 
 await test("the transactions view switches protocols and speaks Chinese", async (page) => {
-  await open(page, "#/transactions?sim.seed=1&sim.t=1000000");
+  await open(page, "#/transactions?sim.seed=1&sim.t=2500000");
   assert((await page.textContent("main h2")) === "Distributed transactions", await page.textContent("main h2"));
   const protocols = await page.locator("#txn-protocol option").evaluateAll((os) => os.map((o) => o.value));
   assert(protocols.slice(0, 3).join() === "2pc,tcc,saga" && protocols.at(-1) === "outbox", `from the catalogue: ${protocols}`);
   assert((await laneNames(page)).join() === "coordinator,inventory,payment,shipping", (await laneNames(page)).join());
-  assert((await page.locator("#txn-grid-box tr[data-order]").count()) === 5, "an order every 200 ms: five by 1 s");
+  assert((await page.locator("#txn-grid-box tr[data-order]").count()) === 5, "an order every 500 ms from 0.5 s: five by 2.5 s");
   await page.selectOption("#txn-protocol", "saga");
   assert((await href(page)).includes("protocol=saga"), await href(page));
   assert((await page.textContent("#sim-time")).endsWith("0.000 s"), "a new protocol starts a new run");
@@ -614,7 +618,7 @@ await test("the transactions view switches protocols and speaks Chinese", async 
 });
 
 await test("clicking a lane crashes that actor there, and the share link replays it", async (page) => {
-  await open(page, "#/transactions?protocol=saga&sim.seed=1&sim.t=1000000&order=2");
+  await open(page, "#/transactions?protocol=saga&sim.seed=1&sim.t=1500000&order=2");
   assert((await page.getAttribute("#txn-lanes svg", "data-order")) === "2", "the lanes show order 2");
   const payment = page.locator("#txn-lanes g.lane[data-node='payment'] rect.lane-bg");
   await payment.scrollIntoViewIfNeeded();
@@ -638,7 +642,7 @@ await test("clicking a lane crashes that actor there, and the share link replays
 });
 
 await test("the choreographed saga compensates back along the chain, with no orchestrator", async (page) => {
-  await open(page, "#/transactions?protocol=saga-choreo&sim.seed=1&fail=3&step=3&sim.t=3000000&order=3");
+  await open(page, "#/transactions?protocol=saga-choreo&sim.seed=1&fail=3&step=3&sim.t=7000000&order=3");
   assert((await laneNames(page)).join() === "orders,inventory,payment,shipping", (await laneNames(page)).join());
   const compensations = await page.locator("#txn-events .txn-event[data-type='compensated']").evaluateAll((ls) => ls.map((l) => l.dataset.node));
   assert(compensations.join() === "payment,inventory", `payment, then inventory: ${compensations}`);

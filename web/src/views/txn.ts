@@ -23,6 +23,9 @@ interface Snapshot { time: number; nodes: NodeSnap[]; in_flight: InFlight[] }
 const PROTOCOLS = ["2pc", "tcc", "saga", "saga-choreo", "outbox"];
 /** A dozen orders fit the grid; stock for ten, so the last two are refused with nobody's help. */
 const ORDERS = 12;
+/** One order every half second: the run lasts about six seconds at 1×, time enough to crash the
+ * coordinator after an order's votes and watch the run finish. */
+const INTERVAL_MS = 500;
 const STOCK = 10;
 /** The steps `fail_step` counts (1, 2, 3). */
 const STEPS = ["inventory", "payment", "shipping"];
@@ -168,7 +171,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
 
   /** The scenario's configuration: a dozen orders, and the options the protocol has. */
   function config(): Record<string, unknown> {
-    const c: Record<string, unknown> = { orders: ORDERS };
+    const c: Record<string, unknown> = { orders: ORDERS, interval_ms: INTERVAL_MS };
     if (protocol === "outbox") c.dual_write = dual;
     else c.stock = STOCK;
     if (protocol !== "2pc") c.loss_percent = loss;
@@ -333,7 +336,7 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     const blocked = inDoubt(logs);
     blockedBox.append(blockedPanel(blocked, snap.nodes, snap.time, summary));
     const orders = blocked.length ? [...new Set(blocked.map((b) => b.order))] : shown ? [shown] : [];
-    const sagaConfig = { orders: ORDERS, stock: STOCK, ...(failOrder > 0 ? { fail_order: failOrder, fail_step: failStep } : {}) };
+    const sagaConfig = { orders: ORDERS, interval_ms: INTERVAL_MS, stock: STOCK, ...(failOrder > 0 ? { fail_order: failOrder, fail_step: failStep } : {}) };
     const sagaLab = twin.update(lab.seed(), sagaConfig, history.faults, snap.time);
     blockedBox.append(twinPanel(twin, sagaLab, orders));
   }
