@@ -1,5 +1,7 @@
 // Small DOM helpers every view shares.
 
+import morphdom from "morphdom";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** An HTML element with a class and text. */
@@ -39,4 +41,24 @@ export function legible<T extends SVGSVGElement>(s: T): T {
   s.classList.add("legible");
   scaler?.observe(s);
   return s;
+}
+
+/** Shows `nodes` in `container` by updating what is already there in place (morphdom) instead of
+ * replacing it: an element drawn again the same is the same element, so a press, a hover or a
+ * keyboard focus on it survives the next frame of a playing run. Elements are matched by
+ * `data-key` or `id`, then by position. A drawing's text scale (`legible`) is kept across it. */
+export function show(container: Element, ...nodes: (Node | string)[]): void {
+  const next = container.cloneNode(false) as Element;
+  next.append(...nodes);
+  morphdom(container, next, {
+    childrenOnly: true,
+    getNodeKey: (n) => (n instanceof Element ? n.getAttribute("data-key") || n.id || undefined : undefined),
+    onBeforeElUpdated: (from, to) => {
+      if (from instanceof SVGSVGElement && to instanceof SVGSVGElement && from.classList.contains("legible")) {
+        const k = from.style.getPropertyValue("--text-k");
+        if (k) to.style.setProperty("--text-k", k);
+      }
+      return !from.isEqualNode(to);
+    },
+  });
 }

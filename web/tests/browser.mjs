@@ -149,7 +149,7 @@ await test("the page loads with the ring view and no console errors", async (pag
   const keyPaths = await page.locator("svg.ring path[data-owner]").count();
   assert(keyPaths === 3, `one key path per owner, got ${keyPaths}`);
   const sections = await page.locator("nav a").count();
-  assert(sections === 18, `the start page, 12 chapter sections and 5 exercises, got ${sections}`);
+  assert(sections === 19, `the start page, 13 chapter sections and 5 exercises, got ${sections}`);
   const load = await page.locator(".bar").count();
   assert(load === 3, `a load bar per node, got ${load}`);
 });
@@ -967,6 +967,33 @@ await test("the CAP view names who wrote each value, and the event list names th
   await page.waitForSelector("#verdicts .verdict");
   const detail = await page.textContent("#verdict-mutual_exclusion .detail");
   assert(/次写入被接受/.test(detail), `the checker speaks Chinese: ${detail}`);
+});
+
+// What a playing run redraws is updated in place, not replaced: the element under a learner's
+// pointer (a card, a link, a lane, a chart) is still the same element frames later, so a hover's
+// tooltip, a press or a text selection on it survive.
+await test("while a run plays, every view's pictures are updated in place, not replaced", async (page) => {
+  const views = [
+    ["counter", ".card[data-node='r0']"],
+    ["coordination", "#election-ring svg"],
+    ["failure-detector", "#fd-timeline svg"],
+    ["locks", ".card[data-node='c0']", "#lock-timeline svg"],
+    ["cap", "line.link[data-link='r0-r1']", "#cap-history svg"],
+    ["caching", "#db-chart"],
+    ["transactions?protocol=saga", "#txn-lanes svg", "#txn-grid-box table", ".card[data-node='payment']"],
+  ];
+  for (const [view, ...selectors] of views) {
+    await open(page, `#/${view}${view.includes("?") ? "&" : "?"}sim.seed=1`);
+    await page.click("#play");
+    await page.waitForFunction(() => Number(document.querySelector("#sim-time").textContent.match(/([\d.]+) s/)[1]) > 0.6, null, { timeout: 20000 });
+    const kept = await page.evaluate((sels) => { window.__kept = sels.map((s) => document.querySelector(s)); return window.__kept.map((e) => e !== null); }, selectors);
+    assert(kept.every(Boolean), `${view}: found ${JSON.stringify(kept)} for ${selectors.join(" | ")}`);
+    const t0 = await simTime(page);
+    await page.waitForFunction((t) => Number(document.querySelector("#sim-time").textContent.match(/([\d.]+) s/)[1]) > t + 0.3, t0, { timeout: 20000 });
+    const alive = await page.evaluate(() => window.__kept.map((e) => e.isConnected));
+    assert(alive.every(Boolean), `${view}: replaced while playing: ${JSON.stringify(alive)} for ${selectors.join(" | ")}`);
+    await page.click("#play");
+  }
 });
 
 // Every view in both languages, at a desk (1440×900), a projector (1024×768) and a phone

@@ -7,7 +7,7 @@ import { CacheLab, Lab, bloom_view } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot } from "../engine";
 import { t, type Key } from "../i18n";
-import { el, svg } from "../dom";
+import { el, show, svg } from "../dom";
 import { barChart, chartWidth, lineChart, type Series } from "./cacheCharts";
 
 const POLICIES = ["lru", "fifo", "lfu", "w-tinylfu"] as const;
@@ -301,16 +301,16 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
     const seconds = Number(now.bucket_ms ?? 100) / 1000;
     const dbNow = series(now, "db_series");
     const dbBefore = series(before, "db_series");
-    charts.innerHTML = "";
+    const next = charts.cloneNode(false) as HTMLElement;
     const yMax = Math.max(1, ...dbNow, ...dbBefore);
-    charts.append(el("h4", "", t("cache.dbLoad")));
-    charts.append(lineChart("db-chart", [
+    next.append(el("h4", "", t("cache.dbLoad")));
+    next.append(lineChart("db-chart", [
       { values: dbBefore, cls: "before", label: t("cache.before") },
       { values: dbNow, cls: "after", label: t("cache.after") },
     ], { xMax: buckets, xDomain: [0, (buckets - 1) * seconds], width: chartWidth(charts), yMax, xLabel: t("cache.time100ms"), yLabel: t("cache.loadsPerBucket") }));
-    charts.append(el("div", "muted", t("cache.dbLegend")));
-    charts.append(el("h4", "", t("cache.expiry")));
-    charts.append(barChart("expiry-chart", series(now, "expiry_series").slice(0, buckets + 1), { width: chartWidth(charts), bucketLabel: (i) => String(Math.round(i * seconds * 10) / 10), xLabel: t("cache.time100ms"), yLabel: t("cache.expiring") }));
+    next.append(el("div", "muted", t("cache.dbLegend")));
+    next.append(el("h4", "", t("cache.expiry")));
+    next.append(barChart("expiry-chart", series(now, "expiry_series").slice(0, buckets + 1), { width: chartWidth(charts), bucketLabel: (i) => String(Math.round(i * seconds * 10) / 10), xLabel: t("cache.time100ms"), yLabel: t("cache.expiring") }));
     const table = el("table", "compare");
     table.id = "cache-compare-table";
     const headRow = el("tr");
@@ -323,7 +323,8 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
       tr.dataset.metric = k;
       table.append(tr);
     }
-    charts.append(table);
+    next.append(table);
+    show(charts, ...next.childNodes);
   }
 
   drawToggles();

@@ -13,7 +13,7 @@ import { scaleBand, scaleLinear } from "d3-scale";
 import { select as d3select } from "d3-selection";
 import { chartWidth } from "./cacheCharts";
 import type { SweepMessage, SweepRequest } from "../sweep.worker";
-import { el, svg } from "../dom";
+import { el, show, svg } from "../dom";
 
 type Level = "strong" | "quorum" | "eventual" | "causal";
 type Snapshot = World<{ data?: Record<string, { value?: string; values?: string[]; version?: number[] }>; coordinating?: number }>;
@@ -227,8 +227,7 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
       if (x.status === "crashed") g.append(svg("text", { x: cx, y: cy + 30, "text-anchor": "middle", class: "value" }, "✕"));
       pic.append(g);
     }
-    picture.innerHTML = "";
-    picture.append(pic, el("p", "muted", t("cap.linkHint")));
+    show(picture, pic, el("p", "muted", t("cap.linkHint")));
 
     // Live numbers: overall, and over the last two simulated seconds.
     const ops = (lab.view() as { operations: OpView[] }).operations;
@@ -284,8 +283,7 @@ export function mountCap(root: HTMLElement, params: URLSearchParams): KeyHandler
     for (const s of scale.ticks(10).filter((s) => s <= snap.time / 1e6)) {
       h.append(svg("text", { x: scale(s), y: clients.length * lane + 14, class: "tick", "text-anchor": "middle" }, `${s} s`));
     }
-    history.innerHTML = "";
-    history.append(h, el("p", "muted", t("cap.historyLegend")));
+    show(history, h, el("p", "muted", t("cap.historyLegend")));
   }
 
   // The sweep: every (R, W) pair, or each consistency level, over many seeds, in a worker.

@@ -4,7 +4,7 @@
 import { mountScenario, type KeyHandlers } from "../frame";
 import type { Snapshot } from "../engine";
 import { t } from "../i18n";
-import { el } from "../dom";
+import { el, show } from "../dom";
 
 type CounterState = { value?: number; vclock?: number[] };
 
@@ -53,7 +53,7 @@ export function mountCounter(root: HTMLElement, params: URLSearchParams): KeyHan
   });
 
   function draw(snap: Snapshot<CounterState>): void {
-    cards.innerHTML = "";
+    const nextCards = cards.cloneNode(false) as HTMLElement;
     for (const n of snap.nodes) {
       const card = el("div", `card ${n.status}`);
       card.dataset.node = n.name;
@@ -62,8 +62,9 @@ export function mountCounter(root: HTMLElement, params: URLSearchParams): KeyHan
         el("div", "value", n.state?.value === undefined ? "–" : String(n.state.value)),
         el("div", "mono muted", n.state?.vclock ? `${t("counter.vclock")} [${n.state.vclock.join(", ")}]` : ""),
       );
-      cards.append(card);
+      nextCards.append(card);
     }
+    show(cards, ...nextCards.childNodes);
     inFlight.textContent = `${t("counter.inFlight")}: ${snap.in_flight.length}`;
   }
 

@@ -10,7 +10,7 @@ import { mountScenario, type KeyHandlers } from "../frame";
 import type { FaultMark, Snapshot as World } from "../engine";
 import type { Lab } from "../pkg/distlab_wasm.js";
 import { t } from "../i18n";
-import { el, svg } from "../dom";
+import { el, show, svg } from "../dom";
 import { chartWidth } from "./cacheCharts";
 
 /** The judge's view (engine/src/scenario/detector.rs): each detector's suspicions, `to_us` null while still suspected. */
@@ -150,8 +150,7 @@ export function mountDetector(root: HTMLElement, params: URLSearchParams): KeyHa
     }
     for (const s of x.ticks(Math.max(2, Math.floor(width / 90)))) pic.append(svg("text", { x: x(s), y: height - 8, class: "tick", "text-anchor": "middle" }, `${s} s`));
     pic.append(svg("line", { x1: xs(snap.time), x2: xs(snap.time), y1: 4, y2: height - 26, class: "cursor" }));
-    picture.innerHTML = "";
-    picture.append(pic);
+    show(picture, pic);
 
     const summary = lab.summary() as Record<string, number | null>;
     facts.innerHTML = "";

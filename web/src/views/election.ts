@@ -6,7 +6,7 @@ import type { Lab } from "../pkg/distlab_wasm.js";
 import { mountScenario, type KeyHandlers } from "../frame";
 import type { Snapshot as World } from "../engine";
 import { t } from "../i18n";
-import { el, svg } from "../dom";
+import { el, show, svg } from "../dom";
 
 interface ElectionState { term: number; role: "follower" | "candidate" | "leader"; voted_for: number | null; votes: number; leader: number | null; timer_deadline_us: number | null; timer_span_us: number | null }
 type Snapshot = World<ElectionState, { type: string; term: number; granted?: boolean }>;
@@ -101,12 +101,11 @@ export function mountElection(root: HTMLElement, params: URLSearchParams): KeyHa
       g.append(svg("title", {}, `${n.name}: ${t(`election.role.${role}` as "election.role.leader")}`));
       pic.append(g);
     }
-    picture.innerHTML = "";
     const legend = el("div", "muted", t("election.legend"));
     const roles = el("div", "mono");
     roles.id = "election-roles";
     roles.textContent = snap.nodes.map((n) => `${n.name}: ${n.state && n.status !== "crashed" ? `${t(`election.role.${n.state.role}` as "election.role.leader")} (${t("election.term")} ${n.state.term})` : t("election.role.down")}`).join(" · ");
-    picture.append(pic, roles, legend);
+    show(picture, pic, roles, legend);
 
     const summary = lab.summary() as Record<string, unknown>;
     const measured = ["terms_with_a_leader", "candidacies", "leader_crashes", "failover_ms_median", "failover_ms_max"] as const;

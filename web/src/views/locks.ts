@@ -8,7 +8,7 @@ import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot as World, Verdict } from "../engine";
 import { t } from "../i18n";
 import { drawTimeline, lockView } from "./lockTimeline";
-import { el } from "../dom";
+import { el, show } from "../dom";
 
 type Kind = "single" | "zk" | "redlock";
 type Snapshot = World<Record<string, unknown>>;
@@ -166,7 +166,7 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
   function render(lab: Lab, snap: Snapshot): void {
     const clients = clientsOf(snap);
     const servers = serversOf(snap);
-    cards.innerHTML = "";
+    const nextCards = cards.cloneNode(false) as HTMLElement;
     for (const c of clients) {
       const s = c.state ?? {};
       const card = el("div", `card ${c.status}`);
@@ -177,7 +177,7 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
         el("div", "value", c.state ? t(`locks.phase.${String(s.phase)}` as "locks.phase.idle") : "–"),
         el("div", "mono muted", s.grant ? `#${String(s.grant)}${token}` : ""),
       );
-      cards.append(card);
+      nextCards.append(card);
     }
     for (const sv of servers) {
       const s = sv.state ?? {};
@@ -185,7 +185,7 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
       card.dataset.node = sv.name;
       const detail = sv.name === "zk" ? `${t("locks.sessions")} ${String(s.sessions ?? 0)} · ${t("locks.znodes")} ${JSON.stringify(s.nodes ?? [])}` : storeDetail(s, sv.clock);
       card.append(el("div", "muted", `${sv.name === "zk" ? t("locks.service") : t("locks.store")} ${sv.name} · ${t(`counter.status.${sv.status}`)}`), el("div", "mono muted", detail));
-      cards.append(card);
+      nextCards.append(card);
     }
     const resource = snap.nodes.find((n) => n.name === "resource");
     if (resource) {
@@ -197,11 +197,11 @@ export function mountLocks(root: HTMLElement, params: URLSearchParams): KeyHandl
         el("div", "mono", `${t("locks.accepted")} ${String(s.accepted ?? 0)} · ${t("locks.rejected")} ${String(s.rejected ?? 0)}`),
         el("div", "mono muted", `${t("locks.highest")} ${String(s.highest_token ?? "–")}`),
       );
-      cards.append(card);
+      nextCards.append(card);
     }
+    show(cards, ...nextCards.childNodes);
     const verdicts = lab.verdicts() as Verdict[];
-    chart.innerHTML = "";
-    chart.append(drawTimeline(lockView(lab), clients.map((c) => c.name), snap.time, verdicts));
+    show(chart, drawTimeline(lockView(lab), clients.map((c) => c.name), snap.time, verdicts));
   }
 
   syncOptions();

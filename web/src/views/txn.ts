@@ -9,8 +9,8 @@
 
 import { catalog, type Lab } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
-import { isKey, t } from "../i18n";
-import { el } from "../dom";
+import { isKey, lang, t } from "../i18n";
+import { el, show } from "../dom";
 import { TxnHistory, enteredAt, isOpen, type FaultMark, type Item, type OrderLog } from "./txnHistory";
 import { drawLanes, laneAt, nodeLabel, stateLabel, type InFlight } from "./txnLanes";
 import { drawGrid } from "./txnGrid";
@@ -275,17 +275,24 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
   }
 
   function renderCards(snap: Snapshot, lanes: string[]): void {
-    cards.innerHTML = "";
-    for (const name of lanes) {
+    show(cards, ...lanes.map((name) => {
       const n = snap.nodes.find((x) => x.name === name)!;
       const card = el("div", `card txn-card ${n.status}`);
       card.dataset.node = name;
       card.append(el("div", "muted", `${nodeLabel(name)} · ${t(`counter.status.${n.status}`)}`), el("div", "mono muted", describeState(n.state)));
-      cards.append(card);
-    }
+      return card;
+    }));
   }
 
+  /** The orders the select offers: rebuilt only when they change, so an open list stays open while the run plays. */
+  let offered = "";
   function renderOrderSelect(logs: OrderLog[]): void {
+    const key = `${lang()} ${logs.map((l) => l.order).join()}`;
+    if (key === offered) {
+      orderSelect.value = String(history.orders.has(chosen) ? chosen : 0);
+      return;
+    }
+    offered = key;
     orderSelect.innerHTML = "";
     const follow = el("option", "", t("txn.followLatest"));
     follow.value = "0";
@@ -317,12 +324,11 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
 
   /** The order's own events, and the faults that fell within its time, in trace order. */
   function renderEvents(log: OrderLog | undefined): void {
-    eventsBox.innerHTML = "";
-    if (!log) return;
+    if (!log) return show(eventsBox);
     const open = isOpen(log);
     const faults = history.faults.filter((f) => f.index >= log.items[0].index && (open || f.time <= log.last));
     const lines = [...log.items.map((i) => itemLine(i, log)), ...faults.map(faultLine)];
-    eventsBox.append(...lines.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index)));
+    show(eventsBox, ...lines.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index)));
   }
 
   function renderSummary(summary: Record<string, unknown>): void {
@@ -353,13 +359,9 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     const shown = history.orders.has(chosen) ? chosen : history.latest();
     const log = history.orders.get(shown);
     renderCards(snap, lanes);
-    gridBox.innerHTML = "";
-    gridBox.append(el("h3", "", t("txn.gridTitle")));
-    gridBox.append(logs.length ? drawGrid(logs, lanes, shown) : el("p", "muted", t("txn.noOrders")));
+    show(gridBox, el("h3", "", t("txn.gridTitle")), logs.length ? drawGrid(logs, lanes, shown) : el("p", "muted", t("txn.noOrders")));
     renderOrderSelect(logs);
-    lanesBox.innerHTML = "";
-    if (log) lanesBox.append(drawLanes(history, log, lanes, snap.time, snap.in_flight));
-    else lanesBox.append(el("p", "muted", t("txn.noOrders")));
+    show(lanesBox, log ? drawLanes(history, log, lanes, snap.time, snap.in_flight) : el("p", "muted", t("txn.noOrders")));
     renderEvents(log);
     const summary = lab.summary() as Record<string, unknown>;
     renderSummary(summary);
