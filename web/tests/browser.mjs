@@ -942,6 +942,15 @@ await test("each of the chapter's toggles shows its failure on the view's defaul
   await page.waitForSelector("#verdict-delivered");
   assert((await status("delivered")) === "holds", "the outbox delivers every committed order over the same link");
   assert((await page.inputValue("#txn-loss")) === "10", "the outbox's default link loses 10%");
+  // The chapter's FIFO, beside LRU and a real FIFO on the default workload: LRU's hit ratio, exactly.
+  await open(page, "#/caching");
+  await page.fill("#cache-length", "50000");
+  await page.check("#policy-fifo");
+  await page.check("#policy-chapter-fifo");
+  await page.click("#cache-compare");
+  await page.waitForFunction(() => document.querySelector("#policy-legend")?.textContent.startsWith("50000/50000"), null, { timeout: 30000 });
+  const ratio = async (label) => (await page.textContent("#policy-legend")).match(new RegExp(`${label} ([\\d.]+)%`))?.[1];
+  assert((await ratio("the chapter's FIFO")) === (await ratio("LRU")) && (await ratio("FIFO")) !== (await ratio("LRU")), await page.textContent("#policy-legend"));
   // Cache-aside's delete-the-key race (the default story): a stale fill; the versioned fix holds.
   await open(page, "#/caching?sim.t=22000000");
   await page.waitForSelector("#verdict-fresh_reads");

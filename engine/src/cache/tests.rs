@@ -323,3 +323,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_chapters_fifo_is_lru_under_another_name() {
+    use super::compare::{CompareConfig, Comparison, PolicyKind};
+    let cfg = CompareConfig {
+        workload: workload::Workload::Zipf { keys: 10_000, s: 0.9 },
+        length: 50_000,
+        capacity: 500,
+        seed: 1,
+        policies: vec![PolicyKind::Lru, PolicyKind::Fifo, PolicyKind::ChapterFifo],
+        weights: None,
+    };
+    let mut cmp = Comparison::new(&cfg).unwrap();
+    cmp.advance(cfg.length);
+    let v = cmp.view();
+    let [lru, fifo, chapter] = [0, 1, 2].map(|i| v.policies[i].hits);
+    assert_eq!(chapter, lru, "a hit moves the key to the back: that is LRU");
+    assert!(fifo < lru, "a real FIFO hits less on Zipf: {fifo} against {lru}");
+    assert_eq!(v.policies[2].curve, v.policies[0].curve);
+}

@@ -4,7 +4,7 @@
 export const en = {
   "cache.title": "Caching: policies, patterns and failure modes",
   "cache.intro": "Three panels: eviction policies side by side on the same trace, with Belady's optimum as the ceiling no policy can pass; a Bloom filter's bits and its measured false-positive rate; and the cache patterns with the chapter's protections, each run next to the same seed without your changes.",
-  "cache.wrong": "Where the chapter's code goes wrong: its caches scan a list on every access (O(n)); its FIFO moves a key to the back when read, which makes it LRU; its Bloom filter is a Python set, which grows without bound; and its cache-aside write (update the database, delete the key) leaves a race in which a slow read fills the cache with the old row.",
+  "cache.wrong": "Where the chapter's code goes wrong: its caches scan a list on every access (O(n)); its FIFO moves a key to the back when read, which makes it LRU (tick \"the chapter's FIFO\": its curve lies on LRU's, not on FIFO's); its Bloom filter is a Python set, which grows without bound; and its cache-aside write (update the database, delete the key) leaves a race in which a slow read fills the cache with the old row.",
   "cache.policies.title": "Eviction policies on one trace",
   "cache.policies.intro": "Every policy sees the same keys in the same order. The dashed line is OPT (Belady: evict the key needed furthest in the future), which no online policy can beat. The grid shows the most accessed keys and which policy holds each one now.",
   "cache.workload": "Workload",
@@ -21,6 +21,7 @@ export const en = {
   "cache.policy.fifo": "FIFO",
   "cache.policy.lfu": "LFU",
   "cache.policy.w-tinylfu": "W-TinyLFU",
+  "cache.policy.chapter-fifo": "the chapter's FIFO",
   "cache.compare": "Run the comparison",
   "cache.accesses": "accesses (of {n})",
   "cache.hitRatio": "hit ratio",
@@ -86,7 +87,7 @@ export const en = {
 export const zh: Record<keyof typeof en, string> = {
   "cache.title": "缓存：淘汰策略、缓存模式与失效问题",
   "cache.intro": "三个面板：在同一访问序列上并排比较淘汰策略，并以 Belady 最优（任何策略都无法超过的上限）为参照；Bloom 过滤器的位图与实测误判率；以及缓存模式与本章的防护手段，每次运行都与同一种子、未做改动的运行并排对比。",
-  "cache.wrong": "本章代码的问题：每次访问都扫描列表（O(n)）；其 FIFO 在读取时把键移到队尾，实际上是 LRU；其 Bloom 过滤器是 Python 的 set，会无限增长；其旁路缓存写法（先更新数据库再删除键）存在竞态：一次慢读会把旧行回填进缓存。",
+  "cache.wrong": "本章代码的问题：每次访问都扫描列表（O(n)）；其 FIFO 在读取时把键移到队尾，实际上是 LRU（勾选“本章的 FIFO”：它的曲线与 LRU 重合，而不是与 FIFO 重合）；其 Bloom 过滤器是 Python 的 set，会无限增长；其旁路缓存写法（先更新数据库再删除键）存在竞态：一次慢读会把旧行回填进缓存。",
   "cache.policies.title": "同一访问序列上的淘汰策略",
   "cache.policies.intro": "每种策略以相同顺序看到相同的键。虚线是 OPT（Belady：淘汰未来最晚才会用到的键），任何在线策略都无法超过它。网格显示访问最多的键，以及各策略当前是否持有它。",
   "cache.workload": "负载",
@@ -103,6 +104,7 @@ export const zh: Record<keyof typeof en, string> = {
   "cache.policy.fifo": "FIFO",
   "cache.policy.lfu": "LFU",
   "cache.policy.w-tinylfu": "W-TinyLFU",
+  "cache.policy.chapter-fifo": "本章的 FIFO",
   "cache.compare": "开始比较",
   "cache.accesses": "访问次数（共 {n}）",
   "cache.hitRatio": "命中率",

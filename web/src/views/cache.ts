@@ -10,7 +10,8 @@ import { t, type Key } from "../i18n";
 import { el, show, svg } from "../dom";
 import { barChart, chartWidth, lineChart, type Series } from "./cacheCharts";
 
-const POLICIES = ["lru", "fifo", "lfu", "w-tinylfu"] as const;
+/** The policies offered; `chapter-fifo` is the chapter's FIFOCache, LRU under another name. */
+const POLICIES = ["lru", "fifo", "lfu", "w-tinylfu", "chapter-fifo"] as const;
 const WORKLOADS = ["zipf", "zipf-scan", "shifting", "loop", "uniform"] as const;
 
 interface PolicyView { policy: string; hits: number; hit_ratio: number; curve: number[]; cached: number; weight: number }
@@ -91,7 +92,7 @@ function policyPanel(): HTMLElement {
     const box = el("input");
     box.type = "checkbox";
     box.id = `policy-${p}`;
-    box.checked = p !== "fifo";
+    box.checked = p !== "fifo" && p !== "chapter-fifo";
     boxes.set(p, box);
     const label = el("label", "");
     label.append(box, ` ${t(`cache.policy.${p}` as Key)}`);
