@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::NodeId;
 use crate::check::linearizability::{self, KvOp, Operation, Outcome};
-use crate::check::{Mark, Message, Verdict, causal};
+use crate::check::{Arg, Mark, Message, Verdict, causal};
 use crate::config::{ConfigError, Knobs};
 use crate::replication::cap::{
     CapClient, CapConfig, CapObs, CapProtocol, ClientConfig, ClientOp, Consistency, OpResult, Replica,
@@ -553,64 +553,33 @@ impl Judge<CapProtocol> for CapJudge {
         let describe = |h: &Operation| {
             let client = names(NodeId(u32::try_from(h.client).unwrap_or(0)));
             let (key, call) = (h.key.as_str(), SimTime::from_micros(h.call));
-            let Some(end) = h.ret.map(SimTime::from_micros) else {
-                return match &h.op {
-                    KvOp::Put { value } => {
-                        msg!("cap.put_open", client = client, key = key, value = value.as_str(), call = call)
-                    }
-                    KvOp::Get { .. } => msg!("cap.get_open", client = client, key = key, call = call),
-                    KvOp::Cas { expected, value, .. } => msg!(
-                        "cap.cas_open",
-                        client = client,
-                        key = key,
-                        expected = expected.as_deref().unwrap_or("nothing"),
-                        value = value.as_str(),
-                        call = call
-                    ),
-                };
-            };
+            let end = h.ret.map_or(Arg::from(msg!("cap.never_answered")), |r| Arg::from(SimTime::from_micros(r)));
             match &h.op {
                 KvOp::Put { value } => {
                     msg!("cap.put", client = client, key = key, value = value.as_str(), call = call, end = end)
                 }
-                KvOp::Get { output: Some(output) } => {
-                    msg!("cap.get", client = client, key = key, output = output.as_str(), call = call, end = end)
-                }
-                KvOp::Get { output: None } => {
-                    msg!("cap.get_nothing", client = client, key = key, call = call, end = end)
+                KvOp::Get { output } => {
+                    let output = output.as_deref().map_or(Arg::from(msg!("cap.nothing")), Arg::from);
+                    msg!("cap.get", client = client, key = key, output = output, call = call, end = end)
                 }
                 KvOp::Cas { expected, value, output } => {
-                    let expected = expected.as_deref().unwrap_or("nothing");
+                    let expected = expected.as_deref().map_or(Arg::from(msg!("cap.nothing")), Arg::from);
+                    let outcome = match output {
+                        Some(true) => msg!("cap.swapped"),
+                        Some(false) => msg!("cap.refused"),
+                        None => msg!("cap.unknown"),
+                    };
                     let value = value.as_str();
-                    match output {
-                        Some(true) => msg!(
-                            "cap.cas_swapped",
-                            client = client,
-                            key = key,
-                            expected = expected,
-                            value = value,
-                            call = call,
-                            end = end
-                        ),
-                        Some(false) => msg!(
-                            "cap.cas_refused",
-                            client = client,
-                            key = key,
-                            expected = expected,
-                            value = value,
-                            call = call,
-                            end = end
-                        ),
-                        None => msg!(
-                            "cap.cas_unknown",
-                            client = client,
-                            key = key,
-                            expected = expected,
-                            value = value,
-                            call = call,
-                            end = end
-                        ),
-                    }
+                    msg!(
+                        "cap.cas",
+                        client = client,
+                        key = key,
+                        expected = expected,
+                        value = value,
+                        outcome = outcome,
+                        call = call,
+                        end = end
+                    )
                 }
             }
         };
