@@ -491,6 +491,7 @@ await test("the caching view compares three policies under the optimum", async (
   await page.waitForFunction(() => document.querySelector("#policy-legend")?.textContent.startsWith("50000/50000"), null, { timeout: 30000 });
   assert((await page.locator("#policy-chart path.series").count()) === 3, "LRU, LFU and W-TinyLFU");
   assert((await page.locator("#policy-chart line.ceiling").count()) === 1, "OPT as the ceiling");
+  assert((await page.locator("#policy-chart .axis.x .tick").count()) >= 3 && (await page.locator("#policy-chart .axis.y .tick").count()) >= 3, "both axes have ticks with numbers");
   const legend = await page.textContent("#policy-legend");
   const ratio = (name) => parseFloat(legend.split(`${name} `)[1]);
   assert(ratio("W-TinyLFU") > ratio("LRU") && ratio("OPT") > ratio("W-TinyLFU"), legend);

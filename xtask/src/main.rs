@@ -196,12 +196,16 @@ fn ensure_node() -> Result<()> {
     Ok(())
 }
 
-/// The browser tests drive Debian's Chromium; apt installs it when xtask runs as root.
+/// The browser tests drive Debian's Chromium, and their screenshots show Chinese only with a CJK
+/// font (without one, every Chinese character is a box); apt installs both when xtask runs as root.
 fn ensure_chromium() -> Result<()> {
-    if Path::new("/usr/bin/chromium").is_file() {
-        return Ok(());
+    if !Path::new("/usr/bin/chromium").is_file() {
+        apt_install(&["chromium", "chromium-driver"], "/usr/bin/chromium")?;
     }
-    apt_install(&["chromium", "chromium-driver"], "/usr/bin/chromium")
+    if !Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").is_file() {
+        apt_install(&["fonts-noto-cjk"], "a CJK font for the Chinese screenshots (fonts-noto-cjk)")?;
+    }
+    Ok(())
 }
 
 /// Installs the rustup components and the wasm target when they are missing, and says clearly
