@@ -9,7 +9,7 @@
 //! [`store`] a Redis-semantics keyspace served by an actor, [`hashing`] consistent hashing,
 //! [`replication`] the replicated data types and the replicated store, [`coord`] failure
 //! detection, election and locks, [`cache`] eviction policies and the caching patterns, [`txn`]
-//! distributed transactions, [`check`] the property checkers, [`config`] the one reader of
+//! distributed transactions, [`mq`] message queues, [`check`] the property checkers, [`config`] the one reader of
 //! scenario configurations, and [`scenario`] the catalogue of runnable worlds.
 
 pub mod actor;
@@ -18,6 +18,7 @@ pub mod check;
 pub mod config;
 pub mod coord;
 pub mod hashing;
+pub mod mq;
 pub mod replication;
 pub mod scenario;
 pub mod sim;
