@@ -39,7 +39,11 @@ const scaler = typeof ResizeObserver === "undefined" ? null : new ResizeObserver
 
 export function legible<T extends SVGSVGElement>(s: T): T {
   s.classList.add("legible");
-  scaler?.observe(s);
+  // Observed once it is on the page: a drawing that `show` merges into one already there, and so
+  // discards, is never observed, and nothing keeps it alive.
+  requestAnimationFrame(() => {
+    if (s.isConnected) scaler?.observe(s);
+  });
   return s;
 }
 

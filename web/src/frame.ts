@@ -48,6 +48,18 @@ export interface FrameParts { controls: HTMLElement; faults: HTMLElement; verdic
 
 export interface KeyHandlers { toggle(): void; step(): void; reset(): void }
 
+/** The frame on the page (the latest mounted), for the one resize listener: pictures drawn at
+ * their pixel width are drawn again when the window changes size (a phone turned, a projector's
+ * window); a playing run redraws on its own. Only the latest is kept, so a view left behind is
+ * not held alive by it. */
+let shown: { frame: Frame; anchor: HTMLElement } | null = null;
+if (typeof window !== "undefined") {
+  window.addEventListener("resize", () => {
+    const current = shown;
+    if (current && current.anchor.isConnected && !current.frame.isPlaying) requestAnimationFrame(() => current.frame.refresh());
+  });
+}
+
 /** One line of the event list: nodes by name, and what a message or an observation is. */
 function describe(r: TraceRecord, names: Map<number, string>): string {
   const time = (r.time / 1e6).toFixed(6);
@@ -121,13 +133,7 @@ export class Frame implements KeyHandlers {
     render(h(FaultBar, { frame: this }), parts.faults);
     render(h(VerdictPanel, { frame: this }), parts.verdicts);
     render(h(Timeline, { frame: this }), parts.timeline);
-    // Pictures drawn at their pixel width are drawn again when the window changes size (a phone
-    // turned, a projector's window); a playing run redraws on its own. Gone with the view.
-    const onResize = () => {
-      if (!parts.controls.isConnected) window.removeEventListener("resize", onResize);
-      else if (!this.playing) requestAnimationFrame(() => this.refresh());
-    };
-    window.addEventListener("resize", onResize);
+    shown = { frame: this, anchor: parts.controls };
   }
 
   private build(actions: Action[], events: number, timeUs: number): Lab {

@@ -10,7 +10,7 @@ use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::check::Verdict;
 use crate::config::{ConfigError, Knobs};
 use crate::coord::detector::{Detector, DetectorObs, DetectorProtocol, Heartbeater, Monitor};
-use crate::sim::{Fault, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime};
+use crate::sim::{Fault, Happened, LinkConfig, Ratio, Rng, Sim, SimDuration, SimTime};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -98,16 +98,28 @@ struct Record {
 }
 
 impl DetectorJudge {
+    /// When the target first crashed: the scheduled crash, or an earlier one the learner caused.
+    fn crashed_at(&self, sim: &Sim<DetectorProtocol>) -> SimTime {
+        let target = sim.node_id("target");
+        sim.observations_and_crashes()
+            .find_map(|h| match h {
+                Happened::Crashed { node, time } if Some(node) == target => Some(time),
+                _ => None,
+            })
+            .map_or(self.crash_at, |t| t.min(self.crash_at))
+    }
+
     fn record(&self, sim: &Sim<DetectorProtocol>, detector: Detector) -> Record {
         let suspicions = sim.observations().iter().filter(|o| o.obs == DetectorObs::Suspect { detector });
-        let false_suspicions = suspicions.clone().filter(|o| o.time < self.crash_at).count();
+        let crash_at = self.crashed_at(sim);
+        let false_suspicions = suspicions.clone().filter(|o| o.time < crash_at).count();
         let last_change = sim
             .observations()
             .iter()
             .rfind(|o| matches!(o.obs, DetectorObs::Suspect { detector: d } | DetectorObs::Trust { detector: d } if d == detector));
         let detected_after = match last_change {
-            Some(o) if o.obs == (DetectorObs::Suspect { detector }) && o.time >= self.crash_at => {
-                Some(o.time.saturating_since(self.crash_at))
+            Some(o) if o.obs == (DetectorObs::Suspect { detector }) && o.time >= crash_at => {
+                Some(o.time.saturating_since(crash_at))
             }
             _ => None,
         };
@@ -140,7 +152,7 @@ impl Judge<DetectorProtocol> for DetectorJudge {
             }
             out
         };
-        serde_json::json!({ "fixed": spans(Detector::Fixed), "phi": spans(Detector::Phi), "crash_at_us": self.crash_at.as_micros() })
+        serde_json::json!({ "fixed": spans(Detector::Fixed), "phi": spans(Detector::Phi) })
     }
 
     fn verdicts(&self, sim: &Sim<DetectorProtocol>) -> Vec<Verdict> {

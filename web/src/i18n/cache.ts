@@ -1,4 +1,4 @@
-// 46.5 the caching view. The Chinese table is typed against the English keys: a key missing in one
+// 46.3 the caching view. The Chinese table is typed against the English keys: a key missing in one
 // language fails `tsc`.
 
 export const en = {

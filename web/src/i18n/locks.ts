@@ -1,4 +1,4 @@
-// 46.3 the distributed-lock view. The Chinese table is typed against the English keys: a key missing in one
+// 46.7.1 the distributed-lock view. The Chinese table is typed against the English keys: a key missing in one
 // language fails `tsc`.
 
 export const en = {
@@ -27,7 +27,6 @@ export const en = {
   "locks.service": "Coordination service",
   "locks.sessions": "sessions",
   "locks.znodes": "nodes",
-  "locks.keys": "keys",
   "locks.clock": "clock",
   "locks.heldBy": "lock held by",
   "locks.free": "lock free",
@@ -73,7 +72,6 @@ export const zh: Record<keyof typeof en, string> = {
   "locks.service": "协调服务",
   "locks.sessions": "会话",
   "locks.znodes": "节点",
-  "locks.keys": "键",
   "locks.clock": "时钟",
   "locks.heldBy": "锁持有者",
   "locks.free": "锁空闲",

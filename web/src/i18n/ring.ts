@@ -1,4 +1,4 @@
-// 46.4.2 the consistent-hashing ring view. The Chinese table is typed against the English keys: a key missing in one
+// 46.1.1 the consistent-hashing ring view. The Chinese table is typed against the English keys: a key missing in one
 // language fails `tsc`.
 
 export const en = {
@@ -10,7 +10,6 @@ export const en = {
   "ring.weight": "weight",
   "ring.remove": "Remove",
   "ring.add": "Add a node",
-  "ring.keys": "keys",
   "ring.points": "points",
   "ring.load": "Keys per node",
   "ring.balance": "Standard deviation {sd} ({pct}% of the mean), busiest node {max}× the mean",
@@ -30,7 +29,6 @@ export const zh: Record<keyof typeof en, string> = {
   "ring.weight": "权重",
   "ring.remove": "移除",
   "ring.add": "添加节点",
-  "ring.keys": "个键",
   "ring.points": "个位置",
   "ring.load": "各节点的键数",
   "ring.balance": "标准差 {sd}（均值的 {pct}%），最忙节点为均值的 {max} 倍",

@@ -1,9 +1,9 @@
-// 46.6 the distributed-transactions view. The Chinese table is typed against the English keys: a key missing in one
+// 46.7.3 the distributed-transactions view. The Chinese table is typed against the English keys: a key missing in one
 // language fails `tsc`.
 
 export const en = {
   "txn.title": "Distributed transactions",
-  "txn.intro": "Every 200 ms an order reserves one unit of stock (inventory), charges its price (payment) and books a shipping slot (shipping), three services with their own durable state. Choose how they are kept all-or-nothing, make one order's step fail, or click a lane to crash that actor at that moment, and follow each order's messages and states.",
+  "txn.intro": "Every 500 ms an order reserves one unit of stock (inventory), charges its price (payment) and books a shipping slot (shipping), three services with their own durable state. Choose how they are kept all-or-nothing, make one order's step fail, or click a lane to crash that actor at that moment, and follow each order's messages and states.",
   "txn.wrong": "What the chapter gets wrong: it names 2PC without showing it; its SagaTransaction only prints when a compensation fails and keeps nothing across a crash; its TCCTransaction cancels nothing after a failed confirm. Here every actor keeps a durable log, so a crash at any moment is recovered from, and 2PC's price, participants blocked in doubt, can be watched and measured.",
   "txn.protocol": "Protocol",
   "txn.protocol.2pc": "two-phase commit (2PC)",
@@ -82,7 +82,6 @@ export const en = {
   "txn.legend": "Arrows from the sender when sent to the receiver when delivered: blue requests, dark green commits and confirms, green positive answers and acknowledgements, orange aborts, cancels and compensations, red refusals, purple queries, grey dotted still in flight; a dashed red line ending in ✕ was lost. The band under each lane is the step's state; shaded, the actor is down; ≈ on the time axis, a quiet stretch drawn shorter. Hover an arrow for its message.",
   "txn.eventsTitle": "What happened to this order",
   "txn.crashHere": "Crash {node} right after this event",
-  "txn.verdicts": "Verdicts",
   "txn.soFar": "Judged on the run so far: an order still under way can fail a property it will hold at the end.",
   "txn.sum.committed": "orders committed",
   "txn.sum.aborted": "orders aborted",
@@ -119,7 +118,7 @@ export const en = {
 
 export const zh: Record<keyof typeof en, string> = {
   "txn.title": "分布式事务",
-  "txn.intro": "每 200 ms 下一笔订单：扣减一件库存（库存服务）、扣款（支付服务）、预订一个配送名额（配送服务），三个服务各有自己的持久状态。选择用哪种协议保证“全做或全不做”，让某笔订单的某一步失败，或点击某条泳道让该参与者在那一刻崩溃，然后跟踪每笔订单的消息与状态。",
+  "txn.intro": "每 500 ms 下一笔订单：扣减一件库存（库存服务）、扣款（支付服务）、预订一个配送名额（配送服务），三个服务各有自己的持久状态。选择用哪种协议保证“全做或全不做”，让某笔订单的某一步失败，或点击某条泳道让该参与者在那一刻崩溃，然后跟踪每笔订单的消息与状态。",
   "txn.wrong": "本章的错误：它只提到 2PC 而没有展示；它的 SagaTransaction 在补偿失败时只打印一行，崩溃后什么也不保留；它的 TCCTransaction 在确认失败后什么也不取消。这里每个参与者都有持久日志，任何时刻崩溃都能恢复；而 2PC 的代价——参与者在不确定状态下阻塞——可以看见，也可以测量。",
   "txn.protocol": "协议",
   "txn.protocol.2pc": "两阶段提交（2PC）",
@@ -198,7 +197,6 @@ export const zh: Record<keyof typeof en, string> = {
   "txn.legend": "箭头从发送方的发送时刻指向接收方的送达时刻：蓝色为请求，深绿为提交与确认，绿色为肯定的回复与应答，橙色为中止、取消与补偿，红色为拒绝，紫色为查询，灰色虚线为仍在途中；以 ✕ 结尾的红色虚线表示消息丢失。每条泳道下方的色带是该步骤的状态；阴影表示该参与者宕机；时间轴上的 ≈ 表示被压缩绘制的空闲时段。将鼠标悬停在箭头上可查看消息内容。",
   "txn.eventsTitle": "这笔订单经历了什么",
   "txn.crashHere": "在此事件之后立即让{node}崩溃",
-  "txn.verdicts": "判定",
   "txn.soFar": "按目前为止的运行判定：仍在进行中的订单可能暂时违反某个属性，而到结束时该属性成立。",
   "txn.sum.committed": "已提交订单",
   "txn.sum.aborted": "已中止订单",

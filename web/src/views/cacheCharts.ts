@@ -1,4 +1,4 @@
-// Charts the cache views share (46.5): line charts of series (hit ratio over a trace, database
+// Charts the cache views share (46.3): line charts of series (hit ratio over a trace, database
 // loads over time) with an optional ceiling line, and bar charts (the expiry histogram). Scales,
 // ticks and paths come from d3's modules; a chart is drawn at the pixel width it is shown at, so
 // its text stays at the stylesheet's size (never shrunk below 12 px on a phone or a projector).
@@ -79,8 +79,4 @@ export function barChart(id: string, values: number[], opts: { xLabel: string; y
     chart.append(bar);
   });
   return chart;
-}
-
-export function formatNumber(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toFixed(3);
 }

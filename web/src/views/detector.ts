@@ -15,7 +15,7 @@ import { chartWidth } from "./cacheCharts";
 
 /** The judge's view (engine/src/scenario/detector.rs): each detector's suspicions, `to_us` null while still suspected. */
 interface Suspicion { from_us: number; to_us: number | null }
-interface DetectorView { fixed: Suspicion[]; phi: Suspicion[]; crash_at_us: number }
+interface DetectorView { fixed: Suspicion[]; phi: Suspicion[] }
 type Snapshot = World<{ sent?: number; fixed_suspects?: boolean; phi_suspects?: boolean }>;
 
 const TIMEOUTS = [200, 300, 500, 1000];

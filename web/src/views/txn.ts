@@ -241,18 +241,19 @@ export function mountTransactions(root: HTMLElement, params: URLSearchParams): K
     dual = dualBox.checked;
     rebuild();
   });
-  // Presses are taken on the stable containers, never on what a playing run redraws every frame
-  // (a held click would otherwise lose its element between the press and the release).
-  gridBox.addEventListener("pointerdown", (ev) => {
+  // Clicks are taken on the stable containers: what a playing run redraws is updated in place
+  // (dom.show), and one listener each keeps working whatever the frame drew inside. A click, not a
+  // press: a touch that starts a scroll crashes nothing, and the ✕ buttons answer the keyboard.
+  gridBox.addEventListener("click", (ev) => {
     const row = (ev.target as Element).closest<HTMLElement>("tr[data-order]");
     if (row) choose(Number(row.dataset.order));
   });
-  lanesBox.addEventListener("pointerdown", (ev) => {
+  lanesBox.addEventListener("click", (ev) => {
     const drawing = lanesBox.querySelector("svg");
     const hit = drawing && laneAt(drawing, ev.clientX, ev.clientY);
     if (hit) crashAt(hit.node, history.indexAt(hit.timeUs));
   });
-  eventsBox.addEventListener("pointerdown", (ev) => {
+  eventsBox.addEventListener("click", (ev) => {
     const line = (ev.target as Element).closest<HTMLElement>("button.crash-here")?.closest<HTMLElement>(".txn-event");
     if (line?.dataset.node && line.dataset.index) crashAt(line.dataset.node, Number(line.dataset.index));
   });

@@ -122,7 +122,7 @@ function markers(): SVGDefsElement {
 
 /**
  * Draws `log`'s lanes over its own window of time: from its first record to its last, or to
- * `now` while some step can still move. `onClick(node, timeUs)` gets clicks on a lane.
+ * `now` while some step can still move. [`laneAt`] says where a press on it landed.
  */
 export function drawLanes(history: TxnHistory, log: OrderLog, lanes: string[], now: number, inFlight: InFlight[]): SVGSVGElement {
   const open = isOpen(log) || log.messages.some((m) => inFlight.some((f) => f.msg_id === m.id));
@@ -203,18 +203,19 @@ export function drawLanes(history: TxnHistory, log: OrderLog, lanes: string[], n
     root.append(svg("text", { x: x(tick), y: height - 6, class: "tick", "text-anchor": "middle" }, `${(tick / 1e6).toFixed(3)}s`));
   }
 
-  hits.set(root, { lanes, time: (px) => scale.t(px) });
+  latest = { lanes, time: (px) => scale.t(px) };
   return root;
 }
 
-/** What a drawing's lanes need to say where a press landed; kept per drawing, since a running
- * view draws a new one every frame while the press is handled on the stable container. */
-const hits = new WeakMap<SVGSVGElement, { lanes: string[]; time: (px: number) => number }>();
+/** The lanes and the time scale of the latest drawing: `dom.show` keeps the drawing on the page
+ * and updates it to the latest one, so the one on the page has the latest's geometry (the
+ * transactions view draws one set of lanes at a time). */
+let latest: { lanes: string[]; time: (px: number) => number } | null = null;
 
-/** The lane and the moment under a press at (clientX, clientY) on a drawing of `drawLanes`,
- * whatever is drawn there (a band, an arrow); null outside the lanes. */
+/** The lane and the moment under a press at (clientX, clientY) on the lanes drawn last (`root`,
+ * the drawing on the page), whatever is drawn there (a band, an arrow); null outside the lanes. */
 export function laneAt(root: SVGSVGElement, clientX: number, clientY: number): { node: string; timeUs: number } | null {
-  const hit = hits.get(root);
+  const hit = latest;
   const matrix = root.getScreenCTM();
   if (!hit || !matrix) return null;
   const p = new DOMPoint(clientX, clientY).matrixTransform(matrix.inverse());
