@@ -615,6 +615,10 @@ await test("the transactions view switches protocols and speaks Chinese", async 
   assert((await page.textContent("#txn-grid-box td[data-node='shipping']")) === "已应用", await page.textContent("#txn-grid-box td[data-node='shipping']"));
   // On the outbox's lossy default link a lost message is not yet a violation: the relay resends it.
   assert((await page.getAttribute("#verdict-delivered", "data-status")) !== "violated", await page.textContent("#verdict-delivered"));
+  // Two counts, two names: the frame counts trace records, the summary the events processed.
+  const frameLabel = (await page.textContent("#event-count")).split(/[:：]/)[0];
+  const summaryLabel = await page.textContent("#txn-summary tr[data-metric='events'] td:first-child");
+  assert(frameLabel === "轨迹记录" && summaryLabel === "已处理事件", `${frameLabel} / ${summaryLabel}`);
   assert(/^恰好投递一次：(目前成立|尚无法判定)/.test(await page.textContent("#verdict-delivered strong")), await page.textContent("#verdict-delivered"));
 });
 
