@@ -120,6 +120,11 @@ fn every_scenario_trace_hash_is_pinned() {
         ("saga", json!({ "loss_percent": 5, "reorder_percent": 10, "shipping_slots": 10 })),
         ("saga-choreo", json!({ "duplicate_percent": 10, "reorder_percent": 10, "fail_order": 4, "fail_step": 2 })),
         ("rw-lock", json!({ "pauses": true, "crashes": true, "loss_percent": 2 })),
+        ("mq", json!({ "mode": "chapter" })),
+        ("mq", json!({ "topology": "pubsub", "exchange": "topic", "slow_consumer": true })),
+        ("mq", json!({ "topology": "pubsub", "mode": "chapter" })),
+        ("mq", json!({ "topology": "partitioned", "delay_percent": 0 })),
+        ("mq", json!({ "fsync": "every_ms", "confirms": false })),
     ]);
     let mut lines = Vec::new();
     for (name, config) in configs {
@@ -137,6 +142,8 @@ fn every_scenario_trace_hash_is_pinned() {
         failure-detector {} seed 2: 0x652afa69cf4711fc
         election {} seed 1: 0x86c09198e4cbf6c9
         election {} seed 2: 0xf9995c08ee3310aa
+        mq {} seed 1: 0x448528c0067f031e
+        mq {} seed 2: 0x980b47828630a101
         cache {} seed 1: 0x2144a16f780c7803
         cache {} seed 2: 0x4ea57f2d84684e1d
         lock {} seed 1: 0xb2fbc800bdb61d72
@@ -202,7 +209,17 @@ fn every_scenario_trace_hash_is_pinned() {
         saga-choreo {"duplicate_percent":10,"fail_order":4,"fail_step":2,"reorder_percent":10} seed 1: 0x8ab4cc212d2d8bda
         saga-choreo {"duplicate_percent":10,"fail_order":4,"fail_step":2,"reorder_percent":10} seed 2: 0x6737baf8ca4c69c0
         rw-lock {"crashes":true,"loss_percent":2,"pauses":true} seed 1: 0x7b455f8eb574de9a
-        rw-lock {"crashes":true,"loss_percent":2,"pauses":true} seed 2: 0x36f48dcedc2680f2"#]].assert_eq(&lines.join("\n"));
+        rw-lock {"crashes":true,"loss_percent":2,"pauses":true} seed 2: 0x36f48dcedc2680f2
+        mq {"mode":"chapter"} seed 1: 0xef815b468787eed3
+        mq {"mode":"chapter"} seed 2: 0x2e8b19eb19c72899
+        mq {"exchange":"topic","slow_consumer":true,"topology":"pubsub"} seed 1: 0xfdb7a44385d86193
+        mq {"exchange":"topic","slow_consumer":true,"topology":"pubsub"} seed 2: 0xc96b7483734f428a
+        mq {"mode":"chapter","topology":"pubsub"} seed 1: 0xea6aff30befa2cd2
+        mq {"mode":"chapter","topology":"pubsub"} seed 2: 0x7bc84725e18bd1a0
+        mq {"delay_percent":0,"topology":"partitioned"} seed 1: 0xcb10046de2abea5c
+        mq {"delay_percent":0,"topology":"partitioned"} seed 2: 0x1886e4f1664491ed
+        mq {"confirms":false,"fsync":"every_ms"} seed 1: 0x28efad8673f7bfe1
+        mq {"confirms":false,"fsync":"every_ms"} seed 2: 0xf5f9d65ab5f9edd0"#]].assert_eq(&lines.join("\n"));
 }
 
 /// A checkpoint taken anywhere goes on exactly as the run it was taken from: same trace hash and

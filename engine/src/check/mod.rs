@@ -57,6 +57,8 @@ pub const EVENTUAL: &[&str] = &[
     "conservation",
     "nothing_dropped",
     "delivered",
+    "settled",
+    "no_loss",
 ];
 
 /// A verdict as the page shows it (46.1: safety can be violated at any moment; liveness only

@@ -4,7 +4,8 @@
 //! What the chapter's code gets wrong: its `queue.get()` removes a message before it has been
 //! processed, so a consumer that crashes between `consume` and `ack` loses it, and its `ack`
 //! changes nothing; its `nack` re-publishes at once, so a message that always fails (a poison
-//! message) spins forever. Here a consumed message is *in flight* until acked, with a deadline
+//! message) spins: all its retries are spent at once, so a failure that would have passed in a
+//! second (a database restarting) dead-letters the message in microseconds. Here a consumed message is *in flight* until acked, with a deadline
 //! (the visibility timeout, as in SQS and Redis Streams' pending entries): past it, the message is
 //! delivered again. A nack delays the next delivery by an exponential backoff with full jitter,
 //! and after `max_deliveries` the message goes to the dead letters with its last error and its
@@ -26,6 +27,10 @@ use serde::{Deserialize, Serialize};
 use crate::actor::NodeId;
 use crate::sim::Rng;
 
+/// How often the chapter's `process_due_messages` is polled: its delayed messages become ready
+/// only then.
+pub const CHAPTER_POLL_US: u64 = 1_000_000;
+
 /// How a queue delivers: reliably, or as the chapter's code does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,7 +40,8 @@ pub enum Mode {
     #[default]
     Reliable,
     /// The chapter's `MessageQueue`: consuming removes the message, ack does nothing, nack
-    /// re-publishes it at once.
+    /// re-publishes it at once (dead letters after its `max_retries` failures), and delayed
+    /// messages wait for the next poll of its `DelayedMessageQueue` (every second).
     Chapter,
 }
 
@@ -52,6 +58,10 @@ pub struct QueueConfig {
     /// The first retry's backoff; each further retry doubles it, up to `backoff_max_us`.
     pub backoff_base_us: u64,
     pub backoff_max_us: u64,
+    /// A partition, delivered in order: a retried message goes back to the head, where it came
+    /// from. Otherwise (a work queue) it goes to the tail, and the messages behind it are not
+    /// held up, at the price of their order.
+    pub ordered: bool,
 }
 
 impl Default for QueueConfig {
@@ -63,6 +73,7 @@ impl Default for QueueConfig {
             max_deliveries: 5,
             backoff_base_us: 100_000,
             backoff_max_us: 5_000_000,
+            ordered: false,
         }
     }
 }
@@ -195,7 +206,10 @@ impl Queue {
             self.ready.push_back(id);
             State::Ready
         } else {
-            let until_us = now_us.saturating_add(delay_us);
+            let mut until_us = now_us.saturating_add(delay_us);
+            if self.cfg.mode == Mode::Chapter {
+                until_us = until_us.div_ceil(CHAPTER_POLL_US).saturating_mul(CHAPTER_POLL_US);
+            }
             self.wakes.push(Reverse((until_us, id, Wake::Delay(0))));
             State::Delayed { until_us }
         };
@@ -249,7 +263,11 @@ impl Queue {
     ) -> Result<Next, Stale> {
         if self.cfg.mode == Mode::Chapter {
             let m = self.messages.get_mut(&id).ok_or(Stale::Unknown { id })?;
-            m.last_error = Some(error);
+            m.last_error = Some(error.clone());
+            if m.deliveries >= self.cfg.max_deliveries {
+                m.state = State::Dead { error };
+                return Ok(Next::Dead { deliveries: m.deliveries });
+            }
             m.state = State::Ready;
             self.ready.push_back(id);
             self.live += 1;
@@ -277,7 +295,11 @@ impl Queue {
                 }
                 (Wake::Delay(set_at), State::Delayed { .. }) if set_at == m.deliveries => {
                     m.state = State::Ready;
-                    self.ready.push_back(id);
+                    if self.cfg.ordered && set_at > 0 {
+                        self.ready.push_front(id);
+                    } else {
+                        self.ready.push_back(id);
+                    }
                     due.push(Due::Ready { id });
                 }
                 _ => {}
@@ -303,6 +325,44 @@ impl Queue {
     /// Ready, in flight or delayed.
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// In flight or delayed: a queue that must deliver in order (a partition) waits for these
+    /// to settle before it delivers the next message.
+    pub fn busy(&self) -> usize {
+        self.live - self.ready.len()
+    }
+
+    /// A copy that could not be queued (its subscriber's queue was full), dead-lettered at once
+    /// with `error`, so the overflow is reported instead of dropped.
+    pub fn bury(&mut self, id: u64, body: String, error: String) {
+        if self.messages.contains_key(&id) {
+            return;
+        }
+        let state = State::Dead { error: error.clone() };
+        self.messages.insert(id, Message { id, body, deliveries: 0, last_error: Some(error), state });
+    }
+
+    /// Puts back a message as the broker's log last recorded it (recovery after a crash): ready,
+    /// delayed, acked or dead. One in flight when the broker crashed comes back ready. Messages
+    /// are restored in the order they were first queued, so FIFO order survives.
+    pub fn restore(&mut self, mut m: Message) {
+        if self.messages.contains_key(&m.id) {
+            return;
+        }
+        match m.state {
+            State::Ready | State::InFlight { .. } | State::Taken => {
+                m.state = State::Ready;
+                self.ready.push_back(m.id);
+                self.live += 1;
+            }
+            State::Delayed { until_us } => {
+                self.wakes.push(Reverse((until_us, m.id, Wake::Delay(m.deliveries))));
+                self.live += 1;
+            }
+            State::Acked | State::Dead { .. } => {}
+        }
+        self.messages.insert(m.id, m);
     }
 
     fn held(&mut self, id: u64, consumer: NodeId, attempt: u32) -> Result<&mut Message, Stale> {
@@ -347,6 +407,7 @@ mod tests {
             max_deliveries: 3,
             backoff_base_us: 100,
             backoff_max_us: 1_000,
+            ordered: false,
         })
     }
 
@@ -417,14 +478,38 @@ mod tests {
         assert!(q.tick(u64::MAX, &mut rng).is_empty());
         assert!(q.consume(C2, 10_000).is_none());
         assert_eq!(q.message(1).unwrap().state, State::Taken);
-        // A poison message: nack puts it back at once, with no count, for ever.
+        // A poison message: nack puts it back at once, so its three deliveries are spent in
+        // the same microsecond and it is dead before a passing failure could have passed.
         q.publish(2, body("poison"), 0, 0).unwrap();
-        for attempt in 1..=50 {
+        for attempt in 1..=3 {
             let d = q.consume(C1, 0).unwrap();
             assert_eq!((d.id, d.attempt), (2, attempt));
-            assert_eq!(q.nack(2, C1, attempt, "boom".to_owned(), 0, &mut rng).unwrap(), Next::Requeued);
+            let next = q.nack(2, C1, attempt, "boom".to_owned(), 0, &mut rng).unwrap();
+            assert_eq!(next, if attempt < 3 { Next::Requeued } else { Next::Dead { deliveries: 3 } });
         }
-        assert_eq!(q.message(2).unwrap().deliveries, 50);
+        assert_eq!(q.message(2).unwrap().state, State::Dead { error: "boom".to_owned() });
+        // Its delayed messages wait for the next poll of the whole second.
+        q.publish(3, body("later"), 200_000, 500_000).unwrap();
+        assert_eq!(q.message(3).unwrap().state, State::Delayed { until_us: 1_000_000 });
+    }
+
+    #[test]
+    fn restored_messages_keep_their_state_and_order() {
+        let mut q = queue(Mode::Reliable);
+        let mut rng = Rng::new(6);
+        let m = |id, state| Message { id, body: String::new(), deliveries: 1, last_error: None, state };
+        q.restore(m(9, State::Ready));
+        q.restore(m(4, State::InFlight { consumer: C1, deadline_us: 5 }));
+        q.restore(m(5, State::Delayed { until_us: 300 }));
+        q.restore(m(6, State::Acked));
+        q.restore(m(7, State::Dead { error: "x".to_owned() }));
+        assert_eq!((q.live(), q.busy()), (3, 1));
+        assert_eq!(q.consume(C2, 0).unwrap().id, 9, "first queued, first out, whatever the ids");
+        assert_eq!(q.consume(C2, 0).unwrap().id, 4, "in flight at the crash: ready again");
+        assert_eq!(q.tick(300, &mut rng), vec![Due::Ready { id: 5 }]);
+        q.bury(8, body("overflow"), "queue full".to_owned());
+        assert_eq!(q.message(8).unwrap().state, State::Dead { error: "queue full".to_owned() });
+        assert_eq!(q.live(), 3, "a buried copy takes no room");
     }
 
     #[test]
@@ -505,6 +590,21 @@ mod tests {
                 q.messages().all(|m| matches!(m.state, State::Acked | State::Dead { .. } | State::Ready)),
                 "seed {seed}: once everything is due, nothing is stuck in flight or delayed"
             );
+        }
+    }
+
+    #[test]
+    fn a_retry_goes_to_the_tail_of_a_work_queue_and_the_head_of_a_partition() {
+        for (ordered, expected) in [(false, [2, 1]), (true, [1, 2])] {
+            let mut q = Queue::new(QueueConfig { ordered, backoff_base_us: 100, ..QueueConfig::default() });
+            let mut rng = Rng::new(7);
+            q.publish(1, body("first"), 0, 0).unwrap();
+            q.publish(2, body("second"), 0, 0).unwrap();
+            let d = q.consume(C1, 0).unwrap();
+            let Next::Retry { at_us } = q.nack(d.id, C1, d.attempt, "x".into(), 0, &mut rng).unwrap() else { panic!() };
+            q.tick(at_us, &mut rng);
+            let order = [q.consume(C1, at_us).unwrap().id, q.consume(C1, at_us).unwrap().id];
+            assert_eq!(order, expected, "ordered: {ordered}");
         }
     }
 

@@ -7,6 +7,7 @@ pub mod cap;
 mod detector;
 mod election;
 mod lock;
+mod mq;
 mod orders;
 pub mod outbox;
 mod pn_counter;
@@ -93,6 +94,21 @@ static CATALOG: &[ScenarioSpec] = &[
         title_zh: "Raft 式领导者选举，在崩溃、分区与暂停下（设 \"votes\": \"chapter\" 可重现“每票都投”的错误）",
         properties: &["one_leader_per_term", "failover"],
         build: election::build,
+    },
+    ScenarioSpec {
+        name: "mq",
+        section: "46.2",
+        title_en: "A broker with acks, visibility timeouts, retries with backoff, dead letters, delayed delivery, persistence and publisher confirms, under consumer and broker crashes (set \"topology\" to \"pubsub\" or \"partitioned\"; \"mode\": \"chapter\" for the chapter's queue)",
+        title_zh: "带确认、可见性超时、退避重试、死信、延迟投递、持久化与发布确认的消息代理，在消费者与代理崩溃下（设 \"topology\" 为 \"pubsub\" 或 \"partitioned\"；\"mode\": \"chapter\" 为本章的队列）",
+        properties: &[
+            "settled",
+            "no_loss",
+            "effectively_once",
+            "partition_order",
+            "errors_reported",
+            "delay_respected",
+        ],
+        build: mq::build,
     },
     ScenarioSpec {
         name: "cache",
