@@ -19,6 +19,8 @@ import { mountRing } from "./views/ring";
 import { mountSoon } from "./views/soon";
 import { mountHome } from "./views/home";
 import { mountTransactions } from "./views/txn";
+import { mountMq } from "./views/mq";
+import { mountMqWalk } from "./views/mqWalk";
 
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
 /** A part of the chapter: its number and name, and its views. Each view's nav label is its page title. */
@@ -32,7 +34,7 @@ const CHAPTER: Group[] = [
     { id: "coordination", title: "election.title", mount: mountElection },
     { id: "failure-detector", title: "detector.title", mount: mountDetector },
   ] },
-  { title: "common.s.46.2", sections: [{ id: "queues", title: "common.s.46.2" }] },
+  { title: "common.s.46.2", sections: [{ id: "queues", title: "mq.title", mount: mountMq }] },
   { title: "common.s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },
   { title: "common.s.46.4", sections: [{ id: "balancing", title: "common.s.46.4" }] },
   { title: "common.s.46.5", sections: [{ id: "map", title: "common.s.46.5" }] },
@@ -45,7 +47,7 @@ const CHAPTER: Group[] = [
 ];
 const EXERCISES: Section[] = [
   { id: "exercise-1", title: "walk.title", mount: mountWalkthrough },
-  { id: "exercise-2", title: "ex.2" },
+  { id: "exercise-2", title: "walk2.title", mount: mountMqWalk },
   { id: "exercise-3", title: "walk3.title", mount: mountCacheWalk },
   { id: "exercise-4", title: "ex.4" },
   { id: "exercise-5", title: "ex.5" },

@@ -32,8 +32,10 @@ pub struct ConsumerConfig {
     /// A message takes from `work_min_us` to `work_max_us` to handle.
     pub work_min_us: u64,
     pub work_max_us: u64,
-    /// This share of deliveries fail (besides poison messages, which always do).
+    /// This share of deliveries fail (besides poison messages).
     pub fail: Ratio,
+    /// A poison message fails its first `poison_failures` deliveries (0: every one).
+    pub poison_failures: u32,
     /// The handler fails every message handled in `[from, to)` µs: a dependency's outage.
     pub outage_us: Option<(u64, u64)>,
     pub dedup: bool,
@@ -94,6 +96,13 @@ impl Consumer {
         Consumer { cfg, inbox: VecDeque::new(), current: None, fetching: false }
     }
 
+    /// Whether message `id` of `queue` is in this consumer's hands (handled or waiting to be):
+    /// what the chapter's queue, which forgets a message once taken, leaves as its only copy.
+    pub fn holds(&self, queue: &str, id: u64) -> bool {
+        let is = |item: &Item| item.queue == queue && item.id == id;
+        self.current.as_ref().is_some_and(|c| is(&c.item)) || self.inbox.iter().any(|(item, _)| is(item))
+    }
+
     fn poll(&mut self, ctx: &mut Ctx<'_, MqProtocol>) {
         let Some(source) = &self.cfg.source else { return };
         if self.current.is_some() || !self.inbox.is_empty() || self.fetching {
@@ -138,7 +147,7 @@ impl Consumer {
     /// Why the handler fails this message, if it does.
     fn failure(&self, ctx: &mut Ctx<'_, MqProtocol>, item: &Item) -> Option<String> {
         let now = ctx.now().as_micros();
-        if item.body == POISON {
+        if item.body == POISON && (self.cfg.poison_failures == 0 || item.attempt <= self.cfg.poison_failures) {
             return Some("poison message: the handler cannot parse it".to_owned());
         }
         if self.cfg.outage_us.is_some_and(|(from, to)| (from..to).contains(&now)) {

@@ -10,8 +10,9 @@
 //! (`effectively_once`, promised with dedup); a partition's effects follow its order
 //! (`partition_order`, promised with dedup); no handler error is swallowed (`errors_reported`);
 //! no delayed message is delivered early (`delay_respected`). With a weaker fsync policy than
-//! `always` and a broker crash, `settled` and (without publisher confirms) `no_loss` are shown
-//! but not promised: that is what those policies trade away.
+//! `always`, `settled` and (without publisher confirms) `no_loss` are shown but not promised:
+//! the broker may crash at any moment (the page crashes it whenever the learner asks), and what
+//! a crash then loses is what those policies trade away.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -23,12 +24,12 @@ use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::actor::NodeId;
 use crate::check::Verdict;
 use crate::config::{ConfigError, Knobs};
-use crate::mq::broker::{Broker, BrokerConfig, Topology};
+use crate::mq::broker::{Broker, BrokerConfig, Topology, state_name};
 use crate::mq::consumer::{Consumer, ConsumerConfig};
 use crate::mq::db::Db;
 use crate::mq::exchange::{Exchange, Kind};
 use crate::mq::log::Fsync;
-use crate::mq::producer::{Producer, ProducerConfig};
+use crate::mq::producer::{POISON, Producer, ProducerConfig};
 use crate::mq::queue::{Mode, QueueConfig, State};
 use crate::mq::{MqObs, MqProtocol, Source};
 use crate::msg;
@@ -83,6 +84,8 @@ pub struct MqConfig {
     pub fail_percent: u32,
     /// Every n-th message of each producer is poison (0: none).
     pub poison_every: u64,
+    /// A poison message's handler fails its first n deliveries (0: every one).
+    pub poison_failures: u32,
     /// Every handler fails from `outage_from_ms` for `outage_ms` (0: no outage).
     pub outage_from_ms: u64,
     pub outage_ms: u64,
@@ -124,6 +127,7 @@ impl Default for MqConfig {
             slow_consumer: false,
             fail_percent: 10,
             poison_every: 15,
+            poison_failures: 0,
             outage_from_ms: 0,
             outage_ms: 0,
             delay_percent: 10,
@@ -161,6 +165,7 @@ impl Knobs for MqConfig {
         ConfigError::check_range("work_max_ms", self.work_max_ms, self.work_min_ms, 60_000)?;
         ConfigError::check_range("fail_percent", self.fail_percent, 0, 100)?;
         ConfigError::check_range("poison_every", self.poison_every, 0, 100_000)?;
+        ConfigError::check_range("poison_failures", self.poison_failures, 0, 100)?;
         ConfigError::check_range("duration_ms", self.duration_ms, 1, 3_600_000)?;
         ConfigError::check_range("outage_from_ms", self.outage_from_ms, 0, self.duration_ms)?;
         ConfigError::check_range("outage_ms", self.outage_ms, 0, 3_600_000)?;
@@ -319,6 +324,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
             work_min_us: ms(cfg.work_min_ms) * slow,
             work_max_us: ms(cfg.work_max_ms) * slow,
             fail: Ratio::percent(cfg.fail_percent),
+            poison_failures: cfg.poison_failures,
             outage_us: outage,
             dedup: cfg.dedup && reliable,
             poll_us: ms(POLL_MS),
@@ -333,10 +339,11 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
         chapter_pubsub,
         topology: Rc::new(topology),
         subscriber_queues: (0..cfg.consumers).map(subscriber_queue).collect(),
-        promise_settled: !(reliable && cfg.fsync != Fsync::Always && cfg.crash_broker),
-        promise_no_loss: !(reliable && cfg.fsync != Fsync::Always && !cfg.confirms && cfg.crash_broker),
+        promise_settled: !(reliable && cfg.fsync != Fsync::Always),
+        promise_no_loss: !(reliable && cfg.fsync != Fsync::Always && !cfg.confirms),
         promise_once: !reliable || cfg.dedup,
         partitioned: cfg.topology == Shape::Partitioned,
+        visibility_us: ms(cfg.visibility_ms),
     };
     setup.run(sim, SimTime::from_millis(cfg.duration_ms), judge)
 }
@@ -377,6 +384,7 @@ struct MqJudge {
     promise_no_loss: bool,
     promise_once: bool,
     partitioned: bool,
+    visibility_us: u64,
 }
 
 /// One copy of a message in one queue, as the observations tell it.
@@ -390,6 +398,8 @@ struct Copy {
     applied: u32,
     skipped: u32,
     deliveries: u32,
+    /// The consumer of its latest delivery.
+    consumer: Option<NodeId>,
 }
 
 /// What the observations add up to.
@@ -438,9 +448,10 @@ impl MqJudge {
                     });
                     c.until_us = c.until_us.or(*until_us);
                 }
-                MqObs::Delivered { queue, id, attempt, .. } => {
+                MqObs::Delivered { queue, id, attempt, consumer } => {
                     if let Some(c) = b.copies.get_mut(&(queue.clone(), *id)) {
                         c.deliveries += 1;
+                        c.consumer = Some(*consumer);
                         if *attempt == 1 && c.until_us.is_some_and(|u| o.time.as_micros() < u) && b.early.is_none() {
                             b.early = Some((queue.clone(), *id, o.time));
                         }
@@ -519,6 +530,45 @@ impl MqJudge {
         b.copies.keys().filter(|(_, id)| confirmed.contains(id)).cloned().collect()
     }
 
+    /// The destinations not settled yet: those still open (at the broker, in a consumer's hands,
+    /// or unknown while the broker is down) and those lost.
+    fn fates(
+        &self,
+        sim: &Sim<MqProtocol>,
+        b: &Books,
+        destinations: &[(String, u64)],
+    ) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+        let broker = self.broker(sim);
+        let mut open = Vec::new();
+        let mut lost = Vec::new();
+        for (queue, id) in destinations {
+            let c = b.copies.get(&(queue.clone(), *id)).cloned().unwrap_or_default();
+            let held = broker.and_then(|br| br.queues().get(queue)).and_then(|q| q.message(*id)).map(|m| &m.state);
+            let in_hand = || c.consumer.and_then(|n| sim.actor::<Consumer>(n)).is_some_and(|k| k.holds(queue, *id));
+            let fate = match held {
+                _ if self.chapter_pubsub => {
+                    if c.applied > 0 {
+                        Fate::Settled
+                    } else {
+                        Fate::Lost
+                    }
+                }
+                Some(State::Ready | State::InFlight { .. } | State::Delayed { .. }) => Fate::Open,
+                _ if c.acked || c.dead => Fate::Settled,
+                Some(State::Taken) if in_hand() => Fate::Open,
+                // The broker is down: nothing can be said about its queues until it is back.
+                _ if broker.is_none() => Fate::Open,
+                _ => Fate::Lost,
+            };
+            match fate {
+                Fate::Settled => {}
+                Fate::Open => open.push((queue.clone(), *id)),
+                Fate::Lost => lost.push((queue.clone(), *id)),
+            }
+        }
+        (open, lost)
+    }
+
     fn broker<'a>(&self, sim: &'a Sim<MqProtocol>) -> Option<&'a Broker> {
         sim.node_id("broker").and_then(|id| sim.actor::<Broker>(id))
     }
@@ -549,36 +599,32 @@ fn percentile(values: &[u64], p: u64) -> Option<u64> {
     Some(v[i])
 }
 
+/// The run's counters, as the summary and the page's live counters show them.
+fn counts(b: &Books) -> serde_json::Map<String, serde_json::Value> {
+    let mut s = serde_json::Map::new();
+    let copies = b.copies.values();
+    s.insert("published".into(), b.published.len().into());
+    s.insert("confirmed".into(), b.confirmed.len().into());
+    s.insert("refused".into(), b.refused.into());
+    s.insert("delivered".into(), copies.clone().map(|c| u64::from(c.deliveries)).sum::<u64>().into());
+    s.insert(
+        "redelivered".into(),
+        copies.clone().map(|c| u64::from(c.deliveries.saturating_sub(1))).sum::<u64>().into(),
+    );
+    s.insert("acked".into(), copies.clone().filter(|c| c.acked).count().into());
+    s.insert("dead_lettered".into(), copies.clone().filter(|c| c.dead).count().into());
+    s.insert("applied_twice".into(), copies.clone().filter(|c| c.applied > 1).count().into());
+    s.insert("skipped".into(), copies.clone().map(|c| u64::from(c.skipped)).sum::<u64>().into());
+    s.insert("swallowed".into(), b.swallowed.len().into());
+    s.insert("handler_failures".into(), b.handler_failures.into());
+    s
+}
+
 impl Judge<MqProtocol> for MqJudge {
     fn verdicts(&self, sim: &Sim<MqProtocol>) -> Vec<Verdict> {
         let b = self.books(sim);
-        let broker = self.broker(sim);
-        let mut open = Vec::new();
-        let mut lost = Vec::new();
         let destinations = self.destinations(&b);
-        for (queue, id) in &destinations {
-            let c = b.copies.get(&(queue.clone(), *id)).cloned().unwrap_or_default();
-            let held = broker.and_then(|br| br.queues().get(queue)).and_then(|q| q.message(*id)).map(|m| &m.state);
-            let fate = match held {
-                _ if self.chapter_pubsub => {
-                    if c.applied > 0 {
-                        Fate::Settled
-                    } else {
-                        Fate::Lost
-                    }
-                }
-                Some(State::Ready | State::InFlight { .. } | State::Delayed { .. }) => Fate::Open,
-                _ if c.acked || c.dead => Fate::Settled,
-                // The broker is down: nothing can be said about its queues until it is back.
-                _ if broker.is_none() => Fate::Open,
-                _ => Fate::Lost,
-            };
-            match fate {
-                Fate::Settled => {}
-                Fate::Open => open.push((queue.clone(), *id)),
-                Fate::Lost => lost.push((queue.clone(), *id)),
-            }
-        }
+        let (open, lost) = self.fates(sim, &b, &destinations);
         let promise = |v: Verdict, promised: bool| if promised { v } else { v.unpromised() };
         let mut out = Vec::new();
         let settled = if !b.acked_then_dead.is_empty() {
@@ -653,24 +699,100 @@ impl Judge<MqProtocol> for MqJudge {
         out
     }
 
+    /// The 46.2 view's picture: each queue's messages by state (acked ones only counted), those
+    /// lost from it, the live counters, and every message's journey through the observations.
+    fn view(&self, sim: &Sim<MqProtocol>) -> serde_json::Value {
+        let b = self.books(sim);
+        let name = |n: NodeId| sim.node_name(n).unwrap_or("?").to_owned();
+        let destinations = self.destinations(&b);
+        let (open, lost) = self.fates(sim, &b, &destinations);
+        let broker = self.broker(sim);
+        let queue_names =
+            if self.chapter_pubsub { self.subscriber_queues.clone() } else { self.topology.queue_names() };
+        let queues: Vec<serde_json::Value> = queue_names
+            .iter()
+            .map(|q| {
+                let held = broker.and_then(|br| br.queues().get(q));
+                let messages: Vec<serde_json::Value> = held
+                    .map(|queue| {
+                        queue
+                            .messages()
+                            .filter(|m| match m.state {
+                                State::Acked => false,
+                                // The chapter's queue keeps nothing of a taken message: it is shown
+                                // while a consumer holds it, then settled or lost.
+                                State::Taken => open.contains(&(q.clone(), m.id)),
+                                _ => true,
+                            })
+                            .map(|m| {
+                                let mut v = serde_json::json!({
+                                    "id": m.id, "state": state_name(&m.state), "deliveries": m.deliveries,
+                                    "error": m.last_error, "poison": m.body == POISON,
+                                });
+                                match &m.state {
+                                    State::InFlight { consumer, deadline_us } => {
+                                        v["consumer"] = name(*consumer).into();
+                                        v["deadline_us"] = (*deadline_us).into();
+                                    }
+                                    State::Delayed { until_us } => v["until_us"] = (*until_us).into(),
+                                    State::Dead { error } => v["error"] = error.as_str().into(),
+                                    _ => {}
+                                }
+                                v
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let acked = held.map_or(0, |queue| queue.messages().filter(|m| m.state == State::Acked).count());
+                let lost: Vec<u64> = lost.iter().filter(|(lq, _)| lq == q).map(|(_, id)| *id).collect();
+                serde_json::json!({
+                    "name": q, "capacity": held.map(|queue| queue.config().capacity),
+                    "acked": acked, "messages": messages, "lost": lost,
+                })
+            })
+            .collect();
+        let mut journeys: BTreeMap<u64, Vec<serde_json::Value>> = BTreeMap::new();
+        for o in sim.observations() {
+            let id = match &o.obs {
+                MqObs::Published { id, .. }
+                | MqObs::Confirmed { id }
+                | MqObs::Refused { id, .. }
+                | MqObs::Enqueued { id, .. }
+                | MqObs::Delivered { id, .. }
+                | MqObs::Acked { id, .. }
+                | MqObs::Retry { id, .. }
+                | MqObs::Dead { id, .. }
+                | MqObs::HandlerFailed { id, .. }
+                | MqObs::Applied { id, .. }
+                | MqObs::Skipped { id, .. }
+                | MqObs::Swallowed { id, .. } => *id,
+                MqObs::Synced { .. } | MqObs::Recovered { .. } | MqObs::Assigned { .. } => continue,
+            };
+            let Ok(mut step) = serde_json::to_value(&o.obs) else { continue };
+            for field in ["consumer", "subscriber"] {
+                if let Some(n) = step.get(field).and_then(serde_json::Value::as_u64).and_then(|n| u32::try_from(n).ok())
+                {
+                    step[field] = name(NodeId(n)).into();
+                }
+            }
+            step["t"] = o.time.as_micros().into();
+            step["node"] = name(o.node).into();
+            journeys.entry(id).or_default().push(step);
+        }
+        let mut counters = counts(&b);
+        counters.insert("lost".into(), lost.len().into());
+        serde_json::json!({
+            "chapter_pubsub": self.chapter_pubsub,
+            "visibility_us": self.visibility_us,
+            "queues": queues,
+            "counters": counters,
+            "journeys": journeys,
+        })
+    }
+
     fn summary(&self, sim: &Sim<MqProtocol>) -> serde_json::Map<String, serde_json::Value> {
         let b = self.books(sim);
-        let mut s = serde_json::Map::new();
-        let copies = b.copies.values();
-        s.insert("published".into(), b.published.len().into());
-        s.insert("confirmed".into(), b.confirmed.len().into());
-        s.insert("refused".into(), b.refused.into());
-        s.insert("delivered".into(), copies.clone().map(|c| u64::from(c.deliveries)).sum::<u64>().into());
-        s.insert(
-            "redelivered".into(),
-            copies.clone().map(|c| u64::from(c.deliveries.saturating_sub(1))).sum::<u64>().into(),
-        );
-        s.insert("acked".into(), copies.clone().filter(|c| c.acked).count().into());
-        s.insert("dead_lettered".into(), copies.clone().filter(|c| c.dead).count().into());
-        s.insert("applied_twice".into(), copies.clone().filter(|c| c.applied > 1).count().into());
-        s.insert("skipped".into(), copies.clone().map(|c| u64::from(c.skipped)).sum::<u64>().into());
-        s.insert("swallowed".into(), b.swallowed.len().into());
-        s.insert("handler_failures".into(), b.handler_failures.into());
+        let mut s = counts(&b);
         s.insert("confirm_p50_ms".into(), percentile(&b.confirm_us, 50).map(|v| v / 1_000).into());
         s.insert("confirm_p99_ms".into(), percentile(&b.confirm_us, 99).map(|v| v / 1_000).into());
         s.insert("effect_p50_ms".into(), percentile(&b.effect_us, 50).map(|v| v / 1_000).into());

@@ -80,6 +80,12 @@ export const en = {
   "common.prop.conservation": "conservation",
   "common.prop.nothing_dropped": "nothing dropped",
   "common.prop.delivered": "delivered exactly once",
+  "common.prop.settled": "every confirmed message acked or dead-lettered, once",
+  "common.prop.no_loss": "no confirmed message lost",
+  "common.prop.effectively_once": "effects applied once",
+  "common.prop.partition_order": "order within each partition",
+  "common.prop.errors_reported": "handler errors reported",
+  "common.prop.delay_respected": "no delayed message early",
 };
 
 export const zh: Record<keyof typeof en, string> = {
@@ -161,4 +167,10 @@ export const zh: Record<keyof typeof en, string> = {
   "common.prop.conservation": "守恒",
   "common.prop.nothing_dropped": "无订单被遗弃",
   "common.prop.delivered": "恰好投递一次",
+  "common.prop.settled": "每条已确认的消息恰好一次被 ack 或进入死信",
+  "common.prop.no_loss": "已确认的消息不丢失",
+  "common.prop.effectively_once": "效果只生效一次",
+  "common.prop.partition_order": "分区内有序",
+  "common.prop.errors_reported": "处理函数的错误被报告",
+  "common.prop.delay_respected": "延迟消息不提前投递",
 };

@@ -3,13 +3,11 @@
 // in one language fails `tsc`.
 
 export const en = {
-  "ex.2": "Exercise 2: a message queue with persistence and retries",
   "ex.4": "Exercise 4: a load balancer with health checks",
   "ex.5": "Exercise 5: a distributed ID generator",
 };
 
 export const zh: Record<keyof typeof en, string> = {
-  "ex.2": "练习 2：支持持久化与重试的消息队列",
   "ex.4": "练习 4：支持健康检查的负载均衡器",
   "ex.5": "练习 5：分布式 ID 生成器",
 };
