@@ -241,3 +241,44 @@ fn a_consumer_group_reassigns_the_partitions_of_a_member_that_leaves() {
     assert_eq!(owners.last(), Some(&vec![c1, c2, c1, c2]), "and shared again after its restart");
     promises_hold(run.as_ref()).unwrap();
 }
+
+/// The page's picture (`Judge::view`): the chapter's lost messages are drawn in their lane and
+/// counted; a message's journey is its observations in order, faults aside.
+#[test]
+fn the_view_draws_the_lost_messages_and_each_journey() {
+    let run = run_to_end("mq", &json!({ "mode": "chapter" }), 1);
+    let view = run.view();
+    assert_eq!(view["counters"]["lost"], 12);
+    let lane = &view["queues"][0];
+    assert_eq!(lane["name"], "tasks");
+    let lost: Vec<u64> = lane["lost"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(lost.len(), 12);
+    assert_eq!(lost[..3], [100_004, 100_006, 100_007], "the verdict's first lost messages");
+    let steps: Vec<&str> =
+        view["journeys"]["100004"].as_array().unwrap().iter().map(|s| s["type"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["published", "enqueued", "confirmed", "delivered", "handler_failed"]);
+    assert_eq!(view["journeys"]["100004"][3]["consumer"], "consumer-3", "consumers by name");
+
+    let reliable = run_to_end("mq", &json!({}), 1).view();
+    assert_eq!(reliable["counters"]["lost"], 0);
+    let dead: Vec<&serde_json::Value> =
+        reliable["queues"][0]["messages"].as_array().unwrap().iter().filter(|m| m["state"] == "dead").collect();
+    assert_eq!(dead.len(), 4, "the four poison messages, dead-lettered: {dead:?}");
+    assert!(dead.iter().all(|m| m["poison"] == true && m["deliveries"] == 5));
+}
+
+/// A poison message whose handler fails only its first two deliveries backs off twice and is then
+/// applied: nothing is dead-lettered.
+#[test]
+fn a_handler_that_fails_twice_succeeds_on_the_third_delivery() {
+    let config = json!({
+        "poison_every": 10, "poison_failures": 2, "fail_percent": 0, "delay_percent": 0,
+        "crash_consumers": false, "pause_consumers": false, "crash_broker": false,
+        "loss_percent": 0, "duplicate_percent": 0, "reorder_percent": 0,
+    });
+    let run = run_to_end("mq", &config, 1);
+    assert_eq!(count(run.as_ref(), "dead_lettered"), 0);
+    assert_eq!(count(run.as_ref(), "handler_failures"), 16, "8 poison messages, two failures each");
+    assert_eq!(count(run.as_ref(), "redelivered"), 16);
+    promises_hold(run.as_ref()).unwrap();
+}

@@ -112,7 +112,7 @@ await test("the start page lists the chapter's eight goals, each with its views,
   await open(page);
   assert((await page.textContent("main h2")) === "A hands-on lab for chapter 46", await page.textContent("main h2"));
   assert((await page.locator("#home-goals > li").count()) === 8, "eight learning goals");
-  assert((await page.locator("#home-goals > li[data-built='true']").count()) === 5, "five of them have a view so far");
+  assert((await page.locator("#home-goals > li[data-built='true']").count()) === 6, "six of them have a view so far");
   assert((await page.locator("#home-path li").count()) === 5, "a first path through five views");
   const labels = await page.locator("nav a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.childNodes[0].textContent]));
   for (const [link, label] of labels.filter(([l]) => l !== "#/")) {
@@ -297,8 +297,8 @@ await test("the chapter's merge is caught by the checker", async (page) => {
 });
 
 await test("sections without a view say so in both languages", async (page) => {
-  await open(page, "#/queues");
-  assert((await page.textContent("main h2")) === "46.2 Message queues", await page.textContent("main h2"));
+  await open(page, "#/balancing");
+  assert((await page.textContent("main h2")) === "46.4 Load balancing", await page.textContent("main h2"));
   await page.click("#lang");
   assert((await page.textContent("main p")).includes("尚未完成"), "the placeholder is Chinese too");
 });
@@ -772,6 +772,64 @@ await test("the transactions lanes, grid and event list take held presses while 
 // run plays (it must land: the buttons are no longer rebuilt under the pointer), an event chosen
 // in the list (a rewind), then the share link opened in a fresh page: the same parameters, trace
 // hash, simulated time and selected event.
+// The message-queue view (46.2): the chapter's queue loses what a crashed consumer or broker held,
+// on the default seed; the reliable broker loses nothing there. A message's journey is one click
+// away while the run plays, and the share link keeps it.
+await test("the chapter's queue loses messages on the default seed, the reliable broker none, and a message's journey follows a click while playing", async (page) => {
+  await open(page, "#/queues?mode=chapter&sim.t=30000000");
+  await page.waitForSelector("#verdict-no_loss");
+  assert((await page.getAttribute("#verdict-no_loss", "data-status")) === "violated", await page.textContent("#verdict-no_loss"));
+  assert((await page.textContent("#mq-counters .card[data-counter='lost'] .value")) === "12", await page.textContent("#mq-counters"));
+  assert((await page.locator("#mq-lanes .mq-tile.lost").count()) === 12, "the lost messages are drawn crossed out in their lane");
+  assert(await page.isDisabled("#mq-fsync"), "the chapter's broker has no log to sync");
+  await open(page, "#/queues?sim.t=30000000");
+  await page.waitForSelector("#verdict-no_loss");
+  for (const p of ["settled", "no_loss", "effectively_once"]) assert((await page.getAttribute(`#verdict-${p}`, "data-status")) === "holds", await page.textContent(`#verdict-${p}`));
+  assert((await page.locator("#mq-dlq .mq-tile.dead").count()) === 4, "the four poison messages are in the dead-letter queue");
+  await open(page, "#/queues?sim.seed=1");
+  await page.click("#play");
+  await page.waitForFunction(() => document.querySelector("#mq-lanes .mq-tile.in_flight"), null, { timeout: 20000 });
+  assert((await page.getAttribute("#run-state", "data-state")) === "playing", "the run plays");
+  const tileAt = await page.locator("#mq-lanes .mq-tile").first().getAttribute("data-msg");
+  await heldClick(page, `#mq-lanes .mq-tile[data-msg='${tileAt}']`);
+  await page.waitForFunction((id) => document.querySelector("#mq-journey h3")?.textContent.includes(id), tileAt, { timeout: 5000 });
+  await page.click("#play");
+  const steps = await page.locator("#mq-journey li").allTextContents();
+  assert(steps[0].includes("publishes it") && steps.some((s) => s.includes("delivered from")), steps.join(" | "));
+  assert((await linkParams(page)).get("msg") === tileAt, `the link keeps the message: ${await href(page)}`);
+  await page.click("#share");
+  const again = await context.newPage();
+  await again.goto(await href(page));
+  await again.waitForSelector("#mq-journey h3");
+  assert((await again.textContent("#mq-journey h3")) === (await page.textContent("#mq-journey h3")), "the journey reopens");
+  assert(JSON.stringify(await again.locator("#mq-journey li").allTextContents()) === JSON.stringify(steps), "step for step");
+  await again.close();
+  await page.click("#lang");
+  assert((await page.textContent("main h2")).startsWith("消息队列"), await page.textContent("main h2"));
+  assert((await page.textContent("#mq-journey h3")).startsWith("消息"), await page.textContent("#mq-journey h3"));
+});
+
+await test("the exercise-2 walkthrough can be stepped to the end, each page's runs telling its story", async (page) => {
+  await open(page, "#/exercise-2");
+  assert((await page.textContent("main h2")).startsWith("Exercise 2"), await page.textContent("main h2"));
+  const row = async (metric) => (await page.locator(`#walk-numbers tr[data-metric='${metric}'] td`).allTextContents()).slice(1).join(" ");
+  const expected = [["lost", "1 0"], ["dead_lettered", "8 8"], ["dead_lettered", "8 0"], ["applied_twice", "24 0"], ["lost", "5 3 0"]];
+  for (let i = 0; i < 5; i++) {
+    assert((await page.getAttribute("#walk-step", "data-page")) === String(i), `page ${i}`);
+    assert((await page.locator("#walk-numbers").count()) === 0, "the runs wait for the reveal");
+    await page.locator("input[name='choice']").nth(i % 3).check();
+    await page.click("#reveal");
+    assert((await page.locator(".choice.right").count()) === 1, "the right answer is marked");
+    const [metric, values] = expected[i];
+    assert((await row(metric)) === values, `page ${i}: ${metric} ${await row(metric)}, not ${values}`);
+    assert((await page.locator("#walk-journeys ol").count()) >= 2, "the story's message, in each run");
+    await page.click("#next");
+  }
+  await page.waitForSelector("#walkthrough-done");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")).startsWith("练习 2"), await page.textContent("main h2"));
+});
+
 const VIEWS = [
   { name: "counter", hash: "#/counter?merge=chapter&sim.seed=4", button: "#partition", inputs: { "#merge": "chapter" } },
   { name: "coordination", hash: "#/coordination?votes=chapter&sim.seed=3", button: "#crash-leader", inputs: { "#votes": "chapter" } },
@@ -780,6 +838,7 @@ const VIEWS = [
   { name: "caching", hash: "#/caching?story=write-behind&sim.seed=2", button: "#crash-cache", inputs: { "#cache-story": "write-behind" } },
   { name: "transactions", hash: "#/transactions?protocol=tcc&loss=10&sim.seed=5", button: "#crash-payment", inputs: { "#txn-protocol": "tcc", "#txn-loss": "10" } },
   { name: "failure-detector", hash: "#/failure-detector?timeout=300&phi=3&sim.seed=2", button: "#pause-target", inputs: { "#fd-timeout": "300", "#fd-phi": "3" } },
+  { name: "queues", hash: "#/queues?topology=pubsub&exchange=topic&fsync=every_ms&sim.seed=3", button: "#pause-consumer-2", inputs: { "#mq-topology": "pubsub", "#mq-exchange": "topic", "#mq-fsync": "every_ms" } },
 ];
 
 for (const v of VIEWS) {
@@ -1003,6 +1062,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
     ["cap", "line.link[data-link='r0-r1']", "#cap-history svg"],
     ["caching", "#db-chart"],
     ["transactions?protocol=saga", "#txn-lanes svg", "#txn-grid-box table", ".card[data-node='payment']"],
+    ["queues", "#mq-counters .card[data-counter='acked']", ".card[data-node='consumer-1']", "#mq-lanes .mq-lane[data-queue='tasks']"],
   ];
   for (const [view, ...selectors] of views) {
     await open(page, `#/${view}${view.includes("?") ? "&" : "?"}sim.seed=1`);
@@ -1025,7 +1085,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
 await test("every view in English and Chinese, at three sizes, light and dark: legible, nothing clipped", async (page) => {
   const dir = join(shots, "matrix");
   mkdirSync(dir, { recursive: true });
-  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"]];
+  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"]];
   const sizes = [[1440, 900], [1024, 768], [390, 844]];
   const problems = [];
   for (const [name, hash] of views) {

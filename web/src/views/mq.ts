@@ -167,6 +167,11 @@ function tile(queue: string, m: Msg | { id: number; state: "lost"; poison?: bool
   return box;
 }
 
+/** Whether the broker is down: then nothing can be said of its queues until it is back. */
+function brokerDown(snap: Snapshot): boolean {
+  return snap.nodes.find((n) => n.name === "broker")?.status === "crashed";
+}
+
 export function mountMq(root: HTMLElement, params: URLSearchParams): KeyHandlers {
   let topology = pick(TOPOLOGIES, params.get("topology"), "queue");
   let mode = pick(MODES, params.get("mode"), "reliable");
@@ -280,15 +285,20 @@ export function mountMq(root: HTMLElement, params: URLSearchParams): KeyHandlers
     poisonFailures = Math.min(100, Math.max(0, Math.floor(Number(poisonInput.value)) || 0));
     poisonInput.value = String(poisonFailures);
   });
-  // One listener per stable container: tiles are updated in place while the run plays (dom.show),
-  // so a click on one lands whatever frame is drawn in between.
+  // One listener per stable container, on the press: a message's tile may be gone a frame later
+  // (acked while the run plays), and choosing which journey to show destroys nothing, so the press
+  // itself chooses. The keyboard's Enter on a focused tile arrives as a click.
   for (const box of [lanes, dlq, delayed]) {
-    box.addEventListener("click", (ev) => {
+    const choose = (ev: Event) => {
       const hit = (ev.target as Element).closest<Element>("[data-msg]");
       if (!hit) return;
       selected = Number(hit.getAttribute("data-msg"));
       controls.save();
       controls.refresh();
+    };
+    box.addEventListener("pointerdown", choose);
+    box.addEventListener("click", (ev) => {
+      if ((ev as MouseEvent).detail === 0) choose(ev);
     });
   }
 
@@ -349,10 +359,9 @@ export function mountMq(root: HTMLElement, params: URLSearchParams): KeyHandlers
   }
 
   function renderLanes(view: MqView, snap: Snapshot): void {
-    const brokerUp = snap.nodes.find((n) => n.name === "broker")?.status !== "crashed";
     const head = [el("h3", "", t("mq.queues"))];
     if (view.chapter_pubsub) return show(lanes, ...head, el("p", "muted", t("mq.chapterPubsub")));
-    if (!brokerUp) head.push(el("p", "bad", t("mq.brokerDown")));
+    if (brokerDown(snap)) return show(lanes, ...head, el("p", "bad", t("mq.brokerDown")));
     show(lanes, ...head, ...view.queues.map((q) => {
       const count = (state: Msg["state"]) => q.messages.filter((m) => m.state === state).length;
       const lane = el("div", "mq-lane");
@@ -373,6 +382,7 @@ export function mountMq(root: HTMLElement, params: URLSearchParams): KeyHandlers
   }
 
   function renderDlq(view: MqView, snap: Snapshot): void {
+    if (brokerDown(snap)) return show(dlq, el("h3", "", t("mq.dlq")), el("p", "muted", t("mq.brokerDownShort")));
     const dead = view.queues.flatMap((q) => q.messages.filter((m) => m.state === "dead").map((m) => ({ q: q.name, m })));
     const tiles = el("div", "mq-tiles");
     for (const { q, m } of dead) {
@@ -389,6 +399,7 @@ export function mountMq(root: HTMLElement, params: URLSearchParams): KeyHandlers
   function renderDelayed(view: MqView, snap: Snapshot): void {
     const rows = view.queues.map((q) => ({ name: q.name, items: q.messages.filter((m) => m.state === "delayed" && m.until_us !== undefined) }));
     const all = rows.flatMap((r) => r.items);
+    if (brokerDown(snap)) return show(delayed, el("h3", "", t("mq.delayed")), el("p", "muted", t("mq.brokerDownShort")));
     if (!all.length) return show(delayed, el("h3", "", t("mq.delayed")), el("p", "muted", t("mq.delayedEmpty")));
     const now = snap.time;
     const horizon = Math.max(AXIS_MIN_US, ...all.map((m) => (m.until_us ?? now) - now));
