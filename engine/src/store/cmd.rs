@@ -119,7 +119,9 @@ pub enum Cmd {
     },
     /// `XADD key [NOMKSTREAM] [MAXLEN = n] id field value ...`; `id` is `*`, `ms`, `ms-*` or
     /// `ms-seq`, exactly as Redis reads it. Only exact trimming: `MAXLEN ~` trims whole
-    /// listpack nodes of 100 entries, so on a small stream it would trim nothing at all.
+    /// listpack nodes of 100 entries, so on a small stream it would trim nothing at all. An id
+    /// spelled like an option (`MAXLEN`, `MINID`, `LIMIT`, `NOMKSTREAM`) is read by Redis as that
+    /// option and by the simulated store as an invalid id: callers pass ids.
     XAdd {
         key: String,
         no_mkstream: bool,
@@ -192,7 +194,10 @@ pub enum Cmd {
         group: String,
         range: Option<XPendingRange>,
     },
-    /// `XCLAIM key group consumer min-idle-time id ... [JUSTID]`.
+    /// `XCLAIM key group consumer min-idle-time id ... [JUSTID]`. As in Redis, the ids end at
+    /// the first argument that is not one and the rest are options; of the options only
+    /// `JUSTID` is modelled, so a non-id spelled `FORCE`, `IDLE`, `TIME`, `RETRYCOUNT` or
+    /// `LASTID` is an unrecognized option to the simulated store and an option to Redis.
     XClaim {
         key: String,
         group: String,
