@@ -111,13 +111,15 @@ impl Backend {
 
     /// Executes one command (its keys prefixed). Server error replies are `Ok(Reply::Error)`;
     /// only a broken connection is an `Err`.
+    /// Replies that name a key name it without the prefix, as if the run had the store alone.
     pub async fn exec(&self, cmd: &Cmd) -> Result<Reply, BackendError> {
-        let cmd = cmd.with_key_prefix(&self.prefix);
-        match &self.conn {
-            Conn::Standalone(con) => self.exec_on(&mut con.clone(), &cmd).await,
-            Conn::Cluster(con) => self.exec_on(&mut con.clone(), &cmd).await,
-            Conn::Memory { keyspace, epoch } => Ok(memory_apply(keyspace, *epoch, &cmd)),
-        }
+        let prefixed = cmd.with_key_prefix(&self.prefix);
+        let reply = match &self.conn {
+            Conn::Standalone(con) => self.exec_on(&mut con.clone(), &prefixed).await?,
+            Conn::Cluster(con) => self.exec_on(&mut con.clone(), &prefixed).await?,
+            Conn::Memory { keyspace, epoch } => memory_apply(keyspace, *epoch, &prefixed),
+        };
+        Ok(cmd.reply_without_key_prefix(&self.prefix, reply))
     }
 
     async fn exec_on<C: redis::aio::ConnectionLike + Send>(
@@ -151,13 +153,12 @@ impl Backend {
     /// answered `NOSCRIPT` — which therefore did not run — are run again, after the pipeline.
     pub async fn exec_pipeline(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, BackendError> {
         let prefixed: Vec<Cmd> = cmds.iter().map(|c| c.with_key_prefix(&self.prefix)).collect();
-        match &self.conn {
-            Conn::Memory { keyspace, epoch } => {
-                Ok(prefixed.iter().map(|c| memory_apply(keyspace, *epoch, c)).collect())
-            }
-            Conn::Standalone(con) => self.pipeline_on(&mut con.clone(), &prefixed).await,
-            Conn::Cluster(con) => self.pipeline_on(&mut con.clone(), &prefixed).await,
-        }
+        let replies = match &self.conn {
+            Conn::Memory { keyspace, epoch } => prefixed.iter().map(|c| memory_apply(keyspace, *epoch, c)).collect(),
+            Conn::Standalone(con) => self.pipeline_on(&mut con.clone(), &prefixed).await?,
+            Conn::Cluster(con) => self.pipeline_on(&mut con.clone(), &prefixed).await?,
+        };
+        Ok(cmds.iter().zip(replies).map(|(cmd, reply)| cmd.reply_without_key_prefix(&self.prefix, reply)).collect())
     }
 
     async fn pipeline_on<C: redis::aio::ConnectionLike + Send>(

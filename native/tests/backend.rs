@@ -48,3 +48,30 @@ fn pipelines_keep_each_commands_reply_and_reload_forgotten_scripts() {
     let left: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Replies that name a key (`XREADGROUP`, `NOGROUP` errors) name it as the caller does, without
+/// the run's prefix, from a single command and from a pipeline alike.
+#[test]
+fn stream_replies_name_keys_without_the_prefix() {
+    let server = LocalRedis::start().unwrap();
+    let rt = runtime();
+    let target = rt.block_on(Target::connect(&TargetSpec::Redis(server.url()))).unwrap();
+    let b = target.primary();
+    let fields = vec![("f".to_owned(), "v".to_owned())];
+    let add = Cmd::XAdd { key: "q".into(), no_mkstream: false, maxlen: None, id: "1-0".into(), fields };
+    let group = Cmd::XGroupCreate { key: "q".into(), group: "g".into(), id: "0".into(), mkstream: false };
+    let read = |key: &str| Cmd::XReadGroup {
+        group: "g".into(),
+        consumer: "c".into(),
+        count: None,
+        block_ms: Some(10),
+        streams: vec![(key.into(), "0".into())],
+    };
+    let replies = rt.block_on(b.exec_pipeline(&[add, group, read("q"), read("none")])).unwrap();
+    let history = Reply::Array(vec![Reply::Array(vec![Reply::Bulk("q".into()), Reply::Array(vec![])])]);
+    let nogroup = Reply::err("NOGROUP No such key 'none' or consumer group 'g' in XREADGROUP with GROUP option");
+    assert_eq!(replies, vec![Reply::Bulk("1-0".into()), Reply::ok(), history.clone(), nogroup.clone()]);
+    assert_eq!(rt.block_on(b.exec(&read("q"))).unwrap(), history);
+    assert_eq!(rt.block_on(b.exec(&read("none"))).unwrap(), nogroup);
+    assert_eq!(rt.block_on(target.cleanup()).unwrap(), 1);
+}

@@ -36,6 +36,18 @@ pub enum ScoreBound {
     Exclusive(f64),
 }
 
+/// The range form of `XPENDING key group [[IDLE ms] start end count [consumer]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XPendingRange {
+    /// Only entries idle for at least this long (`IDLE`); `None` leaves the option out.
+    pub min_idle_ms: Option<i64>,
+    pub start: String,
+    pub end: String,
+    pub count: i64,
+    /// Only this consumer's entries.
+    pub consumer: Option<String>,
+}
+
 /// A Redis command.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -105,6 +117,105 @@ pub enum Cmd {
         key: String,
         members: Vec<String>,
     },
+    /// `XADD key [NOMKSTREAM] [MAXLEN = n] id field value ...`; `id` is `*`, `ms`, `ms-*` or
+    /// `ms-seq`, exactly as Redis reads it. Only exact trimming: `MAXLEN ~` trims whole
+    /// listpack nodes of 100 entries, so on a small stream it would trim nothing at all. An id
+    /// spelled like an option (`MAXLEN`, `MINID`, `LIMIT`, `NOMKSTREAM`) is read by Redis as that
+    /// option and by the simulated store as an invalid id: callers pass ids.
+    XAdd {
+        key: String,
+        no_mkstream: bool,
+        maxlen: Option<i64>,
+        id: String,
+        fields: Vec<(String, String)>,
+    },
+    XLen {
+        key: String,
+    },
+    /// `XRANGE key start end [COUNT n]`; `start`/`end` may be `-`, `+` or `(`-exclusive.
+    XRange {
+        key: String,
+        start: String,
+        end: String,
+        count: Option<i64>,
+    },
+    XDel {
+        key: String,
+        ids: Vec<String>,
+    },
+    /// `XTRIM key MAXLEN = n`.
+    XTrim {
+        key: String,
+        maxlen: i64,
+    },
+    /// `XGROUP CREATE key group id|$ [MKSTREAM]`.
+    XGroupCreate {
+        key: String,
+        group: String,
+        id: String,
+        mkstream: bool,
+    },
+    XGroupDestroy {
+        key: String,
+        group: String,
+    },
+    XGroupCreateConsumer {
+        key: String,
+        group: String,
+        consumer: String,
+    },
+    XGroupDelConsumer {
+        key: String,
+        group: String,
+        consumer: String,
+    },
+    /// `XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] STREAMS key ... id ...`, one
+    /// `(key, id)` pair per stream; `id` is `>` or an explicit id. The simulated store never
+    /// blocks: with nothing to deliver it answers at once what Redis answers when the timeout
+    /// expires (a nil reply), because a store actor answers each request when it arrives.
+    /// Natively, a blocked command holds up the connection it was sent on (replies come in
+    /// order), so a blocking consumer wants a connection of its own, and a `BLOCK` shorter than
+    /// the connection's response timeout.
+    XReadGroup {
+        group: String,
+        consumer: String,
+        count: Option<i64>,
+        block_ms: Option<i64>,
+        streams: Vec<(String, String)>,
+    },
+    XAck {
+        key: String,
+        group: String,
+        ids: Vec<String>,
+    },
+    /// `XPENDING key group` (the summary) or, with `range`, the extended form.
+    XPending {
+        key: String,
+        group: String,
+        range: Option<XPendingRange>,
+    },
+    /// `XCLAIM key group consumer min-idle-time id ... [JUSTID]`. As in Redis, the ids end at
+    /// the first argument that is not one and the rest are options; of the options only
+    /// `JUSTID` is modelled, so a non-id spelled `FORCE`, `IDLE`, `TIME`, `RETRYCOUNT` or
+    /// `LASTID` is an unrecognized option to the simulated store and an option to Redis.
+    XClaim {
+        key: String,
+        group: String,
+        consumer: String,
+        min_idle_ms: i64,
+        ids: Vec<String>,
+        just_id: bool,
+    },
+    /// `XAUTOCLAIM key group consumer min-idle-time start [COUNT n] [JUSTID]`.
+    XAutoClaim {
+        key: String,
+        group: String,
+        consumer: String,
+        min_idle_ms: i64,
+        start: String,
+        count: Option<i64>,
+        just_id: bool,
+    },
     /// A named script; natively sent as `EVALSHA` of its Lua text.
     Script {
         script: ScriptName,
@@ -163,13 +274,27 @@ impl Cmd {
             Cmd::ZAdd { .. } => "ZADD",
             Cmd::ZRangeByScore { .. } => "ZRANGEBYSCORE",
             Cmd::ZRem { .. } => "ZREM",
+            Cmd::XAdd { .. } => "XADD",
+            Cmd::XLen { .. } => "XLEN",
+            Cmd::XRange { .. } => "XRANGE",
+            Cmd::XDel { .. } => "XDEL",
+            Cmd::XTrim { .. } => "XTRIM",
+            Cmd::XGroupCreate { .. }
+            | Cmd::XGroupDestroy { .. }
+            | Cmd::XGroupCreateConsumer { .. }
+            | Cmd::XGroupDelConsumer { .. } => "XGROUP",
+            Cmd::XReadGroup { .. } => "XREADGROUP",
+            Cmd::XAck { .. } => "XACK",
+            Cmd::XPending { .. } => "XPENDING",
+            Cmd::XClaim { .. } => "XCLAIM",
+            Cmd::XAutoClaim { .. } => "XAUTOCLAIM",
             Cmd::Script { .. } => "EVALSHA",
         }
     }
 
     /// The same command with every key prefixed: how the native runner keeps all it writes
-    /// under one namespace (`distlab:{run}:`) that it can delete at exit. No reply of these
-    /// commands contains a key name, so replies need no rewriting.
+    /// under one namespace (`distlab:{run}:`) that it can delete at exit. A few replies name a
+    /// key; [`Cmd::reply_without_key_prefix`] takes the prefix back out of them.
     pub fn with_key_prefix(&self, prefix: &str) -> Cmd {
         let mut cmd = self.clone();
         for key in cmd.keys_mut() {
@@ -178,10 +303,37 @@ impl Cmd {
         cmd
     }
 
+    /// The reply that this command (unprefixed) would have had, given the reply to its
+    /// [`Cmd::with_key_prefix`] form: `XREADGROUP` answers with each stream's key, and the
+    /// stream commands' `NOGROUP` errors quote the key (`No such key '<key>' ...`).
+    pub fn reply_without_key_prefix(&self, prefix: &str, reply: Reply) -> Reply {
+        match (self, reply) {
+            (_, Reply::Error(e)) if e.starts_with("NOGROUP ") => Reply::Error(e.replace(&format!("'{prefix}"), "'")),
+            (Cmd::XReadGroup { .. }, Reply::Array(streams)) => Reply::Array(
+                streams
+                    .into_iter()
+                    .map(|stream| match stream {
+                        Reply::Array(mut pair) => {
+                            if let Some(Reply::Bulk(key)) = pair.first_mut()
+                                && let Some(own) = key.strip_prefix(prefix)
+                            {
+                                *key = own.to_owned();
+                            }
+                            Reply::Array(pair)
+                        }
+                        other => other,
+                    })
+                    .collect(),
+            ),
+            (_, reply) => reply,
+        }
+    }
+
     /// Every key the command touches, in argument order.
     fn keys_mut(&mut self) -> Vec<&mut String> {
         match self {
             Cmd::Del { keys } | Cmd::Exists { keys } | Cmd::Script { keys, .. } => keys.iter_mut().collect(),
+            Cmd::XReadGroup { streams, .. } => streams.iter_mut().map(|(key, _)| key).collect(),
             Cmd::Get { key }
             | Cmd::Set { key, .. }
             | Cmd::PExpire { key, .. }
@@ -195,7 +347,20 @@ impl Cmd {
             | Cmd::HIncrBy { key, .. }
             | Cmd::ZAdd { key, .. }
             | Cmd::ZRangeByScore { key, .. }
-            | Cmd::ZRem { key, .. } => vec![key],
+            | Cmd::ZRem { key, .. }
+            | Cmd::XAdd { key, .. }
+            | Cmd::XLen { key }
+            | Cmd::XRange { key, .. }
+            | Cmd::XDel { key, .. }
+            | Cmd::XTrim { key, .. }
+            | Cmd::XGroupCreate { key, .. }
+            | Cmd::XGroupDestroy { key, .. }
+            | Cmd::XGroupCreateConsumer { key, .. }
+            | Cmd::XGroupDelConsumer { key, .. }
+            | Cmd::XAck { key, .. }
+            | Cmd::XPending { key, .. }
+            | Cmd::XClaim { key, .. }
+            | Cmd::XAutoClaim { key, .. } => vec![key],
         }
     }
 
@@ -251,12 +416,116 @@ impl Cmd {
                 a
             }
             Cmd::ZRem { key, members } => std::iter::once(s(key)).chain(members.iter().cloned()).collect(),
+            Cmd::XAdd { .. }
+            | Cmd::XLen { .. }
+            | Cmd::XRange { .. }
+            | Cmd::XDel { .. }
+            | Cmd::XTrim { .. }
+            | Cmd::XGroupCreate { .. }
+            | Cmd::XGroupDestroy { .. }
+            | Cmd::XGroupCreateConsumer { .. }
+            | Cmd::XGroupDelConsumer { .. }
+            | Cmd::XReadGroup { .. }
+            | Cmd::XAck { .. }
+            | Cmd::XPending { .. }
+            | Cmd::XClaim { .. }
+            | Cmd::XAutoClaim { .. } => self.stream_args(),
             Cmd::Script { script, keys, args } => {
                 let mut a = vec![s(script.as_str()), keys.len().to_string()];
                 a.extend(keys.iter().cloned());
                 a.extend(args.iter().cloned());
                 a
             }
+        }
+    }
+}
+
+impl Cmd {
+    /// [`Cmd::args`] of the stream commands (it sends only those here).
+    fn stream_args(&self) -> Vec<String> {
+        let s = |v: &str| v.to_owned();
+        let pairs = |a: &mut Vec<String>, fields: &[(String, String)]| {
+            a.extend(fields.iter().flat_map(|(f, v)| [s(f), s(v)]));
+        };
+        match self {
+            Cmd::XAdd { key, no_mkstream, maxlen, id, fields } => {
+                let mut a = vec![s(key)];
+                if *no_mkstream {
+                    a.push(s("NOMKSTREAM"));
+                }
+                if let Some(n) = maxlen {
+                    a.extend([s("MAXLEN"), s("="), n.to_string()]);
+                }
+                a.push(s(id));
+                pairs(&mut a, fields);
+                a
+            }
+            Cmd::XLen { key } => vec![s(key)],
+            Cmd::XRange { key, start, end, count } => {
+                let mut a = vec![s(key), s(start), s(end)];
+                if let Some(n) = count {
+                    a.extend([s("COUNT"), n.to_string()]);
+                }
+                a
+            }
+            Cmd::XDel { key, ids } => std::iter::once(s(key)).chain(ids.iter().cloned()).collect(),
+            Cmd::XTrim { key, maxlen } => vec![s(key), s("MAXLEN"), s("="), maxlen.to_string()],
+            Cmd::XGroupCreate { key, group, id, mkstream } => {
+                let mut a = vec![s("CREATE"), s(key), s(group), s(id)];
+                if *mkstream {
+                    a.push(s("MKSTREAM"));
+                }
+                a
+            }
+            Cmd::XGroupDestroy { key, group } => vec![s("DESTROY"), s(key), s(group)],
+            Cmd::XGroupCreateConsumer { key, group, consumer } => {
+                vec![s("CREATECONSUMER"), s(key), s(group), s(consumer)]
+            }
+            Cmd::XGroupDelConsumer { key, group, consumer } => vec![s("DELCONSUMER"), s(key), s(group), s(consumer)],
+            Cmd::XReadGroup { group, consumer, count, block_ms, streams } => {
+                let mut a = vec![s("GROUP"), s(group), s(consumer)];
+                if let Some(n) = count {
+                    a.extend([s("COUNT"), n.to_string()]);
+                }
+                if let Some(ms) = block_ms {
+                    a.extend([s("BLOCK"), ms.to_string()]);
+                }
+                a.push(s("STREAMS"));
+                a.extend(streams.iter().map(|(key, _)| s(key)));
+                a.extend(streams.iter().map(|(_, id)| s(id)));
+                a
+            }
+            Cmd::XAck { key, group, ids } => [s(key), s(group)].into_iter().chain(ids.iter().cloned()).collect(),
+            Cmd::XPending { key, group, range } => {
+                let mut a = vec![s(key), s(group)];
+                if let Some(r) = range {
+                    if let Some(ms) = r.min_idle_ms {
+                        a.extend([s("IDLE"), ms.to_string()]);
+                    }
+                    a.extend([s(&r.start), s(&r.end), r.count.to_string()]);
+                    a.extend(r.consumer.iter().cloned());
+                }
+                a
+            }
+            Cmd::XClaim { key, group, consumer, min_idle_ms, ids, just_id } => {
+                let mut a = vec![s(key), s(group), s(consumer), min_idle_ms.to_string()];
+                a.extend(ids.iter().cloned());
+                if *just_id {
+                    a.push(s("JUSTID"));
+                }
+                a
+            }
+            Cmd::XAutoClaim { key, group, consumer, min_idle_ms, start, count, just_id } => {
+                let mut a = vec![s(key), s(group), s(consumer), min_idle_ms.to_string(), s(start)];
+                if let Some(n) = count {
+                    a.extend([s("COUNT"), n.to_string()]);
+                }
+                if *just_id {
+                    a.push(s("JUSTID"));
+                }
+                a
+            }
+            _ => unreachable!("{} is not a stream command", self.name()),
         }
     }
 }

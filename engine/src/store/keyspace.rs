@@ -4,7 +4,10 @@
 //! node's clock) exists while `now <= when` and is gone once `now > when`; a PTTL read at
 //! `now == when` answers 0. Expired keys are removed lazily when touched, which is all that
 //! command replies can observe (Redis's active expiry only reclaims memory sooner). Empty hashes
-//! and sorted sets are deleted, as Redis does.
+//! and sorted sets are deleted, as Redis does; empty streams stay, as they do in Redis.
+//! Streams and their consumer groups are in [`streams`].
+
+mod streams;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +72,7 @@ enum Value {
     String(String),
     Hash(BTreeMap<String, String>),
     Zset(ZSet),
+    Stream(streams::Stream),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,6 +123,30 @@ impl Keyspace {
                 self.zrange_by_score(now_ms, key, *min, *max, *with_scores, *limit)
             }
             Cmd::ZRem { key, members } => self.zrem(now_ms, key, members),
+            Cmd::XAdd { key, no_mkstream, maxlen, id, fields } => {
+                self.xadd(now_ms, key, *no_mkstream, *maxlen, id, fields)
+            }
+            Cmd::XLen { key } => self.xlen(now_ms, key),
+            Cmd::XRange { key, start, end, count } => self.xrange(now_ms, key, start, end, *count),
+            Cmd::XDel { key, ids } => self.xdel(now_ms, key, ids),
+            Cmd::XTrim { key, maxlen } => self.xtrim(now_ms, key, *maxlen),
+            Cmd::XGroupCreate { key, group, id, mkstream } => self.xgroup_create(now_ms, key, group, id, *mkstream),
+            Cmd::XGroupDestroy { key, group } => self.xgroup_destroy(now_ms, key, group),
+            Cmd::XGroupCreateConsumer { key, group, consumer } => {
+                self.xgroup_consumer(now_ms, key, group, consumer, false)
+            }
+            Cmd::XGroupDelConsumer { key, group, consumer } => self.xgroup_consumer(now_ms, key, group, consumer, true),
+            Cmd::XReadGroup { group, consumer, count, block_ms, streams } => {
+                self.xreadgroup(now_ms, group, consumer, *count, *block_ms, streams)
+            }
+            Cmd::XAck { key, group, ids } => self.xack(now_ms, key, group, ids),
+            Cmd::XPending { key, group, range } => self.xpending(now_ms, key, group, range.as_ref()),
+            Cmd::XClaim { key, group, consumer, min_idle_ms, ids, just_id } => {
+                self.xclaim(now_ms, key, group, consumer, *min_idle_ms, ids, *just_id)
+            }
+            Cmd::XAutoClaim { key, group, consumer, min_idle_ms, start, count, just_id } => {
+                self.xautoclaim(now_ms, key, group, consumer, *min_idle_ms, start, *count, *just_id)
+            }
             Cmd::Script { script, keys, args } => script.run(self, now_ms, keys, args),
         }
     }

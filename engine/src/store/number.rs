@@ -19,6 +19,27 @@ pub fn parse_i64(s: &str) -> Option<i64> {
     if negative { 0i64.checked_sub_unsigned(magnitude) } else { i64::try_from(magnitude).ok() }
 }
 
+/// Parses an unsigned integer exactly as Redis's `string2ull` does (stream ids are made of
+/// two): `string2ll` first, refusing negatives; failing that, C's `strtoull`, which also takes
+/// leading white space, a sign (a `-` wraps the value around, as C's unsigned negation does) and
+/// leading zeros, but nothing after the digits and nothing beyond `u64`.
+pub fn parse_u64(s: &str) -> Option<u64> {
+    if let Some(v) = parse_i64(s) {
+        return u64::try_from(v).ok();
+    }
+    let rest = s.trim_start_matches([' ', '\t', '\n', '\u{b}', '\u{c}', '\r']);
+    let (negative, digits) = match rest.as_bytes().split_first() {
+        Some((b'-', d)) => (true, d),
+        Some((b'+', d)) => (false, d),
+        _ => (false, rest.as_bytes()),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let magnitude = digits.iter().try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))?;
+    Some(if negative { magnitude.wrapping_neg() } else { magnitude })
+}
+
 /// Formats a sorted-set score as Redis 7.0 does in RESP2 replies: `inf`/`-inf`, otherwise C's
 /// `%.17g` (17 significant digits, trailing zeros removed, exponent form outside 1e-4..1e17).
 pub fn format_score(score: f64) -> String {
@@ -59,6 +80,19 @@ mod tests {
         assert_eq!(parse_i64("-9223372036854775808"), Some(i64::MIN));
         for bad in ["", "-", "-0", "007", "+1", " 1", "1 ", "1.0", "abc", "9223372036854775808", "1e3"] {
             assert_eq!(parse_i64(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unsigned_integers_parse_like_string2ull() {
+        assert_eq!(parse_u64("0"), Some(0));
+        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX), "beyond i64, through strtoull");
+        assert_eq!(parse_u64("007"), Some(7), "strtoull takes leading zeros");
+        assert_eq!(parse_u64(" +5"), Some(5), "and leading space and a plus");
+        assert_eq!(parse_u64("-0"), Some(0), "string2ll refuses -0; strtoull takes it");
+        assert_eq!(parse_u64("-9223372036854775809"), Some(9_223_372_036_854_775_807), "negation wraps");
+        for bad in ["", " ", "-1", "+", "1 ", "1x", "18446744073709551616", "1.0"] {
+            assert_eq!(parse_u64(bad), None, "{bad:?}");
         }
     }
 

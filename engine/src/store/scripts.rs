@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cmd::{Cmd, Reply, SetCondition, SetExpiry};
+use super::cmd::{Cmd, Reply, ScoreBound, SetCondition, SetExpiry, XPendingRange};
 use super::keyspace::Keyspace;
 use super::{errors, number};
 
@@ -40,10 +40,18 @@ pub enum ScriptName {
     /// `KEYS[1] = ids seen`, `KEYS[2] = effects`, `ARGV[1] = id`, `ARGV[2] = field`: count the
     /// effect once per id; 1 applied, 0 a duplicate.
     ConsumeOnce,
+    /// `KEYS[1] = delayed (sorted set)`, `KEYS[2] = stream`, `ARGV[1] = now ms`, `ARGV[2] = most
+    /// to move`: every member due by now becomes a stream entry `msg = member` (46.2's delayed
+    /// delivery); how many moved.
+    MqPromote,
+    /// `KEYS[1] = stream`, `KEYS[2] = dead letters`, `ARGV = group, id, last error`: a pending entry
+    /// copied to the dead-letter stream with its delivery count, and acknowledged, at once; the
+    /// dead-letter entry's id, 0 when it was not pending.
+    MqDeadLetter,
 }
 
 impl ScriptName {
-    pub const ALL: [ScriptName; 9] = [
+    pub const ALL: [ScriptName; 11] = [
         ScriptName::CompareAndDelete,
         ScriptName::CompareAndPExpire,
         ScriptName::AcquireFenced,
@@ -53,6 +61,8 @@ impl ScriptName {
         ScriptName::SetIfNewer,
         ScriptName::SagaStep,
         ScriptName::ConsumeOnce,
+        ScriptName::MqPromote,
+        ScriptName::MqDeadLetter,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +76,8 @@ impl ScriptName {
             ScriptName::SetIfNewer => "set_if_newer",
             ScriptName::SagaStep => "saga_step",
             ScriptName::ConsumeOnce => "consume_once",
+            ScriptName::MqPromote => "mq_promote",
+            ScriptName::MqDeadLetter => "mq_dead_letter",
         }
     }
 
@@ -81,6 +93,8 @@ impl ScriptName {
             ScriptName::SetIfNewer => include_str!("scripts/set_if_newer.lua"),
             ScriptName::SagaStep => include_str!("scripts/saga_step.lua"),
             ScriptName::ConsumeOnce => include_str!("scripts/consume_once.lua"),
+            ScriptName::MqPromote => include_str!("scripts/mq_promote.lua"),
+            ScriptName::MqDeadLetter => include_str!("scripts/mq_dead_letter.lua"),
         }
     }
 
@@ -94,7 +108,8 @@ impl ScriptName {
             ScriptName::RwRelease | ScriptName::RwRenew => (1, 2),
             ScriptName::SetIfNewer => (1, 3),
             ScriptName::SagaStep => (4, 7),
-            ScriptName::ConsumeOnce => (2, 2),
+            ScriptName::ConsumeOnce | ScriptName::MqPromote => (2, 2),
+            ScriptName::MqDeadLetter => (2, 3),
         }
     }
 
@@ -132,6 +147,8 @@ impl ScriptName {
             ScriptName::ConsumeOnce => {
                 return Lua { ks, now_ms }.consume_once(keys, args).unwrap_or_else(|e| e);
             }
+            ScriptName::MqPromote => return Lua { ks, now_ms }.mq_promote(keys, args).unwrap_or_else(|e| e),
+            ScriptName::MqDeadLetter => return Lua { ks, now_ms }.mq_dead_letter(keys, args).unwrap_or_else(|e| e),
             ScriptName::CompareAndDelete | ScriptName::CompareAndPExpire => {}
         }
         let key = &keys[0];
@@ -359,6 +376,85 @@ impl Lua<'_> {
         self.call(Cmd::HSet { key: keys[0].clone(), fields: vec![(args[0].clone(), "1".to_owned())] })?;
         self.hincrby(&keys[1], &args[1], 1)?;
         Ok(Reply::Int(1))
+    }
+
+    /// The twin of `mq_promote.lua`.
+    fn mq_promote(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
+        // Lua's `"0"` or `^[1-9]%d*$`, at most 15 digits: exact as a double, and read alike by
+        // ZRANGEBYSCORE (a float) and its LIMIT (an integer).
+        let plain = |s: &str, what: &str| {
+            let digits = s.len() <= 15 && (s == "0" || s.starts_with(|c| ('1'..='9').contains(&c)));
+            s.parse::<i64>()
+                .ok()
+                .filter(|_| digits && s.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| Reply::Error(format!("ERR mq_promote: {what} must be a non-negative integer")))
+        };
+        let (now, limit) = match (plain(&args[0], "now"), plain(&args[1], "the limit")) {
+            (Ok(now), Ok(limit)) => (now, limit),
+            (Err(e), _) | (_, Err(e)) => return Ok(e),
+        };
+        #[expect(clippy::cast_precision_loss, reason = "at most 15 digits: exact, as the script's number is")]
+        let max = ScoreBound::Inclusive(now as f64);
+        let zrange = Cmd::ZRangeByScore {
+            key: keys[0].clone(),
+            min: ScoreBound::NegInf,
+            max,
+            with_scores: false,
+            limit: Some((0, limit)),
+        };
+        let Reply::Array(due) = self.call(zrange)? else {
+            return Err(Reply::err("ERR unexpected ZRANGEBYSCORE reply"));
+        };
+        for member in &due {
+            let Reply::Bulk(member) = member else { continue };
+            let fields = vec![("msg".to_owned(), member.clone())];
+            self.call(Cmd::XAdd {
+                key: keys[1].clone(),
+                no_mkstream: false,
+                maxlen: None,
+                id: "*".to_owned(),
+                fields,
+            })?;
+            self.call(Cmd::ZRem { key: keys[0].clone(), members: vec![member.clone()] })?;
+        }
+        Ok(Reply::Int(i64::try_from(due.len()).unwrap_or(i64::MAX)))
+    }
+
+    /// The twin of `mq_dead_letter.lua`.
+    fn mq_dead_letter(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
+        let (stream, group) = (&keys[0], &args[0]);
+        let range =
+            XPendingRange { min_idle_ms: None, start: args[1].clone(), end: args[1].clone(), count: 1, consumer: None };
+        let pending = self.call(Cmd::XPending { key: stream.clone(), group: group.clone(), range: Some(range) })?;
+        let Reply::Array(rows) = pending else {
+            return Err(Reply::err("ERR unexpected XPENDING reply"));
+        };
+        let Some(Reply::Array(row)) = rows.first() else {
+            return Ok(Reply::Int(0));
+        };
+        let (Some(Reply::Bulk(id)), Some(Reply::Int(deliveries))) = (row.first(), row.get(3)) else {
+            return Err(Reply::err("ERR unexpected XPENDING reply"));
+        };
+        let mut fields = vec![
+            ("source".to_owned(), id.clone()),
+            ("error".to_owned(), args[2].clone()),
+            ("deliveries".to_owned(), deliveries.to_string()),
+        ];
+        let entry = self.call(Cmd::XRange { key: stream.clone(), start: id.clone(), end: id.clone(), count: None })?;
+        if let Reply::Array(found) = entry
+            && let Some(Reply::Array(entry)) = found.first()
+            && let Some(Reply::Array(flat)) = entry.get(1)
+        {
+            for pair in flat.chunks(2) {
+                if let [Reply::Bulk(f), Reply::Bulk(v)] = pair {
+                    fields.push((f.clone(), v.clone()));
+                }
+            }
+        }
+        let dead = Cmd::XAdd { key: keys[1].clone(), no_mkstream: false, maxlen: None, id: "*".to_owned(), fields };
+        let dead = self.call(dead)?;
+        self.call(Cmd::XAck { key: stream.clone(), group: group.clone(), ids: vec![id.clone()] })?;
+        Ok(dead)
     }
 
     /// The twin of `rw_renew.lua`.
