@@ -87,7 +87,13 @@ pub struct LiveWorld<P: Protocol> {
     seed: u64,
     nodes: Vec<Node<P>>,
     progress: Option<Progress<P>>,
+    sink: Option<Sink<P>>,
 }
+
+/// Where several worlds' observations go, and the one time base they are stamped with: worlds
+/// run one after another or side by side (a consumer killed and started again) then tell one
+/// story, and a world stopped by dropping it loses none of what it observed.
+pub type Sink<P> = (Rc<RefCell<Vec<Observed<<P as Protocol>::Obs>>>>, Instant);
 
 /// A live count of the observations a predicate accepts, for a progress line.
 type Progress<P> = (Rc<Cell<u64>>, fn(&<P as Protocol>::Obs) -> bool);
@@ -107,7 +113,9 @@ struct Shared<P: Protocol> {
     inboxes: Vec<Option<Inbox<P::Msg>>>,
     stores: Vec<Option<Backend>>,
     names: Vec<String>,
-    observations: RefCell<Vec<Observed<P::Obs>>>,
+    observations: Rc<RefCell<Vec<Observed<P::Obs>>>>,
+    /// Whether `observations` is a sink shared with other worlds (then the report has none).
+    shared_sink: bool,
     observations_wanted: Option<usize>,
     counts: fn(&P::Obs) -> bool,
     counted: Cell<usize>,
@@ -139,7 +147,7 @@ where
     /// `seed` seeds each actor's randomness (a live run is not reproducible anyway: real time
     /// and a real network decide its order).
     pub fn new(seed: u64) -> Self {
-        LiveWorld { seed, nodes: Vec::new(), progress: None }
+        LiveWorld { seed, nodes: Vec::new(), progress: None, sink: None }
     }
 
     pub fn add_actor<A: Actor<P>>(&mut self, name: impl Into<String>, actor: A) -> NodeId {
@@ -156,6 +164,13 @@ where
     /// Counts, in `counter` and while the run goes, the observations `counts` accepts.
     pub fn with_progress(mut self, counter: Rc<Cell<u64>>, counts: fn(&P::Obs) -> bool) -> Self {
         self.progress = Some((counter, counts));
+        self
+    }
+
+    /// Sends every observation to `sink`, stamped with the time since its instant, instead of
+    /// keeping them for the report.
+    pub fn with_sink(mut self, sink: Sink<P>) -> Self {
+        self.sink = Some(sink);
         self
     }
 
@@ -195,12 +210,16 @@ where
             StopWhen::After(d) => (d, None),
             StopWhen::Observations { count, at_most } => (at_most, Some(count)),
         };
+        let started = Instant::now();
+        let shared_sink = self.sink.is_some();
+        let (observations, epoch) = self.sink.unwrap_or_else(|| (Rc::new(RefCell::new(Vec::new())), Instant::now()));
         let shared = Rc::new(Shared::<P> {
-            epoch: Instant::now(),
+            epoch,
             inboxes,
             stores,
             names,
-            observations: RefCell::new(Vec::new()),
+            observations,
+            shared_sink,
             observations_wanted: wanted,
             counts,
             counted: Cell::new(0),
@@ -230,12 +249,12 @@ where
         }
         let _ = shared.stop.send(true);
         while tasks.join_next().await.is_some() {}
-        let elapsed = shared.epoch.elapsed();
+        let elapsed = started.elapsed();
         if let Some(e) = shared.failure.borrow_mut().take() {
             return Err(e);
         }
         Ok(LiveReport {
-            observations: shared.observations.take(),
+            observations: if shared.shared_sink { Vec::new() } else { shared.observations.take() },
             elapsed,
             messages: shared.messages.get(),
             store_requests: shared.store_requests.get(),

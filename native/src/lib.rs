@@ -1,12 +1,13 @@
 //! The native face of distlab, as a library shared by the `distlab` binary and the tests:
 //! private redis-servers ([`server`]), targets and their checks ([`target`]), the store backends
 //! that execute the engine's commands on Redis or in memory ([`backend`], [`reply`]), the
-//! real-time actor driver ([`driver`]), sagas on Redis ([`saga`]) and the benchmark harness
+//! real-time actor driver ([`driver`]), message queues on Redis Streams ([`mq`]), sagas on Redis ([`saga`]) and the benchmark harness
 //! ([`bench`]).
 
 pub mod backend;
 pub mod bench;
 pub mod driver;
+pub mod mq;
 pub mod reply;
 pub mod saga;
 pub mod server;

@@ -8,6 +8,9 @@
 mod bench_cmd;
 mod cache_cmd;
 mod check_cmd;
+mod mq_cmd;
+mod progress;
+mod resume;
 mod ring_cmd;
 mod saga_cmd;
 mod sim_cmd;
@@ -45,6 +48,8 @@ enum Command {
     Cache(cache_cmd::CacheCommand),
     /// Orders as sagas on Redis: log and outbox in it, resumable after a crash, checked at the end.
     Saga(saga_cmd::SagaArgs),
+    /// A reliable message queue on Redis Streams, consumers killed mid-batch, audited at the end.
+    Mq(mq_cmd::MqArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -87,6 +92,7 @@ fn main() -> ExitCode {
         Command::Sweep(cmd) => sweep_cmd::run(cmd),
         Command::Cache(cmd) => cache_cmd::run(cmd),
         Command::Saga(args) => on_runtime(|| async move { saga_cmd::run(&args).await }),
+        Command::Mq(args) => on_runtime(|| async move { mq_cmd::run(&args).await }),
     }));
     let result = match run {
         Ok(result) => result,

@@ -3,7 +3,7 @@
 //! run that was interrupted — or killed — resumes where it stopped when started again.
 
 use std::cell::Cell;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,6 @@ use clap::Args;
 use distlab::backend::new_prefix;
 use distlab::saga::{SagaRun, SagaStats};
 use distlab::target::{Target, TargetSpec};
-use distlab_engine::store::{Cmd, Reply};
 use distlab_engine::txn::saga_store::{SagaAudit, SagaStoreObs};
 
 use crate::bench_cmd::TargetArgs;
@@ -38,7 +37,7 @@ pub struct SagaArgs {
     /// Keep the run's state in Redis under distlab:saga-NAME: so that running the same command
     /// again resumes it (after a crash, a kill, Ctrl-C). Needs --redis or --cluster; one process
     /// per name at a time (two at once may set the accounts up twice, which the audit reports).
-    #[arg(long, value_name = "NAME", value_parser = parse_name)]
+    #[arg(long, value_name = "NAME", value_parser = crate::progress::parse_name)]
     name: Option<String>,
     /// With --name: delete the state once every saga is over and checked.
     #[arg(long, requires = "name")]
@@ -49,11 +48,6 @@ pub struct SagaArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
-}
-
-fn parse_name(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty() && s.len() <= 40 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok { Ok(s.to_owned()) } else { Err(format!("{s:?}: use 1 to 40 letters, digits, '-' or '_'")) }
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -125,44 +119,20 @@ pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
     Ok(if report.holds { Outcome::Ok } else { Outcome::PropertyViolated })
 }
 
-/// Aborts a task when dropped (an interrupted run must not leave its ticker printing).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Runs the sagas to the end, drains the outboxes, and audits what Redis holds.
 async fn sagas(target: &Target, run: &SagaRun, timeout_s: u64) -> Result<SagaReport, Failure> {
     let backend = target.primary();
-    same_options(backend, run).await?;
+    let options = format!(
+        "--orders {} --workers {} --price {} --shipping-percent {}",
+        run.orders, run.workers, run.price, run.shipping_percent
+    );
+    crate::resume::same_options(backend, &options).await?;
     let started = Instant::now();
     let done = Rc::new(Cell::new(0u64));
-    let ticker = {
-        let done = Rc::clone(&done);
-        let total = run.orders;
-        AbortOnDrop(tokio::task::spawn_local(async move {
-            let tty = std::io::stderr().is_terminal();
-            let mut tick = tokio::time::interval(Duration::from_secs(if tty { 1 } else { 5 }));
-            tick.tick().await; // the first tick is immediate
-            loop {
-                tick.tick().await;
-                let line = format!(
-                    "  {} sagas finished by this run (of {total} orders), {:.0} s",
-                    done.get(),
-                    started.elapsed().as_secs_f64()
-                );
-                if tty {
-                    eprint!("\r{line}");
-                    let _ = std::io::stderr().flush();
-                } else {
-                    eprintln!("{line}");
-                }
-            }
-        }))
-    };
+    let total = run.orders;
+    let ticker = crate::progress::ticker(Rc::clone(&done), move |n, s| {
+        format!("  {n} sagas finished by this run (of {total} orders), {s:.0} s")
+    });
     let deadline = started + Duration::from_secs(timeout_s);
     let world = run.world(backend, 1).with_progress(Rc::clone(&done), |o| {
         matches!(o, SagaStoreObs::Completed { .. } | SagaStoreObs::RolledBack { .. })
@@ -178,9 +148,6 @@ async fn sagas(target: &Target, run: &SagaRun, timeout_s: u64) -> Result<SagaRep
         .await
         .map_err(Failure::runtime)?;
     drop(ticker);
-    if std::io::stderr().is_terminal() {
-        eprintln!();
-    }
     let seconds = started.elapsed().as_secs_f64();
     let audit = run.audit(backend).await.map_err(|e| Failure::runtime(anyhow!("reading the saga state back: {e}")))?;
     let stats = SagaStats::of(run, &sagas.observations);
@@ -197,31 +164,6 @@ async fn sagas(target: &Target, run: &SagaRun, timeout_s: u64) -> Result<SagaRep
     })
 }
 
-/// A named run remembers its options: resuming with others would judge the state by the wrong plan.
-async fn same_options(backend: &distlab::backend::Backend, run: &SagaRun) -> Result<(), Failure> {
-    let options = format!(
-        "--orders {} --workers {} --price {} --shipping-percent {}",
-        run.orders, run.workers, run.price, run.shipping_percent
-    );
-    let set = Cmd::Set {
-        key: "options".into(),
-        value: options.clone(),
-        condition: Some(distlab_engine::store::SetCondition::Nx),
-        expiry: None,
-        get: true,
-    };
-    let fail = |e: String| Failure::runtime(anyhow!("checking the run's options: {e}"));
-    match backend.exec(&set).await.map_err(|e| fail(e.to_string()))? {
-        Reply::Nil => Ok(()),
-        Reply::Bulk(earlier) if earlier == options => Ok(()),
-        Reply::Bulk(earlier) => Err(Failure::bad_input(anyhow!(
-            "this run was started with {earlier}; resume it with the same options (now {options})"
-        ))),
-        Reply::Error(e) => Err(fail(e)),
-        other => Err(fail(format!("unexpected reply {other:?}"))),
-    }
-}
-
 /// The report as text (a closed pipe is an error `main` ends quietly on, not a panic).
 fn print_report(out: &mut impl Write, r: &SagaReport) -> std::io::Result<()> {
     let a = &r.audit;
@@ -230,11 +172,11 @@ fn print_report(out: &mut impl Write, r: &SagaReport) -> std::io::Result<()> {
         "sagas: {} finished by this run in {:.2} s ({:.0}/s), {} resumed from an interrupted run, {} compensations",
         r.stats.finished, r.seconds, r.sagas_per_sec, r.stats.resumed, r.stats.compensations
     )?;
-    if let Some(p99) = percentile(&r.stats.latencies_us, 99) {
+    if let Some(p99) = crate::progress::percentile(&r.stats.latencies_us, 990) {
         writeln!(
             out,
             "latency (begin to end): p50 {} µs, p99 {p99} µs",
-            percentile(&r.stats.latencies_us, 50).unwrap_or(0)
+            crate::progress::percentile(&r.stats.latencies_us, 500).unwrap_or(0)
         )?;
     }
     writeln!(
@@ -294,22 +236,13 @@ fn print_report(out: &mut impl Write, r: &SagaReport) -> std::io::Result<()> {
     Ok(())
 }
 
-fn percentile(values: &[u64], p: usize) -> Option<u64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    Some(sorted[(sorted.len() * p / 100).min(sorted.len() - 1)])
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn names_are_short_and_plain() {
-        assert!(super::parse_name("kill-test_1").is_ok());
-        assert!(super::parse_name("").is_err());
-        assert!(super::parse_name("a:b").is_err());
-        assert!(super::parse_name(&"x".repeat(41)).is_err());
+        assert!(crate::progress::parse_name("kill-test_1").is_ok());
+        assert!(crate::progress::parse_name("").is_err());
+        assert!(crate::progress::parse_name("a:b").is_err());
+        assert!(crate::progress::parse_name(&"x".repeat(41)).is_err());
     }
 }

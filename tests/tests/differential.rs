@@ -394,23 +394,35 @@ fn xgroup() -> impl Strategy<Value = Cmd> {
     ]
 }
 
-/// Delayed messages in `z` (scores are due times), and `mq_promote` moving them into `q` at
-/// a given "now"; the delayed set is sometimes a shared key.
+/// Delayed messages in `z` (scores are due times: long past, or far in the future), `mq_promote`
+/// moving the due ones into `q` by the server's clock, and `mq_publish` publishing into `q` or
+/// delaying into `z2` (whose scores, the server's clock plus the delay, nothing reads); the
+/// delayed set is sometimes a shared key.
 fn delayed() -> impl Strategy<Value = Cmd> {
-    let due = prop_oneof![Just(0.0), Just(5.0), Just(50.0), Just(100.0), Just(200.0)];
-    let now =
-        prop_oneof![4 => prop_oneof![Just("0"), Just("5"), Just("100")], 1 => prop_oneof![Just("-1"), Just("1.5")]];
-    let limit = prop_oneof![4 => prop_oneof![Just("1"), Just("10")], 1 => prop_oneof![Just("0"), Just("007")]];
+    let due = prop_oneof![Just(0.0), Just(5.0), Just(50.0), Just(200.0), Just(1e15)];
+    let limit =
+        prop_oneof![4 => prop_oneof![Just("1"), Just("10")], 1 => prop_oneof![Just("0"), Just("007"), Just("-1")]];
+    let delay = prop_oneof![4 => prop_oneof![Just("0"), Just("100000")], 1 => prop_oneof![Just("1.5"), Just("-1")]];
+    let id = prop_oneof![Just("1"), Just("2"), Just("3")];
     prop_oneof![
         (proptest::collection::vec((due, member()), 1..3))
             .prop_map(|members| Cmd::ZAdd { key: "z".to_owned(), members }),
-        (prop_oneof![4 => Just("z".to_owned()), 1 => key()], now, limit).prop_map(|(delayed, now, limit)| {
+        (prop_oneof![4 => Just("z".to_owned()), 1 => key()], limit).prop_map(|(delayed, limit)| {
             Cmd::Script {
                 script: ScriptName::MqPromote,
                 keys: vec![delayed, "q".to_owned()],
-                args: vec![now.to_owned(), limit.to_owned()],
+                args: vec![limit.to_owned()],
             }
         }),
+        (prop_oneof![4 => Just("pub".to_owned()), 1 => key()], id, value(), delay).prop_map(
+            |(published, id, body, delay)| {
+                Cmd::Script {
+                    script: ScriptName::MqPublish,
+                    keys: vec![published, "q".to_owned(), "z2".to_owned()],
+                    args: vec![id.to_owned(), body, delay.to_owned()],
+                }
+            }
+        ),
     ]
 }
 
@@ -629,7 +641,7 @@ fn differential(sequences: impl Strategy<Value = Vec<Op>>, setup: &[Cmd]) {
         case.set(case.get() + 1);
         let mut sim = Keyspace::new();
         // Each case starts from an empty namespace on the real server.
-        let keys: Vec<String> = ["a", "b", "c", "d", "s1", "s2", "q", "z"].map(str::to_owned).to_vec();
+        let keys: Vec<String> = ["a", "b", "c", "d", "s1", "s2", "q", "z", "z2", "pub"].map(str::to_owned).to_vec();
         runtime.block_on(backend.exec(&Cmd::Del { keys })).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let steps = setup.iter().cloned().map(Op::Cmd).map(|op| ("setup", op)).enumerate();
         let steps = steps.chain(ops.iter().cloned().map(|op| ("step", op)).enumerate());

@@ -282,3 +282,26 @@ fn a_handler_that_fails_twice_succeeds_on_the_third_delivery() {
     assert_eq!(count(run.as_ref(), "redelivered"), 16);
     promises_hold(run.as_ref()).unwrap();
 }
+
+/// The queue on Redis Streams (what `distlab mq` runs) on the simulated store: consumers crash
+/// mid-batch at seeded moments, and every message still ends applied or dead-lettered, once.
+#[test]
+fn the_streams_queue_settles_every_message_once_across_consumer_crashes() {
+    let config = json!({ "crashes": 4 });
+    for_seeds("mq-streams", &config, seeds(), |seed| {
+        let run = run_to_end("mq-streams", &config, seed);
+        promises_hold(run.as_ref())?;
+        if count(run.as_ref(), "claimed") == 0 {
+            return Err("nothing was claimed: the crashes left nothing pending".into());
+        }
+        // The 8 poison messages, and now and then a healthy one whose deliveries ran out between
+        // handler failures and crashes.
+        if count(run.as_ref(), "dead_lettered") < 8 {
+            return Err(format!("the 8 poison messages should be dead-lettered: {:?}", run.summary()));
+        }
+        Ok(())
+    });
+    let twice = run_to_end("mq-streams", &json!({ "dedup": false, "crashes": 10 }), 1);
+    let v = verdict(twice.as_ref(), "effectively_once");
+    assert!(!v.promised, "without dedup applying twice is shown, not promised: {v:?}");
+}

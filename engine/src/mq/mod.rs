@@ -21,6 +21,7 @@ pub mod exchange;
 pub mod log;
 pub mod producer;
 pub mod queue;
+pub mod streams;
 
 use serde::{Deserialize, Serialize};
 

@@ -8,6 +8,7 @@ mod detector;
 mod election;
 mod lock;
 mod mq;
+mod mq_streams;
 mod orders;
 pub mod outbox;
 mod pn_counter;
@@ -109,6 +110,14 @@ static CATALOG: &[ScenarioSpec] = &[
             "delay_respected",
         ],
         build: mq::build,
+    },
+    ScenarioSpec {
+        name: "mq-streams",
+        section: "46.2",
+        title_en: "The reliable queue on Redis Streams: idempotent publishes, a consumer group, XAUTOCLAIM after the visibility timeout, dead letters and delayed messages by script, effects deduplicated in the same write; consumers crash (what `distlab mq` runs on Redis)",
+        title_zh: "基于 Redis Streams 的可靠队列：幂等发布、消费者组、可见性超时后 XAUTOCLAIM、脚本实现的死信与延迟消息、与效果同一次写入的去重；消费者会崩溃（即 `distlab mq` 在 Redis 上运行的代码）",
+        properties: &["settled", "no_loss", "effectively_once"],
+        build: mq_streams::build,
     },
     ScenarioSpec {
         name: "cache",

@@ -532,12 +532,7 @@ impl MqJudge {
 
     /// The destinations not settled yet: those still open (at the broker, in a consumer's hands,
     /// or unknown while the broker is down) and those lost.
-    fn fates(
-        &self,
-        sim: &Sim<MqProtocol>,
-        b: &Books,
-        destinations: &[(String, u64)],
-    ) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+    fn fates(&self, sim: &Sim<MqProtocol>, b: &Books, destinations: &[(String, u64)]) -> (Destinations, Destinations) {
         let broker = self.broker(sim);
         let mut open = Vec::new();
         let mut lost = Vec::new();
@@ -573,6 +568,9 @@ impl MqJudge {
         sim.node_id("broker").and_then(|id| sim.actor::<Broker>(id))
     }
 }
+
+/// Copies of messages, each named by its queue and its id.
+type Destinations = Vec<(String, u64)>;
 
 /// Where a destination stands at the end.
 enum Fate {

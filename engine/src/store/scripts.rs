@@ -40,10 +40,14 @@ pub enum ScriptName {
     /// `KEYS[1] = ids seen`, `KEYS[2] = effects`, `ARGV[1] = id`, `ARGV[2] = field`: count the
     /// effect once per id; 1 applied, 0 a duplicate.
     ConsumeOnce,
-    /// `KEYS[1] = delayed (sorted set)`, `KEYS[2] = stream`, `ARGV[1] = now ms`, `ARGV[2] = most
-    /// to move`: every member due by now becomes a stream entry `msg = member` (46.2's delayed
+    /// `KEYS[1] = delayed (sorted set)`, `KEYS[2] = stream`, `ARGV[1] = most to move`: every
+    /// member due by the server's clock becomes a stream entry `msg = member` (46.2's delayed
     /// delivery); how many moved.
     MqPromote,
+    /// `KEYS[1] = ids published`, `KEYS[2] = stream`, `KEYS[3] = delayed`, `ARGV = id, body,
+    /// delay ms`: an idempotent publish, to the stream at once or to the delayed set scored by the
+    /// server's clock plus the delay; 1 published, 0 published before.
+    MqPublish,
     /// `KEYS[1] = stream`, `KEYS[2] = dead letters`, `ARGV = group, id, last error`: a pending entry
     /// copied to the dead-letter stream with its delivery count, and acknowledged, at once; the
     /// dead-letter entry's id, 0 when it was not pending.
@@ -51,7 +55,7 @@ pub enum ScriptName {
 }
 
 impl ScriptName {
-    pub const ALL: [ScriptName; 11] = [
+    pub const ALL: [ScriptName; 12] = [
         ScriptName::CompareAndDelete,
         ScriptName::CompareAndPExpire,
         ScriptName::AcquireFenced,
@@ -62,6 +66,7 @@ impl ScriptName {
         ScriptName::SagaStep,
         ScriptName::ConsumeOnce,
         ScriptName::MqPromote,
+        ScriptName::MqPublish,
         ScriptName::MqDeadLetter,
     ];
 
@@ -77,6 +82,7 @@ impl ScriptName {
             ScriptName::SagaStep => "saga_step",
             ScriptName::ConsumeOnce => "consume_once",
             ScriptName::MqPromote => "mq_promote",
+            ScriptName::MqPublish => "mq_publish",
             ScriptName::MqDeadLetter => "mq_dead_letter",
         }
     }
@@ -94,6 +100,7 @@ impl ScriptName {
             ScriptName::SagaStep => include_str!("scripts/saga_step.lua"),
             ScriptName::ConsumeOnce => include_str!("scripts/consume_once.lua"),
             ScriptName::MqPromote => include_str!("scripts/mq_promote.lua"),
+            ScriptName::MqPublish => include_str!("scripts/mq_publish.lua"),
             ScriptName::MqDeadLetter => include_str!("scripts/mq_dead_letter.lua"),
         }
     }
@@ -108,8 +115,10 @@ impl ScriptName {
             ScriptName::RwRelease | ScriptName::RwRenew => (1, 2),
             ScriptName::SetIfNewer => (1, 3),
             ScriptName::SagaStep => (4, 7),
-            ScriptName::ConsumeOnce | ScriptName::MqPromote => (2, 2),
+            ScriptName::ConsumeOnce => (2, 2),
+            ScriptName::MqPromote => (2, 1),
             ScriptName::MqDeadLetter => (2, 3),
+            ScriptName::MqPublish => (3, 3),
         }
     }
 
@@ -149,6 +158,7 @@ impl ScriptName {
             }
             ScriptName::MqPromote => return Lua { ks, now_ms }.mq_promote(keys, args).unwrap_or_else(|e| e),
             ScriptName::MqDeadLetter => return Lua { ks, now_ms }.mq_dead_letter(keys, args).unwrap_or_else(|e| e),
+            ScriptName::MqPublish => return Lua { ks, now_ms }.mq_publish(keys, args).unwrap_or_else(|e| e),
             ScriptName::CompareAndDelete | ScriptName::CompareAndPExpire => {}
         }
         let key = &keys[0];
@@ -378,23 +388,14 @@ impl Lua<'_> {
         Ok(Reply::Int(1))
     }
 
-    /// The twin of `mq_promote.lua`.
+    /// The twin of `mq_promote.lua`; the server's clock is the store's.
     fn mq_promote(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
-        // Lua's `"0"` or `^[1-9]%d*$`, at most 15 digits: exact as a double, and read alike by
-        // ZRANGEBYSCORE (a float) and its LIMIT (an integer).
-        let plain = |s: &str, what: &str| {
-            let digits = s.len() <= 15 && (s == "0" || s.starts_with(|c| ('1'..='9').contains(&c)));
-            s.parse::<i64>()
-                .ok()
-                .filter(|_| digits && s.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| Reply::Error(format!("ERR mq_promote: {what} must be a non-negative integer")))
+        let limit = match plain_integer(&args[0]) {
+            Some(limit) => limit,
+            None => return Ok(Reply::err("ERR mq_promote: the limit must be a non-negative integer")),
         };
-        let (now, limit) = match (plain(&args[0], "now"), plain(&args[1], "the limit")) {
-            (Ok(now), Ok(limit)) => (now, limit),
-            (Err(e), _) | (_, Err(e)) => return Ok(e),
-        };
-        #[expect(clippy::cast_precision_loss, reason = "at most 15 digits: exact, as the script's number is")]
-        let max = ScoreBound::Inclusive(now as f64);
+        #[expect(clippy::cast_precision_loss, reason = "milliseconds since 1970: well within 2^53, exact")]
+        let max = ScoreBound::Inclusive(self.now_ms as f64);
         let zrange = Cmd::ZRangeByScore {
             key: keys[0].clone(),
             min: ScoreBound::NegInf,
@@ -418,6 +419,32 @@ impl Lua<'_> {
             self.call(Cmd::ZRem { key: keys[0].clone(), members: vec![member.clone()] })?;
         }
         Ok(Reply::Int(i64::try_from(due.len()).unwrap_or(i64::MAX)))
+    }
+
+    /// The twin of `mq_publish.lua`.
+    fn mq_publish(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
+        let Some(delay) = plain_integer(&args[2]) else {
+            return Ok(Reply::err("ERR mq_publish: the delay must be a non-negative integer"));
+        };
+        if !self.hget_is_nil(&keys[0], &args[0])? {
+            return Ok(Reply::Int(0));
+        }
+        if delay > 0 {
+            #[expect(clippy::cast_precision_loss, reason = "milliseconds since 1970 plus a delay: well within 2^53")]
+            let due = (self.now_ms + delay) as f64;
+            self.call(Cmd::ZAdd { key: keys[2].clone(), members: vec![(due, format!("{}|{}", args[0], args[1]))] })?;
+        } else {
+            let fields = vec![("id".to_owned(), args[0].clone()), ("body".to_owned(), args[1].clone())];
+            self.call(Cmd::XAdd {
+                key: keys[1].clone(),
+                no_mkstream: false,
+                maxlen: None,
+                id: "*".to_owned(),
+                fields,
+            })?;
+        }
+        self.call(Cmd::HSet { key: keys[0].clone(), fields: vec![(args[0].clone(), "1".to_owned())] })?;
+        Ok(Reply::Int(1))
     }
 
     /// The twin of `mq_dead_letter.lua`.
@@ -464,6 +491,15 @@ impl Lua<'_> {
         }
         self.pexpire(key, ms)
     }
+}
+
+/// What the queue scripts accept as a count or a delay: Lua's `"0"` or `^[1-9]%d*$`, at most 15
+/// digits, so exact as a double and read alike by a score (a float) and a `LIMIT` (an integer).
+fn plain_integer(s: &str) -> Option<i64> {
+    let plain = s.len() <= 15
+        && (s == "0" || s.starts_with(|c| ('1'..='9').contains(&c)))
+        && s.bytes().all(|b| b.is_ascii_digit());
+    if plain { s.parse().ok() } else { None }
 }
 
 /// A Lua number is a double, and Redis turns a script's number back into an integer reply with

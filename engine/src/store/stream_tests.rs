@@ -485,28 +485,30 @@ fn script(name: ScriptName, keys: &[&str], args: &[&str]) -> Cmd {
 fn mq_promote_moves_due_messages_into_the_stream() {
     let mut ks = Keyspace::new();
     ks.apply(0, &Cmd::ZAdd { key: s("delayed"), members: vec![(100.0, s("m1")), (50.0, s("m2")), (300.0, s("m3"))] });
-    let promote = |now: &str, limit: &str| script(ScriptName::MqPromote, &["delayed", "q"], &[now, limit]);
-    assert_eq!(ks.apply(1_000, &promote("99", "10")), Reply::Int(1));
-    assert_eq!(ks.apply(1_000, &promote("300", "1")), Reply::Int(1), "at most the limit");
-    assert_eq!(ks.apply(1_000, &promote("300", "10")), Reply::Int(1), "a score equal to now is due");
-    assert_eq!(ks.apply(1_000, &promote("300", "10")), Reply::Int(0));
+    let promote = |limit: &str| script(ScriptName::MqPromote, &["delayed", "q"], &[limit]);
+    assert_eq!(ks.apply(99, &promote("10")), Reply::Int(1), "due by the server's clock");
+    assert_eq!(ks.apply(300, &promote("1")), Reply::Int(1), "at most the limit");
+    assert_eq!(ks.apply(300, &promote("10")), Reply::Int(1), "a score equal to now is due");
+    assert_eq!(ks.apply(1_000, &promote("10")), Reply::Int(0));
     let msg = |id: &str, m: &str| arr(vec![bulk(id), arr(vec![bulk("msg"), bulk(m)])]);
     assert_eq!(
         ks.apply(1_000, &xrange("q", "-", "+", None)),
-        arr(vec![msg("1000-0", "m2"), msg("1000-1", "m1"), msg("1000-2", "m3")]),
+        arr(vec![msg("99-0", "m2"), msg("300-0", "m1"), msg("300-1", "m3")]),
         "in due order, ids from the store's clock"
     );
     assert_eq!(ks.apply(1_000, &Cmd::Exists { keys: vec![s("delayed")] }), Reply::Int(0), "the set emptied");
-    for (now, limit) in [("-1", "1"), ("1.5", "1"), ("1", "007"), ("1234567890123456", "1")] {
-        assert_eq!(ks.apply(0, &promote(now, limit)).error_code(), Some("ERR"), "{now} {limit}");
+    for limit in ["-1", "1.5", "007", "1234567890123456"] {
+        assert_eq!(ks.apply(0, &promote(limit)).error_code(), Some("ERR"), "{limit}");
     }
+    let two = script(ScriptName::MqPromote, &["delayed", "q"], &["5", "10"]);
+    assert_eq!(ks.apply(0, &two).error_code(), Some("ERR"), "one argument: the limit");
     ks.apply(0, &Cmd::ZAdd { key: s("z"), members: vec![(1.0, s("a"))] });
     ks.apply(0, &Cmd::Set { key: s("str"), value: s("v"), condition: None, expiry: None, get: false });
-    let wrong = script(ScriptName::MqPromote, &["z", "str"], &["5", "10"]);
-    assert_eq!(ks.apply(0, &wrong), err(WRONGTYPE));
+    let wrong = script(ScriptName::MqPromote, &["z", "str"], &["10"]);
+    assert_eq!(ks.apply(10, &wrong), err(WRONGTYPE));
     assert_eq!(
         ks.apply(
-            0,
+            10,
             &Cmd::ZRangeByScore {
                 key: s("z"),
                 min: ScoreBound::NegInf,
@@ -545,4 +547,38 @@ fn mq_dead_letter_moves_a_pending_entry_once() {
     assert_eq!(ks.apply(7_000, &Cmd::XLen { key: s("k") }), Reply::Int(2), "the entry stays in its stream");
     let missing = script(ScriptName::MqDeadLetter, &["k", "dlq"], &["nope", "3-0", "boom"]);
     assert_eq!(ks.apply(7_000, &missing).error_code(), Some("NOGROUP"));
+}
+
+#[test]
+fn mq_publish_publishes_each_id_once_at_once_or_delayed_by_the_servers_clock() {
+    let mut ks = Keyspace::new();
+    let publish =
+        |id: &str, body: &str, delay: &str| script(ScriptName::MqPublish, &["pub", "q", "delayed"], &[id, body, delay]);
+    assert_eq!(ks.apply(1_000, &publish("1", "m1", "0")), Reply::Int(1));
+    assert_eq!(ks.apply(1_001, &publish("1", "other", "0")), Reply::Int(0), "an id is published once");
+    assert_eq!(ks.apply(1_002, &publish("2", "m2", "250")), Reply::Int(1));
+    assert_eq!(ks.apply(1_003, &publish("2", "m2", "250")), Reply::Int(0), "delayed ones too");
+    assert_eq!(
+        ks.apply(1_010, &xrange("q", "-", "+", None)),
+        arr(vec![arr(vec![bulk("1000-0"), arr(vec![bulk("id"), bulk("1"), bulk("body"), bulk("m1")])])])
+    );
+    let scored = Cmd::ZRangeByScore {
+        key: s("delayed"),
+        min: ScoreBound::NegInf,
+        max: ScoreBound::PosInf,
+        with_scores: true,
+        limit: None,
+    };
+    assert_eq!(ks.apply(1_010, &scored), arr(vec![bulk("2|m2"), bulk("1252")]), "due at publish time + delay");
+    for delay in ["-1", "1.5", "007", "1234567890123456", ""] {
+        assert_eq!(ks.apply(0, &publish("3", "m3", delay)).error_code(), Some("ERR"), "{delay:?}");
+    }
+    assert_eq!(
+        ks.apply(0, &Cmd::HGet { key: s("pub"), field: s("3") }),
+        Reply::Nil,
+        "a refused publish writes nothing"
+    );
+    ks.apply(0, &Cmd::Set { key: s("str"), value: s("v"), condition: None, expiry: None, get: false });
+    let wrong = script(ScriptName::MqPublish, &["str", "q", "delayed"], &["4", "m4", "0"]);
+    assert_eq!(ks.apply(0, &wrong), err(WRONGTYPE));
 }
