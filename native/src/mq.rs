@@ -47,6 +47,8 @@ pub struct MqRun {
     pub dedup: bool,
     /// Publishes in flight per producer.
     pub window: usize,
+    /// Publishes per millisecond per producer (0: as fast as the window allows).
+    pub per_ms: u64,
 }
 
 impl MqRun {
@@ -64,6 +66,7 @@ impl MqRun {
             delay_ms: self.delay_ms,
             poison_every: self.poison_every,
             window: self.window,
+            per_ms: self.per_ms,
         }
     }
 
@@ -85,6 +88,7 @@ impl MqRun {
         format!("consumer-{}", i + 1)
     }
 
+    /// Consumer `i` of the queue's group.
     pub fn consumer_world(
         &self,
         backend: &Backend,
@@ -92,9 +96,22 @@ impl MqRun {
         seed: u64,
         sink: Sink<StreamsProtocol>,
     ) -> LiveWorld<StreamsProtocol> {
+        self.member_world(backend, GROUP, i, seed, sink)
+    }
+
+    /// Consumer `i` of `group` (a subscriber of the stream when it is not the queue's group).
+    pub fn member_world(
+        &self,
+        backend: &Backend,
+        group: &str,
+        i: u64,
+        seed: u64,
+        sink: Sink<StreamsProtocol>,
+    ) -> LiveWorld<StreamsProtocol> {
         let mut world = LiveWorld::new(seed).with_sink(sink);
         let store = world.add_store("redis", backend.clone());
         let cfg = ConsumeConfig {
+            group: group.to_owned(),
             name: Self::consumer_name(i),
             batch: self.batch,
             visibility_ms: self.visibility_ms,

@@ -120,6 +120,7 @@ impl MqArgs {
             work_us: (0, self.work_us),
             dedup: !self.no_dedup,
             window: 16,
+            per_ms: 0,
         }
     }
 

@@ -66,7 +66,8 @@ fn embedded_default_starts_and_stops_its_own_server() {
         .filter_map(Result::ok)
         .any(|e| e.file_name().to_string_lossy().contains(&format!("-{port}-")));
     assert!(!leftovers, "its temporary directory was not removed");
-    let total = 4 + distlab::bench::PATTERNS.len();
+    // Four baselines, and XADD for the queue rows.
+    let total = 5 + distlab::bench::PATTERNS.len();
     assert!(
         text(&o.stderr).contains(&format!("[{total}/{total}] ")),
         "a progress line per measurement: {}",
@@ -106,12 +107,13 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     let single_store = distlab::bench::PATTERNS.iter().filter(|p| p.stores_min == 1).count();
     assert_eq!(
         report["results"].as_array().unwrap().len(),
-        4 + single_store,
-        "every baseline and pattern one store can run"
+        5 + single_store,
+        "every baseline (XADD for the queue rows) and pattern one store can run"
     );
     assert_eq!(report["skipped"][0], "redlock: needs 3 independent stores, the target has 1 (use --redis-nodes)");
     assert_eq!(report["results"][0]["ratio"], 1.0);
-    assert_eq!(report["results"][4]["baseline"], "baseline SET");
+    assert_eq!(report["results"][4]["name"], "baseline XADD");
+    assert_eq!(report["results"][5]["baseline"], "baseline SET");
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 3000);
     for row in report["results"].as_array().unwrap() {
         assert_eq!(row["errors"], 0, "no error replies: {row}");

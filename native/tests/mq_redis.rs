@@ -24,9 +24,10 @@ fn report(out: &std::process::Output) -> serde_json::Value {
 /// The effects hash and the dead-letter stream, read with Redis's own commands: each message id
 /// 1..=messages applied once or dead-lettered once, never both.
 fn check_redis(con: &mut redis::Connection, prefix: &str, messages: u64, poison_every: u64) {
-    let effects: std::collections::BTreeMap<u64, u64> = con.hgetall(format!("{prefix}{{mq}}:db:effects")).unwrap();
+    let effects: std::collections::BTreeMap<u64, u64> =
+        con.hgetall(format!("{prefix}{{mq}}:workers:db:effects")).unwrap();
     let dead: Vec<redis::Value> =
-        redis::cmd("XRANGE").arg(format!("{prefix}{{mq}}:dead")).arg("-").arg("+").query(con).unwrap();
+        redis::cmd("XRANGE").arg(format!("{prefix}{{mq}}:workers:dead")).arg("-").arg("+").query(con).unwrap();
     let dead_ids: Vec<u64> = dead
         .iter()
         .filter_map(|entry| {
@@ -100,7 +101,7 @@ fn a_run_killed_with_sigkill_resumes_and_settles_every_message_once() {
     let mut con = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
     let args = ["--redis", &url, "--name", "sigkill", "--messages", "20000", "--consumers", "4", "--json"];
     let mut child = mq(&args).spawn().unwrap();
-    let effects = "distlab:mq-sigkill:{mq}:db:effects";
+    let effects = "distlab:mq-sigkill:{mq}:workers:db:effects";
     let started = Instant::now();
     while con.hlen::<_, u64>(effects).unwrap() < 2_000 {
         assert!(started.elapsed() < Duration::from_secs(60), "no progress");

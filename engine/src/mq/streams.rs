@@ -103,8 +103,9 @@ impl StreamKeys {
     pub fn stream(&self) -> String {
         format!("{}:stream", self.tag)
     }
-    pub fn dead(&self) -> String {
-        format!("{}:dead", self.tag)
+    /// The dead letters of one consumer group.
+    pub fn dead(&self, group: &str) -> String {
+        format!("{}:{group}:dead", self.tag)
     }
     pub fn delayed(&self) -> String {
         format!("{}:delayed", self.tag)
@@ -113,16 +114,17 @@ impl StreamKeys {
     pub fn published(&self) -> String {
         format!("{}:published", self.tag)
     }
-    /// The consumers' database: the ids whose effect was applied, and the effects (id → count).
-    pub fn seen(&self) -> String {
-        format!("{}:db:seen", self.tag)
+    /// A consumer group's database: the ids whose effect was applied, and the effects (id →
+    /// count). Each group (a subscriber of the stream) has its own.
+    pub fn seen(&self, group: &str) -> String {
+        format!("{}:{group}:db:seen", self.tag)
     }
-    pub fn effects(&self) -> String {
-        format!("{}:db:effects", self.tag)
+    pub fn effects(&self, group: &str) -> String {
+        format!("{}:{group}:db:effects", self.tag)
     }
-    /// The last error of each failed entry (stream id → error), for its dead letter.
-    pub fn errors(&self) -> String {
-        format!("{}:errors", self.tag)
+    /// The last error of each of a group's failed entries (stream id → error), for its dead letter.
+    pub fn errors(&self, group: &str) -> String {
+        format!("{}:{group}:errors", self.tag)
     }
 }
 
@@ -139,6 +141,9 @@ pub struct PublishPlan {
     pub poison_every: u64,
     /// Publishes in flight at once.
     pub window: usize,
+    /// At most this many publishes a millisecond (0: as fast as the window allows): an offered
+    /// load, so that latency is measured at a rate rather than at saturation.
+    pub per_ms: u64,
 }
 
 impl PublishPlan {
@@ -151,10 +156,12 @@ impl PublishPlan {
 }
 
 crate::timers! {
-    /// The producer's one timer.
+    /// The producer's timers.
     pub enum ProducerTimer {
         /// Send again what the store failed.
         Retry = 0,
+        /// A paced producer's next millisecond of publishes.
+        Tick = 1,
     }
 }
 
@@ -169,6 +176,9 @@ pub struct StreamProducer {
     next_req: u64,
     awaiting: BTreeMap<u64, u64>,
     failed: Vec<u64>,
+    /// A paced producer's publishes still allowed, and when it last added to them (µs).
+    allowance: u64,
+    paced_at_us: u64,
 }
 
 impl StreamProducer {
@@ -181,6 +191,8 @@ impl StreamProducer {
             next_req: 0,
             awaiting: BTreeMap::new(),
             failed: Vec::new(),
+            allowance: plan.per_ms,
+            paced_at_us: 0,
         }
     }
 
@@ -196,7 +208,12 @@ impl StreamProducer {
     }
 
     fn fill(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
-        while self.awaiting.len() < self.plan.window.max(1) && self.next <= self.plan.messages {
+        let paced = self.plan.per_ms > 0;
+        while self.awaiting.len() < self.plan.window.max(1)
+            && self.next <= self.plan.messages
+            && (!paced || self.allowance > 0)
+        {
+            self.allowance = self.allowance.saturating_sub(1);
             let id = self.next;
             self.next += self.plan.step.max(1);
             self.publish(ctx, id);
@@ -212,6 +229,9 @@ impl Actor<StreamsProtocol> for StreamProducer {
     type Timer = ProducerTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
+        if self.plan.per_ms > 0 {
+            ctx.set_timer(ProducerTimer::Tick, SimDuration::from_millis(1));
+        }
         self.fill(ctx);
     }
 
@@ -236,6 +256,22 @@ impl Actor<StreamsProtocol> for StreamProducer {
                     self.publish(ctx, id);
                 }
             }
+            ProducerTimer::Tick => {
+                // Allowed by the time that has passed, not by the ticks: a timer fires late on a
+                // busy runtime (and a real-time one rounds up to its millisecond), and the rate
+                // must hold anyway; a long stall catches up at most ten milliseconds' worth.
+                let now = ctx.now().as_micros();
+                let earned =
+                    (now.saturating_sub(self.paced_at_us) * self.plan.per_ms / 1_000).min(self.plan.per_ms * 10);
+                if earned > 0 {
+                    self.paced_at_us = now;
+                }
+                self.allowance = (self.allowance + earned).min(self.plan.per_ms * 10);
+                self.fill(ctx);
+                if self.next <= self.plan.messages {
+                    ctx.set_timer(ProducerTimer::Tick, SimDuration::from_millis(1));
+                }
+            }
         }
     }
 
@@ -252,6 +288,9 @@ const RETRY_MS: u64 = 100;
 /// How a consumer works.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsumeConfig {
+    /// Its consumer group: a queue's consumers share one ([`GROUP`]); each subscriber of a
+    /// stream is a group of its own, which sees every entry.
+    pub group: String,
     /// Its name in the group (its pending entries are its own: a restarted consumer of the same
     /// name is the same member).
     pub name: String,
@@ -361,7 +400,7 @@ impl StreamConsumer {
     fn claim(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
         let cmd = Cmd::XAutoClaim {
             key: self.keys.stream(),
-            group: GROUP.to_owned(),
+            group: self.cfg.group.clone(),
             consumer: self.cfg.name.clone(),
             min_idle_ms: i64::try_from(self.cfg.visibility_ms).unwrap_or(i64::MAX),
             start: "0-0".to_owned(),
@@ -373,7 +412,7 @@ impl StreamConsumer {
 
     fn read(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
         let cmd = Cmd::XReadGroup {
-            group: GROUP.to_owned(),
+            group: self.cfg.group.clone(),
             consumer: self.cfg.name.clone(),
             count: Some(i64::try_from(self.cfg.batch).unwrap_or(i64::MAX)),
             block_ms: None,
@@ -393,7 +432,7 @@ impl StreamConsumer {
                 count: 1,
                 consumer: None,
             };
-            let cmd = Cmd::XPending { key: self.keys.stream(), group: GROUP.to_owned(), range: Some(range) };
+            let cmd = Cmd::XPending { key: self.keys.stream(), group: self.cfg.group.clone(), range: Some(range) };
             return self.request(ctx, Wait::Count(e), cmd);
         }
         let Some(e) = self.inbox.pop_front() else {
@@ -402,7 +441,7 @@ impl StreamConsumer {
             return;
         };
         if e.deliveries > self.cfg.max_deliveries {
-            let cmd = Cmd::HGet { key: self.keys.effects(), field: e.id.to_string() };
+            let cmd = Cmd::HGet { key: self.keys.effects(&self.cfg.group), field: e.id.to_string() };
             return self.request(ctx, Wait::Applied(e), cmd);
         }
         ctx.observe(StreamObs::Delivered { id: e.id, deliveries: e.deliveries });
@@ -422,23 +461,24 @@ impl StreamConsumer {
         };
         if let Some(error) = error {
             ctx.observe(StreamObs::Failed { id: e.id, deliveries: e.deliveries, error: error.to_owned() });
-            let cmd = Cmd::HSet { key: self.keys.errors(), fields: vec![(e.entry.clone(), error.to_owned())] };
+            let cmd =
+                Cmd::HSet { key: self.keys.errors(&self.cfg.group), fields: vec![(e.entry.clone(), error.to_owned())] };
             return self.request(ctx, Wait::RecordError(e), cmd);
         }
         let cmd = if self.cfg.dedup {
             Cmd::Script {
                 script: ScriptName::ConsumeOnce,
-                keys: vec![self.keys.seen(), self.keys.effects()],
+                keys: vec![self.keys.seen(&self.cfg.group), self.keys.effects(&self.cfg.group)],
                 args: vec![e.id.to_string(), e.id.to_string()],
             }
         } else {
-            Cmd::HIncrBy { key: self.keys.effects(), field: e.id.to_string(), delta: 1 }
+            Cmd::HIncrBy { key: self.keys.effects(&self.cfg.group), field: e.id.to_string(), delta: 1 }
         };
         self.request(ctx, Wait::Effect(e), cmd);
     }
 
     fn ack(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>, e: Entry) {
-        let cmd = Cmd::XAck { key: self.keys.stream(), group: GROUP.to_owned(), ids: vec![e.entry.clone()] };
+        let cmd = Cmd::XAck { key: self.keys.stream(), group: self.cfg.group.clone(), ids: vec![e.entry.clone()] };
         self.request(ctx, Wait::Ack(e), cmd);
     }
 
@@ -507,7 +547,7 @@ impl StreamConsumer {
                 if matches!(reply, Reply::Bulk(_)) {
                     self.ack(ctx, e);
                 } else {
-                    let cmd = Cmd::HGet { key: self.keys.errors(), field: e.entry.clone() };
+                    let cmd = Cmd::HGet { key: self.keys.errors(&self.cfg.group), field: e.entry.clone() };
                     self.request(ctx, Wait::LastError(e), cmd);
                 }
             }
@@ -518,8 +558,8 @@ impl StreamConsumer {
                 };
                 let cmd = Cmd::Script {
                     script: ScriptName::MqDeadLetter,
-                    keys: vec![self.keys.stream(), self.keys.dead()],
-                    args: vec![GROUP.to_owned(), e.entry.clone(), error],
+                    keys: vec![self.keys.stream(), self.keys.dead(&self.cfg.group)],
+                    args: vec![self.cfg.group.clone(), e.entry.clone(), error],
                 };
                 self.request(ctx, Wait::DeadLetter(e), cmd);
             }
@@ -593,8 +633,12 @@ impl Actor<StreamsProtocol> for StreamConsumer {
     type Timer = ConsumerTimer;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
-        let cmd =
-            Cmd::XGroupCreate { key: self.keys.stream(), group: GROUP.to_owned(), id: "0".to_owned(), mkstream: true };
+        let cmd = Cmd::XGroupCreate {
+            key: self.keys.stream(),
+            group: self.cfg.group.clone(),
+            id: "0".to_owned(),
+            mkstream: true,
+        };
         self.request(ctx, Wait::Setup, cmd);
     }
 
@@ -646,8 +690,8 @@ impl StreamSnapshot {
     pub fn commands(keys: &StreamKeys) -> Vec<Cmd> {
         vec![
             Cmd::HGetAll { key: keys.published() },
-            Cmd::HGetAll { key: keys.effects() },
-            Cmd::XRange { key: keys.dead(), start: "-".to_owned(), end: "+".to_owned(), count: None },
+            Cmd::HGetAll { key: keys.effects(GROUP) },
+            Cmd::XRange { key: keys.dead(GROUP), start: "-".to_owned(), end: "+".to_owned(), count: None },
             Cmd::XPending { key: keys.stream(), group: GROUP.to_owned(), range: None },
             Cmd::ZRangeByScore {
                 key: keys.delayed(),

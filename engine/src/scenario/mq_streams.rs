@@ -15,8 +15,8 @@ use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::check::Verdict;
 use crate::config::{ConfigError, Knobs};
 use crate::mq::streams::{
-    ConsumeConfig, PublishPlan, StreamAudit, StreamConsumer, StreamKeys, StreamObs, StreamProducer, StreamSnapshot,
-    StreamsProtocol,
+    ConsumeConfig, GROUP, PublishPlan, StreamAudit, StreamConsumer, StreamKeys, StreamObs, StreamProducer,
+    StreamSnapshot, StreamsProtocol,
 };
 use crate::msg;
 use crate::sim::{Fault, LinkConfig, Ratio, Sim, SimDuration, SimTime};
@@ -95,12 +95,14 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
             delay_ms: cfg.delay_ms,
             poison_every: cfg.poison_every,
             window: 4,
+            per_ms: 0,
         };
         let k = keys.clone();
         sim.add_node(format!("producer-{}", p + 1), move |_| StreamProducer::new(store, k.clone(), plan))?;
     }
     for c in 0..cfg.consumers {
         let consume = ConsumeConfig {
+            group: GROUP.to_owned(),
             name: format!("consumer-{}", c + 1),
             batch: cfg.batch,
             visibility_ms: cfg.visibility_ms,

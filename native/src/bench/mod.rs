@@ -118,6 +118,8 @@ impl Progress {
 }
 
 const BASELINES: [&str; 4] = ["SET", "GET", "INCR", "EVALSHA"];
+/// Baselines measured only when a selected pattern is compared with them.
+const BASELINES_ON_DEMAND: [&str; 1] = ["XADD"];
 
 pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let patterns: Vec<&patterns::Pattern> = if opts.only.is_empty() {
@@ -137,10 +139,14 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
         })
         .collect();
     let patterns: Vec<&patterns::Pattern> = patterns.into_iter().filter(|p| p.stores_min <= stores).collect();
-    let total = BASELINES.len() + patterns.len();
+    let baselines: Vec<&str> = BASELINES
+        .into_iter()
+        .chain(BASELINES_ON_DEMAND.into_iter().filter(|b| patterns.iter().any(|p| p.baseline == *b)))
+        .collect();
+    let total = baselines.len() + patterns.len();
     let backend = target.primary();
     let mut results: Vec<Measurement> = Vec::new();
-    for (i, name) in BASELINES.iter().enumerate() {
+    for (i, name) in baselines.iter().enumerate() {
         let label = format!("baseline {name}");
         let sample = with_progress(i + 1, total, &label, opts.limit, |p| baseline(backend, name, opts, p))
             .await
@@ -151,7 +157,7 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
     for (i, pattern) in patterns.iter().enumerate() {
         let label = pattern.name.to_owned();
         let sample =
-            with_progress(BASELINES.len() + i + 1, total, &label, opts.limit, |p| (pattern.run)(target, opts, p))
+            with_progress(baselines.len() + i + 1, total, &label, opts.limit, |p| (pattern.run)(target, opts, p))
                 .await?;
         let base = results.iter().find(|m| m.name == format!("baseline {}", pattern.baseline)).cloned();
         results.push(measurement(label, Kind::Pattern, sample, base.as_ref()));
@@ -270,6 +276,15 @@ fn baseline_cmd(name: &str, client: usize, seq: u64) -> Cmd {
         "SET" => Cmd::Set { key, value: seq.to_string(), condition: None, expiry: None, get: false },
         "GET" => Cmd::Get { key },
         "INCR" => Cmd::Incr { key: format!("bench:incr:{client}") },
+        // One stream per client, as the queue's producers each append to theirs: an entry of
+        // two fields like a published message's.
+        "XADD" => Cmd::XAdd {
+            key: format!("{{bench-xadd-{client}}}:stream"),
+            no_mkstream: false,
+            maxlen: None,
+            id: "*".to_owned(),
+            fields: vec![("id".to_owned(), seq.to_string()), ("body".to_owned(), format!("m{seq}"))],
+        },
         _ => Cmd::Script { script: ScriptName::CompareAndDelete, keys: vec![key], args: vec!["not-the-owner".into()] },
     }
 }

@@ -18,10 +18,12 @@ use distlab_engine::cache::app::{App, Wiring};
 use distlab_engine::cache::database::Database;
 use distlab_engine::cache::world::{CacheObs, CacheProtocol, PatternConfig, Source};
 
+use distlab_engine::mq::streams::{GROUP, StreamObs, StreamsProtocol};
 use distlab_engine::txn::saga_store::SagaStoreObs;
 
 use super::{BenchError, BenchOptions, Histogram, Limit, Progress, Sample};
 use crate::driver::{LiveReport, LiveWorld, StopWhen};
+use crate::mq::MqRun;
 use crate::saga::{SagaRun, SagaStats};
 use crate::target::Target;
 
@@ -147,6 +149,27 @@ pub static PATTERNS: &[Pattern] = &[
         about: "the same with no shipping slot: two steps, the third refused, both compensated in reverse (five scripts per order)",
         stores_min: 1,
         run: |target, opts, progress| Box::pin(sagas(target, opts, progress, "saga-compensated", 0)),
+    },
+    Pattern {
+        name: "mq",
+        baseline: "XADD",
+        about: "the reliable queue on Redis Streams (46.2): 2 producers (mq_publish, 16 in flight each), 10 consumers in one group reading COUNT 10, each effect written with consume_once, then XACK; ops are acked messages, latency is publish to ack (--clients does not apply)",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(queue(target, opts, progress, "mq", 1, 10, 0)),
+    },
+    Pattern {
+        name: "mq-fanout",
+        baseline: "XADD",
+        about: "the same stream read by 3 subscribers, each a consumer group of 4: every message acked once per group; ops are acks",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(queue(target, opts, progress, "mq-fanout", 3, 4, 0)),
+    },
+    Pattern {
+        name: "mq-10k",
+        baseline: "XADD",
+        about: "the mq row at an offered 10,000 messages/s (2 producers, 5 a millisecond each), 10 consumers in one group: the latency at a rate, not at saturation",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(queue(target, opts, progress, "mq-10k", 1, 10, 5)),
     },
 ];
 
@@ -411,4 +434,89 @@ async fn sagas(
         ("store_requests_per_saga".to_owned(), per_saga(report.store_requests)),
     ]);
     Ok(Sample { ops: stats.finished, errors: stats.failures.len() as u64, elapsed: report.elapsed, latencies, details })
+}
+
+/// The queue on Redis Streams: `groups` consumer groups of `members` consumers each reading one
+/// stream, until the budget is spent (a duration-limited run never runs out of messages); ops
+/// are acks, latency is from each message's publish to each ack of it.
+async fn queue(
+    target: &Target,
+    opts: &BenchOptions,
+    progress: Progress,
+    name: &'static str,
+    groups: u64,
+    members: u64,
+    per_ms: u64,
+) -> Result<Sample, BenchError> {
+    let (messages, limit) = match opts.limit {
+        Limit::Duration(d) => (u64::MAX / 2, d),
+        Limit::Ops(n) => (n.div_ceil(groups).max(1), OPS_RUN_MAX),
+    };
+    let run = MqRun {
+        tag: name.to_owned(),
+        producers: 2,
+        consumers: members,
+        messages,
+        fail_percent: 0,
+        poison_every: 0,
+        delay_every: 0,
+        delay_ms: 0,
+        visibility_ms: 5_000,
+        max_deliveries: 5,
+        batch: 10,
+        work_us: (0, 0),
+        dedup: true,
+        window: 16,
+        per_ms,
+    };
+    let backend = target.primary();
+    let started = std::time::Instant::now();
+    let sink: crate::driver::Sink<StreamsProtocol> = (std::rc::Rc::new(std::cell::RefCell::new(Vec::new())), started);
+    let acked = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let failed = |source| BenchError::Driver { measurement: name.into(), source };
+    // Dropping a world's run stops it: every world ends when this measurement does.
+    let mut worlds = tokio::task::JoinSet::new();
+    let producers = run.producer_world(backend, 1, sink.clone());
+    worlds.spawn_local(producers.run(StopWhen::After(limit), |_| false));
+    for g in 0..groups {
+        let group = if groups == 1 { GROUP.to_owned() } else { format!("subscriber-{}", g + 1) };
+        for i in 0..members {
+            let world = run
+                .member_world(backend, &group, i, 100 * g + i + 2, sink.clone())
+                .with_progress(std::rc::Rc::clone(&acked), |o| matches!(o, StreamObs::Acked { .. }));
+            worlds.spawn_local(world.run(StopWhen::After(limit), |_| false));
+        }
+    }
+    let wanted = messages.saturating_mul(groups);
+    while acked.get() < wanted && started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if let Some(Ok(Err(e))) = worlds.try_join_next() {
+            return Err(failed(e));
+        }
+    }
+    let elapsed = started.elapsed();
+    worlds.abort_all();
+    let observations = sink.0.borrow();
+    let mut published = BTreeMap::new();
+    let mut latencies = Histogram::default();
+    let mut errors = 0;
+    for o in observations.iter() {
+        match &o.obs {
+            StreamObs::Published { id, .. } => {
+                published.insert(*id, o.time.as_micros());
+            }
+            StreamObs::Acked { id } => {
+                if let Some(at) = published.get(id) {
+                    latencies.record(o.time.as_micros().saturating_sub(*at));
+                }
+            }
+            StreamObs::StoreFailed { .. } => errors += 1,
+            _ => {}
+        }
+    }
+    let ops = acked.get();
+    progress.add(ops);
+    let details =
+        BTreeMap::from([("groups".to_owned(), groups as f64), ("consumers_per_group".to_owned(), members as f64)]);
+    Ok(Sample { ops, errors, elapsed, latencies, details })
 }
