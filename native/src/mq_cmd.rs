@@ -163,26 +163,9 @@ pub async fn run(args: &MqArgs) -> Result<Outcome, Failure> {
         r = queue(&target, args) => r,
         _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
     };
-    let over = result.as_ref().is_ok_and(|r| r.holds);
-    match &args.name {
-        Some(name) if !(args.clean && over) => eprintln!(
-            "queue kept in Redis (keys {prefix}*): `distlab mq --name {name}` with the same options resumes or re-checks it{}",
-            if args.clean { "" } else { "; add --clean to delete it once it is over" }
-        ),
-        _ => {
-            if let Err(e) = target.cleanup().await {
-                eprintln!("warning: could not delete this run's keys (under {prefix}): {e}");
-            }
-        }
-    }
-    let report = result?;
-    let mut out = std::io::stdout().lock();
-    let printed = if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|()| writeln!(out))
-    } else {
-        print_report(&mut out, &report)
-    };
-    printed.map_err(|e| Failure::runtime(anyhow::Error::new(e).context("printing the report")))?;
+    let kept = crate::resume::Kept { command: "mq", name: args.name.as_deref(), clean: args.clean, prefix: &prefix };
+    let report = kept.settle(&target, result, |r| r.holds).await?;
+    crate::resume::print(&report, args.json, print_report)?;
     Ok(if report.holds { Outcome::Ok } else { Outcome::PropertyViolated })
 }
 

@@ -1,7 +1,11 @@
-//! What a named run (`--name`) keeps in Redis to be resumed: the options it was started with.
+//! What the long native commands (`saga`, `mq`) do with a run kept in Redis (`--name`): its
+//! options checked on resume, its keys kept or deleted at the end, and the report printed after.
+
+use std::io::Write;
 
 use anyhow::anyhow;
 use distlab::backend::Backend;
+use distlab::target::Target;
 use distlab_engine::store::{Cmd, Reply, SetCondition};
 
 use crate::Failure;
@@ -26,4 +30,56 @@ pub async fn same_options(backend: &Backend, options: &str) -> Result<(), Failur
         Reply::Error(e) => Err(fail(e)),
         other => Err(fail(format!("unexpected reply {other:?}"))),
     }
+}
+
+/// Where a long command's run is kept: under `prefix`, for `--name`, deleted at the end unless
+/// kept to be resumed.
+pub struct Kept<'a> {
+    pub command: &'static str,
+    pub name: Option<&'a str>,
+    pub clean: bool,
+    pub prefix: &'a str,
+}
+
+impl Kept<'_> {
+    /// Cleans up (or says what is kept) before the report is printed: a reader that goes away
+    /// must not leave the run's keys behind. A named run is kept unless `--clean` and it `holds`.
+    pub async fn settle<R>(
+        &self,
+        target: &Target,
+        result: Result<R, Failure>,
+        holds: impl Fn(&R) -> bool,
+    ) -> Result<R, Failure> {
+        let over = result.as_ref().is_ok_and(&holds);
+        let prefix = self.prefix;
+        match self.name {
+            Some(name) if !(self.clean && over) => eprintln!(
+                "kept in Redis (keys {prefix}*): `distlab {} --name {name}` with the same options resumes or re-checks it{}",
+                self.command,
+                if self.clean { "" } else { "; add --clean to delete it once it is over" }
+            ),
+            _ => {
+                if let Err(e) = target.cleanup().await {
+                    eprintln!("warning: could not delete this run's keys (under {prefix}): {e}");
+                }
+            }
+        }
+        result
+    }
+}
+
+/// The report on stdout, as JSON or as text (a closed pipe is an error `main` ends quietly on,
+/// not a panic).
+pub fn print<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    text: impl Fn(&mut std::io::StdoutLock<'static>, &R) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    let printed = if json {
+        serde_json::to_writer_pretty(&mut out, report).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+    } else {
+        text(&mut out, report)
+    };
+    printed.map_err(|e| Failure::runtime(anyhow::Error::new(e).context("printing the report")))
 }

@@ -12,6 +12,37 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text
   return e;
 }
 
+/** `input` after its label's text, in one label. */
+export function labelled(text: string, input: HTMLElement): HTMLLabelElement {
+  const l = el("label", "", `${text} `);
+  l.append(input);
+  return l;
+}
+
+/** A select of `options` (`[value, label]`), with `value` chosen. */
+export function select(id: string, options: [string, string][], value: string): HTMLSelectElement {
+  const s = el("select");
+  s.id = id;
+  for (const [v, label] of options) {
+    const o = el("option", "", label);
+    o.value = v;
+    s.append(o);
+  }
+  s.value = value;
+  return s;
+}
+
+/** A checkbox and its label. */
+export function checkbox(id: string, label: string, value: boolean): [HTMLLabelElement, HTMLInputElement] {
+  const box = el("input");
+  box.type = "checkbox";
+  box.id = id;
+  box.checked = value;
+  const l = el("label");
+  l.append(box, ` ${label}`);
+  return [l, box];
+}
+
 /** An SVG element with attributes and text; a root `<svg>` is made [`legible`]. */
 export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text = ""): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG_NS, tag);

@@ -7,7 +7,7 @@ import { CacheLab, Lab, bloom_view } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot } from "../engine";
 import { t, type Key } from "../i18n";
-import { el, show, svg } from "../dom";
+import { el, labelled, show, svg } from "../dom";
 import { barChart, chartWidth, lineChart, type Series } from "./cacheCharts";
 
 /** The policies offered; `chapter-fifo` is the chapter's FIFOCache, LRU under another name. */
@@ -43,12 +43,6 @@ export function mountCache(root: HTMLElement, params: URLSearchParams): KeyHandl
   root.append(el("h2", "", t("cache.title")), el("p", "intro", t("cache.intro")), el("p", "wrong", t("cache.wrong")));
   root.append(policyPanel(), bloomPanel());
   return patternPanel(root, params);
-}
-
-function labelled(text: string, input: HTMLElement): HTMLLabelElement {
-  const label = el("label", "", `${text} `);
-  label.append(input);
-  return label;
 }
 
 /** A select of `values`, each labelled by `label`, with `value` chosen. */

@@ -13,7 +13,7 @@ import { scaleBand, scaleLinear } from "d3-scale";
 import { select as d3select } from "d3-selection";
 import { chartWidth } from "./cacheCharts";
 import type { SweepMessage, SweepRequest } from "../sweep.worker";
-import { el, show, svg } from "../dom";
+import { el, labelled, select, show, svg } from "../dom";
 
 type Level = "strong" | "quorum" | "eventual" | "causal";
 type Snapshot = World<{ data?: Record<string, { value?: string; values?: string[]; version?: number[] }>; coordinating?: number }>;
@@ -21,24 +21,6 @@ interface OpView { client: string; call: number; ret: number | null; op: { op: "
 
 const LEVELS: Level[] = ["strong", "quorum", "eventual", "causal"];
 const RECENT_US = 2_000_000;
-
-function select(id: string, options: [string, string][], value: string): HTMLSelectElement {
-  const s = el("select");
-  s.id = id;
-  for (const [v, label] of options) {
-    const o = el("option", "", label);
-    o.value = v;
-    s.append(o);
-  }
-  s.value = value;
-  return s;
-}
-
-function labelled(text: string, input: HTMLElement): HTMLLabelElement {
-  const l = el("label", "", `${text} `);
-  l.append(input);
-  return l;
-}
 
 /** The engine's node ids (`n4`) by name (`c1`), from the latest snapshot. */
 let writers = new Map<string, string>();

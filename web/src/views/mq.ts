@@ -9,7 +9,7 @@ import type { Lab } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { FaultMark, Snapshot as World } from "../engine";
 import { t, type Key } from "../i18n";
-import { el, show, svg } from "../dom";
+import { checkbox, el, labelled, select, show, svg } from "../dom";
 import { scaleLinear } from "d3-scale";
 
 type Snapshot = World<Record<string, unknown>>;
@@ -40,34 +40,6 @@ const secs = (us: number) => (us / 1e6).toFixed(3);
 
 function pick<T extends string>(options: readonly T[], value: string | null, fallback: T): T {
   return options.find((o) => o === value) ?? fallback;
-}
-
-function labelled(text: string, input: HTMLElement): HTMLLabelElement {
-  const l = el("label", "", `${text} `);
-  l.append(input);
-  return l;
-}
-
-function select(id: string, options: [string, string][], value: string): HTMLSelectElement {
-  const s = el("select");
-  s.id = id;
-  for (const [v, label] of options) {
-    const o = el("option", "", label);
-    o.value = v;
-    s.append(o);
-  }
-  s.value = value;
-  return s;
-}
-
-function checkbox(id: string, label: string, value: boolean): [HTMLLabelElement, HTMLInputElement] {
-  const box = el("input");
-  box.type = "checkbox";
-  box.id = id;
-  box.checked = value;
-  const l = el("label");
-  l.append(box, ` ${label}`);
-  return [l, box];
 }
 
 /** An error or reason from the engine, in the current language when it is one the view knows. */

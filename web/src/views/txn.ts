@@ -10,7 +10,7 @@
 import { catalog, type Lab } from "../pkg/distlab_wasm.js";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import { isKey, lang, t } from "../i18n";
-import { el, show } from "../dom";
+import { el, labelled, select, show } from "../dom";
 import { TxnHistory, enteredAt, isOpen, type FaultMark, type Item, type OrderLog } from "./txnHistory";
 import { drawLanes, laneAt, nodeLabel, stateLabel, type InFlight } from "./txnLanes";
 import { drawGrid } from "./txnGrid";
@@ -35,24 +35,6 @@ const LOSSES = [0, 10, 20];
 const defaultLoss = (protocol: string) => (protocol === "outbox" ? 10 : 0);
 /** Lanes top to bottom: whoever drives the order first, then the steps in order. */
 const LANE_ORDER = ["coordinator", "orchestrator", "orders", ...STEPS];
-
-function labelled(text: string, input: HTMLElement): HTMLLabelElement {
-  const l = el("label", "", `${text} `);
-  l.append(input);
-  return l;
-}
-
-function select(id: string, options: [string, string][], value: string): HTMLSelectElement {
-  const s = el("select");
-  s.id = id;
-  for (const [v, label] of options) {
-    const o = el("option", "", label);
-    o.value = v;
-    s.append(o);
-  }
-  s.value = value;
-  return s;
-}
 
 /** A payload's fields other than its type and its order, as `name=value`: a field the view names
  * in words is shown so, and a duration in µs in milliseconds. */
