@@ -435,6 +435,24 @@ fn dead_letter() -> impl Strategy<Value = Cmd> {
     })
 }
 
+/// `mq_settle` of up to three deliveries of a stream (pending ones often, by their stand-ins),
+/// each with a message id, deduplicated or not, into the effects `e1` (its ids seen in `e0`);
+/// sometimes malformed.
+fn settle() -> impl Strategy<Value = Cmd> {
+    let dedup = prop_oneof![4 => Just("1"), 2 => Just("0"), 1 => Just("2")];
+    let pairs = proptest::collection::vec((entry_id(), prop_oneof![Just("7"), Just("8")]), 0..4);
+    (stream_key(), group(), dedup, pairs, proptest::bool::weighted(0.05)).prop_map(
+        |(stream, group, dedup, pairs, odd)| {
+            let mut args = vec![group, dedup.to_owned()];
+            args.extend(pairs.into_iter().flat_map(|(entry, id)| [entry, id.to_owned()]));
+            if odd {
+                args.pop();
+            }
+            Cmd::Script { script: ScriptName::MqSettle, keys: vec![stream, "e0".to_owned(), "e1".to_owned()], args }
+        },
+    )
+}
+
 fn stream_cmd() -> impl Strategy<Value = Cmd> {
     prop_oneof![
         7 => xadd(),
@@ -452,6 +470,7 @@ fn stream_cmd() -> impl Strategy<Value = Cmd> {
         2 => xautoclaim(),
         4 => delayed(),
         2 => dead_letter(),
+        2 => settle(),
     ]
 }
 
@@ -547,6 +566,10 @@ fn resolve_pending(sim: &mut Keyspace, cmd: &Cmd) -> Cmd {
             let (group, id) = args.split_at_mut(1);
             (keys[0].clone(), group[0].clone(), id.iter_mut().take(1).collect())
         }
+        Cmd::Script { script: ScriptName::MqSettle, keys, args } if args.len() >= 2 => {
+            let group = args[0].clone();
+            (keys[0].clone(), group, args.iter_mut().skip(2).step_by(2).collect())
+        }
         _ => return cmd,
     };
     let summary = sim.apply(unix_ms(), &Cmd::XPending { key, group, range: None });
@@ -641,7 +664,8 @@ fn differential(sequences: impl Strategy<Value = Vec<Op>>, setup: &[Cmd]) {
         case.set(case.get() + 1);
         let mut sim = Keyspace::new();
         // Each case starts from an empty namespace on the real server.
-        let keys: Vec<String> = ["a", "b", "c", "d", "s1", "s2", "q", "z", "z2", "pub"].map(str::to_owned).to_vec();
+        let keys: Vec<String> =
+            ["a", "b", "c", "d", "s1", "s2", "q", "z", "z2", "pub", "e0", "e1"].map(str::to_owned).to_vec();
         runtime.block_on(backend.exec(&Cmd::Del { keys })).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let steps = setup.iter().cloned().map(Op::Cmd).map(|op| ("setup", op)).enumerate();
         let steps = steps.chain(ops.iter().cloned().map(|op| ("step", op)).enumerate());

@@ -11,10 +11,10 @@
 //! A message delivered more than `max_deliveries` times goes to the dead-letter stream with its
 //! count and its last error, acknowledged in the same atomic step (`mq_dead_letter`). Delayed
 //! messages wait in a sorted set scored by when they are due, on the server's clock, until
-//! `mq_promote` moves them into the stream. The effect is written with `consume_once` (dedup by
-//! message id in the same write as the effect) or, without dedup, a bare `HINCRBY`, and only then
-//! acked: a crash between the two redelivers a message whose effect dedup then skips, so
-//! at-least-once delivery applies each effect once.
+//! `mq_promote` moves them into the stream. A consumer handles a whole read, then writes every
+//! effect and acks every entry of it in one step (`mq_settle`, dedup by message id in the same
+//! write as the effect): a crash before that step leaves the batch pending, to be delivered again
+//! and applied once; one round trip settles ten messages instead of two a message.
 //!
 //! Every key is under one hash tag, so the queue lives in one Redis Cluster slot and its scripts
 //! may touch all of its keys.
@@ -261,9 +261,10 @@ impl Actor<StreamsProtocol> for StreamProducer {
                 // busy runtime (and a real-time one rounds up to its millisecond), and the rate
                 // must hold anyway; a long stall catches up at most ten milliseconds' worth.
                 let now = ctx.now().as_micros();
-                let earned =
-                    (now.saturating_sub(self.paced_at_us) * self.plan.per_ms / 1_000).min(self.plan.per_ms * 10);
-                if earned > 0 {
+                let earned = now.saturating_sub(self.paced_at_us) * self.plan.per_ms / 1_000;
+                // The fraction of a publish not yet earned carries over to the next tick.
+                self.paced_at_us += earned * 1_000 / self.plan.per_ms;
+                if earned > self.plan.per_ms * 10 {
                     self.paced_at_us = now;
                 }
                 self.allowance = (self.allowance + earned).min(self.plan.per_ms * 10);
@@ -282,6 +283,8 @@ impl Actor<StreamsProtocol> for StreamProducer {
     }
 }
 
+/// A consumer looks for due delayed messages and idle entries at most this often (ms).
+const SWEEP_MS: u64 = 20;
 /// How long a producer or a consumer waits before trying a failed store request again.
 const RETRY_MS: u64 = 100;
 
@@ -331,7 +334,8 @@ enum Wait {
     /// Its last error, for its dead letter.
     LastError(Entry),
     DeadLetter(Entry),
-    Effect(Entry),
+    /// A batch's effects written and its entries acked, in one step.
+    Settle(Vec<Entry>),
     Ack(Entry),
     RecordError(Entry),
 }
@@ -347,8 +351,8 @@ crate::timers! {
 }
 
 /// A member of the group: promotes due delayed messages, claims entries idle past the
-/// visibility timeout, reads new ones, and handles each: work, write the effect, ack; or record
-/// the failure and leave it pending for a redelivery.
+/// visibility timeout, reads new ones, and handles each (or records its failure and leaves it
+/// pending for a redelivery); then settles the handled ones together, effects and acks.
 #[derive(Clone, Debug)]
 pub struct StreamConsumer {
     store: NodeId,
@@ -363,6 +367,10 @@ pub struct StreamConsumer {
     working: Option<Entry>,
     /// Whether the current round found anything (else the next waits `poll_ms`).
     found: bool,
+    /// Handled entries whose effect and ack are still to be written, together.
+    done: Vec<Entry>,
+    /// When the delayed messages and the idle entries were last looked at (µs).
+    swept_at_us: Option<u64>,
 }
 
 impl StreamConsumer {
@@ -377,6 +385,8 @@ impl StreamConsumer {
             claimed: VecDeque::new(),
             working: None,
             found: false,
+            done: Vec::new(),
+            swept_at_us: None,
         }
     }
 
@@ -386,9 +396,20 @@ impl StreamConsumer {
         ctx.send(self.store, StoreMsg::Request { req: self.next_req, cmd });
     }
 
-    /// A round begins with the delayed messages now due.
-    fn promote(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
+    /// A round begins with the delayed messages now due and the entries idle past the
+    /// visibility timeout, at most every [`SWEEP_MS`] (a busy consumer reads far more often than
+    /// either can change), then reads.
+    fn round(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
         self.found = false;
+        let now = ctx.now().as_micros();
+        if self.swept_at_us.is_some_and(|at| now.saturating_sub(at) < SWEEP_MS * 1_000) {
+            return self.read(ctx);
+        }
+        self.swept_at_us = Some(now);
+        self.promote(ctx);
+    }
+
+    fn promote(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
         let cmd = Cmd::Script {
             script: ScriptName::MqPromote,
             keys: vec![self.keys.delayed(), self.keys.stream()],
@@ -436,6 +457,9 @@ impl StreamConsumer {
             return self.request(ctx, Wait::Count(e), cmd);
         }
         let Some(e) = self.inbox.pop_front() else {
+            if !self.done.is_empty() {
+                return self.settle(ctx);
+            }
             let wait = if self.found { 0 } else { self.cfg.poll_ms };
             ctx.set_timer(ConsumerTimer::Poll, SimDuration::from_millis(wait));
             return;
@@ -465,16 +489,21 @@ impl StreamConsumer {
                 Cmd::HSet { key: self.keys.errors(&self.cfg.group), fields: vec![(e.entry.clone(), error.to_owned())] };
             return self.request(ctx, Wait::RecordError(e), cmd);
         }
-        let cmd = if self.cfg.dedup {
-            Cmd::Script {
-                script: ScriptName::ConsumeOnce,
-                keys: vec![self.keys.seen(&self.cfg.group), self.keys.effects(&self.cfg.group)],
-                args: vec![e.id.to_string(), e.id.to_string()],
-            }
-        } else {
-            Cmd::HIncrBy { key: self.keys.effects(&self.cfg.group), field: e.id.to_string(), delta: 1 }
+        self.done.push(e);
+        self.next(ctx);
+    }
+
+    /// The batch's effects (deduplicated by message id when asked) and acks, in one script.
+    fn settle(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>) {
+        let batch = std::mem::take(&mut self.done);
+        let mut args = vec![self.cfg.group.clone(), if self.cfg.dedup { "1" } else { "0" }.to_owned()];
+        args.extend(batch.iter().flat_map(|e| [e.entry.clone(), e.id.to_string()]));
+        let cmd = Cmd::Script {
+            script: ScriptName::MqSettle,
+            keys: vec![self.keys.stream(), self.keys.seen(&self.cfg.group), self.keys.effects(&self.cfg.group)],
+            args,
         };
-        self.request(ctx, Wait::Effect(e), cmd);
+        self.request(ctx, Wait::Settle(batch), cmd);
     }
 
     fn ack(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>, e: Entry) {
@@ -491,12 +520,13 @@ impl StreamConsumer {
                 // comes back by XAUTOCLAIM.
                 self.inbox.clear();
                 self.claimed.clear();
+                self.done.clear();
                 ctx.set_timer(ConsumerTimer::Poll, SimDuration::from_millis(RETRY_MS));
                 return;
             }
         }
         match wait {
-            Wait::Setup => self.promote(ctx),
+            Wait::Setup => self.round(ctx),
             Wait::Promote => {
                 if let Reply::Int(n) = reply
                     && n > 0
@@ -569,13 +599,19 @@ impl StreamConsumer {
                 }
                 self.next(ctx);
             }
-            Wait::Effect(e) => {
-                match reply {
-                    Reply::Int(n) if self.cfg.dedup && n == 0 => ctx.observe(StreamObs::Skipped { id: e.id }),
-                    Reply::Int(n) => ctx.observe(StreamObs::Applied { id: e.id, first: n == 1 }),
-                    _ => {}
+            Wait::Settle(batch) => {
+                let Reply::Array(answers) = reply else { return self.next(ctx) };
+                for (e, pair) in batch.iter().zip(answers.chunks(2)) {
+                    match pair {
+                        [Reply::Int(0), _] if self.cfg.dedup => ctx.observe(StreamObs::Skipped { id: e.id }),
+                        [Reply::Int(n), _] => ctx.observe(StreamObs::Applied { id: e.id, first: *n == 1 }),
+                        _ => {}
+                    }
+                    if pair.get(1) == Some(&Reply::Int(1)) {
+                        ctx.observe(StreamObs::Acked { id: e.id });
+                    }
                 }
-                self.ack(ctx, e);
+                self.next(ctx);
             }
             Wait::Ack(e) => {
                 if reply == Reply::Int(1) {
@@ -652,7 +688,7 @@ impl Actor<StreamsProtocol> for StreamConsumer {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, StreamsProtocol>, timer: ConsumerTimer) {
         match timer {
-            ConsumerTimer::Poll => self.promote(ctx),
+            ConsumerTimer::Poll => self.round(ctx),
             ConsumerTimer::Work => {
                 if let Some(e) = self.working.take() {
                     self.handled(ctx, e);

@@ -52,10 +52,14 @@ pub enum ScriptName {
     /// copied to the dead-letter stream with its delivery count, and acknowledged, at once; the
     /// dead-letter entry's id, 0 when it was not pending.
     MqDeadLetter,
+    /// `KEYS[1] = stream`, `KEYS[2] = ids seen`, `KEYS[3] = effects`, `ARGV = group, dedup (0 or
+    /// 1), then pairs of entry id and message id`: a consumer's batch, each effect written and its
+    /// entry acked at once; two integers a pair (the effect, XACK's answer).
+    MqSettle,
 }
 
 impl ScriptName {
-    pub const ALL: [ScriptName; 12] = [
+    pub const ALL: [ScriptName; 13] = [
         ScriptName::CompareAndDelete,
         ScriptName::CompareAndPExpire,
         ScriptName::AcquireFenced,
@@ -68,6 +72,7 @@ impl ScriptName {
         ScriptName::MqPromote,
         ScriptName::MqPublish,
         ScriptName::MqDeadLetter,
+        ScriptName::MqSettle,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +88,7 @@ impl ScriptName {
             ScriptName::ConsumeOnce => "consume_once",
             ScriptName::MqPromote => "mq_promote",
             ScriptName::MqPublish => "mq_publish",
+            ScriptName::MqSettle => "mq_settle",
             ScriptName::MqDeadLetter => "mq_dead_letter",
         }
     }
@@ -102,10 +108,12 @@ impl ScriptName {
             ScriptName::MqPromote => include_str!("scripts/mq_promote.lua"),
             ScriptName::MqPublish => include_str!("scripts/mq_publish.lua"),
             ScriptName::MqDeadLetter => include_str!("scripts/mq_dead_letter.lua"),
+            ScriptName::MqSettle => include_str!("scripts/mq_settle.lua"),
         }
     }
 
-    /// `(keys, args)` counts the script expects.
+    /// `(keys, args)` counts the script expects (`mq_settle` takes any number of pairs and
+    /// checks its arguments itself).
     fn arity(self) -> (usize, usize) {
         match self {
             ScriptName::CompareAndDelete => (1, 1),
@@ -119,12 +127,14 @@ impl ScriptName {
             ScriptName::MqPromote => (2, 1),
             ScriptName::MqDeadLetter => (2, 3),
             ScriptName::MqPublish => (3, 3),
+            ScriptName::MqSettle => (3, 2),
         }
     }
 
     /// The Rust twin of [`ScriptName::lua`].
     pub(crate) fn run(self, ks: &mut Keyspace, now_ms: i64, keys: &[String], args: &[String]) -> Reply {
-        if (keys.len(), args.len()) != self.arity() {
+        let variadic = self == ScriptName::MqSettle && keys.len() == 3;
+        if (keys.len(), args.len()) != self.arity() && !variadic {
             let (k, a) = self.arity();
             return Reply::Error(format!(
                 "ERR script {} takes {k} key(s) and {a} argument(s), got {} and {}",
@@ -159,6 +169,7 @@ impl ScriptName {
             ScriptName::MqPromote => return Lua { ks, now_ms }.mq_promote(keys, args).unwrap_or_else(|e| e),
             ScriptName::MqDeadLetter => return Lua { ks, now_ms }.mq_dead_letter(keys, args).unwrap_or_else(|e| e),
             ScriptName::MqPublish => return Lua { ks, now_ms }.mq_publish(keys, args).unwrap_or_else(|e| e),
+            ScriptName::MqSettle => return Lua { ks, now_ms }.mq_settle(keys, args).unwrap_or_else(|e| e),
             ScriptName::CompareAndDelete | ScriptName::CompareAndPExpire => {}
         }
         let key = &keys[0];
@@ -445,6 +456,32 @@ impl Lua<'_> {
         }
         self.call(Cmd::HSet { key: keys[0].clone(), fields: vec![(args[0].clone(), "1".to_owned())] })?;
         Ok(Reply::Int(1))
+    }
+
+    /// The twin of `mq_settle.lua`.
+    fn mq_settle(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
+        if args.len() < 2 || !args.len().is_multiple_of(2) || (args[1] != "0" && args[1] != "1") {
+            return Ok(Reply::err(
+                "ERR mq_settle: give the group, 0 or 1 for dedup, then pairs of entry and message ids",
+            ));
+        }
+        let (group, dedup) = (&args[0], args[1] == "1");
+        let mut out = Vec::new();
+        for pair in args[2..].chunks(2) {
+            let (entry, id) = (&pair[0], &pair[1]);
+            let applied = if !dedup {
+                self.hincrby(&keys[2], id, 1)?
+            } else if self.hget_is_nil(&keys[1], id)? {
+                self.call(Cmd::HSet { key: keys[1].clone(), fields: vec![(id.clone(), "1".to_owned())] })?;
+                self.hincrby(&keys[2], id, 1)?;
+                1
+            } else {
+                0
+            };
+            out.push(Reply::Int(applied));
+            out.push(self.call(Cmd::XAck { key: keys[0].clone(), group: group.clone(), ids: vec![entry.clone()] })?);
+        }
+        Ok(Reply::Array(out))
     }
 
     /// The twin of `mq_dead_letter.lua`.

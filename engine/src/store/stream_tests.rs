@@ -582,3 +582,45 @@ fn mq_publish_publishes_each_id_once_at_once_or_delayed_by_the_servers_clock() {
     let wrong = script(ScriptName::MqPublish, &["str", "q", "delayed"], &["4", "m4", "0"]);
     assert_eq!(ks.apply(0, &wrong), err(WRONGTYPE));
 }
+
+#[test]
+fn mq_settle_applies_and_acks_a_batch_once() {
+    let mut ks = Keyspace::new();
+    ks.apply(0, &Cmd::XGroupCreate { key: s("q"), group: s("g"), id: s("0"), mkstream: true });
+    for (id, m) in [("1-0", "7"), ("2-0", "8")] {
+        ks.apply(
+            0,
+            &Cmd::XAdd { key: s("q"), no_mkstream: false, maxlen: None, id: s(id), fields: vec![(s("id"), s(m))] },
+        );
+    }
+    let read = Cmd::XReadGroup {
+        group: s("g"),
+        consumer: s("c"),
+        count: None,
+        block_ms: None,
+        streams: vec![(s("q"), s(">"))],
+    };
+    ks.apply(0, &read);
+    let settle = |dedup: &str, pairs: &[&str]| {
+        let mut args = vec!["g", dedup];
+        args.extend(pairs);
+        script(ScriptName::MqSettle, &["q", "seen", "effects"], &args)
+    };
+    let ints = |v: &[i64]| arr(v.iter().map(|n| Reply::Int(*n)).collect());
+    assert_eq!(ks.apply(1, &settle("1", &["1-0", "7", "2-0", "8"])), ints(&[1, 1, 1, 1]), "applied and acked");
+    assert_eq!(ks.apply(2, &settle("1", &["1-0", "7"])), ints(&[0, 0]), "a redelivery: skipped, and no longer pending");
+    assert_eq!(ks.apply(3, &settle("0", &["1-0", "7"])), ints(&[2, 0]), "without dedup the effect counts again");
+    assert_eq!(ks.apply(3, &settle("1", &[])), arr(vec![]), "an empty batch");
+    for bad in [
+        settle("2", &["1-0", "7"]),
+        settle("1", &["1-0"]),
+        script(ScriptName::MqSettle, &["q", "seen", "effects"], &["g"]),
+    ] {
+        assert_eq!(ks.apply(4, &bad).error_code(), Some("ERR"), "{bad:?}");
+    }
+    assert_eq!(
+        ks.apply(4, &Cmd::XPending { key: s("q"), group: s("g"), range: None }),
+        arr(vec![Reply::Int(0), Reply::Nil, Reply::Nil, Reply::Nil]),
+        "the batch left nothing pending"
+    );
+}

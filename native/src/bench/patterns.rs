@@ -153,7 +153,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         name: "mq",
         baseline: "XADD",
-        about: "the reliable queue on Redis Streams (46.2): 2 producers (mq_publish, 16 in flight each), 10 consumers in one group reading COUNT 10, each effect written with consume_once, then XACK; ops are acked messages, latency is publish to ack (--clients does not apply)",
+        about: "the reliable queue on Redis Streams (46.2): 8 producers (mq_publish, 16 in flight each), 10 consumers in one group reading COUNT 10 and settling each read's effects and acks in one mq_settle; ops are acked messages, latency is publish to ack (--clients does not apply)",
         stores_min: 1,
         run: |target, opts, progress| Box::pin(queue(target, opts, progress, "mq", 1, 10, 0)),
     },
@@ -454,7 +454,8 @@ async fn queue(
     };
     let run = MqRun {
         tag: name.to_owned(),
-        producers: 2,
+        // Enough publishes in flight to keep ten consumers busy; two for the offered load.
+        producers: if per_ms > 0 { 2 } else { 8 },
         consumers: members,
         messages,
         fail_percent: 0,
