@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::Args;
-use distlab::backend::new_prefix;
 use distlab::mq::{Kills, MqRun, MqStats, run_queue};
-use distlab::target::{Target, TargetSpec};
+use distlab::target::Target;
 use distlab_engine::mq::streams::StreamAudit;
 
 use crate::bench_cmd::TargetArgs;
@@ -140,22 +139,8 @@ impl MqArgs {
 }
 
 pub async fn run(args: &MqArgs) -> Result<Outcome, Failure> {
-    let spec = args.target.spec();
-    if matches!(spec, TargetSpec::Nodes(_)) {
-        return Err(Failure::bad_input(anyhow!(
-            "a queue's keys live on one store: give --redis or --cluster (--redis-nodes is for Redlock)"
-        )));
-    }
-    let prefix = match &args.name {
-        Some(_) if matches!(spec, TargetSpec::Embedded) => {
-            return Err(Failure::bad_input(anyhow!(
-                "--name keeps a queue in Redis to resume it; the embedded server does not outlive this process: give --redis or --cluster"
-            )));
-        }
-        Some(name) => format!("distlab:mq-{name}:"),
-        None => new_prefix(),
-    };
-    let target = Target::connect_with(&spec, &prefix, 1).await.map_err(Failure::bad_input)?;
+    let (target, prefix) =
+        crate::resume::connect(&args.target.spec(), "mq", "a queue's", "a queue", args.name.as_deref()).await?;
     if !args.json {
         println!("{}", target.description);
     }

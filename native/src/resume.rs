@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use distlab::backend::Backend;
-use distlab::target::Target;
+use distlab::backend::{Backend, new_prefix};
+use distlab::target::{Target, TargetSpec};
 use distlab_engine::store::{Cmd, Reply, SetCondition};
 
 use crate::Failure;
@@ -82,4 +82,32 @@ pub fn print<R: serde::Serialize>(
         text(&mut out, report)
     };
     printed.map_err(|e| Failure::runtime(anyhow::Error::new(e).context("printing the report")))
+}
+
+/// Connects a long command to its one store, under the run's namespace: `distlab:<command>-<name>:`
+/// for a named run (which needs a Redis that outlives the process), a fresh one otherwise.
+/// `whose` and `kept` word the refusals (`a queue's` keys, `--name` keeps `a queue`).
+pub async fn connect(
+    spec: &TargetSpec,
+    command: &str,
+    whose: &str,
+    kept: &str,
+    name: Option<&str>,
+) -> Result<(Target, String), Failure> {
+    if matches!(spec, TargetSpec::Nodes(_)) {
+        return Err(Failure::bad_input(anyhow!(
+            "{whose} keys live on one store: give --redis or --cluster (--redis-nodes is for Redlock)"
+        )));
+    }
+    let prefix = match name {
+        Some(_) if matches!(spec, TargetSpec::Embedded) => {
+            return Err(Failure::bad_input(anyhow!(
+                "--name keeps {kept} in Redis to resume it; the embedded server does not outlive this process: give --redis or --cluster"
+            )));
+        }
+        Some(name) => format!("distlab:{command}-{name}:"),
+        None => new_prefix(),
+    };
+    let target = Target::connect_with(spec, &prefix, 1).await.map_err(Failure::bad_input)?;
+    Ok((target, prefix))
 }

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use clap::Args;
-use distlab::backend::new_prefix;
 use distlab::saga::{SagaRun, SagaStats};
-use distlab::target::{Target, TargetSpec};
+use distlab::target::Target;
 use distlab_engine::txn::saga_store::{SagaAudit, SagaStoreObs};
 
 use crate::bench_cmd::TargetArgs;
@@ -64,22 +63,8 @@ struct SagaReport {
 }
 
 pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
-    let spec = args.target.spec();
-    if matches!(spec, TargetSpec::Nodes(_)) {
-        return Err(Failure::bad_input(anyhow!(
-            "a saga's keys live on one store: give --redis or --cluster (--redis-nodes is for Redlock)"
-        )));
-    }
-    let prefix = match &args.name {
-        Some(_) if matches!(spec, TargetSpec::Embedded) => {
-            return Err(Failure::bad_input(anyhow!(
-                "--name keeps a run's state in Redis to resume it; the embedded server does not outlive this process: give --redis or --cluster"
-            )));
-        }
-        Some(name) => format!("distlab:saga-{name}:"),
-        None => new_prefix(),
-    };
-    let target = Target::connect_with(&spec, &prefix, 1).await.map_err(Failure::bad_input)?;
+    let (target, prefix) =
+        crate::resume::connect(&args.target.spec(), "saga", "a saga's", "a run's state", args.name.as_deref()).await?;
     if !args.json {
         println!("{}", target.description);
     }
