@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use distlab_engine::store::{Cmd, Keyspace, Reply, ScriptName};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 
 use crate::reply;
@@ -48,11 +48,27 @@ impl std::fmt::Debug for Scripts {
     }
 }
 
+/// How long connecting to a server, or its answer to one request, may take before it counts as
+/// unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How every standalone connection is managed: bounded waits, and one reconnection attempt.
+pub fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(CONNECT_TIMEOUT))
+        .set_number_of_retries(1)
+}
+
 #[derive(Clone)]
 enum Conn {
-    Standalone(ConnectionManager),
+    /// The connection, and the client that opened it (for [`Backend::own_connection`]).
+    Standalone(ConnectionManager, Box<redis::Client>),
     Cluster(ClusterConnection),
-    Memory { keyspace: Arc<Mutex<Keyspace>>, epoch: Instant },
+    Memory {
+        keyspace: Arc<Mutex<Keyspace>>,
+        epoch: Instant,
+    },
 }
 
 /// One store the runner talks to. Cheap to clone: clones share the connection.
@@ -70,7 +86,7 @@ pub struct Backend {
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.conn {
-            Conn::Standalone(_) => "standalone",
+            Conn::Standalone(..) => "standalone",
             Conn::Cluster(_) => "cluster",
             Conn::Memory { .. } => "memory",
         };
@@ -79,8 +95,18 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    pub fn standalone(con: ConnectionManager, prefix: &str) -> Self {
-        Backend::new(Conn::Standalone(con), prefix, None)
+    pub fn standalone(con: ConnectionManager, client: redis::Client, prefix: &str) -> Self {
+        Backend::new(Conn::Standalone(con, Box::new(client)), prefix, None)
+    }
+
+    /// The same server and prefix on a connection of its own, for a command that waits at the
+    /// server (`XREADGROUP … BLOCK`): on the shared connection it would hold up every request
+    /// behind it. `None` where there is none to have: a cluster (whose connection to each node
+    /// is shared) and the in-memory store.
+    pub async fn own_connection(&self) -> Result<Option<Backend>, BackendError> {
+        let Conn::Standalone(_, client) = &self.conn else { return Ok(None) };
+        let con = ConnectionManager::new_with_config((**client).clone(), manager_config()).await?;
+        Ok(Some(Backend::standalone(con, (**client).clone(), &self.prefix)))
     }
 
     pub fn cluster(con: ClusterConnection, info: redis::ConnectionInfo, prefix: &str) -> Self {
@@ -115,7 +141,7 @@ impl Backend {
     pub async fn exec(&self, cmd: &Cmd) -> Result<Reply, BackendError> {
         let prefixed = cmd.with_key_prefix(&self.prefix);
         let reply = match &self.conn {
-            Conn::Standalone(con) => self.exec_on(&mut con.clone(), &prefixed).await?,
+            Conn::Standalone(con, _) => self.exec_on(&mut con.clone(), &prefixed).await?,
             Conn::Cluster(con) => self.exec_on(&mut con.clone(), &prefixed).await?,
             Conn::Memory { keyspace, epoch } => memory_apply(keyspace, *epoch, &prefixed),
         };
@@ -155,7 +181,7 @@ impl Backend {
         let prefixed: Vec<Cmd> = cmds.iter().map(|c| c.with_key_prefix(&self.prefix)).collect();
         let replies = match &self.conn {
             Conn::Memory { keyspace, epoch } => prefixed.iter().map(|c| memory_apply(keyspace, *epoch, c)).collect(),
-            Conn::Standalone(con) => self.pipeline_on(&mut con.clone(), &prefixed).await?,
+            Conn::Standalone(con, _) => self.pipeline_on(&mut con.clone(), &prefixed).await?,
             Conn::Cluster(con) => self.pipeline_on(&mut con.clone(), &prefixed).await?,
         };
         Ok(cmds.iter().zip(replies).map(|(cmd, reply)| cmd.reply_without_key_prefix(&self.prefix, reply)).collect())
@@ -220,7 +246,7 @@ impl Backend {
     pub async fn delete_own_keys(&self) -> Result<u64, BackendError> {
         match &self.conn {
             Conn::Memory { .. } => Ok(0), // the keyspace dies with the process
-            Conn::Standalone(con) => delete_prefix(&mut con.clone(), &self.prefix).await,
+            Conn::Standalone(con, _) => delete_prefix(&mut con.clone(), &self.prefix).await,
             Conn::Cluster(con) => {
                 let mut total = 0;
                 for info in self.cluster_masters(&mut con.clone()).await? {

@@ -40,12 +40,12 @@ pub struct MqRun {
     pub delay_ms: u64,
     pub visibility_ms: u64,
     pub max_deliveries: u64,
-    /// `COUNT` of each read and claim.
+    /// Messages per publish call, and `COUNT` of each read and claim.
     pub batch: u64,
     /// A handler works from `work_us.0` to `work_us.1` µs.
     pub work_us: (u64, u64),
     pub dedup: bool,
-    /// Publishes in flight per producer.
+    /// Publish calls in flight per producer.
     pub window: usize,
     /// Publishes per millisecond per producer (0: as fast as the window allows).
     pub per_ms: u64,
@@ -65,6 +65,7 @@ impl MqRun {
             delay_every: self.delay_every,
             delay_ms: self.delay_ms,
             poison_every: self.poison_every,
+            batch: usize::try_from(self.batch).unwrap_or(usize::MAX),
             window: self.window,
             per_ms: self.per_ms,
         }
@@ -91,25 +92,26 @@ impl MqRun {
     /// Consumer `i` of the queue's group.
     pub fn consumer_world(
         &self,
-        backend: &Backend,
+        via: &ConsumerBackend,
         i: u64,
         seed: u64,
         sink: Sink<StreamsProtocol>,
     ) -> LiveWorld<StreamsProtocol> {
-        self.member_world(backend, GROUP, i, seed, sink)
+        self.member_world(via, GROUP, i, seed, sink)
     }
 
     /// Consumer `i` of `group` (a subscriber of the stream when it is not the queue's group).
     pub fn member_world(
         &self,
-        backend: &Backend,
+        via: &ConsumerBackend,
         group: &str,
         i: u64,
         seed: u64,
         sink: Sink<StreamsProtocol>,
     ) -> LiveWorld<StreamsProtocol> {
         let mut world = LiveWorld::new(seed).with_sink(sink);
-        let store = world.add_store("redis", backend.clone());
+        let store = world.add_store("redis", via.shared.clone());
+        let reader = via.own.as_ref().map(|own| world.add_store("redis-reader", own.clone()));
         let cfg = ConsumeConfig {
             group: group.to_owned(),
             name: Self::consumer_name(i),
@@ -120,9 +122,11 @@ impl MqRun {
             work_max_us: self.work_us.1,
             fail: Ratio::percent(self.fail_percent),
             dedup: self.dedup,
-            poll_ms: POLL_MS,
+            poll_ms: if reader.is_some() { 0 } else { POLL_MS },
+            block_ms: if reader.is_some() { BLOCK_MS } else { 0 },
         };
-        world.add_actor(Self::consumer_name(i), StreamConsumer::new(store, self.keys(), cfg));
+        let consumer = StreamConsumer::new(store, self.keys(), cfg);
+        world.add_actor(Self::consumer_name(i), reader.map_or(consumer.clone(), |r| consumer.with_reader(r)));
         world
     }
 
@@ -153,9 +157,29 @@ impl MqRun {
     }
 }
 
-/// A consumer with nothing to do asks again after this long: the latency of a message that
-/// arrives at an idle queue (an empty `XREADGROUP` a millisecond per consumer costs Redis little).
+/// A consumer with nothing to do and no connection of its own asks again after this long: the
+/// latency of a message that arrives at an idle queue (an empty `XREADGROUP` a millisecond per
+/// consumer costs Redis little, but a millisecond timer fires up to two milliseconds later).
 const POLL_MS: u64 = 1;
+/// A consumer whose queue is empty waits at the server this long for new entries, on a
+/// connection of its own, and is handed one the moment it is added; no longer than the sweep for
+/// delayed messages (20 ms), so that those are promoted on time.
+const BLOCK_MS: u64 = 20;
+
+/// The backends a consumer talks through: the shared connection, where the server takes many
+/// clients' requests in one read, and where the target allows one (a standalone Redis) a
+/// connection of its own for reads that wait at the server; without it, an idle consumer polls.
+#[derive(Clone, Debug)]
+pub struct ConsumerBackend {
+    shared: Backend,
+    own: Option<Backend>,
+}
+
+impl ConsumerBackend {
+    pub async fn connect(shared: &Backend) -> Result<ConsumerBackend, BackendError> {
+        Ok(ConsumerBackend { shared: shared.clone(), own: shared.own_connection().await? })
+    }
+}
 /// How often the run looks at Redis to see whether every message is settled.
 const CHECK_EVERY: Duration = Duration::from_millis(100);
 
@@ -299,9 +323,13 @@ pub async fn run_queue(
         run.producer_world(backend, 1, sink.clone()),
         StopWhen::Observations { count: producers, at_most: timeout },
     ));
+    let mut links = BTreeMap::new();
+    for i in 0..run.consumers {
+        links.insert(i, ConsumerBackend::connect(backend).await?);
+    }
     let consumer = |i: u64, incarnation: u64| {
         let world = run
-            .consumer_world(backend, i, 1_000 * (incarnation + 1) + i, sink.clone())
+            .consumer_world(&links[&i], i, 1_000 * (incarnation + 1) + i, sink.clone())
             .with_progress(Rc::clone(&settled), counts);
         Task::spawn(world, StopWhen::After(timeout))
     };

@@ -56,7 +56,7 @@ pub struct MqArgs {
     /// Deliveries before a message is dead-lettered.
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1_000))]
     max_deliveries: u64,
-    /// Entries per read and claim (COUNT).
+    /// Messages per publish call, and entries per read and claim (COUNT).
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     batch: u64,
     /// Each handler works a random time up to this long, in µs.

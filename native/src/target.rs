@@ -2,16 +2,10 @@
 //! clear line: unreachable, wrong password, a replica, or cluster mode where standalone was asked
 //! (and the reverse).
 
-use std::time::Duration;
-
 use redis::IntoConnectionInfo;
-use redis::aio::ConnectionManagerConfig;
 
-use crate::backend::{Backend, new_prefix};
+use crate::backend::{Backend, CONNECT_TIMEOUT, manager_config, new_prefix};
 use crate::server::{LocalRedis, find_on_path};
-
-/// How long connecting to a server may take before it counts as unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the user asked for on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,11 +171,7 @@ async fn within<T>(url: &str, step: impl Future<Output = redis::RedisResult<T>>)
 
 async fn standalone(url: &str, prefix: &str) -> Result<Backend, TargetError> {
     let (client, _) = client(url)?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(CONNECT_TIMEOUT))
-        .set_response_timeout(Some(CONNECT_TIMEOUT))
-        .set_number_of_retries(1);
-    let mut con = within(url, redis::aio::ConnectionManager::new_with_config(client, config)).await?;
+    let mut con = within(url, redis::aio::ConnectionManager::new_with_config(client.clone(), manager_config())).await?;
     let info: String =
         redis::cmd("INFO").arg("replication").query_async(&mut con).await.map_err(|e| connect_error(url, &e))?;
     if info.lines().any(|l| l.trim() == "role:slave") {
@@ -192,7 +182,7 @@ async fn standalone(url: &str, prefix: &str) -> Result<Backend, TargetError> {
     if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
         return Err(TargetError::UnexpectedCluster { url: redact(url) });
     }
-    Ok(Backend::standalone(con, prefix))
+    Ok(Backend::standalone(con, client, prefix))
 }
 
 async fn cluster(url: &str, prefix: &str) -> Result<Backend, TargetError> {

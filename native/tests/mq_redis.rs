@@ -142,6 +142,56 @@ fn the_queue_runs_on_a_redis_cluster_in_one_slot() {
     assert_eq!(r["audit"]["applied"].as_u64().unwrap() + r["audit"]["dead_lettered"].as_u64().unwrap(), 2000, "{r}");
 }
 
+/// Consumers of a standalone Redis with nothing to read wait at the server (`XREADGROUP … BLOCK`
+/// on a connection each of their own) instead of polling it: while every message is still
+/// delayed, every consumer is seen blocked there, and each is handed its messages once due.
+#[test]
+fn idle_consumers_wait_at_the_server_on_connections_of_their_own() {
+    let server = LocalRedis::start().unwrap();
+    let child = mq(&[
+        "--redis",
+        &server.url(),
+        "--messages",
+        "30",
+        "--consumers",
+        "3",
+        "--delay-every",
+        "1",
+        "--delay-ms",
+        "1500",
+        "--kill-consumers",
+        "0",
+        "--poison-every",
+        "0",
+        "--fail-percent",
+        "0",
+        "--json",
+    ])
+    .spawn()
+    .unwrap();
+    let mut con = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let started = Instant::now();
+    let mut most_blocked = 0;
+    while started.elapsed() < Duration::from_millis(1_200) {
+        let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
+        let blocked = clients
+            .lines()
+            .filter(|l| {
+                let field = |name: &str| l.split(' ').find_map(|kv| kv.strip_prefix(name)).unwrap_or("");
+                field("cmd=") == "xreadgroup" && field("flags=").contains('b')
+            })
+            .count();
+        most_blocked = most_blocked.max(blocked);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(most_blocked, 3, "every idle consumer blocked at the server at once");
+    let r = report(&out);
+    assert_eq!(r["holds"], true, "{r}");
+    assert_eq!(r["audit"]["applied"], 30, "{r}");
+}
+
 #[test]
 fn without_dedup_redeliveries_apply_effects_twice_and_the_report_says_so() {
     let server = LocalRedis::start().unwrap();

@@ -144,8 +144,8 @@ fn every_scenario_trace_hash_is_pinned() {
         election {} seed 2: 0xf9995c08ee3310aa
         mq {} seed 1: 0x448528c0067f031e
         mq {} seed 2: 0x980b47828630a101
-        mq-streams {} seed 1: 0x96fd0ead18c62b81
-        mq-streams {} seed 2: 0x98ce8029a176b3f7
+        mq-streams {} seed 1: 0xadae39cc449ccdfb
+        mq-streams {} seed 2: 0x262c183b52260f54
         cache {} seed 1: 0x2144a16f780c7803
         cache {} seed 2: 0x4ea57f2d84684e1d
         lock {} seed 1: 0xb2fbc800bdb61d72

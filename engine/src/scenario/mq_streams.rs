@@ -94,6 +94,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
             delay_every: cfg.delay_every,
             delay_ms: cfg.delay_ms,
             poison_every: cfg.poison_every,
+            batch: usize::try_from(cfg.batch).unwrap_or(usize::MAX),
             window: 4,
             per_ms: 0,
         };
@@ -112,6 +113,7 @@ pub(super) fn build(setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>
             fail: Ratio::percent(cfg.fail_percent),
             dedup: cfg.dedup,
             poll_ms: 20,
+            block_ms: 0,
         };
         let k = keys.clone();
         sim.add_node(consume.name.clone(), move |_| StreamConsumer::new(store, k.clone(), consume.clone()))?;

@@ -86,6 +86,13 @@ pub enum Cmd {
         key: String,
         fields: Vec<(String, String)>,
     },
+    /// `HSETNX`: the field set only if it is absent; 1 set, 0 present already. A dedup record's
+    /// test-and-set in one command (46.2's idempotent consumer).
+    HSetNx {
+        key: String,
+        field: String,
+        value: String,
+    },
     HGet {
         key: String,
         field: String,
@@ -267,6 +274,7 @@ impl Cmd {
             Cmd::Incr { .. } => "INCR",
             Cmd::IncrBy { .. } => "INCRBY",
             Cmd::HSet { .. } => "HSET",
+            Cmd::HSetNx { .. } => "HSETNX",
             Cmd::HGet { .. } => "HGET",
             Cmd::HDel { .. } => "HDEL",
             Cmd::HGetAll { .. } => "HGETALL",
@@ -341,6 +349,7 @@ impl Cmd {
             | Cmd::Incr { key }
             | Cmd::IncrBy { key, .. }
             | Cmd::HSet { key, .. }
+            | Cmd::HSetNx { key, .. }
             | Cmd::HGet { key, .. }
             | Cmd::HDel { key, .. }
             | Cmd::HGetAll { key }
@@ -397,6 +406,7 @@ impl Cmd {
                 a.extend(fields.iter().flat_map(|(f, v)| [s(f), s(v)]));
                 a
             }
+            Cmd::HSetNx { key, field, value } => vec![s(key), s(field), s(value)],
             Cmd::HGet { key, field } => vec![s(key), s(field)],
             Cmd::HDel { key, fields } => std::iter::once(s(key)).chain(fields.iter().cloned()).collect(),
             Cmd::HIncrBy { key, field, delta } => vec![s(key), s(field), delta.to_string()],

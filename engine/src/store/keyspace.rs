@@ -114,6 +114,7 @@ impl Keyspace {
             Cmd::Incr { key } => self.incr_by(now_ms, key, 1),
             Cmd::IncrBy { key, delta } => self.incr_by(now_ms, key, *delta),
             Cmd::HSet { key, fields } => self.hset(now_ms, key, fields),
+            Cmd::HSetNx { key, field, value } => self.hsetnx(now_ms, key, field, value),
             Cmd::HGet { key, field } => self.hget(now_ms, key, field),
             Cmd::HDel { key, fields } => self.hdel(now_ms, key, fields),
             Cmd::HGetAll { key } => self.hgetall(now_ms, key),
@@ -312,6 +313,18 @@ impl Keyspace {
             Ok(Some(h)) => {
                 let added = fields.iter().filter(|(f, v)| h.insert(f.clone(), v.clone()).is_none()).count();
                 Reply::Int(count(added))
+            }
+            Ok(None) => Reply::Int(0),
+            Err(e) => e,
+        }
+    }
+
+    fn hsetnx(&mut self, now_ms: i64, key: &str, field: &str, value: &str) -> Reply {
+        match self.hash(now_ms, key, true) {
+            Ok(Some(h)) if h.contains_key(field) => Reply::Int(0),
+            Ok(Some(h)) => {
+                h.insert(field.to_owned(), value.to_owned());
+                Reply::Int(1)
             }
             Ok(None) => Reply::Int(0),
             Err(e) => e,

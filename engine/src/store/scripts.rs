@@ -44,17 +44,18 @@ pub enum ScriptName {
     /// member due by the server's clock becomes a stream entry `msg = member` (46.2's delayed
     /// delivery); how many moved.
     MqPromote,
-    /// `KEYS[1] = ids published`, `KEYS[2] = stream`, `KEYS[3] = delayed`, `ARGV = id, body,
-    /// delay ms`: an idempotent publish, to the stream at once or to the delayed set scored by the
-    /// server's clock plus the delay; 1 published, 0 published before.
+    /// `KEYS[1] = ids published`, `KEYS[2] = stream`, `KEYS[3] = delayed`, `ARGV = triples of id,
+    /// body, delay ms`: idempotent publishes, each to the stream at once or to the delayed set
+    /// scored by the server's clock plus its delay; an integer a triple (1 published, 0 published
+    /// before).
     MqPublish,
     /// `KEYS[1] = stream`, `KEYS[2] = dead letters`, `ARGV = group, id, last error`: a pending entry
     /// copied to the dead-letter stream with its delivery count, and acknowledged, at once; the
     /// dead-letter entry's id, 0 when it was not pending.
     MqDeadLetter,
-    /// `KEYS[1] = stream`, `KEYS[2] = ids seen`, `KEYS[3] = effects`, `ARGV = group, dedup (0 or
-    /// 1), then pairs of entry id and message id`: a consumer's batch, each effect written and its
-    /// entry acked at once; two integers a pair (the effect, XACK's answer).
+    /// `KEYS[1] = stream`, `KEYS[2] = effects`, `ARGV = group, dedup (0 or 1), then pairs of entry
+    /// id and message id`: a consumer's batch, each effect written (once by `HSETNX` with dedup)
+    /// and its entry acked at once; two integers a pair (the effect, XACK's answer).
     MqSettle,
 }
 
@@ -112,8 +113,8 @@ impl ScriptName {
         }
     }
 
-    /// `(keys, args)` counts the script expects (`mq_settle` takes any number of pairs and
-    /// checks its arguments itself).
+    /// `(keys, args)` counts the script expects (`mq_publish` and `mq_settle` take any number of
+    /// triples or pairs and check their arguments themselves).
     fn arity(self) -> (usize, usize) {
         match self {
             ScriptName::CompareAndDelete => (1, 1),
@@ -127,13 +128,17 @@ impl ScriptName {
             ScriptName::MqPromote => (2, 1),
             ScriptName::MqDeadLetter => (2, 3),
             ScriptName::MqPublish => (3, 3),
-            ScriptName::MqSettle => (3, 2),
+            ScriptName::MqSettle => (2, 2),
         }
     }
 
     /// The Rust twin of [`ScriptName::lua`].
     pub(crate) fn run(self, ks: &mut Keyspace, now_ms: i64, keys: &[String], args: &[String]) -> Reply {
-        let variadic = self == ScriptName::MqSettle && keys.len() == 3;
+        let variadic = match self {
+            ScriptName::MqPublish => keys.len() == 3,
+            ScriptName::MqSettle => keys.len() == 2,
+            _ => false,
+        };
         if (keys.len(), args.len()) != self.arity() && !variadic {
             let (k, a) = self.arity();
             return Reply::Error(format!(
@@ -262,6 +267,15 @@ impl Lua<'_> {
     /// `redis.call("HGET", key, field) == false`.
     fn hget_is_nil(&mut self, key: &str, field: &str) -> Result<bool, Reply> {
         Ok(self.call(Cmd::HGet { key: key.to_owned(), field: field.to_owned() })? == Reply::Nil)
+    }
+
+    /// `redis.call("HSETNX", key, field, "1")`.
+    fn hsetnx(&mut self, key: &str, field: &str) -> Result<i64, Reply> {
+        let cmd = Cmd::HSetNx { key: key.to_owned(), field: field.to_owned(), value: "1".to_owned() };
+        match self.call(cmd)? {
+            Reply::Int(n) => Ok(n),
+            other => Err(Reply::Error(format!("ERR unexpected HSETNX reply {other:?}"))),
+        }
     }
 
     fn hincrby(&mut self, key: &str, field: &str, delta: i64) -> Result<i64, Reply> {
@@ -434,28 +448,43 @@ impl Lua<'_> {
 
     /// The twin of `mq_publish.lua`.
     fn mq_publish(&mut self, keys: &[String], args: &[String]) -> Result<Reply, Reply> {
-        let Some(delay) = plain_integer(&args[2]) else {
+        if args.is_empty() || !args.len().is_multiple_of(3) {
+            return Ok(Reply::err("ERR mq_publish: give triples of a message id, its body and its delay in ms"));
+        }
+        let Some(delays) = args.chunks(3).map(|t| plain_integer(&t[2])).collect::<Option<Vec<_>>>() else {
             return Ok(Reply::err("ERR mq_publish: the delay must be a non-negative integer"));
         };
-        if !self.hget_is_nil(&keys[0], &args[0])? {
-            return Ok(Reply::Int(0));
+        let mut out = Vec::with_capacity(delays.len());
+        for (triple, delay) in args.chunks(3).zip(delays) {
+            let (id, body) = (&triple[0], &triple[1]);
+            if self.hsetnx(&keys[0], id)? == 0 {
+                out.push(Reply::Int(0));
+                continue;
+            }
+            let written = if delay > 0 {
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "milliseconds since 1970 plus a delay: well within 2^53"
+                )]
+                let due = (self.now_ms + delay) as f64;
+                self.call(Cmd::ZAdd { key: keys[2].clone(), members: vec![(due, format!("{id}|{body}"))] })
+            } else {
+                let fields = vec![("id".to_owned(), id.clone()), ("body".to_owned(), body.clone())];
+                self.call(Cmd::XAdd {
+                    key: keys[1].clone(),
+                    no_mkstream: false,
+                    maxlen: None,
+                    id: "*".to_owned(),
+                    fields,
+                })
+            };
+            if let Err(error) = written {
+                self.call(Cmd::HDel { key: keys[0].clone(), fields: vec![id.clone()] })?;
+                return Ok(error);
+            }
+            out.push(Reply::Int(1));
         }
-        if delay > 0 {
-            #[expect(clippy::cast_precision_loss, reason = "milliseconds since 1970 plus a delay: well within 2^53")]
-            let due = (self.now_ms + delay) as f64;
-            self.call(Cmd::ZAdd { key: keys[2].clone(), members: vec![(due, format!("{}|{}", args[0], args[1]))] })?;
-        } else {
-            let fields = vec![("id".to_owned(), args[0].clone()), ("body".to_owned(), args[1].clone())];
-            self.call(Cmd::XAdd {
-                key: keys[1].clone(),
-                no_mkstream: false,
-                maxlen: None,
-                id: "*".to_owned(),
-                fields,
-            })?;
-        }
-        self.call(Cmd::HSet { key: keys[0].clone(), fields: vec![(args[0].clone(), "1".to_owned())] })?;
-        Ok(Reply::Int(1))
+        Ok(Reply::Array(out))
     }
 
     /// The twin of `mq_settle.lua`.
@@ -469,15 +498,7 @@ impl Lua<'_> {
         let mut out = Vec::new();
         for pair in args[2..].chunks(2) {
             let (entry, id) = (&pair[0], &pair[1]);
-            let applied = if !dedup {
-                self.hincrby(&keys[2], id, 1)?
-            } else if self.hget_is_nil(&keys[1], id)? {
-                self.call(Cmd::HSet { key: keys[1].clone(), fields: vec![(id.clone(), "1".to_owned())] })?;
-                self.hincrby(&keys[2], id, 1)?;
-                1
-            } else {
-                0
-            };
+            let applied = if dedup { self.hsetnx(&keys[1], id)? } else { self.hincrby(&keys[1], id, 1)? };
             out.push(Reply::Int(applied));
             out.push(self.call(Cmd::XAck { key: keys[0].clone(), group: group.clone(), ids: vec![entry.clone()] })?);
         }

@@ -552,15 +552,23 @@ fn mq_dead_letter_moves_a_pending_entry_once() {
 #[test]
 fn mq_publish_publishes_each_id_once_at_once_or_delayed_by_the_servers_clock() {
     let mut ks = Keyspace::new();
-    let publish =
-        |id: &str, body: &str, delay: &str| script(ScriptName::MqPublish, &["pub", "q", "delayed"], &[id, body, delay]);
-    assert_eq!(ks.apply(1_000, &publish("1", "m1", "0")), Reply::Int(1));
-    assert_eq!(ks.apply(1_001, &publish("1", "other", "0")), Reply::Int(0), "an id is published once");
-    assert_eq!(ks.apply(1_002, &publish("2", "m2", "250")), Reply::Int(1));
-    assert_eq!(ks.apply(1_003, &publish("2", "m2", "250")), Reply::Int(0), "delayed ones too");
+    let batch = |triples: &[&str]| script(ScriptName::MqPublish, &["pub", "q", "delayed"], triples);
+    let publish = |id: &str, body: &str, delay: &str| batch(&[id, body, delay]);
+    let ints = |v: &[i64]| arr(v.iter().map(|n| Reply::Int(*n)).collect());
+    assert_eq!(ks.apply(1_000, &publish("1", "m1", "0")), ints(&[1]));
+    assert_eq!(ks.apply(1_001, &publish("1", "other", "0")), ints(&[0]), "an id is published once");
+    assert_eq!(ks.apply(1_002, &publish("2", "m2", "250")), ints(&[1]));
+    assert_eq!(ks.apply(1_003, &publish("2", "m2", "250")), ints(&[0]), "delayed ones too");
+    assert_eq!(
+        ks.apply(1_004, &batch(&["5", "m5", "0", "1", "m1", "0", "5", "again", "0", "6", "m6", "10"])),
+        ints(&[1, 0, 0, 1]),
+        "a batch: each id once, earlier in the same batch too"
+    );
+    let entry =
+        |at: &str, id: &str, body: &str| arr(vec![bulk(at), arr(vec![bulk("id"), bulk(id), bulk("body"), bulk(body)])]);
     assert_eq!(
         ks.apply(1_010, &xrange("q", "-", "+", None)),
-        arr(vec![arr(vec![bulk("1000-0"), arr(vec![bulk("id"), bulk("1"), bulk("body"), bulk("m1")])])])
+        arr(vec![entry("1000-0", "1", "m1"), entry("1004-0", "5", "m5")])
     );
     let scored = Cmd::ZRangeByScore {
         key: s("delayed"),
@@ -569,15 +577,26 @@ fn mq_publish_publishes_each_id_once_at_once_or_delayed_by_the_servers_clock() {
         with_scores: true,
         limit: None,
     };
-    assert_eq!(ks.apply(1_010, &scored), arr(vec![bulk("2|m2"), bulk("1252")]), "due at publish time + delay");
+    assert_eq!(
+        ks.apply(1_010, &scored),
+        arr(vec![bulk("6|m6"), bulk("1014"), bulk("2|m2"), bulk("1252")]),
+        "due at publish time + delay"
+    );
     for delay in ["-1", "1.5", "007", "1234567890123456", ""] {
         assert_eq!(ks.apply(0, &publish("3", "m3", delay)).error_code(), Some("ERR"), "{delay:?}");
+        let late = batch(&["3", "m3", "0", "4", "m4", delay]);
+        assert_eq!(ks.apply(0, &late).error_code(), Some("ERR"), "{delay:?} after a good one");
     }
-    assert_eq!(
-        ks.apply(0, &Cmd::HGet { key: s("pub"), field: s("3") }),
-        Reply::Nil,
-        "a refused publish writes nothing"
-    );
+    for malformed in [batch(&[]), batch(&["3", "m3"]), batch(&["3", "m3", "0", "4"])] {
+        assert_eq!(ks.apply(0, &malformed).error_code(), Some("ERR"), "{malformed:?}");
+    }
+    for id in ["3", "4"] {
+        assert_eq!(
+            ks.apply(0, &Cmd::HGet { key: s("pub"), field: s(id) }),
+            Reply::Nil,
+            "a refused batch writes nothing"
+        );
+    }
     ks.apply(0, &Cmd::Set { key: s("str"), value: s("v"), condition: None, expiry: None, get: false });
     let wrong = script(ScriptName::MqPublish, &["str", "q", "delayed"], &["4", "m4", "0"]);
     assert_eq!(ks.apply(0, &wrong), err(WRONGTYPE));
@@ -604,18 +623,16 @@ fn mq_settle_applies_and_acks_a_batch_once() {
     let settle = |dedup: &str, pairs: &[&str]| {
         let mut args = vec!["g", dedup];
         args.extend(pairs);
-        script(ScriptName::MqSettle, &["q", "seen", "effects"], &args)
+        script(ScriptName::MqSettle, &["q", "effects"], &args)
     };
     let ints = |v: &[i64]| arr(v.iter().map(|n| Reply::Int(*n)).collect());
     assert_eq!(ks.apply(1, &settle("1", &["1-0", "7", "2-0", "8"])), ints(&[1, 1, 1, 1]), "applied and acked");
     assert_eq!(ks.apply(2, &settle("1", &["1-0", "7"])), ints(&[0, 0]), "a redelivery: skipped, and no longer pending");
     assert_eq!(ks.apply(3, &settle("0", &["1-0", "7"])), ints(&[2, 0]), "without dedup the effect counts again");
     assert_eq!(ks.apply(3, &settle("1", &[])), arr(vec![]), "an empty batch");
-    for bad in [
-        settle("2", &["1-0", "7"]),
-        settle("1", &["1-0"]),
-        script(ScriptName::MqSettle, &["q", "seen", "effects"], &["g"]),
-    ] {
+    for bad in
+        [settle("2", &["1-0", "7"]), settle("1", &["1-0"]), script(ScriptName::MqSettle, &["q", "effects"], &["g"])]
+    {
         assert_eq!(ks.apply(4, &bad).error_code(), Some("ERR"), "{bad:?}");
     }
     assert_eq!(

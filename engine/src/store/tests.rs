@@ -198,6 +198,21 @@ fn hashes_set_get_delete_and_count() {
 }
 
 #[test]
+fn hsetnx_sets_a_field_only_once() {
+    let mut ks = Keyspace::new();
+    let hsetnx = |k: &str, f: &str, v: &str| Cmd::HSetNx { key: s(k), field: s(f), value: s(v) };
+    assert_eq!(ks.apply(0, &hsetnx("h", "f", "1")), Reply::Int(1), "a new hash and field");
+    assert_eq!(ks.apply(0, &hsetnx("h", "f", "2")), Reply::Int(0), "present: left alone");
+    assert_eq!(ks.apply(0, &Cmd::HGet { key: s("h"), field: s("f") }), Reply::Bulk(s("1")));
+    assert_eq!(ks.apply(0, &hsetnx("h", "g", "")), Reply::Int(1), "another field of the same hash");
+    ks.apply(0, &set("str", "1"));
+    assert_eq!(ks.apply(0, &hsetnx("str", "f", "1")), Reply::err(WRONGTYPE));
+    assert_eq!(ks.apply(0, &Cmd::PExpire { key: s("h"), ms: 10 }), Reply::Int(1));
+    assert_eq!(ks.apply(20, &hsetnx("h", "f", "3")), Reply::Int(1), "an expired hash is a new one");
+    assert_eq!(ks.apply(20, &Cmd::PTtl { key: s("h") }), Reply::Int(-1));
+}
+
+#[test]
 fn hincrby_counts_fields_and_rejects_non_integers() {
     let mut ks = Keyspace::new();
     let hincr = |f: &str, d| Cmd::HIncrBy { key: s("h"), field: s(f), delta: d };

@@ -23,7 +23,7 @@ use distlab_engine::txn::saga_store::SagaStoreObs;
 
 use super::{BenchError, BenchOptions, Histogram, Limit, Progress, Sample};
 use crate::driver::{LiveReport, LiveWorld, StopWhen};
-use crate::mq::MqRun;
+use crate::mq::{ConsumerBackend, MqRun};
 use crate::saga::{SagaRun, SagaStats};
 use crate::target::Target;
 
@@ -153,14 +153,14 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         name: "mq",
         baseline: "XADD",
-        about: "the reliable queue on Redis Streams (46.2): 8 producers (mq_publish, 16 in flight each), 10 consumers in one group reading COUNT 10 and settling each read's effects and acks in one mq_settle; ops are acked messages, latency is publish to ack (--clients does not apply)",
+        about: "the reliable queue on Redis Streams (46.2): 2 producers (mq_publish of up to 50 messages a call, 2 calls in flight each), 10 consumers in one group reading COUNT 50 (blocking on a connection of their own when the stream is empty) and settling each read's effects and acks in one mq_settle; ops are acked messages, latency is publish to ack (--clients does not apply)",
         stores_min: 1,
         run: |target, opts, progress| Box::pin(queue(target, opts, progress, "mq", 1, 10, 0)),
     },
     Pattern {
         name: "mq-fanout",
         baseline: "XADD",
-        about: "the same stream read by 3 subscribers, each a consumer group of 4: every message acked once per group; ops are acks",
+        about: "the same stream read by 3 subscribers, each a consumer group of 4: every message acked once per group; ops are acks. Publishing is paid once and consuming three times, so the producers outrun the groups and its latency is the wait behind a growing backlog",
         stores_min: 1,
         run: |target, opts, progress| Box::pin(queue(target, opts, progress, "mq-fanout", 3, 4, 0)),
     },
@@ -454,8 +454,9 @@ async fn queue(
     };
     let run = MqRun {
         tag: name.to_owned(),
-        // Enough publishes in flight to keep ten consumers busy; two for the offered load.
-        producers: if per_ms > 0 { 2 } else { 8 },
+        // Two producers with two calls of up to 50 messages each in flight keep ten consumers
+        // busy without burying them (more only queue up: the server is the bottleneck).
+        producers: 2,
         consumers: members,
         messages,
         fail_percent: 0,
@@ -464,10 +465,10 @@ async fn queue(
         delay_ms: 0,
         visibility_ms: 5_000,
         max_deliveries: 5,
-        batch: 10,
+        batch: 50,
         work_us: (0, 0),
         dedup: true,
-        window: 16,
+        window: 2,
         per_ms,
     };
     let backend = target.primary();
@@ -482,8 +483,11 @@ async fn queue(
     for g in 0..groups {
         let group = if groups == 1 { GROUP.to_owned() } else { format!("subscriber-{}", g + 1) };
         for i in 0..members {
+            let via = ConsumerBackend::connect(backend)
+                .await
+                .map_err(|source| BenchError::Backend { measurement: name.into(), source })?;
             let world = run
-                .member_world(backend, &group, i, 100 * g + i + 2, sink.clone())
+                .member_world(&via, &group, i, 100 * g + i + 2, sink.clone())
                 .with_progress(std::rc::Rc::clone(&acked), |o| matches!(o, StreamObs::Acked { .. }));
             worlds.spawn_local(world.run(StopWhen::After(limit), |_| false));
         }
