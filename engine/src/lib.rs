@@ -9,10 +9,11 @@
 //! [`store`] a Redis-semantics keyspace served by an actor, [`hashing`] consistent hashing,
 //! [`replication`] the replicated data types and the replicated store, [`coord`] failure
 //! detection, election and locks, [`cache`] eviction policies and the caching patterns, [`txn`]
-//! distributed transactions, [`mq`] message queues, [`check`] the property checkers, [`config`] the one reader of
+//! distributed transactions, [`mq`] message queues, [`balance`] load balancing, [`check`] the property checkers, [`config`] the one reader of
 //! scenario configurations, and [`scenario`] the catalogue of runnable worlds.
 
 pub mod actor;
+pub mod balance;
 pub mod cache;
 pub mod check;
 pub mod config;
