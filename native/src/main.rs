@@ -8,6 +8,7 @@
 mod bench_cmd;
 mod cache_cmd;
 mod check_cmd;
+mod lb_cmd;
 mod mq_cmd;
 mod progress;
 mod resume;
@@ -40,6 +41,9 @@ enum Command {
     /// Check a recorded history with the engine's checkers.
     #[command(subcommand)]
     Check(check_cmd::CheckCommand),
+    /// Load-balancing algorithms: the backends each one picks.
+    #[command(subcommand)]
+    Lb(lb_cmd::LbCommand),
     /// Run a scenario over many seeds and parameter values, and tabulate what it kept.
     #[command(subcommand)]
     Sweep(sweep_cmd::SweepCommand),
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => on_runtime(|| async move { bench_cmd::run(&args).await }),
         Command::Ring(cmd) => ring_cmd::run(cmd),
         Command::Check(cmd) => check_cmd::run(cmd),
+        Command::Lb(cmd) => lb_cmd::run(cmd),
         Command::Sweep(cmd) => sweep_cmd::run(cmd),
         Command::Cache(cmd) => cache_cmd::run(cmd),
         Command::Saga(args) => on_runtime(|| async move { saga_cmd::run(&args).await }),

@@ -13,11 +13,13 @@
 //! [`bounded_load`] (consistent hashing with bounded loads, Google's ε), [`maglev`], [`p2c`]
 //! (power of two choices on peak-EWMA latency, as Finagle, linkerd and tower) and [`random`];
 //! [`chapter`] keeps the chapter's five, defects and all, so that a run can show each one
-//! failing beside its fix. [`AlgorithmKind`] names them all for configurations and the CLI, and
+//! failing beside its fix. [`health`] has the active and passive checks and slow start.
+//! [`AlgorithmKind`] names every algorithm for configurations and the CLI, and
 //! [`Picker`] holds any one of them.
 
 pub mod bounded_load;
 pub mod chapter;
+pub mod health;
 pub mod ip_hash;
 pub mod least_conn;
 pub mod least_outstanding;

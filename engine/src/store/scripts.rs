@@ -269,6 +269,11 @@ impl Lua<'_> {
         Ok(self.call(Cmd::HGet { key: key.to_owned(), field: field.to_owned() })? == Reply::Nil)
     }
 
+    /// `redis.call("XADD", key, "*", ...fields)`.
+    fn xadd(&mut self, key: &str, fields: Vec<(String, String)>) -> Result<Reply, Reply> {
+        self.call(Cmd::XAdd { key: key.to_owned(), no_mkstream: false, maxlen: None, id: "*".to_owned(), fields })
+    }
+
     /// `redis.call("HSETNX", key, field, "1")`.
     fn hsetnx(&mut self, key: &str, field: &str) -> Result<i64, Reply> {
         let cmd = Cmd::HSetNx { key: key.to_owned(), field: field.to_owned(), value: "1".to_owned() };
@@ -434,13 +439,7 @@ impl Lua<'_> {
         for member in &due {
             let Reply::Bulk(member) = member else { continue };
             let fields = vec![("msg".to_owned(), member.clone())];
-            self.call(Cmd::XAdd {
-                key: keys[1].clone(),
-                no_mkstream: false,
-                maxlen: None,
-                id: "*".to_owned(),
-                fields,
-            })?;
+            self.xadd(&keys[1], fields)?;
             self.call(Cmd::ZRem { key: keys[0].clone(), members: vec![member.clone()] })?;
         }
         Ok(Reply::Int(i64::try_from(due.len()).unwrap_or(i64::MAX)))
@@ -470,13 +469,7 @@ impl Lua<'_> {
                 self.call(Cmd::ZAdd { key: keys[2].clone(), members: vec![(due, format!("{id}|{body}"))] })
             } else {
                 let fields = vec![("id".to_owned(), id.clone()), ("body".to_owned(), body.clone())];
-                self.call(Cmd::XAdd {
-                    key: keys[1].clone(),
-                    no_mkstream: false,
-                    maxlen: None,
-                    id: "*".to_owned(),
-                    fields,
-                })
+                self.xadd(&keys[1], fields)
             };
             if let Err(error) = written {
                 self.call(Cmd::HDel { key: keys[0].clone(), fields: vec![id.clone()] })?;
@@ -536,8 +529,7 @@ impl Lua<'_> {
                 }
             }
         }
-        let dead = Cmd::XAdd { key: keys[1].clone(), no_mkstream: false, maxlen: None, id: "*".to_owned(), fields };
-        let dead = self.call(dead)?;
+        let dead = self.xadd(&keys[1], fields)?;
         self.call(Cmd::XAck { key: stream.clone(), group: group.clone(), ids: vec![id.clone()] })?;
         Ok(dead)
     }
