@@ -125,6 +125,10 @@ fn every_scenario_trace_hash_is_pinned() {
         ("mq", json!({ "topology": "pubsub", "mode": "chapter" })),
         ("mq", json!({ "topology": "partitioned", "delay_percent": 0 })),
         ("mq", json!({ "fsync": "every_ms", "confirms": false })),
+        ("lb", json!({ "algorithm": "smooth_wrr", "weights": [5, 1, 1, 1] })),
+        ("lb", json!({ "algorithm": "chapter_ip_hash", "health": "chapter", "passive": "off" })),
+        ("lb", json!({ "algorithm": "p2c_ewma", "balancers": 3, "slow": "c", "slow_at_ms": 5000, "crash": "" })),
+        ("lb", json!({ "algorithm": "maglev", "passive": "envoy" })),
     ]);
     let mut lines = Vec::new();
     for (name, config) in configs {
@@ -148,6 +152,8 @@ fn every_scenario_trace_hash_is_pinned() {
         mq-streams {} seed 2: 0x262c183b52260f54
         cache {} seed 1: 0x2144a16f780c7803
         cache {} seed 2: 0x4ea57f2d84684e1d
+        lb {} seed 1: 0x6495ca3d68f24612
+        lb {} seed 2: 0x3c6f5295c4c73cc7
         lock {} seed 1: 0xb2fbc800bdb61d72
         lock {} seed 2: 0x4df608dee04dc4ad
         lock-kleppmann {} seed 1: 0xe690f16243bbfffb
@@ -221,7 +227,15 @@ fn every_scenario_trace_hash_is_pinned() {
         mq {"delay_percent":0,"topology":"partitioned"} seed 1: 0xcb10046de2abea5c
         mq {"delay_percent":0,"topology":"partitioned"} seed 2: 0x1886e4f1664491ed
         mq {"confirms":false,"fsync":"every_ms"} seed 1: 0x28efad8673f7bfe1
-        mq {"confirms":false,"fsync":"every_ms"} seed 2: 0xf5f9d65ab5f9edd0"#]].assert_eq(&lines.join("\n"));
+        mq {"confirms":false,"fsync":"every_ms"} seed 2: 0xf5f9d65ab5f9edd0
+        lb {"algorithm":"smooth_wrr","weights":[5,1,1,1]} seed 1: 0x43419c428bce8fcd
+        lb {"algorithm":"smooth_wrr","weights":[5,1,1,1]} seed 2: 0xce3994537a006f44
+        lb {"algorithm":"chapter_ip_hash","health":"chapter","passive":"off"} seed 1: 0x298e0d58f2c16a02
+        lb {"algorithm":"chapter_ip_hash","health":"chapter","passive":"off"} seed 2: 0x093348dcaeb0f7c0
+        lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 1: 0x5e78603041109fdf
+        lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 2: 0x29388a54ffe8444e
+        lb {"algorithm":"maglev","passive":"envoy"} seed 1: 0xa5a3c733c504d5a9
+        lb {"algorithm":"maglev","passive":"envoy"} seed 2: 0x7030689c085d1def"#]].assert_eq(&lines.join("\n"));
 }
 
 /// A checkpoint taken anywhere goes on exactly as the run it was taken from: same trace hash and

@@ -17,8 +17,11 @@
 //! [`AlgorithmKind`] names every algorithm for configurations and the CLI, and
 //! [`Picker`] holds any one of them.
 
+pub mod backend;
+pub mod balancer;
 pub mod bounded_load;
 pub mod chapter;
+pub mod client;
 pub mod health;
 pub mod ip_hash;
 pub mod least_conn;
@@ -33,10 +36,81 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::actor::Protocol;
 use crate::hashing::md5_u128;
 use crate::sim::Rng;
 
+pub use health::Transition;
 pub use p2c::PeakEwma;
+
+/// The load-balancing world: clients, balancers and backends.
+#[derive(Debug)]
+pub struct LbProtocol;
+
+impl Protocol for LbProtocol {
+    type Msg = LbMsg;
+    type Obs = LbObs;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LbMsg {
+    /// A client's request to a balancer; `key` is what the hashing algorithms hash (the
+    /// client's address, or the request's key).
+    Request {
+        id: u64,
+        key: String,
+    },
+    /// The balancer's copy to a backend, under the balancer's own number.
+    Forward {
+        id: u64,
+    },
+    /// A backend's answer; `ok` false for an error (a 5xx, or refused for overload).
+    Done {
+        id: u64,
+        ok: bool,
+    },
+    /// The balancer's answer to the client.
+    Answer {
+        id: u64,
+        ok: bool,
+    },
+    /// A health probe (`GET /health`) and its answer.
+    Probe {
+        seq: u64,
+    },
+    ProbeOk {
+        seq: u64,
+    },
+}
+
+/// Why a backend left rotation or came back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Active health checks.
+    Probes,
+    /// Passive checks on real requests.
+    Requests,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LbObs {
+    /// A balancer sent request `id` (the client's number) of `client` to `backend` (an index
+    /// in the configured list).
+    Routed { client: u32, id: u64, backend: u32 },
+    /// A balancer had no backend in rotation for it.
+    NoBackend { client: u32, id: u64 },
+    /// The client got its answer, `latency_us` after it sent the request.
+    Answered { id: u64, ok: bool, latency_us: u64 },
+    /// A balancer took a backend out of rotation or put it back.
+    Health { backend: u32, to: Transition, cause: Cause },
+    /// A probe's result as the balancer counted it.
+    Probed { backend: u32, ok: bool },
+    /// A backend's process started (at the beginning, and after each restart).
+    Started,
+}
 
 /// One backend as a balancer sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

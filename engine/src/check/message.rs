@@ -100,6 +100,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "election.failed_over",
         "{crashes} leader crash(es), each followed by a new leader within {bound} (slowest {slowest})",
     ),
+    ("lb.routed_up", "{routed} requests routed, none to a backend its balancer had marked down"),
+    ("lb.routed_down", "{balancer} sent request {id} to {backend} at t = {at}, {since} after marking it down"),
+    ("lb.shares_short", "no stretch of {window} picks with the same backends in rotation yet"),
+    (
+        "lb.shares_within",
+        "over every window of {window} picks, no backend strayed more than {error} picks from its weighted share (bound {bound})",
+    ),
+    (
+        "lb.shares_burst",
+        "a window of {window} picks at {balancer} strayed {error} picks from the weighted shares (bound {bound})",
+    ),
+    ("lb.remap_none", "no backend has left rotation yet"),
+    (
+        "lb.remap_within",
+        "{backend} left rotation: {moved} of {keys} keys moved, {forced} of them had to (bound {bound})",
+    ),
+    (
+        "lb.remap_over",
+        "{backend} left rotation: {moved} of {keys} keys moved though only {forced} had to (bound {bound})",
+    ),
     ("detector.fixed_undecided", "the fixed timeout detector did not settle on suspecting the crashed target"),
     ("detector.phi_undecided", "the phi accrual detector did not settle on suspecting the crashed target"),
     ("detector.detected", "{fixed}; {phi}"),

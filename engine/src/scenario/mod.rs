@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cap;
 mod detector;
 mod election;
+pub mod lb;
 mod lock;
 mod mq;
 mod mq_streams;
@@ -126,6 +127,14 @@ static CATALOG: &[ScenarioSpec] = &[
         title_zh: "应用服务器、缓存与慢数据库：旁路缓存（及其回填竞态）、读穿透、写穿透、写回，以及针对穿透、雪崩与击穿的防护",
         properties: &["fresh_reads", "no_lost_writes"],
         build: cache::build,
+    },
+    ScenarioSpec {
+        name: "lb",
+        section: "46.4",
+        title_en: "Clients, balancers and backends: every load-balancing algorithm with active and passive health checks and slow start, a backend crashing and coming back (set \"algorithm\" to one of the chapter's, \"health\": \"chapter\" for its checker)",
+        title_zh: "客户端、负载均衡器与后端：各种负载均衡算法，配合主动与被动健康检查及慢启动，一个后端崩溃后恢复（设 \"algorithm\" 为本章的算法，\"health\": \"chapter\" 为本章的健康检查器）",
+        properties: &["no_route_to_down", "weighted_shares", "bounded_remap"],
+        build: lb::build,
     },
     ScenarioSpec {
         name: "lock",

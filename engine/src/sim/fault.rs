@@ -29,6 +29,11 @@ pub enum Fault {
     ClockDrift { node: String, drift_ppm: i32 },
     /// Step a node's clock forward or backward.
     ClockJump { node: String, delta_us: i64 },
+    /// Make a node fail slow (a noisy neighbour, a throttled CPU, a dying disk): every timer it
+    /// sets from now on takes `factor` times as long, so work it times (a backend's service
+    /// time) stretches while it stays up and answers. Its clock is untouched; `factor` 1 makes
+    /// it normal again. Survives a restart: the machine is slow, not the process.
+    Slow { node: String, factor: u32 },
 }
 
 /// Why a fault could not apply.

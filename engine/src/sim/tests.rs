@@ -247,6 +247,27 @@ fn skewed_drifting_and_jumping_clocks_read_as_configured() {
 }
 
 #[test]
+fn a_slowed_node_stretches_the_timers_it_sets_and_keeps_its_clock() {
+    let mut sim = Sim::<P>::new(SimConfig::new(5));
+    let n = sim.add_node("n", |d| Peer::new(vec![], 1_000, 100, d)).unwrap();
+    sim.run_until(ms(10)).unwrap();
+    assert_eq!(sim.snapshot().nodes[0].state["sent"], 10);
+    sim.inject(Fault::Slow { node: "n".into(), factor: 10 }).unwrap();
+    sim.run_until(ms(110)).unwrap();
+    // The timer armed before the fault keeps its time (10 → 11 ms); the next ones take 10 ms.
+    assert_eq!(sim.snapshot().nodes[0].state["sent"], 20);
+    assert_eq!(sim.snapshot().nodes[0].slow, 10);
+    assert_eq!(sim.clock(n), Some(ms(110)), "the clock runs on as before");
+    sim.inject(Fault::Slow { node: "n".into(), factor: 1 }).unwrap();
+    sim.run_until(ms(121)).unwrap();
+    assert_eq!(sim.snapshot().nodes[0].state["sent"], 31, "normal again after the armed timer");
+    let json = serde_json::to_value(&sim.snapshot().nodes[0]).unwrap();
+    assert!(json.get("slow").is_none(), "a normal node's snapshot says nothing of it");
+    let bad = Fault::Slow { node: "n".into(), factor: 0 };
+    assert!(sim.inject(bad).unwrap_err().to_string().contains("factor = 0 is out of range: allowed 1..=1000"));
+}
+
+#[test]
 fn handlers_read_their_own_skewed_clock() {
     let (mut sim, a, b) = pair(6, LinkConfig::default(), 1_000, 10);
     sim.inject(Fault::ClockSkew { node: "b".into(), offset_us: 40_000 }).unwrap();

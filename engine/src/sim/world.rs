@@ -119,6 +119,13 @@ pub struct NodeSnapshot {
     pub timers: Vec<TimerId>,
     /// The actor's public state; `null` while crashed.
     pub state: serde_json::Value,
+    /// How many times slower its timers run (`Fault::Slow`); absent when 1.
+    #[serde(skip_serializing_if = "is_one")]
+    pub slow: u32,
+}
+
+fn is_one(factor: &u32) -> bool {
+    *factor == 1
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -228,6 +235,7 @@ impl<P: Protocol> Clone for Node<P> {
             timers: self.timers.clone(),
             incarnation: self.incarnation,
             deferred: self.deferred.clone(),
+            slow_factor: self.slow_factor,
         }
     }
 }
@@ -244,6 +252,8 @@ struct Node<P: Protocol> {
     /// Events that fell due while the node was paused, in the order they fell due; handled, in
     /// that order, as soon as it resumes (before anything else that happens at that instant).
     deferred: VecDeque<Event<P::Msg>>,
+    /// Every timer the node sets takes this many times as long (`Fault::Slow`; 1: normal).
+    slow_factor: u32,
 }
 
 /// One simulated world.
@@ -345,6 +355,7 @@ impl<P: Protocol> Sim<P> {
             timers: BTreeMap::new(),
             incarnation: 0,
             deferred: VecDeque::new(),
+            slow_factor: 1,
         });
         self.enqueue(self.now, Event::Start { node: id, incarnation: 0 });
         Ok(id)
@@ -573,6 +584,7 @@ impl<P: Protocol> Sim<P> {
                 clock: n.clock.read(self.now),
                 timers: n.timers.keys().copied().collect(),
                 state: n.slot.public_state(),
+                slow: n.slow_factor,
             })
             .collect();
         let buffered = self.nodes.iter().flat_map(|n| {
@@ -761,6 +773,7 @@ impl<P: Protocol> Sim<P> {
         self.timer_generation += 1;
         let generation = self.timer_generation;
         n.timers.insert(timer, generation);
+        let after = SimDuration::from_micros(after.as_micros().saturating_mul(u64::from(n.slow_factor)));
         let at = self.now + n.clock.true_duration(after);
         self.enqueue(at, Event::Timer { node, timer, generation });
         Ok(())
@@ -867,6 +880,11 @@ impl<P: Protocol> Sim<P> {
                 check_fault_range_i64("delta_us", *delta_us, CLOCK_OFFSET_US_MAX)?;
                 self.nodes[id.index()].clock.jump(*delta_us);
             }
+            Fault::Slow { node, factor } => {
+                let id = self.resolve(node)?;
+                check_fault_range("factor", u64::from(*factor), 1, SLOW_FACTOR_MAX)?;
+                self.nodes[id.index()].slow_factor = *factor;
+            }
         }
         Ok(None)
     }
@@ -874,6 +892,8 @@ impl<P: Protocol> Sim<P> {
 
 /// A pause longer than an hour is a typo, not a GC pause.
 pub const PAUSE_US_MAX: u64 = 3_600_000_000;
+/// A node slowed more than a thousandfold has failed, not slowed.
+pub const SLOW_FACTOR_MAX: u64 = 1_000;
 /// Clock offsets and jumps up to a day either way.
 pub const CLOCK_OFFSET_US_MAX: i64 = 86_400_000_000;
 
