@@ -10,7 +10,8 @@ export interface Action { after: number; at: number; fault: Fault }
 export type NodeStatus = "up" | "paused" | "crashed";
 
 /** One node of `Lab.snapshot()`; `S` is the actor's public state (`null` while crashed). */
-export interface NodeSnapshot<S = unknown> { id: number; name: string; status: NodeStatus; until?: number; clock: number; timers: number[]; state: S | null }
+/** `slow`: how many times slower its timers run (`Fault::Slow`), absent when 1. */
+export interface NodeSnapshot<S = unknown> { id: number; name: string; status: NodeStatus; until?: number; clock: number; timers: number[]; state: S | null; slow?: number }
 
 export interface InFlight<M = unknown> { msg_id: number; from: number; to: number; deliver_at: number; msg: M }
 

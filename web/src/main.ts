@@ -21,6 +21,8 @@ import { mountHome } from "./views/home";
 import { mountTransactions } from "./views/txn";
 import { mountMq } from "./views/mq";
 import { mountMqWalk } from "./views/mqWalk";
+import { mountLb } from "./views/lb";
+import { mountLbWalk } from "./views/lbWalk";
 
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
 /** A part of the chapter: its number and name, and its views. Each view's nav label is its page title. */
@@ -36,7 +38,7 @@ const CHAPTER: Group[] = [
   ] },
   { title: "common.s.46.2", sections: [{ id: "queues", title: "mq.title", mount: mountMq }] },
   { title: "common.s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },
-  { title: "common.s.46.4", sections: [{ id: "balancing", title: "common.s.46.4" }] },
+  { title: "common.s.46.4", sections: [{ id: "balancing", title: "lb.title", mount: mountLb }] },
   { title: "common.s.46.5", sections: [{ id: "map", title: "common.s.46.5" }] },
   { title: "common.s.46.6", sections: [{ id: "choosing", title: "common.s.46.6" }] },
   { title: "common.s.46.7", sections: [
@@ -49,7 +51,7 @@ const EXERCISES: Section[] = [
   { id: "exercise-1", title: "walk.title", mount: mountWalkthrough },
   { id: "exercise-2", title: "walk2.title", mount: mountMqWalk },
   { id: "exercise-3", title: "walk3.title", mount: mountCacheWalk },
-  { id: "exercise-4", title: "ex.4" },
+  { id: "exercise-4", title: "walk4.title", mount: mountLbWalk },
   { id: "exercise-5", title: "ex.5" },
 ];
 const SECTIONS: Section[] = [...CHAPTER.flatMap((g) => g.sections), ...EXERCISES];

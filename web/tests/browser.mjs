@@ -830,6 +830,68 @@ await test("the exercise-2 walkthrough can be stepped to the end, each page's ru
   assert((await page.textContent("main h2")).startsWith("练习 2"), await page.textContent("main h2"));
 });
 
+await test("load balancing: the chapter's checker keeps a dead backend in rotation for 35 s, passive checks eject it in a second, and the chapter's algorithms compare worse", async (page) => {
+  const metric = (k) => page.textContent(`#lb-measured tr[data-metric='${k}'] td:last-child`);
+  await open(page, "#/balancing?health=chapter&passive=off&sim.t=92000000");
+  await page.waitForSelector("#lb-measured tr[data-metric='lb.m.deadFor']");
+  assert((await metric("lb.m.deadFor")) === "35.0 s", `the chapter's checker: ${await metric("lb.m.deadFor")}`);
+  assert((await metric("lb.m.dead")) === "864", `sent to the dead backend: ${await metric("lb.m.dead")}`);
+  assert((await page.locator("#lb-health-timeline .lb-flip.down[data-backend='b'][data-cause='probes']").count()) === 1, "taken out by its probes, once");
+  const failedAt = await page.locator("#lb-health-timeline .lb-probe.failed[data-backend='b']").evaluateAll((ps) => ps.map((p) => p.getAttribute("data-at")));
+  const downAt = await page.getAttribute("#lb-health-timeline .lb-flip.down[data-backend='b']", "data-at");
+  assert(failedAt[2] === downAt, `taken out at the third failed probe: ${downAt}, failures at ${failedAt.join(", ")}`);
+  await open(page, "#/balancing?sim.t=92000000");
+  await page.waitForSelector("#lb-measured tr[data-metric='lb.m.deadFor']");
+  assert((await metric("lb.m.deadFor")) === "1.0 s", `passive checks: ${await metric("lb.m.deadFor")}`);
+  assert((await metric("lb.m.dead")) === "73", await metric("lb.m.dead"));
+  assert((await page.locator("#lb-health-timeline .lb-flip.down[data-backend='b'][data-cause='requests']").count()) >= 1, "ejected by a failed request");
+  assert((await page.getAttribute("#verdict-no_route_to_down", "data-status")) === "holds", await page.textContent("#verdict-no_route_to_down"));
+  await page.click("#lb-compare-run");
+  await page.waitForSelector("#lb-compare-table", { timeout: 60000 });
+  assert((await page.locator("#lb-compare-table tr[data-algorithm]").count()) === 14, "every algorithm, the chapter's included");
+  assert((await page.locator("#lb-latency-chart rect.bar.p99[data-algorithm]").count()) === 14 && (await page.locator("#lb-spread-chart rect.bar[data-algorithm]").count()) === 14, "both charts, a bar per algorithm");
+  const cell = (a, col) => page.textContent(`#lb-compare-table tr[data-algorithm='${a}'] td:nth-child(${col})`);
+  assert((await cell("chapter_ip_hash", 5)).startsWith("746 of 1000"), `the chapter's IP hash remaps most keys: ${await cell("chapter_ip_hash", 5)}`);
+  assert((await cell("ip_hash", 5)).startsWith("256 of 1000 (256 had to"), `jump hash only b's: ${await cell("ip_hash", 5)}`);
+  const spread = await page.getAttribute("#lb-spread-chart rect[data-algorithm='chapter_least_conn']", "width");
+  const rr = await page.getAttribute("#lb-spread-chart rect[data-algorithm='round_robin']", "width");
+  assert(Number(spread) > 3 * Number(rr), `the chapter's least connections piles everything on a: ${spread} against ${rr}`);
+  await page.selectOption("#lb-algorithm", "p2c_ewma");
+  assert((await page.locator("#lb-compare .warn").count()) === 1, "a comparison of other settings says so");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")).startsWith("负载均衡"), await page.textContent("main h2"));
+});
+
+await test("the exercise-4 walkthrough can be stepped to the end, each page's runs telling its story", async (page) => {
+  await open(page, "#/exercise-4");
+  assert((await page.textContent("main h2")).startsWith("Exercise 4"), await page.textContent("main h2"));
+  const row = async (metric) => (await page.locator(`#walk-numbers tr[data-metric='${metric}'] td`).allTextContents()).slice(1).join(" | ");
+  const expected = [
+    ["lb.m.requests", /^\d+ \| \d+$/],
+    ["lb.m.remap", /^746 of 1000 .* \| 256 of 1000 \(256 had to; ideal 1\/4\) \| 2\d\d of 1000/],
+    ["lb.m.deadFor", /^35\.0 s \| 3\d\.\d s \| 1\.0 s$/],
+    ["slow-share", /^1854 .* \| 1231 /],
+    ["slow-share", /^2260 .* \| 1398 .* \| 1103 .* \| 706 .* \| 0 \(0\.0%\)$/],
+  ];
+  for (let i = 0; i < expected.length; i++) {
+    assert((await page.getAttribute("#walk-step", "data-page")) === String(i), `page ${i}`);
+    assert((await page.locator("#walk-numbers").count()) === 0, "the runs wait for the reveal");
+    await page.locator("input[name='choice']").nth(i % 3).check();
+    await page.click("#reveal");
+    assert((await page.locator(".choice.right").count()) === 1, "the right answer is marked");
+    const [metric, values] = expected[i];
+    assert(values.test(await row(metric)), `page ${i}: ${metric} ${await row(metric)}, not ${values}`);
+    if (i === 0) {
+      assert((await page.locator("#walk-verdicts [data-status]").count()) === 2, "each run's verdict on the weighted shares");
+      assert((await page.textContent("#walk-picks")).includes("a a b a c a d a a"), `smooth WRR interleaves: ${await page.textContent("#walk-picks")}`);
+    }
+    await page.click("#next");
+  }
+  await page.waitForSelector("#walkthrough-done");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")).startsWith("练习 4"), await page.textContent("main h2"));
+});
+
 const VIEWS = [
   { name: "counter", hash: "#/counter?merge=chapter&sim.seed=4", button: "#partition", inputs: { "#merge": "chapter" } },
   { name: "coordination", hash: "#/coordination?votes=chapter&sim.seed=3", button: "#crash-leader", inputs: { "#votes": "chapter" } },
@@ -839,6 +901,7 @@ const VIEWS = [
   { name: "transactions", hash: "#/transactions?protocol=tcc&loss=10&sim.seed=5", button: "#crash-payment", inputs: { "#txn-protocol": "tcc", "#txn-loss": "10" } },
   { name: "failure-detector", hash: "#/failure-detector?timeout=300&phi=3&sim.seed=2", button: "#pause-target", inputs: { "#fd-timeout": "300", "#fd-phi": "3" } },
   { name: "queues", hash: "#/queues?topology=pubsub&exchange=topic&fsync=every_ms&sim.seed=3", button: "#pause-consumer-2", inputs: { "#mq-topology": "pubsub", "#mq-exchange": "topic", "#mq-fsync": "every_ms" } },
+  { name: "balancing", hash: "#/balancing?alg=smooth_wrr&w=5,1,1,1&passive=envoy&lbs=2&sim.seed=2", button: "#slow-c", inputs: { "#lb-algorithm": "smooth_wrr", "#lb-passive": "envoy", "#lb-balancers": "2", "#lb-weight-a": "5" } },
 ];
 
 for (const v of VIEWS) {
@@ -1063,6 +1126,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
     ["caching", "#db-chart"],
     ["transactions?protocol=saga", "#txn-lanes svg", "#txn-grid-box table", ".card[data-node='payment']"],
     ["queues", "#mq-counters .card[data-counter='acked']", ".card[data-node='consumer-1']", "#mq-lanes .mq-lane[data-queue='tasks']"],
+    ["balancing", ".card[data-node='b']", "#lb-health-timeline svg", "#lb-measured tr[data-metric='lb.m.p99']"],
   ];
   for (const [view, ...selectors] of views) {
     await open(page, `#/${view}${view.includes("?") ? "&" : "?"}sim.seed=1`);
@@ -1085,7 +1149,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
 await test("every view in English and Chinese, at three sizes, light and dark: legible, nothing clipped", async (page) => {
   const dir = join(shots, "matrix");
   mkdirSync(dir, { recursive: true });
-  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"]];
+  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"], ["balancing", "balancing?sim.t=30000000"], ["exercise-4", "exercise-4?page=2"]];
   const sizes = [[1440, 900], [1024, 768], [390, 844]];
   const problems = [];
   for (const [name, hash] of views) {

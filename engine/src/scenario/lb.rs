@@ -366,7 +366,14 @@ struct Analysis {
     down: BTreeMap<NodeId, Vec<bool>>,
     /// The first backend any balancer took out of rotation.
     first_down: Option<usize>,
+    /// The first [`FIRST_PICKS`] picks of the first balancer to route anything.
+    first_picks: Vec<usize>,
+    first_balancer: Option<NodeId>,
 }
+
+/// How many of the first picks the view shows (a burst of the chapter's weighted random is
+/// visible in them).
+const FIRST_PICKS: usize = 42;
 
 /// A balancer's picks while the same backends were in rotation, at their full weights.
 #[derive(Clone, Debug)]
@@ -424,6 +431,9 @@ impl LbJudge {
                                 a.routed_while_dead[b] += 1;
                             }
                             pending.insert((*client, *id), b);
+                            if *a.first_balancer.get_or_insert(o.node) == o.node && a.first_picks.len() < FIRST_PICKS {
+                                a.first_picks.push(b);
+                            }
                             let down = a.down.entry(o.node).or_insert_with(|| vec![false; n]);
                             if down[b] && a.bad_route.is_none() {
                                 a.bad_route = Some(BadRoute {
@@ -750,6 +760,7 @@ impl Judge<LbProtocol> for LbJudge {
             "health": a.health,
             "probes": a.probes,
             "dead": a.dead,
+            "first_picks": a.first_picks.iter().map(|b| &self.names[*b]).collect::<Vec<_>>(),
             "report": self.report(sim, &a),
         })
     }

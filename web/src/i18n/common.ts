@@ -49,6 +49,7 @@ export const en = {
   "common.fault.clock_skew": "clock skew",
   "common.fault.clock_drift": "clock drift",
   "common.fault.clock_jump": "clock jump",
+  "common.fault.slow": "slow-down",
   "common.controls.seed": "Seed",
   "common.controls.play": "Play",
   "common.controls.pause": "Pause",
@@ -86,6 +87,9 @@ export const en = {
   "common.prop.partition_order": "order within each partition",
   "common.prop.errors_reported": "handler errors reported",
   "common.prop.delay_respected": "no delayed message early",
+  "common.prop.no_route_to_down": "nothing sent to a backend out of rotation",
+  "common.prop.weighted_shares": "weighted shares in every window",
+  "common.prop.bounded_remap": "few keys remapped when a backend leaves",
 };
 
 export const zh: Record<keyof typeof en, string> = {
@@ -136,6 +140,7 @@ export const zh: Record<keyof typeof en, string> = {
   "common.fault.clock_skew": "时钟偏移",
   "common.fault.clock_drift": "时钟漂移",
   "common.fault.clock_jump": "时钟跳变",
+  "common.fault.slow": "变慢",
   "common.controls.seed": "种子",
   "common.controls.play": "播放",
   "common.controls.pause": "暂停",
@@ -173,4 +178,7 @@ export const zh: Record<keyof typeof en, string> = {
   "common.prop.partition_order": "分区内有序",
   "common.prop.errors_reported": "处理函数的错误被报告",
   "common.prop.delay_respected": "延迟消息不提前投递",
+  "common.prop.no_route_to_down": "不发往已摘除的后端",
+  "common.prop.weighted_shares": "每个窗口内符合权重份额",
+  "common.prop.bounded_remap": "后端离开时重新映射的键很少",
 };
