@@ -6,6 +6,11 @@
 //! [`Backend`] (a real Redis, or the in-memory store), timers are tokio sleeps, and observations
 //! are stamped with the real time since the run began. `Ctx::now` is that elapsed time.
 //!
+//! A node can also be external ([`LiveWorld::add_external`]): what is sent to it arrives on a
+//! channel the caller reads, and the caller answers through an [`Injector`] into an actor's
+//! inbox. That is how the HTTP proxy puts real backends and real clients around the engine's
+//! balancer.
+//!
 //! Requests from one actor to one store are executed in order, one at a time, like commands on a
 //! connection without pipelining; different actors' requests run concurrently on the shared,
 //! multiplexed connection. Everything runs on one thread (a `LocalSet`), so actors need not be
@@ -17,7 +22,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use distlab_engine::sim::{Observed, Rng, SimDuration, SimTime};
-use distlab_engine::store::{CarriesStore, Cmd, StoreMsg};
+use distlab_engine::store::{Cmd, StoreMsg, StoreTraffic};
 use distlab_engine::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
 use tokio::sync::{mpsc, watch};
 
@@ -78,8 +83,21 @@ impl<P: Protocol, A: Actor<P>> LiveActor<P> for A {
 }
 
 enum Node<P: Protocol> {
-    Actor { name: String, actor: Box<dyn LiveActor<P>> },
-    Store { name: String, backend: Box<Backend> },
+    Actor {
+        name: String,
+        actor: Box<dyn LiveActor<P>>,
+        inbox: Inbox<P::Msg>,
+        receiver: Receiver<P::Msg>,
+    },
+    Store {
+        name: String,
+        backend: Box<Backend>,
+    },
+    /// Messages to it go to a channel the caller reads (an HTTP backend behind an adapter).
+    External {
+        name: String,
+        outbox: Outbox<P::Msg>,
+    },
 }
 
 /// A world of actors and stores to run in real time.
@@ -88,7 +106,12 @@ pub struct LiveWorld<P: Protocol> {
     nodes: Vec<Node<P>>,
     progress: Option<Progress<P>>,
     sink: Option<Sink<P>>,
+    observer: Option<Observer<P>>,
 }
+
+/// Sees every observation as it happens, instead of the run keeping them (a proxy that runs for
+/// hours must not keep one per request).
+pub type Observer<P> = Rc<dyn Fn(&Observed<<P as Protocol>::Obs>)>;
 
 /// Where several worlds' observations go, and the one time base they are stamped with: worlds
 /// run one after another or side by side (a consumer killed and started again) then tell one
@@ -104,18 +127,44 @@ impl<P: Protocol> std::fmt::Debug for LiveWorld<P> {
     }
 }
 
-/// An actor's inbox: messages with their sender.
-type Inbox<M> = mpsc::UnboundedSender<(NodeId, M)>;
+/// An actor's inbox: messages with their sender, and whether the driver counted it in flight (a
+/// message the caller injects through [`LiveWorld::inbox`] is not).
+type Inbox<M> = mpsc::UnboundedSender<(NodeId, M, bool)>;
+type Receiver<M> = mpsc::UnboundedReceiver<(NodeId, M, bool)>;
+/// Where an external node's messages go, with their sender.
+type Outbox<M> = mpsc::UnboundedSender<(NodeId, M)>;
+
+/// A handle to send an actor messages from outside the world (an HTTP front end), as if `from`
+/// had sent them.
+#[derive(Debug)]
+pub struct Injector<M> {
+    inbox: Inbox<M>,
+}
+
+impl<M> Clone for Injector<M> {
+    fn clone(&self) -> Self {
+        Injector { inbox: self.inbox.clone() }
+    }
+}
+
+impl<M> Injector<M> {
+    /// False once the world has stopped.
+    pub fn send(&self, from: NodeId, msg: M) -> bool {
+        self.inbox.send((from, msg, false)).is_ok()
+    }
+}
 
 /// What every task of a run shares.
 struct Shared<P: Protocol> {
     epoch: Instant,
     inboxes: Vec<Option<Inbox<P::Msg>>>,
+    outboxes: Vec<Option<Outbox<P::Msg>>>,
     stores: Vec<Option<Backend>>,
     names: Vec<String>,
     observations: Rc<RefCell<Vec<Observed<P::Obs>>>>,
     /// Whether `observations` is a sink shared with other worlds (then the report has none).
     shared_sink: bool,
+    observer: Option<Observer<P>>,
     observations_wanted: Option<usize>,
     counts: fn(&P::Obs) -> bool,
     counted: Cell<usize>,
@@ -142,17 +191,40 @@ impl<P: Protocol> Shared<P> {
 
 impl<P: Protocol> LiveWorld<P>
 where
-    P::Msg: CarriesStore,
+    P::Msg: StoreTraffic,
 {
     /// `seed` seeds each actor's randomness (a live run is not reproducible anyway: real time
     /// and a real network decide its order).
     pub fn new(seed: u64) -> Self {
-        LiveWorld { seed, nodes: Vec::new(), progress: None, sink: None }
+        LiveWorld { seed, nodes: Vec::new(), progress: None, sink: None, observer: None }
     }
 
     pub fn add_actor<A: Actor<P>>(&mut self, name: impl Into<String>, actor: A) -> NodeId {
-        self.nodes.push(Node::Actor { name: name.into(), actor: Box::new(actor) });
+        let (inbox, receiver) = mpsc::unbounded_channel();
+        self.nodes.push(Node::Actor { name: name.into(), actor: Box::new(actor), inbox, receiver });
         self.last_id()
+    }
+
+    /// A node that is no actor: what is sent to it arrives on the returned channel, with its
+    /// sender, for the caller to act on (and answer through an [`Injector`]).
+    pub fn add_external(&mut self, name: impl Into<String>) -> (NodeId, mpsc::UnboundedReceiver<(NodeId, P::Msg)>) {
+        let (outbox, rx) = mpsc::unbounded_channel();
+        self.nodes.push(Node::External { name: name.into(), outbox });
+        (self.last_id(), rx)
+    }
+
+    /// A handle that sends actor `node` messages from outside; `None` if it is no actor.
+    pub fn inbox(&self, node: NodeId) -> Option<Injector<P::Msg>> {
+        match self.nodes.get(node.index()) {
+            Some(Node::Actor { inbox, .. }) => Some(Injector { inbox: inbox.clone() }),
+            _ => None,
+        }
+    }
+
+    /// Hands every observation to `observer` as it happens; the report then has none.
+    pub fn with_observer(mut self, observer: Observer<P>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// A store node: requests sent to it are executed on `backend`.
@@ -184,23 +256,32 @@ where
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut receivers = Vec::new();
         let mut inboxes = Vec::new();
+        let mut outboxes = Vec::new();
         let mut stores = Vec::new();
         let mut names = Vec::new();
         let mut actors = Vec::new();
         for (i, node) in self.nodes.into_iter().enumerate() {
             let id = NodeId(u32::try_from(i).unwrap_or(u32::MAX));
             match node {
-                Node::Actor { name, actor } => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    inboxes.push(Some(tx));
+                Node::Actor { name, actor, inbox, receiver } => {
+                    inboxes.push(Some(inbox));
+                    outboxes.push(None);
                     stores.push(None);
                     names.push(name);
-                    receivers.push(Some(rx));
+                    receivers.push(Some(receiver));
                     actors.push((id, actor));
                 }
                 Node::Store { name, backend } => {
                     inboxes.push(None);
+                    outboxes.push(None);
                     stores.push(Some(*backend));
+                    names.push(name);
+                    receivers.push(None);
+                }
+                Node::External { name, outbox } => {
+                    inboxes.push(None);
+                    outboxes.push(Some(outbox));
+                    stores.push(None);
                     names.push(name);
                     receivers.push(None);
                 }
@@ -216,10 +297,12 @@ where
         let shared = Rc::new(Shared::<P> {
             epoch,
             inboxes,
+            outboxes,
             stores,
             names,
             observations,
             shared_sink,
+            observer: self.observer,
             observations_wanted: wanted,
             counts,
             counted: Cell::new(0),
@@ -305,12 +388,12 @@ impl Timers {
 async fn actor_task<P: Protocol>(
     id: NodeId,
     mut actor: Box<dyn LiveActor<P>>,
-    mut inbox: mpsc::UnboundedReceiver<(NodeId, P::Msg)>,
+    mut inbox: Receiver<P::Msg>,
     shared: Rc<Shared<P>>,
     mut rng: Rng,
     mut stop: watch::Receiver<bool>,
 ) where
-    P::Msg: CarriesStore,
+    P::Msg: StoreTraffic,
 {
     let mut timers = Timers::default();
     let mut forwarders: BTreeMap<NodeId, mpsc::UnboundedSender<(u64, Cmd)>> = BTreeMap::new();
@@ -343,8 +426,10 @@ async fn actor_task<P: Protocol>(
                 actor.timer(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), timer);
             }
             received = inbox.recv() => {
-                let Some((from, msg)) = received else { break };
-                shared.in_flight.set(shared.in_flight.get().saturating_sub(1));
+                let Some((from, msg, counted)) = received else { break };
+                if counted {
+                    shared.in_flight.set(shared.in_flight.get().saturating_sub(1));
+                }
                 actor.message(&mut Ctx::new(id, shared.now(), &mut rng, &mut effects), from, msg);
             }
         }
@@ -366,7 +451,7 @@ fn apply<P: Protocol>(
     timers: &mut Timers,
     forwarders: &mut BTreeMap<NodeId, mpsc::UnboundedSender<(u64, Cmd)>>,
 ) where
-    P::Msg: CarriesStore,
+    P::Msg: StoreTraffic,
 {
     for effect in effects.drain(..) {
         match effect {
@@ -385,7 +470,11 @@ fn apply<P: Protocol>(
                         let _ = shared.stop.send(true);
                     }
                 }
-                shared.observations.borrow_mut().push(Observed { time: shared.now(), node: id, obs });
+                let observed = Observed { time: shared.now(), node: id, obs };
+                match &shared.observer {
+                    Some(observer) => observer(&observed),
+                    None => shared.observations.borrow_mut().push(observed),
+                }
             }
         }
     }
@@ -398,7 +487,7 @@ fn send<P: Protocol>(
     shared: &Rc<Shared<P>>,
     forwarders: &mut BTreeMap<NodeId, mpsc::UnboundedSender<(u64, Cmd)>>,
 ) where
-    P::Msg: CarriesStore,
+    P::Msg: StoreTraffic,
 {
     shared.messages.set(shared.messages.get() + 1);
     if let Some(Some(inbox)) = shared.inboxes.get(to.index()) {
@@ -407,7 +496,11 @@ fn send<P: Protocol>(
             return;
         }
         shared.in_flight.set(shared.in_flight.get() + 1);
-        let _ = inbox.send((from, msg));
+        let _ = inbox.send((from, msg, true));
+        return;
+    }
+    if let Some(Some(outbox)) = shared.outboxes.get(to.index()) {
+        let _ = outbox.send((from, msg));
         return;
     }
     let Some(Some(backend)) = shared.stores.get(to.index()) else {
@@ -415,7 +508,7 @@ fn send<P: Protocol>(
         shared.fail(DriverError::UnknownNode { from, to });
         return;
     };
-    let Some(StoreMsg::Request { req, cmd }) = msg.as_store() else {
+    let Some(StoreMsg::Request { req, cmd }) = msg.store_request() else {
         return; // a store only serves requests, as StoreNode does
     };
     let forwarder =
@@ -432,7 +525,7 @@ fn spawn_forwarder<P: Protocol>(
     shared: Rc<Shared<P>>,
 ) -> mpsc::UnboundedSender<(u64, Cmd)>
 where
-    P::Msg: CarriesStore,
+    P::Msg: StoreTraffic,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Cmd)>();
     let registry = Rc::clone(&shared);
@@ -441,9 +534,11 @@ where
             shared.store_requests.set(shared.store_requests.get() + 1);
             match backend.exec(&cmd).await {
                 Ok(reply) => {
-                    if let Some(Some(inbox)) = shared.inboxes.get(actor.index()) {
+                    if let (Some(Some(inbox)), Some(msg)) =
+                        (shared.inboxes.get(actor.index()), P::Msg::store_reply(StoreMsg::Reply { req, reply }))
+                    {
                         shared.in_flight.set(shared.in_flight.get() + 1);
-                        let _ = inbox.send((store, StoreMsg::Reply { req, reply }.into()));
+                        let _ = inbox.send((store, msg, true));
                     }
                 }
                 Err(e) => {

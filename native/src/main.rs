@@ -149,7 +149,7 @@ fn quiet_broken_pipe() {
 
 /// Runs `work` on a single-threaded tokio runtime inside a `LocalSet` (the real-time driver's
 /// home), with rustls's crypto provider installed for `rediss://` targets.
-fn on_runtime<F, Fut>(work: F) -> Result<Outcome, Failure>
+pub(crate) fn on_runtime<F, Fut>(work: F) -> Result<Outcome, Failure>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Outcome, Failure>>,

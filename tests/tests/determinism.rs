@@ -152,8 +152,8 @@ fn every_scenario_trace_hash_is_pinned() {
         mq-streams {} seed 2: 0x262c183b52260f54
         cache {} seed 1: 0x2144a16f780c7803
         cache {} seed 2: 0x4ea57f2d84684e1d
-        lb {} seed 1: 0x6495ca3d68f24612
-        lb {} seed 2: 0x3c6f5295c4c73cc7
+        lb {} seed 1: 0x01c35279d2dc0b7f
+        lb {} seed 2: 0x10d30c70697ea04f
         lock {} seed 1: 0xb2fbc800bdb61d72
         lock {} seed 2: 0x4df608dee04dc4ad
         lock-kleppmann {} seed 1: 0xe690f16243bbfffb
@@ -228,14 +228,14 @@ fn every_scenario_trace_hash_is_pinned() {
         mq {"delay_percent":0,"topology":"partitioned"} seed 2: 0x1886e4f1664491ed
         mq {"confirms":false,"fsync":"every_ms"} seed 1: 0x28efad8673f7bfe1
         mq {"confirms":false,"fsync":"every_ms"} seed 2: 0xf5f9d65ab5f9edd0
-        lb {"algorithm":"smooth_wrr","weights":[5,1,1,1]} seed 1: 0x43419c428bce8fcd
-        lb {"algorithm":"smooth_wrr","weights":[5,1,1,1]} seed 2: 0xce3994537a006f44
-        lb {"algorithm":"chapter_ip_hash","health":"chapter","passive":"off"} seed 1: 0x298e0d58f2c16a02
-        lb {"algorithm":"chapter_ip_hash","health":"chapter","passive":"off"} seed 2: 0x093348dcaeb0f7c0
-        lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 1: 0x5e78603041109fdf
-        lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 2: 0x29388a54ffe8444e
-        lb {"algorithm":"maglev","passive":"envoy"} seed 1: 0xa5a3c733c504d5a9
-        lb {"algorithm":"maglev","passive":"envoy"} seed 2: 0x7030689c085d1def"#]].assert_eq(&lines.join("\n"));
+        lb {"algorithm":"smooth_wrr","weights":[5,1,1,1]} seed 1: 0x361851f399353306
+        lb {"algorithm":"smooth_wrr","weights":[5,1,1,1]} seed 2: 0x9052a1ef9bb4ae4f
+        lb {"algorithm":"chapter_ip_hash","health":"chapter","passive":"off"} seed 1: 0xd876454fe2bcdcab
+        lb {"algorithm":"chapter_ip_hash","health":"chapter","passive":"off"} seed 2: 0x2dae247400917048
+        lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 1: 0x9fa26d5f83fa1ae7
+        lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 2: 0xbc49e559f7bd7719
+        lb {"algorithm":"maglev","passive":"envoy"} seed 1: 0x2efc5f757a09d893
+        lb {"algorithm":"maglev","passive":"envoy"} seed 2: 0x8ab947c650b0e655"#]].assert_eq(&lines.join("\n"));
 }
 
 /// A checkpoint taken anywhere goes on exactly as the run it was taken from: same trace hash and

@@ -95,7 +95,7 @@ impl Actor<LbProtocol> for Backend {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, LbProtocol>, from: NodeId, msg: LbMsg) {
         match msg {
-            LbMsg::Forward { id } => {
+            LbMsg::Forward { id, .. } => {
                 if self.serving.len() < self.cfg.capacity.max(1) as usize {
                     self.start(ctx, from, id);
                 } else if self.queue.len() < self.cfg.queue_max as usize {

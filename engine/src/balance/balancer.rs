@@ -253,7 +253,7 @@ impl Balancer {
         b.connections += 1;
         self.in_flight.insert(self.next_req, InFlight { client, id, backend, sent_us: ctx.now().as_micros() });
         ctx.observe(LbObs::Routed { client: client.0, id, backend: number(backend) });
-        ctx.send(self.backends[backend], LbMsg::Forward { id: self.next_req });
+        ctx.send(self.backends[backend], LbMsg::Forward { id: self.next_req, request: id });
         ctx.set_timer(
             BalancerTimer::RequestTimeout(self.next_req),
             SimDuration::from_millis(self.cfg.request_timeout_ms),

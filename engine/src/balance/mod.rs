@@ -61,9 +61,12 @@ pub enum LbMsg {
         id: u64,
         key: String,
     },
-    /// The balancer's copy to a backend, under the balancer's own number.
+    /// The balancer's copy to a backend, under the balancer's own number `id`; `request` is the
+    /// client's number for it (what a real proxy's front end needs to hand the backend the
+    /// client's request, and the client the backend's answer).
     Forward {
         id: u64,
+        request: u64,
     },
     /// A backend's answer; `ok` false for an error (a 5xx, or refused for overload).
     Done {

@@ -26,7 +26,7 @@ mod tests;
 pub use cmd::{Cmd, Reply, ScoreBound, SetCondition, SetExpiry, XPendingRange};
 pub use errors::{HASH_NOT_AN_INTEGER, NOT_AN_INTEGER, OVERFLOW, WRONGTYPE};
 pub use keyspace::Keyspace;
-pub use node::{CarriesStore, StoreConfig, StoreMsg, StoreNode};
+pub use node::{CarriesStore, StoreConfig, StoreMsg, StoreNode, StoreTraffic};
 pub use number::{format_score, parse_i64};
 pub use scripts::ScriptName;
 pub use stream_id::StreamId;

@@ -30,6 +30,33 @@ impl CarriesStore for StoreMsg {
     }
 }
 
+/// What the real-time driver asks of any world's messages: the store request a message is, if
+/// any, and a store's reply as one of the world's messages, if the world can carry one. Every
+/// [`CarriesStore`] world has it; a world without a store (the load balancer's, whose backends
+/// are HTTP servers natively) says it has none, and the driver runs it all the same.
+pub trait StoreTraffic: Sized {
+    fn store_request(&self) -> Option<&StoreMsg>;
+    fn store_reply(msg: StoreMsg) -> Option<Self>;
+}
+
+impl<T: CarriesStore> StoreTraffic for T {
+    fn store_request(&self) -> Option<&StoreMsg> {
+        self.as_store()
+    }
+    fn store_reply(msg: StoreMsg) -> Option<Self> {
+        Some(msg.into())
+    }
+}
+
+impl StoreTraffic for crate::balance::LbMsg {
+    fn store_request(&self) -> Option<&StoreMsg> {
+        None
+    }
+    fn store_reply(_: StoreMsg) -> Option<Self> {
+        None
+    }
+}
+
 /// How a store keeps its data.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
