@@ -259,6 +259,32 @@ impl Backend {
         }
     }
 
+    /// This run's keys under `sub` on this server (the in-memory store keeps no keys it could
+    /// list), without the prefix: what a sharding report counts. Not for a cluster connection.
+    pub async fn own_keys(&self, sub: &str) -> Result<Vec<String>, BackendError> {
+        match &self.conn {
+            Conn::Standalone(con, _) => scan_prefix(&mut con.clone(), &format!("{}{sub}", self.prefix)).await,
+            Conn::Memory { .. } | Conn::Cluster(_) => {
+                Err(BackendError("listing keys needs a standalone Redis server".into()))
+            }
+        }
+    }
+
+    /// This run's keys under `sub` on each master of the cluster, by master address.
+    pub async fn own_keys_by_master(&self, sub: &str) -> Result<Vec<(String, Vec<String>)>, BackendError> {
+        let Conn::Cluster(con) = &self.conn else {
+            return Err(BackendError("not a cluster connection".into()));
+        };
+        let mut out = Vec::new();
+        for info in self.cluster_masters(&mut con.clone()).await? {
+            let address = info.addr().to_string();
+            let client = redis::Client::open(info)?;
+            let mut direct = client.get_multiplexed_async_connection().await?;
+            out.push((address, scan_prefix(&mut direct, &format!("{}{sub}", self.prefix)).await?));
+        }
+        Ok(out)
+    }
+
     /// Every master of the cluster, with this connection's credentials and TLS settings.
     async fn cluster_masters(&self, con: &mut ClusterConnection) -> Result<Vec<redis::ConnectionInfo>, BackendError> {
         let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(con).await?;
@@ -311,6 +337,25 @@ async fn delete_prefix<C: redis::aio::ConnectionLike + Send>(con: &mut C, prefix
         }
         if next == 0 {
             return Ok(deleted);
+        }
+        cursor = next;
+    }
+}
+
+/// Every key of one server starting with `prefix`, found by `SCAN MATCH`, with the prefix cut off.
+async fn scan_prefix<C: redis::aio::ConnectionLike + Send>(
+    con: &mut C,
+    prefix: &str,
+) -> Result<Vec<String>, BackendError> {
+    let pattern = format!("{}*", escape_glob(prefix));
+    let mut cursor: u64 = 0;
+    let mut found = Vec::new();
+    loop {
+        let (next, keys): (u64, Vec<String>) =
+            redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1_000).query_async(con).await?;
+        found.extend(keys.iter().filter_map(|k| k.strip_prefix(prefix)).map(str::to_owned));
+        if next == 0 {
+            return Ok(found);
         }
         cursor = next;
     }

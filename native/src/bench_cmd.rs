@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use distlab::bench::{self, BenchOptions, Limit};
 use distlab::target::{Target, TargetSpec};
 
@@ -35,7 +35,10 @@ impl TargetArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
     #[command(flatten)]
     target: TargetArgs,
     /// Concurrent clients sharing one connection.
@@ -62,6 +65,79 @@ pub struct BenchArgs {
     json: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Spread keys over independent Redis servers by the consistent-hash ring, jump hash and
+    /// hash % N (46.1.1): keys per server, counted by scanning each, and the keys that must move
+    /// when the last server joins, next to the ideal 1/N; on --cluster, Redis Cluster's own slot
+    /// placement over its masters. Without a target, starts 4 private servers.
+    Shard(ShardArgs),
+}
+
+#[derive(Debug, Args)]
+struct ShardArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Keys to place with each method.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    keys: u64,
+    /// Virtual nodes per server on the ring (the chapter's default).
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    vnodes: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Private servers `bench shard` starts without a target: three to place keys on, one to join.
+const SHARD_EMBEDDED: usize = 4;
+
+async fn shard(args: &ShardArgs) -> Result<Outcome, Failure> {
+    let spec = args.target.spec();
+    if let TargetSpec::Redis(_) = spec {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "bench shard spreads keys over several servers: give --redis-nodes (at least 2) or --cluster, or nothing for {SHARD_EMBEDDED} private servers"
+        )));
+    }
+    if let TargetSpec::Nodes(urls) = &spec
+        && urls.len() < 2
+    {
+        return Err(Failure::bad_input(anyhow::anyhow!("--redis-nodes: bench shard needs at least 2 servers")));
+    }
+    let target = Target::connect_with(&spec, &distlab::backend::new_prefix(), SHARD_EMBEDDED)
+        .await
+        .map_err(Failure::bad_input)?;
+    if target.primary().is_memory() {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "bench shard needs real Redis servers: redis-server is not on PATH, and no target was given"
+        )));
+    }
+    eprintln!("{}", target.description);
+    let work = async {
+        if let TargetSpec::Cluster(_) = spec {
+            distlab::shard::cluster(target.primary(), args.keys).await
+        } else {
+            let names: Vec<String> = (1..=target.backends.len()).map(|i| format!("node{i}")).collect();
+            distlab::shard::independent(&target.backends, &names, args.keys, args.vnodes).await
+        }
+    };
+    let result = tokio::select! {
+        r = work => r.map_err(Failure::runtime),
+        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+    };
+    if let Err(e) = target.cleanup().await {
+        eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
+    }
+    drop(target);
+    let report = result?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print!("{}", distlab::shard::render(&report));
+    }
+    Ok(Outcome::Ok)
+}
+
 fn parse_latency(s: &str) -> Result<(u64, u64), String> {
     let number = |t: &str| t.trim().parse::<u64>().map_err(|_| format!("{t:?} is not a whole number of milliseconds"));
     let (lo, hi) = match s.split_once('-') {
@@ -83,6 +159,9 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
+    if let Some(BenchCommand::Shard(shard_args)) = &args.command {
+        return shard(shard_args).await;
+    }
     for name in &args.only {
         bench::find_pattern(name).map_err(Failure::bad_input)?;
     }

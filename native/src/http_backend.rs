@@ -166,7 +166,9 @@ async fn answer(state: Rc<State>, req: Request<Incoming>) -> Result<Response<Ful
         }
         (ms.saturating_mul(state.slow.get()), rng.chance(Ratio::percent(cfg.fail_percent)))
     };
-    tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+    if wait_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+    }
     state.served.set(state.served.get() + 1);
     Ok(if fails {
         status_body(StatusCode::INTERNAL_SERVER_ERROR, format!("{} failed\n", state.name))

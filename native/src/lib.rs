@@ -3,7 +3,7 @@
 //! that execute the engine's commands on Redis or in memory ([`backend`], [`reply`]), the
 //! real-time actor driver ([`driver`]), message queues on Redis Streams ([`mq`]), sagas on Redis
 //! ([`saga`]), the HTTP reverse proxy around the engine's balancer ([`proxy`]) and the backends
-//! it can start ([`http_backend`]), and the benchmark harness ([`bench`]).
+//! it can start ([`http_backend`]), the benchmark harness ([`bench`]) and consistent hashing over real servers ([`shard`]).
 
 pub mod backend;
 pub mod bench;
@@ -14,4 +14,5 @@ pub mod proxy;
 pub mod reply;
 pub mod saga;
 pub mod server;
+pub mod shard;
 pub mod target;

@@ -160,10 +160,11 @@ impl Proxy {
         let answers = Rc::clone(&books);
         tasks.spawn_local(async move {
             while let Some((_, msg)) = front_rx.recv().await {
-                if let LbMsg::Answer { id, ok } = msg
-                    && let Some((_, waiter)) = answers.waiting.borrow_mut().remove(&id)
-                {
-                    let _ = waiter.send(ok);
+                let LbMsg::Answer { id, ok } = msg else { continue };
+                let waiter = answers.waiting.borrow_mut().remove(&id);
+                // A client that went away leaves no response behind.
+                if waiter.is_none_or(|(_, w)| w.send(ok).is_err()) {
+                    answers.responses.borrow_mut().remove(&id);
                 }
             }
         });

@@ -132,7 +132,8 @@ async fn embedded(prefix: &str, count: usize) -> Result<Target, TargetError> {
         servers[0].port()
     );
     if !others.is_empty() {
-        description += &format!(", and {} more for Redlock on ports {}", others.len(), others.join(", "));
+        description +=
+            &format!(", and {} more independent ones (Redlock, sharding) on ports {}", others.len(), others.join(", "));
     }
     Ok(Target { backends, description, embedded: servers })
 }

@@ -66,13 +66,35 @@ fn embedded_default_starts_and_stops_its_own_server() {
         .filter_map(Result::ok)
         .any(|e| e.file_name().to_string_lossy().contains(&format!("-{port}-")));
     assert!(!leftovers, "its temporary directory was not removed");
-    // Four baselines, and XADD for the queue rows.
-    let total = 5 + distlab::bench::PATTERNS.len();
+    // Four baselines, XADD for the queue rows and HTTP for the load balancer's.
+    let total = 6 + distlab::bench::PATTERNS.len();
     assert!(
         text(&o.stderr).contains(&format!("[{total}/{total}] ")),
         "a progress line per measurement: {}",
         text(&o.stderr)
     );
+}
+
+#[test]
+fn the_load_balancer_rows_go_through_the_proxy_next_to_the_same_load_straight_to_a_backend() {
+    let o = distlab(&["bench", "--only", "lb-round-robin,lb-p2c-ewma", "--duration", "1", "--clients", "8", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    let row = |name: &str| report["results"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned().unwrap();
+    let http = row("baseline HTTP");
+    assert!(http["ops"].as_u64().unwrap() > 100 && http["errors"] == 0, "{http}");
+    let (rr, p2c) = (row("lb-round-robin"), row("lb-p2c-ewma"));
+    for r in [&rr, &p2c] {
+        assert_eq!(r["baseline"], "baseline HTTP", "{r}");
+        let ratio = r["ratio"].as_f64().unwrap();
+        assert!(ratio > 0.0 && ratio < 1.0, "two hops cost more than one: {r}");
+        assert_eq!(r["errors"], 0, "{r}");
+        assert_eq!(r["details"]["slow_errors"], 0.0, "{r}");
+    }
+    // Round robin gives the slowed backend its third; P2C on peak EWMA a small share.
+    let share = |r: &serde_json::Value| r["details"]["slow_share_percent"].as_f64().unwrap();
+    assert!((30.0..=36.0).contains(&share(&rr)), "{rr}");
+    assert!(share(&p2c) < 15.0, "{p2c}");
 }
 
 #[test]
@@ -104,16 +126,17 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     let target = report["target"].as_str().unwrap();
     assert!(target.starts_with(&format!("target: Redis at {}", server.url())), "{target}");
     assert!(text(&o.stderr).starts_with("target: Redis at "), "{}", text(&o.stderr));
-    let single_store = distlab::bench::PATTERNS.iter().filter(|p| p.stores_min == 1).count();
+    let single_store = distlab::bench::PATTERNS.iter().filter(|p| p.stores_min <= 1).count();
     assert_eq!(
         report["results"].as_array().unwrap().len(),
-        5 + single_store,
-        "every baseline (XADD for the queue rows) and pattern one store can run"
+        6 + single_store,
+        "every baseline (XADD for the queue rows, HTTP for the load balancer's) and pattern one store can run"
     );
     assert_eq!(report["skipped"][0], "redlock: needs 3 independent stores, the target has 1 (use --redis-nodes)");
     assert_eq!(report["results"][0]["ratio"], 1.0);
     assert_eq!(report["results"][4]["name"], "baseline XADD");
-    assert_eq!(report["results"][5]["baseline"], "baseline SET");
+    assert_eq!(report["results"][5]["name"], "baseline HTTP");
+    assert_eq!(report["results"][6]["baseline"], "baseline SET");
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 3000);
     for row in report["results"].as_array().unwrap() {
         assert_eq!(row["errors"], 0, "no error replies: {row}");

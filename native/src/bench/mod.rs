@@ -7,6 +7,7 @@
 //! Later patterns (locks, queues, caches, IDs, rate limiters) add themselves to [`PATTERNS`].
 
 mod histogram;
+mod lb;
 mod patterns;
 
 use std::cell::Cell;
@@ -91,6 +92,8 @@ pub enum BenchError {
     Backend { measurement: String, source: BackendError },
     #[error("{measurement}")]
     Driver { measurement: String, source: crate::driver::DriverError },
+    #[error("{measurement}: {reason}")]
+    Http { measurement: String, reason: String },
     #[error("unknown measurement {name:?}: the patterns are {known}")]
     UnknownPattern { name: String, known: String },
 }
@@ -118,8 +121,9 @@ impl Progress {
 }
 
 const BASELINES: [&str; 4] = ["SET", "GET", "INCR", "EVALSHA"];
-/// Baselines measured only when a selected pattern is compared with them.
-const BASELINES_ON_DEMAND: [&str; 1] = ["XADD"];
+/// Baselines measured only when a selected pattern is compared with them: `HTTP` is the load
+/// balancer's, requests straight to one HTTP backend (see [`lb`]).
+const BASELINES_ON_DEMAND: [&str; 2] = ["XADD", "HTTP"];
 
 pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let patterns: Vec<&patterns::Pattern> = if opts.only.is_empty() {
@@ -148,9 +152,13 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
     let mut results: Vec<Measurement> = Vec::new();
     for (i, name) in baselines.iter().enumerate() {
         let label = format!("baseline {name}");
-        let sample = with_progress(i + 1, total, &label, opts.limit, |p| baseline(backend, name, opts, p))
-            .await
-            .map_err(|source| BenchError::Backend { measurement: label.clone(), source })?;
+        let sample = if *name == "HTTP" {
+            with_progress(i + 1, total, &label, opts.limit, |p| lb::baseline(opts, p)).await?
+        } else {
+            with_progress(i + 1, total, &label, opts.limit, |p| baseline(backend, name, opts, p))
+                .await
+                .map_err(|source| BenchError::Backend { measurement: label.clone(), source })?
+        };
         let m = measurement(label, Kind::Baseline, sample, None);
         results.push(m);
     }

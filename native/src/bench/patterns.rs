@@ -8,6 +8,7 @@ use std::time::Duration;
 use std::collections::BTreeMap;
 
 use distlab_engine::NodeId;
+use distlab_engine::balance::AlgorithmKind;
 use distlab_engine::coord::lock::{LockClient, LockClientConfig, LockMode, LockOptions};
 use distlab_engine::coord::resource::ProtectedResource;
 use distlab_engine::coord::{LockObs, LockProtocol};
@@ -170,6 +171,104 @@ pub static PATTERNS: &[Pattern] = &[
         about: "the mq row at an offered 10,000 messages/s (2 producers, 5 a millisecond each), 10 consumers in one group: the latency at a rate, not at saturation",
         stores_min: 1,
         run: |target, opts, progress| Box::pin(queue(target, opts, progress, "mq-10k", 1, 10, 5)),
+    },
+    Pattern {
+        name: "lb-round-robin",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (round_robin) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::RoundRobin)),
+    },
+    Pattern {
+        name: "lb-smooth-wrr",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (smooth_wrr) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::SmoothWrr)),
+    },
+    Pattern {
+        name: "lb-least-conn",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (least_conn) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::LeastConn)),
+    },
+    Pattern {
+        name: "lb-least-outstanding",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (least_outstanding) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::LeastOutstanding)),
+    },
+    Pattern {
+        name: "lb-ip-hash",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (ip_hash) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::IpHash)),
+    },
+    Pattern {
+        name: "lb-bounded-load",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (bounded_load) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::BoundedLoad)),
+    },
+    Pattern {
+        name: "lb-maglev",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (maglev) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::Maglev)),
+    },
+    Pattern {
+        name: "lb-p2c-ewma",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (p2c_ewma) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::P2cEwma)),
+    },
+    Pattern {
+        name: "lb-random",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (random) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::Random)),
+    },
+    Pattern {
+        name: "lb-chapter-round-robin",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (chapter_round_robin) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::ChapterRoundRobin)),
+    },
+    Pattern {
+        name: "lb-chapter-weighted",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (chapter_weighted) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::ChapterWeighted)),
+    },
+    Pattern {
+        name: "lb-chapter-least-conn",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (chapter_least_conn) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::ChapterLeastConn)),
+    },
+    Pattern {
+        name: "lb-chapter-ip-hash",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (chapter_ip_hash) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::ChapterIpHash)),
+    },
+    Pattern {
+        name: "lb-chapter-consistent",
+        baseline: "HTTP",
+        about: "HTTP requests through the proxy running the engine's balancer (chapter_consistent) to three instant backends; then p99 with one backend slowed 10x",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::ChapterConsistent)),
     },
 ];
 
