@@ -6,10 +6,10 @@ use distlab_engine::scenario::{self, ScenarioRun};
 use distlab_tests::{for_seeds, run_to_end};
 use serde_json::{Value, json};
 
-/// Seeds per configuration in the sweep: a few dozen in CI (eight configurations),
+/// Seeds per configuration in the sweep: twenty in CI (eight configurations, 160 runs),
 /// `DISTLAB_LB_SEEDS=500` (or more) for the long sweep.
 fn seeds() -> std::ops::RangeInclusive<u64> {
-    let n = std::env::var("DISTLAB_LB_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(30u64);
+    let n = std::env::var("DISTLAB_LB_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20u64);
     1..=n
 }
 
