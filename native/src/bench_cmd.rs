@@ -123,7 +123,7 @@ async fn shard(args: &ShardArgs) -> Result<Outcome, Failure> {
     };
     let result = tokio::select! {
         r = work => r.map_err(Failure::runtime),
-        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+        stop = crate::signals::stopped() => Err(stop),
     };
     if let Err(e) = target.cleanup().await {
         eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
@@ -184,7 +184,7 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
     };
     let result = tokio::select! {
         r = bench::run(&target, &opts) => r.map_err(Failure::runtime),
-        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+        stop = crate::signals::stopped() => Err(stop),
     };
     if let Err(e) = target.cleanup().await {
         eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());

@@ -261,7 +261,7 @@ async fn serve(args: ServeArgs, settings: ServeSettings) -> Result<Outcome, Fail
     };
     let outcome = tokio::select! {
         () = stop => Ok(Outcome::Ok),
-        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+        stop = crate::signals::stopped() => Err(stop),
     };
     println!("{}", stats_line(&proxy.stats, &targets));
     drop(proxy);

@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 success; 1 a promised property is violated, or a run failed midway; 2 bad input
 //! (unknown scenario, bad configuration, unusable Redis target); 3 a simulated run hit one of the
-//! simulator's limits; 130 interrupted (Ctrl-C); 141 the output's reader went away.
+//! simulator's limits; 129, 130, 143 stopped by SIGHUP, Ctrl-C (SIGINT) or SIGTERM, after the same
+//! cleanup; 141 the output's reader went away.
 
 mod bench_cmd;
 mod cache_cmd;
@@ -14,6 +15,7 @@ mod progress;
 mod resume;
 mod ring_cmd;
 mod saga_cmd;
+mod signals;
 mod sim_cmd;
 mod sweep_cmd;
 

@@ -146,7 +146,7 @@ pub async fn run(args: &MqArgs) -> Result<Outcome, Failure> {
     }
     let result = tokio::select! {
         r = queue(&target, args) => r,
-        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+        stop = crate::signals::stopped() => Err(stop),
     };
     let kept = crate::resume::Kept { command: "mq", name: args.name.as_deref(), clean: args.clean, prefix: &prefix };
     let report = kept.settle(&target, result, |r| r.holds).await?;

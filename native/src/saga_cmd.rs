@@ -77,7 +77,7 @@ pub async fn run(args: &SagaArgs) -> Result<Outcome, Failure> {
     };
     let result = tokio::select! {
         r = sagas(&target, &run, args.timeout) => r,
-        _ = tokio::signal::ctrl_c() => Err(Failure::interrupted()),
+        stop = crate::signals::stopped() => Err(stop),
     };
     let kept = crate::resume::Kept { command: "saga", name: args.name.as_deref(), clean: args.clean, prefix: &prefix };
     let report = kept.settle(&target, result, |r| r.holds).await?;

@@ -243,30 +243,54 @@ fn tls_targets_work_through_rediss_urls() {
     assert_report(&text(&o.stdout));
 }
 
+/// The signals a run may be stopped by, with the exit code and the last line each gives.
+const STOPS: [(&str, i32, &str); 3] = [
+    ("INT", 130, "error: interrupted\n"),
+    ("TERM", 143, "error: terminated (SIGTERM)\n"),
+    ("HUP", 129, "error: hung up (SIGHUP)\n"),
+];
+
+/// Whether a temporary directory of a private server on `port` is still there.
+fn leftover_dir(port: u16) -> bool {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().contains(&format!("-{port}-")))
+}
+
 #[test]
-fn ctrl_c_stops_the_run_and_the_embedded_server() {
+fn every_stop_signal_ends_the_run_promptly_and_stops_every_embedded_server_and_directory() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
-        .args(["bench", "--duration", "30"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let port: u16 = first.split(':').nth(2).unwrap().split_whitespace().next().unwrap().parse().unwrap();
-    assert!(answers(port), "{first}");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let started = std::time::Instant::now();
-    let status = child.wait().unwrap();
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "Ctrl-C did not stop the run promptly");
-    assert_eq!(status.code(), Some(130));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(stderr.ends_with("error: interrupted\n"), "{stderr}");
-    assert!(!answers(port), "the embedded server survived Ctrl-C");
+    for (signal, code, last) in STOPS {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+            .args(["bench", "--duration", "30"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let port: u16 = first.split(':').nth(2).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+        let others: Vec<u16> =
+            first.trim_end().rsplit("on ports ").next().unwrap().split(", ").map(|p| p.parse().unwrap()).collect();
+        let ports: Vec<u16> = std::iter::once(port).chain(others).collect();
+        assert_eq!(ports.len(), 5, "{first}");
+        assert!(answers(port), "{first}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let killed = Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let started = std::time::Instant::now();
+        let status = child.wait().unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "SIG{signal} did not stop the run promptly");
+        assert_eq!(status.code(), Some(code), "SIG{signal}");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(stderr.ends_with(last), "SIG{signal}: {stderr}");
+        for p in &ports {
+            assert!(!answers(*p), "SIG{signal}: the embedded server on {p} survived");
+            assert!(!leftover_dir(*p), "SIG{signal}: the directory of the server on {p} was left behind");
+        }
+    }
 }
 
 #[test]
@@ -297,12 +321,14 @@ fn a_server_that_dies_midway_ends_the_run_promptly_with_exit_1() {
 }
 
 #[test]
-fn ctrl_c_against_an_external_server_leaves_none_of_our_keys() {
+fn every_stop_signal_against_an_external_server_leaves_none_of_our_keys() {
     use std::io::{BufRead, BufReader};
     let server = LocalRedis::start().unwrap();
     let mut con = sync_con(&server.url());
     let _: () = redis::cmd("SET").arg("mine").arg("keep me").query(&mut con).unwrap();
-    for (pause_ms, only) in [(400, Some("actor-kv")), (300, None)] {
+    for ((pause_ms, only), (signal, code, _)) in
+        [(400, Some("actor-kv")), (300, None), (300, None)].into_iter().zip(STOPS)
+    {
         let url = server.url();
         let mut args = vec!["bench", "--redis", url.as_str(), "--duration", "30"];
         if let Some(pattern) = only {
@@ -317,8 +343,8 @@ fn ctrl_c_against_an_external_server_leaves_none_of_our_keys() {
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(pause_ms));
-        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-        assert_eq!(child.wait().unwrap().code(), Some(130));
+        Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(code), "SIG{signal}");
         std::thread::sleep(std::time::Duration::from_millis(200)); // a task still writing would show now
         assert_eq!(all_keys(&server.url()), vec![("mine".to_owned(), "keep me".to_owned())], "{first}");
     }
