@@ -106,6 +106,12 @@ fn main() -> ExitCode {
         // The reader went away (`distlab ... | head`): everything was dropped on the way out
         // (private servers stopped, keys deleted); end as a Unix tool killed by SIGPIPE would.
         Err(payload) if is_broken_pipe(payload.as_ref()) => return ExitCode::from(141),
+        // Any other output error (a full disk): one line, exit 1.
+        Err(payload) if output_error(payload.as_ref()).is_some() => {
+            let why = output_error(payload.as_ref()).unwrap_or_default();
+            eprintln!("error: cannot write the output: {why}");
+            return ExitCode::from(1);
+        }
         Err(payload) => std::panic::resume_unwind(payload),
     };
     match result {
@@ -133,17 +139,28 @@ fn closed_pipe(error: &anyhow::Error) -> bool {
 }
 
 /// Whether a panic is std's `println!` failing on a closed pipe.
-fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
-    let text = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
-    text.is_some_and(|t| t.starts_with("failed printing to") && t.contains("Broken pipe"))
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied())
 }
 
-/// Keeps the panic hook quiet about a closed pipe (std ignores SIGPIPE, so `println!` panics
-/// instead); `main` then unwinds, cleans up and exits with 141. Every other panic is reported.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    panic_text(payload).is_some_and(|t| t.starts_with("failed printing to") && t.contains("Broken pipe"))
+}
+
+/// What went wrong when `print!` could not write (std panics then): "stdout: No space left on
+/// device (os error 28)".
+fn output_error(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    panic_text(payload).and_then(|t| t.strip_prefix("failed printing to ")).map(str::to_owned)
+}
+
+/// Keeps the panic hook quiet when the output cannot be written (std ignores SIGPIPE, so
+/// `println!` panics instead, as it does on a full disk); `main` then unwinds, cleans up and
+/// exits with 141 for a closed pipe, or says why in one line and exits with 1. Every other panic
+/// is reported.
 fn quiet_broken_pipe() {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !is_broken_pipe(info.payload()) {
+        if output_error(info.payload()).is_none() {
             report(info);
         }
     }));

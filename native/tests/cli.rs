@@ -320,3 +320,20 @@ fn a_reader_that_goes_away_ends_the_run_quietly() {
     assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "no panic message, no error line");
 }
+
+#[test]
+fn a_full_disk_ends_every_command_with_one_line_and_exit_1() {
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    for args in [
+        &["sim", "run", "lock", "--seed", "1"][..],
+        &["sim", "list", "--json"],
+        &["lb", "picks", "--algorithm", "round_robin", "--backends", "a,b"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_distlab")).args(args).stdout(full()).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: ") && err.contains("No space left on device"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
