@@ -33,6 +33,10 @@ pub enum TargetError {
     UnexpectedCluster { url: String },
     #[error("{url} is not a cluster (cluster_enabled:0); use --redis instead of --cluster")]
     NotACluster { url: String },
+    #[error(
+        "--redis-nodes: {first} and {second} are the same server (host, port and database); Redlock and sharding need independent ones"
+    )]
+    DuplicateNode { first: String, second: String },
     #[error("the embedded redis-server could not start: {0}")]
     Embedded(#[from] crate::server::ServerError),
 }
@@ -66,6 +70,7 @@ impl Target {
                 Ok(Target { backends: vec![backend], description, embedded: Vec::new() })
             }
             TargetSpec::Nodes(urls) => {
+                refuse_duplicates(urls)?;
                 let mut backends = Vec::with_capacity(urls.len());
                 for url in urls {
                     backends.push(standalone(url, &prefix).await?);
@@ -143,6 +148,51 @@ fn client(url: &str) -> Result<(redis::Client, redis::ConnectionInfo), TargetErr
     let info = url.into_connection_info().map_err(invalid)?;
     let client = redis::Client::open(info.clone()).map_err(invalid)?;
     Ok((client, info))
+}
+
+/// The server a URL names: its addresses (the host resolved, so that `localhost` and
+/// `127.0.0.1` meet; a Unix socket by its path), its port and its database.
+#[derive(Debug, PartialEq)]
+struct Server {
+    addresses: Vec<String>,
+    port: u16,
+    db: i64,
+}
+
+impl Server {
+    fn of(info: &redis::ConnectionInfo) -> Server {
+        let (host, port) = match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } => {
+                (host.clone(), *port)
+            }
+            other => (other.to_string(), 0),
+        };
+        let mut addresses: Vec<String> = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+            .map(|found| found.map(|a| a.ip().to_string()).collect())
+            .unwrap_or_default();
+        if addresses.is_empty() {
+            addresses.push(host);
+        }
+        Server { addresses, port, db: info.redis_settings().db() }
+    }
+
+    fn same(&self, other: &Server) -> bool {
+        self.port == other.port && self.db == other.db && self.addresses.iter().any(|a| other.addresses.contains(a))
+    }
+}
+
+/// Refuses two URLs for one server: Redlock over "five" instances that are one would be a lie.
+fn refuse_duplicates(urls: &[String]) -> Result<(), TargetError> {
+    let mut seen: Vec<(&String, Server)> = Vec::new();
+    for url in urls {
+        let (_, info) = client(url)?;
+        let server = Server::of(&info);
+        if let Some((first, _)) = seen.iter().find(|(_, s)| s.same(&server)) {
+            return Err(TargetError::DuplicateNode { first: redact(first), second: redact(url) });
+        }
+        seen.push((url, server));
+    }
+    Ok(())
 }
 
 fn connect_error(url: &str, e: &redis::RedisError) -> TargetError {

@@ -201,6 +201,16 @@ fn unusable_targets_fail_with_one_line_and_exit_2() {
     assert_one_line_error(&["bench", "--redis", &clustered.url()], "has cluster mode enabled; use --cluster");
     assert_one_line_error(&["bench", "--cluster", &primary.url()], "is not a cluster (cluster_enabled:0)");
     assert_one_line_error(&["bench", "--redis", &primary.url(), "--only", "nope"], "unknown measurement \"nope\"");
+    // One server named three ways is not three independent nodes.
+    let (p, other) = (primary.port(), replica.port());
+    let same = format!("redis://127.0.0.1:{other}/,redis://127.0.0.1:{p}/,redis://localhost:{p}/0");
+    assert_one_line_error(
+        &["bench", "--redis-nodes", &same],
+        &format!("redis://127.0.0.1:{p}/ and redis://localhost:{p}/0 are the same server"),
+    );
+    let databases = format!("redis://127.0.0.1:{p}/1,redis://127.0.0.1:{p}/2,redis://127.0.0.1:{p}/1");
+    assert_one_line_error(&["bench", "--redis-nodes", &databases], "are the same server (host, port and database)");
+    assert_one_line_error(&["bench", "shard", "--redis-nodes", &same], "are the same server");
 }
 
 #[test]
