@@ -21,7 +21,8 @@ use crate::backend::{Backend, BackendError};
 use crate::driver::LiveWorld;
 
 /// What to run: `orders` in all, split among `workers`; a price; each worker's stock covers its
-/// orders, and `shipping_percent` of them find a shipping slot (the rest are compensated).
+/// orders, and `shipping_percent` of all the orders find a shipping slot (the rest are
+/// compensated), the slots split among the workers as the orders are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SagaRun {
     /// Names the run's keys: worker `w`'s are under the hash tag `{<tag>-<w>}`.
@@ -42,10 +43,18 @@ impl SagaRun {
         SagaKeys::new(&format!("{}-{w}", self.tag))
     }
 
+    /// Worker `w`'s shipping slots: `shipping_percent` of all orders (rounded down), shared as the
+    /// orders are, so that a worker never has more slots than orders. Worked out per worker,
+    /// each share rounded down, ten workers of one order each at 90% would ship nothing.
+    pub fn slots_of(&self, w: u64) -> u64 {
+        let total = self.orders.saturating_mul(self.shipping_percent) / 100;
+        total / self.workers + u64::from(w < total % self.workers)
+    }
+
     pub fn plan(&self, w: u64, concurrency: u64) -> SagaPlan {
         let orders = self.orders_of(w);
         let stock = i64::try_from(orders).unwrap_or(i64::MAX);
-        let slots = i64::try_from(orders * self.shipping_percent / 100).unwrap_or(i64::MAX);
+        let slots = i64::try_from(self.slots_of(w)).unwrap_or(i64::MAX);
         SagaPlan { orders, concurrency, price: self.price, initial: [stock, stock.saturating_mul(self.price), slots] }
     }
 
@@ -155,5 +164,26 @@ impl SagaStats {
             }
         }
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SagaRun;
+
+    fn run(orders: u64, workers: u64, shipping_percent: u64) -> SagaRun {
+        SagaRun { tag: "t", orders, workers, price: 10, shipping_percent }
+    }
+
+    #[test]
+    fn the_shipping_percentage_is_of_all_orders_and_no_worker_gets_more_slots_than_orders() {
+        for (orders, workers, percent, shipped) in
+            [(10, 10, 90, 9), (2, 50, 90, 1), (1000, 8, 90, 900), (7, 3, 100, 7), (5, 5, 0, 0), (3, 7, 50, 1)]
+        {
+            let r = run(orders, workers, percent);
+            let slots: Vec<u64> = (0..workers).map(|w| r.slots_of(w)).collect();
+            assert_eq!(slots.iter().sum::<u64>(), shipped, "{orders} orders, {workers} workers, {percent}%: {slots:?}");
+            assert!((0..workers).all(|w| r.slots_of(w) <= r.orders_of(w)), "{slots:?}");
+        }
     }
 }

@@ -118,7 +118,8 @@ fn an_unnamed_run_checks_its_sagas_and_deletes_its_keys() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("orders: 248 completed, 252 rolled back, 0 unfinished"), "{text}");
+    // 50% of all 500 orders ship (not 50% of each worker's 125, rounded down: 248).
+    assert!(text.contains("orders: 250 completed, 250 rolled back, 0 unfinished"), "{text}");
     assert!(text.contains("PASS delivered"), "{text}");
     let mut con = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
     let keys: Vec<String> = con.keys("*").unwrap();
