@@ -1,7 +1,8 @@
 //! `cargo bench -p distlab-engine --bench hashing`: nanoseconds per lookup for the ring (binary
 //! search over 150 virtual nodes per node), jump hash and rendezvous hashing, at 10 and 100
 //! nodes. The ring's figure is the one to read against the others; the chapter's version sorts
-//! the whole ring per lookup and is not worth timing.
+//! the whole ring per lookup and is not worth timing. Then a ring's build at 1,000 and 10,000
+//! nodes next to the MD5 of its points alone.
 
 use std::hint::black_box;
 
@@ -28,5 +29,30 @@ fn lookups(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lookups);
+/// Building a ring of 1,000 and 10,000 nodes × 150 virtual nodes: every point hashed, then
+/// sorted once (`with_nodes`), next to hashing the same points alone (the floor any build pays).
+fn builds(c: &mut Criterion) {
+    let mut group = c.benchmark_group("build");
+    group.sample_size(10);
+    for nodes in [1_000usize, 10_000] {
+        let names: Vec<String> = (0..nodes).map(|i| format!("node-{i}")).collect();
+        group.bench_with_input(BenchmarkId::new("ring", nodes), &names, |b, names| {
+            b.iter(|| black_box(HashRing::with_nodes(VNODES_DEFAULT, black_box(names)).expect("valid ring")));
+        });
+        group.bench_with_input(BenchmarkId::new("md5 of every point", nodes), &names, |b, names| {
+            b.iter(|| {
+                let mut sum = 0u128;
+                for n in names {
+                    for i in 0..VNODES_DEFAULT {
+                        sum ^= distlab_engine::hashing::md5_u128(&format!("{n}#{i}"));
+                    }
+                }
+                black_box(sum)
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookups, builds);
 criterion_main!(benches);

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use distlab_engine::hashing::stats::{self, Method};
-use distlab_engine::hashing::{HashRing, VNODES_DEFAULT};
+use distlab_engine::hashing::{HashRing, RingError, VNODES_DEFAULT};
 use serde_json::json;
 
 use crate::{Failure, Outcome};
@@ -65,11 +65,13 @@ impl RingArgs {
             }
             weights.insert(node.to_owned(), value);
         }
-        let mut ring = HashRing::new(self.vnodes).map_err(|e| bad(format!("--vnodes: {e}")))?;
-        for n in &self.nodes {
-            ring.add_node(n, weights.get(n).copied().unwrap_or(1.0)).map_err(|e| bad(format!("--nodes: {e}")))?;
-        }
-        Ok(ring)
+        HashRing::new(self.vnodes).map_err(|e| bad(format!("--vnodes: {e}")))?;
+        let nodes: Vec<(&str, f64)> =
+            self.nodes.iter().map(|n| (n.as_str(), weights.get(n).copied().unwrap_or(1.0))).collect();
+        HashRing::with_weighted_nodes(self.vnodes, &nodes).map_err(|e| match e {
+            RingError::Weight(_) => bad(format!("--weights: {e}")),
+            _ => bad(format!("--nodes: {e}")),
+        })
     }
 }
 

@@ -56,11 +56,42 @@ impl HashRing {
 
     /// A ring of `names`, each with weight 1.
     pub fn with_nodes<S: AsRef<str>>(virtual_nodes: u32, names: &[S]) -> Result<HashRing, RingError> {
+        let weighted: Vec<(&str, f64)> = names.iter().map(|n| (n.as_ref(), 1.0)).collect();
+        HashRing::with_weighted_nodes(virtual_nodes, &weighted)
+    }
+
+    /// A ring of `nodes` with their weights, in this join order: every point collected, then
+    /// sorted once (O(V log V) for V points), where adding the nodes one by one would merge the
+    /// whole ring each time (O(N · V) for N nodes: minutes for 10,000). Errors as [`add_node`].
+    ///
+    /// [`add_node`]: HashRing::add_node
+    pub fn with_weighted_nodes(virtual_nodes: u32, nodes: &[(&str, f64)]) -> Result<HashRing, RingError> {
         let mut ring = HashRing::new(virtual_nodes)?;
-        for n in names {
-            ring.add_node(n.as_ref(), 1.0)?;
+        let mut points = Vec::new();
+        for &(name, weight) in nodes {
+            ring.check_new(name, weight)?;
+            let count = ring.points_for(weight);
+            points.extend((0..count).map(|i| (md5_u128(&format!("{name}#{i}")), name.to_owned())));
+            ring.nodes.insert(name.to_owned(), NodeInfo { weight, points: count });
+            ring.order.push(name.to_owned());
         }
+        points.sort_unstable();
+        ring.points = points;
         Ok(ring)
+    }
+
+    /// Whether `name` may join with `weight`.
+    fn check_new(&self, name: &str, weight: f64) -> Result<(), RingError> {
+        if name.is_empty() {
+            return Err(RingError::EmptyName);
+        }
+        if !(weight > 0.0 && weight <= WEIGHT_MAX) {
+            return Err(RingError::Weight(weight));
+        }
+        if self.nodes.contains_key(name) {
+            return Err(RingError::DuplicateNode(name.to_owned()));
+        }
+        Ok(())
     }
 
     pub fn virtual_nodes(&self) -> u32 {
@@ -90,15 +121,7 @@ impl HashRing {
 
     /// Adds `name` with `weight` (1.0 is a plain node). Only the new node's points are hashed.
     pub fn add_node(&mut self, name: &str, weight: f64) -> Result<(), RingError> {
-        if name.is_empty() {
-            return Err(RingError::EmptyName);
-        }
-        if !(weight > 0.0 && weight <= WEIGHT_MAX) {
-            return Err(RingError::Weight(weight));
-        }
-        if self.nodes.contains_key(name) {
-            return Err(RingError::DuplicateNode(name.to_owned()));
-        }
+        self.check_new(name, weight)?;
         let count = self.points_for(weight);
         let mut new: Vec<(u128, String)> =
             (0..count).map(|i| (md5_u128(&format!("{name}#{i}")), name.to_owned())).collect();

@@ -140,3 +140,21 @@ fn md5_matches_the_rfc_1321_vectors() {
     assert_eq!(md5_u128("abc"), 0x900150983cd24fb0d6963f7d28e17f72);
     assert_eq!(md5_u128("message digest"), 0xf96b697d7cb7938d525a2f31aaf161d0);
 }
+
+#[test]
+fn a_ring_built_at_once_is_the_ring_built_node_by_node() {
+    let nodes: Vec<(String, f64)> = (0..60).map(|i| (format!("n{i}"), [1.0, 0.5, 2.0, 1.25][i % 4])).collect();
+    let refs: Vec<(&str, f64)> = nodes.iter().map(|(n, w)| (n.as_str(), *w)).collect();
+    let at_once = HashRing::with_weighted_nodes(40, &refs).unwrap();
+    let mut one_by_one = HashRing::new(40).unwrap();
+    for (n, w) in &refs {
+        one_by_one.add_node(n, *w).unwrap();
+    }
+    assert_eq!(at_once.points(), one_by_one.points());
+    assert_eq!(at_once.nodes(), one_by_one.nodes());
+    assert_eq!(at_once.weight("n2"), Some(2.0));
+    let bad = |nodes: &[(&str, f64)]| HashRing::with_weighted_nodes(40, nodes).unwrap_err().to_string();
+    assert_eq!(bad(&[("a", 1.0), ("a", 2.0)]), HashRing::with_nodes(40, &["a", "a"]).unwrap_err().to_string());
+    assert!(bad(&[("a", 0.0)]).contains("weight"), "{}", bad(&[("a", 0.0)]));
+    assert!(matches!(HashRing::with_weighted_nodes(40, &[("", 1.0)]), Err(RingError::EmptyName)));
+}
