@@ -15,6 +15,10 @@ use serde::de::DeserializeOwned;
 pub enum ConfigError {
     #[error("{field} = {value} is out of range: allowed {allowed}")]
     OutOfRange { field: String, value: String, allowed: String },
+    /// A value of the wrong kind (text for a number, a fraction for a count, a name not among
+    /// the choices).
+    #[error("{field} = {value} is not allowed: expected {expected}")]
+    Invalid { field: String, value: String, expected: String },
     #[error("invalid configuration: {0}")]
     Parse(String),
 }
@@ -43,7 +47,7 @@ pub trait Knobs: Serialize + DeserializeOwned + Default {
 /// Reads a scenario's configuration from a JSON object of overrides: defaults filled, unknown
 /// fields refused by name, ranges checked.
 pub fn parse<C: Knobs>(raw: &serde_json::Value) -> Result<C, ConfigError> {
-    let cfg: C = from_json(raw)?;
+    let cfg: C = serde_json::from_value(raw.clone()).map_err(|e| name_the_field::<C>(raw, &e))?;
     refuse_unknown_fields(raw, &cfg)?;
     cfg.validate()?;
     Ok(cfg)
@@ -53,6 +57,49 @@ pub fn parse<C: Knobs>(raw: &serde_json::Value) -> Result<C, ConfigError> {
 /// scenario's configuration).
 pub fn from_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ConfigError> {
     serde_json::from_value(value.clone()).map_err(|e| ConfigError::Parse(e.to_string()))
+}
+
+/// The longest value echoed back in an error.
+const ECHO_MAX: usize = 60;
+
+/// Turns serde's "invalid type: string \"3\", expected u32" into an error that names the field:
+/// each given field is tried alone over the defaults, and the first that fails is the culprit.
+fn name_the_field<C: Knobs>(raw: &serde_json::Value, error: &serde_json::Error) -> ConfigError {
+    let (Some(given), Ok(serde_json::Value::Object(defaults))) = (raw.as_object(), serde_json::to_value(C::default()))
+    else {
+        return ConfigError::Parse(error.to_string());
+    };
+    for (field, value) in given {
+        let mut one = defaults.clone();
+        one.insert(field.clone(), value.clone());
+        if let Err(e) = serde_json::from_value::<C>(serde_json::Value::Object(one)) {
+            let mut echo = value.to_string();
+            if echo.len() > ECHO_MAX {
+                let cut = (0..=ECHO_MAX).rev().find(|i| echo.is_char_boundary(*i)).unwrap_or(0);
+                echo.truncate(cut);
+                echo.push('…');
+            }
+            return ConfigError::Invalid { field: field.clone(), value: echo, expected: expected(&e.to_string()) };
+        }
+    }
+    ConfigError::Parse(error.to_string())
+}
+
+/// What serde's message says was expected, in words: `u32` becomes its range, a list of enum
+/// variants loses its backquotes.
+fn expected(serde_message: &str) -> String {
+    let said = serde_message.rsplit_once("expected ").map_or(serde_message, |(_, e)| e);
+    match said {
+        "u8" => "a whole number 0..=255".to_owned(),
+        "u16" => "a whole number 0..=65535".to_owned(),
+        "u32" => "a whole number 0..=4294967295".to_owned(),
+        "u64" | "usize" => "a whole number 0..=18446744073709551615".to_owned(),
+        "i32" => "a whole number -2147483648..=2147483647".to_owned(),
+        "i64" => "a whole number -9223372036854775808..=9223372036854775807".to_owned(),
+        "f64" | "f32" => "a number".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        other => other.replace('`', ""),
+    }
 }
 
 /// Refuses any field of `raw` that the parsed configuration does not write back. Done here, not
@@ -116,6 +163,28 @@ mod tests {
             parse::<Knobbed>(&json!({ "orders": 1, "ordres": 2 })).unwrap_err().to_string(),
             "invalid configuration: unknown field `ordres`, expected one of `orders`, `rate`"
         );
-        assert!(parse::<Knobbed>(&json!({ "rate": "fast" })).unwrap_err().to_string().contains("invalid type"));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_named_with_its_field_value_and_what_is_allowed() {
+        let err = |raw: serde_json::Value| parse::<Knobbed>(&raw).unwrap_err().to_string();
+        assert_eq!(err(json!({ "rate": "3" })), r#"rate = "3" is not allowed: expected a whole number 0..=4294967295"#);
+        assert_eq!(
+            err(json!({ "orders": 1, "rate": 2.5 })),
+            "rate = 2.5 is not allowed: expected a whole number 0..=4294967295"
+        );
+        assert_eq!(
+            err(json!({ "orders": -1 })),
+            "orders = -1 is not allowed: expected a whole number 0..=18446744073709551615"
+        );
+        for bad in [json!(null), json!(true), json!({ "a": 1 }), json!([1])] {
+            assert!(
+                err(json!({ "rate": bad.clone() })).starts_with(&format!("rate = {bad} is not allowed: expected ")),
+                "{bad}"
+            );
+        }
+        let long = "x".repeat(1_000);
+        let said = err(json!({ "rate": long }));
+        assert!(said.len() < 150 && said.contains("…"), "a long value is cut: {said}");
     }
 }

@@ -134,7 +134,7 @@ fn bad_quorums_are_refused_with_the_allowed_range() {
     );
     assert_eq!(
         err(json!({ "consistency": "linear" })).split(" at ").next().unwrap(),
-        "invalid configuration: unknown variant `linear`, expected one of `strong`, `quorum`, `eventual`, `causal`"
+        "consistency = \"linear\" is not allowed: expected one of strong, quorum, eventual, causal"
     );
 }
 

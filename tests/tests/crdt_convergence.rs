@@ -62,7 +62,7 @@ fn bad_configuration_names_the_field_value_and_range() {
         "latency_min_ms = 50 is out of range: allowed 0..=10"
     );
     assert!(err(json!({ "replica": 3 })).contains("unknown field `replica`"));
-    assert!(err(json!({ "merge": "lww" })).contains("unknown variant `lww`"));
+    assert_eq!(err(json!({ "merge": "lww" })), "merge = \"lww\" is not allowed: expected crdt or chapter");
     let unknown = distlab_engine::scenario::build("nope", &json!({}), 1).err().unwrap().to_string();
     // Every name in the catalogue, in its order (a new scenario joins the list by itself).
     let names: Vec<&str> = distlab_engine::scenario::catalog().iter().map(|s| s.name).collect();
