@@ -55,13 +55,8 @@ pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
             .with_context(|| format!("cannot read {}", file.display()))
             .map_err(Failure::bad_input)?
     };
-    let history: Vec<Operation> = serde_json::from_str(&text)
-        .with_context(|| {
-            format!(
-                "{} is not a history (a JSON array of operations, see `distlab check linearizability --help`)",
-                file.display()
-            )
-        })
+    let history: Vec<Operation> = linearizability::parse_history(&text)
+        .with_context(|| format!("{} (see `distlab check linearizability --help` for the format)", file.display()))
         .map_err(Failure::bad_input)?;
     let started = std::time::Instant::now();
     let outcome = linearizability::check(&history).map_err(Failure::bad_input)?;

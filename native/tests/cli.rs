@@ -175,7 +175,29 @@ fn check_linearizability_reads_a_history_file_and_exits_0_1_or_2() {
     assert_eq!(stderr(&o), "error: operation 0: returns at 5 before its invocation at 10\n");
     let o = distlab(&["check", "linearizability", &write("bad.json", r#"{"not": "a list"}"#)]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("is not a history (a JSON array of operations"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.json (see `distlab check linearizability --help` for the format): not a history: expected a JSON array of operations"), "{}", stderr(&o));
+    // A misspelt field, a missing return and one client doing two things at once are bad input.
+    for (name, json, says) in [
+        (
+            "misspelt.json",
+            r#"[{"client":0,"call":0,"return":5,"key":"x","op":"get","ouput":"1"}]"#,
+            "operation 0: unknown field \"ouput\"",
+        ),
+        (
+            "no-return.json",
+            r#"[{"client":0,"call":0,"key":"x","op":"put","value":"1"}]"#,
+            "operation 0: missing field \"return\"",
+        ),
+        (
+            "overlap.json",
+            r#"[{"client":0,"call":0,"return":9,"key":"x","op":"put","value":"1"},{"client":0,"call":4,"return":12,"key":"x","op":"get","output":"1"}]"#,
+            "operations 0 and 1 of client 0 overlap",
+        ),
+    ] {
+        let o = distlab(&["check", "linearizability", &write(name, json)]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{name}: {}", stderr(&o));
+    }
     let o = distlab(&["check", "linearizability", "/nonexistent/history.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("error: cannot read /nonexistent/history.json"), "{}", stderr(&o));

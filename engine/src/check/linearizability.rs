@@ -85,6 +85,86 @@ pub enum Outcome {
 pub enum HistoryError {
     #[error("operation {index}: returns at {ret} before its invocation at {call}")]
     ReturnBeforeCall { index: usize, call: u64, ret: u64 },
+    #[error("not a history: {0}")]
+    NotAHistory(String),
+    #[error("operation {index}: {reason}")]
+    BadOperation { index: usize, reason: String },
+    #[error(
+        "operations {first} and {second} of client {client} overlap ([{first_call} .. {first_ret}] and [{second_call} .. ]): a client does one operation at a time"
+    )]
+    Overlap { client: u64, first: usize, second: usize, first_call: u64, first_ret: u64, second_call: u64 },
+}
+
+/// The fields each kind of operation has, every one required (`null` where the format allows:
+/// an unknown `return`, an absent `output` or `expected`).
+fn fields_of(op: &str) -> Option<&'static [&'static str]> {
+    match op {
+        "get" => Some(&["client", "call", "return", "key", "op", "output"]),
+        "put" => Some(&["client", "call", "return", "key", "op", "value"]),
+        "cas" => Some(&["client", "call", "return", "key", "op", "expected", "value", "output"]),
+        _ => None,
+    }
+}
+
+/// Reads a history in the CLI's JSON format, strictly: a misspelt field (`"ouput"`) or a missing
+/// one (`"return"`) would otherwise be read as an absent value and judged as such, and a client
+/// with two operations at once is not a history of sequential clients. Every error names the
+/// operation by its index.
+pub fn parse_history(json: &str) -> Result<Vec<Operation>, HistoryError> {
+    let values: Vec<serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| HistoryError::NotAHistory(format!("expected a JSON array of operations ({e})")))?;
+    let mut history = Vec::with_capacity(values.len());
+    for (index, value) in values.into_iter().enumerate() {
+        let bad = |reason: String| HistoryError::BadOperation { index, reason };
+        let object = value.as_object().ok_or_else(|| bad(format!("expected an object, got {value}")))?;
+        let op = object.get("op").and_then(|o| o.as_str()).unwrap_or("");
+        let fields = fields_of(op)
+            .ok_or_else(|| bad(format!("\"op\" must be \"get\", \"put\" or \"cas\", got {:?}", object.get("op"))))?;
+        if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
+            return Err(bad(format!("unknown field {unknown:?} for a {op} (its fields are {})", fields.join(", "))));
+        }
+        if let Some(missing) = fields.iter().find(|f| !object.contains_key(**f)) {
+            return Err(bad(format!(
+                "missing field {missing:?} (null where the outcome is unknown or the key absent)"
+            )));
+        }
+        history.push(serde_json::from_value::<Operation>(value).map_err(|e| bad(e.to_string()))?);
+    }
+    refuse_overlaps(&history)?;
+    Ok(history)
+}
+
+/// A client's operations with a known return may not overlap in time (one with an unknown
+/// outcome was abandoned: the client went on).
+fn refuse_overlaps(history: &[Operation]) -> Result<(), HistoryError> {
+    let mut by_client: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, o) in history.iter().enumerate() {
+        by_client.entry(o.client).or_default().push(i);
+    }
+    for (client, mut ops) in by_client {
+        ops.sort_by_key(|i| (history[*i].call, *i));
+        let mut open: Option<(usize, u64)> = None;
+        for i in ops {
+            let o = &history[i];
+            if let Some((first, ret)) = open
+                && o.call < ret
+            {
+                let f = &history[first];
+                return Err(HistoryError::Overlap {
+                    client,
+                    first,
+                    second: i,
+                    first_call: f.call,
+                    first_ret: ret,
+                    second_call: o.call,
+                });
+            }
+            if let Some(ret) = o.ret {
+                open = Some((i, ret));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks `history`. Reads with an unknown outcome are ignored.
@@ -489,10 +569,43 @@ mod tests {
     }
 
     #[test]
+    fn a_history_with_mistakes_is_refused_naming_the_operation() {
+        let err = |json: &str| parse_history(json).unwrap_err().to_string();
+        let get = r#"{"client":0,"call":0,"return":10,"key":"x","op":"get","output":"1"}"#;
+        assert_eq!(
+            err(&format!("[{get}, {}]", r#"{"client":1,"call":0,"return":10,"key":"x","op":"get","ouput":"1"}"#)),
+            "operation 1: unknown field \"ouput\" for a get (its fields are client, call, return, key, op, output)"
+        );
+        assert_eq!(
+            err(r#"[{"client":0,"call":0,"key":"x","op":"put","value":"1"}]"#),
+            "operation 0: missing field \"return\" (null where the outcome is unknown or the key absent)"
+        );
+        assert!(
+            err(r#"[{"client":0,"call":0,"return":1,"key":"x","op":"del"}]"#)
+                .starts_with("operation 0: \"op\" must be")
+        );
+        assert!(err(r#"{"client":0}"#).starts_with("not a history: expected a JSON array"));
+        assert!(
+            err(r#"[{"client":"a","call":0,"return":1,"key":"x","op":"put","value":"1"}]"#)
+                .starts_with("operation 0: invalid type")
+        );
+        let overlapping = r#"[{"client":3,"call":0,"return":10,"key":"x","op":"put","value":"1"},
+                              {"client":3,"call":5,"return":20,"key":"y","op":"put","value":"2"}]"#;
+        assert_eq!(
+            err(overlapping),
+            "operations 0 and 1 of client 3 overlap ([0 .. 10] and [5 .. ]): a client does one operation at a time"
+        );
+        // An abandoned operation (no return) does not hold its client back.
+        let abandoned = r#"[{"client":3,"call":0,"return":null,"key":"x","op":"put","value":"1"},
+                            {"client":3,"call":5,"return":20,"key":"y","op":"put","value":"2"}]"#;
+        assert_eq!(parse_history(abandoned).unwrap().len(), 2);
+    }
+
+    #[test]
     fn the_json_format() {
         let json = r#"[{"client":0,"call":0,"return":10,"key":"x","op":"put","value":"1"},
                        {"client":1,"call":5,"return":null,"key":"x","op":"get","output":null}]"#;
-        let h: Vec<Operation> = serde_json::from_str(json).unwrap();
+        let h: Vec<Operation> = parse_history(json).unwrap();
         assert_eq!(h[0], put(0, 0, Some(10), "1"));
         assert_eq!(h[1].ret, None);
     }
