@@ -63,7 +63,9 @@ impl RingArgs {
             if !self.nodes.iter().any(|n| n == node) {
                 return Err(bad(format!("--weights {w:?}: {node:?} is not one of --nodes")));
             }
-            weights.insert(node.to_owned(), value);
+            if weights.insert(node.to_owned(), value).is_some() {
+                return Err(bad(format!("--weights: {node:?} is given twice")));
+            }
         }
         HashRing::new(self.vnodes).map_err(|e| bad(format!("--vnodes: {e}")))?;
         let nodes: Vec<(&str, f64)> =
@@ -119,6 +121,9 @@ fn print_stats(
     let mut after = ring.clone();
     let change = match (add, remove) {
         (_, Some(node)) => {
+            if ring.nodes() == [node.clone()] {
+                return Err(bad(format!("--remove {node:?}: it is the only node, and an empty ring places no key")));
+            }
             after.remove_node(&node).map_err(|e| bad(format!("--remove: {e}")))?;
             format!("remove {node}")
         }

@@ -25,6 +25,8 @@ pub enum TargetError {
     InvalidUrl { url: String, reason: String },
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("{url} is not a Redis server: it answered something other than Redis's protocol ({reason})")]
+    NotRedis { url: String, reason: String },
     #[error("{url}: authentication failed ({reason}); check the password in the URL")]
     Auth { url: String, reason: String },
     #[error("{url} is a replica (role:slave); point distlab at its primary")]
@@ -201,8 +203,14 @@ fn connect_error(url: &str, e: &redis::RedisError) -> TargetError {
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"))
         || reason.contains("WRONGPASS")
         || reason.contains("NOAUTH");
+    // A server that answers, but not in RESP (an HTTP server, say): the client cannot parse it.
+    let foreign =
+        reason.contains("Parse error") || reason.contains("Incompatible type") || reason.contains("parse error");
     if auth {
         TargetError::Auth { url: redact(url), reason }
+    } else if foreign {
+        let first_line = reason.lines().next().unwrap_or_default().trim().to_owned();
+        TargetError::NotRedis { url: redact(url), reason: first_line }
     } else {
         TargetError::Unreachable { url: redact(url), reason }
     }

@@ -201,6 +201,21 @@ fn unusable_targets_fail_with_one_line_and_exit_2() {
     assert_one_line_error(&["bench", "--redis", &clustered.url()], "has cluster mode enabled; use --cluster");
     assert_one_line_error(&["bench", "--cluster", &primary.url()], "is not a cluster (cluster_enabled:0)");
     assert_one_line_error(&["bench", "--redis", &primary.url(), "--only", "nope"], "unknown measurement \"nope\"");
+    // A server that is not Redis (it answers HTTP) is named as such, in one line.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_url = format!("redis://127.0.0.1:{}", http.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for stream in http.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 512];
+            let _ = std::io::Read::read(&mut stream, &mut buf);
+            let _ = std::io::Write::write_all(&mut stream, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    assert_one_line_error(
+        &["bench", "--redis", &http_url],
+        "is not a Redis server: it answered something other than Redis's protocol",
+    );
     // One server named three ways is not three independent nodes.
     let (p, other) = (primary.port(), replica.port());
     let same = format!("redis://127.0.0.1:{other}/,redis://127.0.0.1:{p}/,redis://localhost:{p}/0");

@@ -344,6 +344,21 @@ fn a_reader_that_goes_away_ends_the_run_quietly() {
 }
 
 #[test]
+fn an_overflowing_duration_and_a_huge_config_get_short_exact_errors() {
+    let o = distlab(&["sim", "run", "lock", "--until", "18446744073709551615ms"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is too long: at most 18446744073709551615us"), "{}", stderr(&o));
+    let deep = "[".repeat(5_000);
+    let o = distlab(&["sim", "run", "lock", "--config", &deep]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).len() < 300 && stderr(&o).contains("… (5000 bytes)"),
+        "the input is not echoed whole: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn a_full_disk_ends_every_command_with_one_line_and_exit_1() {
     let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     for args in [

@@ -84,8 +84,10 @@ fn stats_compare_the_methods_on_the_same_keys() {
 
 #[test]
 fn bad_ring_input_exits_2_naming_the_problem() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["ring", "stats", "--nodes", "a,a"], "--nodes: node \"a\" is already on the ring"),
+        (&["ring", "stats", "--nodes", "a", "--remove", "a"], "--remove \"a\": it is the only node"),
+        (&["ring", "stats", "--nodes", "a,b", "--weights", "a=2,a=3"], "--weights: \"a\" is given twice"),
         (&["ring", "stats", "--nodes", "a,b", "--weights", "a=0"], "--weights: "),
         (&["ring", "stats", "--nodes", "a", "--vnodes", "0"], "--vnodes: virtual_nodes = 0 is out of range"),
         (&["ring", "stats", "--nodes", "a,b", "--remove", "z"], "--remove: node \"z\" is not on the ring"),

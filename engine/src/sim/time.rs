@@ -112,9 +112,12 @@ fn fmt_micros(us: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 /// Why a duration string could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: expected a whole number followed by us, ms, s or m (e.g. 500ms, 10s)")]
-pub struct ParseDurationError {
-    pub input: String,
+pub enum ParseDurationError {
+    #[error("invalid duration {input:?}: expected a whole number followed by us, ms, s or m (e.g. 500ms, 10s)")]
+    Invalid { input: String },
+    /// Well formed, but more microseconds than a `u64` holds (about 584,942 years).
+    #[error("duration {input:?} is too long: at most 18446744073709551615us (about 584,942 years)")]
+    TooLong { input: String },
 }
 
 impl std::str::FromStr for SimDuration {
@@ -122,14 +125,16 @@ impl std::str::FromStr for SimDuration {
 
     /// Reads `250us`, `500ms`, `10s` or `2m`. A unit is required: a bare number is ambiguous.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDurationError { input: s.to_owned() };
+        let err = || ParseDurationError::Invalid { input: s.to_owned() };
+        let too_long = || ParseDurationError::TooLong { input: s.to_owned() };
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
         let (digits, unit) = t.split_at(split);
         if digits.is_empty() {
             return Err(err());
         }
-        let n: u64 = digits.parse().map_err(|_| err())?;
+        // Only digits here: a parse can fail only by overflowing.
+        let n: u64 = digits.parse().map_err(|_| too_long())?;
         let per_unit_us: u64 = match unit.trim() {
             "us" | "µs" => 1,
             "ms" => 1_000,
@@ -137,13 +142,23 @@ impl std::str::FromStr for SimDuration {
             "m" | "min" => 60_000_000,
             _ => return Err(err()),
         };
-        n.checked_mul(per_unit_us).map(SimDuration).ok_or_else(err)
+        n.checked_mul(per_unit_us).map(SimDuration).ok_or_else(too_long)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duration_too_long_for_the_clock_says_so() {
+        for s in ["18446744073709551615ms", "99999999999999999999999s", "18446744073709551616us"] {
+            let e = s.parse::<SimDuration>().unwrap_err();
+            assert!(matches!(e, ParseDurationError::TooLong { .. }), "{s}: {e}");
+            assert!(e.to_string().contains("is too long"), "{e}");
+        }
+        assert_eq!("18446744073709551615us".parse::<SimDuration>().unwrap().as_micros(), u64::MAX);
+    }
 
     #[test]
     fn parses_durations_with_units() {
