@@ -9,6 +9,7 @@
 mod bench_cmd;
 mod cache_cmd;
 mod check_cmd;
+mod config_arg;
 mod lb_cmd;
 mod mq_cmd;
 mod progress;

@@ -58,17 +58,6 @@ pub struct RunArgs {
     trace: Option<PathBuf>,
 }
 
-/// The longest piece of the user's input an error repeats.
-const ECHO_MAX: usize = 80;
-
-/// `text`, cut at [`ECHO_MAX`] characters (a 30 KB `--config` is not worth repeating).
-fn echo(text: &str) -> String {
-    match text.char_indices().nth(ECHO_MAX) {
-        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
-        None => text.to_owned(),
-    }
-}
-
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
     s.parse::<SimDuration>().map_err(|e| e.to_string())
 }
@@ -97,15 +86,7 @@ fn list(json: bool, lang: Lang) -> Result<Outcome, Failure> {
 }
 
 fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
-    let config: serde_json::Value = serde_json::from_str(&args.config)
-        .with_context(|| format!("--config is not valid JSON: {}", echo(&args.config)))
-        .map_err(Failure::bad_input)?;
-    if !config.is_object() {
-        return Err(Failure::bad_input(anyhow::anyhow!(
-            "--config must be a JSON object, got {}",
-            echo(&config.to_string())
-        )));
-    }
+    let config = crate::config_arg::parse_object("--config", &args.config)?;
     let mut run = scenario::build(&args.scenario, &config, args.seed).map_err(Failure::bad_input)?;
     run.set_events_max(args.events_max);
     let until = args.until.map_or(run.default_until(), |d| SimTime::ZERO + d);

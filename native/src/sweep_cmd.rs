@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use distlab_engine::scenario::cap::{SweepPoint, sweep_sample};
 
@@ -37,12 +37,7 @@ pub struct SweepArgs {
 
 pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
     let SweepCommand::Cap(args) = cmd;
-    let base: serde_json::Value = serde_json::from_str(&args.config)
-        .with_context(|| format!("--config {:?} is not JSON", args.config))
-        .map_err(Failure::bad_input)?;
-    if !base.is_object() {
-        return Err(Failure::bad_input(anyhow!("--config must be a JSON object, e.g. '{{\"replicas\":5}}'")));
-    }
+    let base = crate::config_arg::parse_object("--config", &args.config)?;
     let points: Vec<(String, serde_json::Value)> = if args.param == "rw" {
         if !args.values.is_empty() {
             return Err(Failure::bad_input(anyhow!("--values goes with a --param other than rw")));
@@ -72,6 +67,11 @@ pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
             })
             .collect()
     };
+    // Every point's configuration checked before any work: a bad value fails at once, not
+    // after the points before it have run.
+    for (label, config) in &points {
+        distlab_engine::scenario::build("cap", config, 0).map_err(|e| Failure::bad_input(anyhow!("{label}: {e}")))?;
+    }
     let total = points.len();
     let mut rows = Vec::new();
     for (i, (label, config)) in points.into_iter().enumerate() {

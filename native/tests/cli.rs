@@ -359,6 +359,20 @@ fn an_overflowing_duration_and_a_huge_config_get_short_exact_errors() {
 }
 
 #[test]
+fn a_field_given_twice_is_refused_and_a_sweep_checks_every_value_before_any_work() {
+    let o = distlab(&["sim", "run", "lock", "--config", r#"{"clients":3,"clients":5}"#]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the field \"clients\" is given twice"), "{}", stderr(&o));
+    let o = distlab(&["sweep", "cap", "--config", r#"{"replicas":5,"replicas":3}"#]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the field \"replicas\" is given twice"), "{}", stderr(&o));
+    let o = distlab(&["sweep", "cap", "--seeds", "50", "--param", "replicas", "--values", "3,5,99"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("replicas=99: replicas = 99 is out of range"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("[1/3]"), "no point ran before the bad one was found: {}", stderr(&o));
+}
+
+#[test]
 fn a_full_disk_ends_every_command_with_one_line_and_exit_1() {
     let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     for args in [
