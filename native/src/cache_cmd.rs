@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use distlab_engine::cache::compare::{Comparison, PolicyKind, Weights};
+use distlab_engine::cache::compare::{
+    CAPACITY_MAX, Comparison, KEY_WEIGHT_MAX, LENGTH_MAX, MAX_WEIGHT_MAX, PolicyKind, Weights,
+};
 use distlab_engine::cache::workload::Workload;
 
 use crate::{Failure, Outcome};
@@ -43,21 +45,21 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 100_000)]
     shift_every: u64,
     /// Accesses in the generated trace.
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=LENGTH_MAX as u64))]
     length: u64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Entries the cache holds.
-    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=CAPACITY_MAX as u64))]
     capacity: u64,
     /// A file of keys, one per line (`-` for stdin), instead of a generated workload.
     #[arg(long)]
     trace: Option<PathBuf>,
     /// Bound every cache by total weight as well (each key weighs 1..=--key-weight-max).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1 << 62))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_WEIGHT_MAX))]
     max_weight: Option<u64>,
     /// The heaviest key's weight: each key weighs 1 + a hash of it modulo this (with --max-weight).
-    #[arg(long, requires = "max_weight", value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    #[arg(long, requires = "max_weight", value_parser = clap::value_parser!(u64).range(1..=KEY_WEIGHT_MAX))]
     key_weight_max: Option<u64>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -79,6 +81,13 @@ fn read_trace(path: &PathBuf) -> anyhow::Result<Vec<u64>> {
     for line in reader.lines() {
         let line = line.with_context(|| format!("cannot read {}", path.display()))?;
         if !line.is_empty() {
+            // Refused as soon as it is too long, not after reading it all.
+            if keys.len() == LENGTH_MAX {
+                return Err(anyhow!(
+                    "{} has more than {LENGTH_MAX} keys: length is at most {LENGTH_MAX}",
+                    path.display()
+                ));
+            }
             keys.push(key_of(&line));
         }
     }
@@ -90,6 +99,9 @@ fn read_trace(path: &PathBuf) -> anyhow::Result<Vec<u64>> {
 
 pub fn run(cmd: CacheCommand) -> Result<Outcome, Failure> {
     let CacheCommand::Compare(args) = cmd;
+    let capacity = usize::try_from(args.capacity).map_err(|e| Failure::bad_input(anyhow!("--capacity: {e}")))?;
+    let weights =
+        args.max_weight.map(|max_weight| Weights { key_weight_max: args.key_weight_max.unwrap_or(1), max_weight });
     let trace = match &args.trace {
         Some(path) => read_trace(path).map_err(Failure::bad_input)?,
         None => {
@@ -103,12 +115,12 @@ pub fn run(cmd: CacheCommand) -> Result<Outcome, Failure> {
                 Kind::ZipfScan => Workload::ZipfScan { keys, s },
             };
             let length = usize::try_from(args.length).map_err(|e| Failure::bad_input(anyhow!("--length: {e}")))?;
+            // Every limit, the workload's too, before the trace is drawn.
+            Comparison::check_limits(length, capacity, &PolicyKind::ALL, weights).map_err(Failure::bad_input)?;
+            workload.validate().map_err(Failure::bad_input)?;
             workload.trace(length, args.seed).map_err(Failure::bad_input)?
         }
     };
-    let capacity = usize::try_from(args.capacity).map_err(|e| Failure::bad_input(anyhow!("--capacity: {e}")))?;
-    let weights =
-        args.max_weight.map(|max_weight| Weights { key_weight_max: args.key_weight_max.unwrap_or(1), max_weight });
     let accesses = trace.len();
     let mut comparison =
         Comparison::on_trace(trace, capacity, &PolicyKind::ALL, weights).map_err(Failure::bad_input)?;

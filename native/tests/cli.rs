@@ -322,6 +322,14 @@ fn cache_compare_ranks_the_policies_under_the_optimum() {
     let o = distlab(&["cache", "compare", "--s", "9"]);
     assert_eq!((o.status.code(), stderr(&o)), (Some(2), "error: s = 9 is out of range: allowed 0..=5\n".to_owned()));
     assert_eq!(distlab(&["cache", "compare", "--capacity", "0"]).status.code(), Some(2));
+    // One range for each option, checked before any work: the command line's is the engine's.
+    let o = distlab(&["cache", "compare", "--length", "5000001"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("5000001 is not in 1..=5000000"), "{}", stderr(&o));
+    assert_eq!(distlab(&["cache", "compare", "--length", "10", "--capacity", "10000001"]).status.code(), Some(2));
+    let o = distlab(&["cache", "compare", "--keys", "20000000", "--length", "5000000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("keys = 20000000 is out of range: allowed 1..=10000000"), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

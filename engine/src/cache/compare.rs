@@ -78,6 +78,11 @@ pub struct CompareConfig {
 
 /// The longest trace a comparison holds (the optimum needs all of it at once).
 pub const LENGTH_MAX: usize = 5_000_000;
+/// The most entries a compared cache may hold.
+pub const CAPACITY_MAX: usize = 10_000_000;
+/// The heaviest a key may weigh, and the most total weight a cache may hold.
+pub const KEY_WEIGHT_MAX: u64 = 1 << 32;
+pub const MAX_WEIGHT_MAX: u64 = 1 << 62;
 
 /// Points on each hit-ratio curve.
 const CURVE_POINTS: usize = 200;
@@ -151,9 +156,28 @@ pub struct ComparisonView {
 
 impl Comparison {
     pub fn new(cfg: &CompareConfig) -> Result<Comparison, ConfigError> {
-        ConfigError::check_range("length", cfg.length, 1, LENGTH_MAX)?;
+        // Every limit before the trace is drawn: a bad capacity must not cost a trace first.
+        Comparison::check_limits(cfg.length, cfg.capacity, &cfg.policies, cfg.weights)?;
+        cfg.workload.validate()?;
         let trace = cfg.workload.trace(cfg.length, cfg.seed)?;
         Comparison::on_trace(trace, cfg.capacity, &cfg.policies, cfg.weights)
+    }
+
+    /// The limits of a comparison, one place for the engine and the command line alike.
+    pub fn check_limits(
+        length: usize,
+        capacity: usize,
+        policies: &[PolicyKind],
+        weights: Option<Weights>,
+    ) -> Result<(), ConfigError> {
+        ConfigError::check_range("length", length, 1, LENGTH_MAX)?;
+        ConfigError::check_range("capacity", capacity, 1, CAPACITY_MAX)?;
+        ConfigError::check_range("policies", policies.len(), 1, PolicyKind::ALL.len() + 1)?;
+        if let Some(w) = weights {
+            ConfigError::check_range("key_weight_max", w.key_weight_max, 1, KEY_WEIGHT_MAX)?;
+            ConfigError::check_range("max_weight", w.max_weight, 1, MAX_WEIGHT_MAX)?;
+        }
+        Ok(())
     }
 
     /// The policies on a given trace (a file of keys, say).
@@ -163,13 +187,7 @@ impl Comparison {
         policies: &[PolicyKind],
         weights: Option<Weights>,
     ) -> Result<Comparison, ConfigError> {
-        ConfigError::check_range("length", trace.len(), 1, LENGTH_MAX)?;
-        ConfigError::check_range("capacity", capacity, 1, 10_000_000)?;
-        ConfigError::check_range("policies", policies.len(), 1, PolicyKind::ALL.len() + 1)?;
-        if let Some(w) = weights {
-            ConfigError::check_range("key_weight_max", w.key_weight_max, 1, 1 << 32)?;
-            ConfigError::check_range("max_weight", w.max_weight, 1, 1 << 62)?;
-        }
+        Comparison::check_limits(trace.len(), capacity, policies, weights)?;
         let max_weight = weights.map_or(u64::MAX, |w| w.max_weight);
         let opt_hits = weights.is_none().then(|| belady_hits(&trace, capacity) as u64);
         let contenders = policies
