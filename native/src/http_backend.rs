@@ -117,24 +117,7 @@ impl HttpBackend {
         let listener = TcpListener::from_std(listener)?;
         let mut tasks = JoinSet::new();
         let state = Rc::clone(&self.state);
-        tasks.spawn_local(async move {
-            // Connections live in a set of the accept loop's own, so aborting the loop (a kill)
-            // drops them all.
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
-                        let state = Rc::clone(&state);
-                        connections.spawn_local(async move {
-                            let service = service_fn(move |req| answer(Rc::clone(&state), req));
-                            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                        });
-                    }
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
-            }
-        });
+        tasks.spawn_local(serve_http(listener, move |req| answer(Rc::clone(&state), req)));
         *self.running.borrow_mut() = Some(tasks);
         Ok(())
     }
@@ -146,16 +129,41 @@ impl Drop for HttpBackend {
     }
 }
 
+/// Serves HTTP/1.1 on `listener`, each request answered by `handle`, until the returned future
+/// is dropped. Connections live in a set of the accept loop's own, so dropping it (a backend's
+/// kill, a proxy's end) closes them all.
+pub(crate) async fn serve_http<F, Fut>(listener: TcpListener, handle: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + 'static,
+    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + 'static,
+{
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let handle = handle.clone();
+                connections.spawn_local(async move {
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(handle)).await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// A response of `status` with `body`.
+pub(crate) fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
 /// One request: `/health` at once; anything else after its service time, a 500 for the share
 /// that fails, else 200 with the backend's name.
 async fn answer(state: Rc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let status_body = |status: StatusCode, body: String| {
-        let mut r = Response::new(Full::new(Bytes::from(body)));
-        *r.status_mut() = status;
-        r
-    };
     if req.uri().path() == "/health" {
-        return Ok(status_body(StatusCode::OK, "ok\n".to_owned()));
+        return Ok(respond(StatusCode::OK, "ok\n".to_owned()));
     }
     let (wait_ms, fails) = {
         let cfg = state.cfg;
@@ -171,8 +179,8 @@ async fn answer(state: Rc<State>, req: Request<Incoming>) -> Result<Response<Ful
     }
     state.served.set(state.served.get() + 1);
     Ok(if fails {
-        status_body(StatusCode::INTERNAL_SERVER_ERROR, format!("{} failed\n", state.name))
+        respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{} failed\n", state.name))
     } else {
-        status_body(StatusCode::OK, format!("{}\n", state.name))
+        respond(StatusCode::OK, format!("{}\n", state.name))
     })
 }

@@ -26,17 +26,16 @@ use distlab_engine::balance::balancer::{Balancer, BalancerConfig};
 use distlab_engine::balance::{LbMsg, LbObs, LbProtocol, Transition};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::driver::{Injector, LiveWorld, StopWhen};
+use crate::http_backend::{respond, serve_http};
 
 /// The largest request or response body the proxy buffers.
 pub const BODY_MAX: usize = 1 << 20;
@@ -170,46 +169,25 @@ impl Proxy {
         });
         let front_books = Rc::clone(&books);
         let front_stats = Rc::clone(&stats);
-        tasks.spawn_local(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
-                        let (books, stats, inbox) = (Rc::clone(&front_books), Rc::clone(&front_stats), inbox.clone());
-                        let admin = admin.clone();
-                        connections.spawn_local(async move {
-                            let service = service_fn(move |req: Request<Incoming>| {
-                                let (books, stats, inbox, admin) = (Rc::clone(&books), Rc::clone(&stats), inbox.clone(), admin.clone());
-                                async move {
-                                    if let Some(rest) = req.uri().path().strip_prefix("/_distlab/") {
-                                        return Ok(match admin.and_then(|a| a(rest)) {
-                                            Some(text) => respond(StatusCode::OK, text),
-                                            None => respond(StatusCode::NOT_FOUND, format!("distlab: no such control: {rest}\n")),
-                                        });
-                                    }
-                                    handle(req, books, stats, inbox, front).await
-                                }
-                            });
-                            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                        });
-                    }
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        tasks.spawn_local(serve_http(listener, move |req: Request<Incoming>| {
+            let (books, stats, inbox, admin) =
+                (Rc::clone(&front_books), Rc::clone(&front_stats), inbox.clone(), admin.clone());
+            async move {
+                if let Some(rest) = req.uri().path().strip_prefix("/_distlab/") {
+                    return Ok(match admin.and_then(|a| a(rest)) {
+                        Some(text) => respond(StatusCode::OK, text),
+                        None => respond(StatusCode::NOT_FOUND, format!("distlab: no such control: {rest}\n")),
+                    });
                 }
+                handle(req, books, stats, inbox, front).await
             }
-        });
+        }));
         Ok(Proxy { addr, stats, _tasks: tasks })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
-}
-
-fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r
 }
 
 /// One client request: buffered, handed to the balancer, answered with the backend's response

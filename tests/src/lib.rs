@@ -97,3 +97,19 @@ pub fn observed(run: &dyn ScenarioRun, kind: &str) -> Vec<(u64, serde_json::Valu
 pub fn compensations(run: &dyn ScenarioRun) -> Vec<(u64, u64)> {
     observed(run, "compensated").into_iter().map(|(node, obs)| (obs["tx"].as_u64().unwrap_or(0), node)).collect()
 }
+
+/// Every promised verdict of `run` holds; else the broken ones, with their details.
+pub fn promises_hold(run: &dyn ScenarioRun) -> Result<(), String> {
+    let broken: Vec<String> = run
+        .verdicts()
+        .into_iter()
+        .filter(|v| v.promised && !v.holds)
+        .map(|v| format!("{}: {}", v.property, v.detail))
+        .collect();
+    if broken.is_empty() { Ok(()) } else { Err(broken.join("; ")) }
+}
+
+/// `run`'s verdict on `property`; panics when the run judged no such property.
+pub fn verdict(run: &dyn ScenarioRun, property: &str) -> distlab_engine::check::Verdict {
+    run.verdicts().into_iter().find(|v| v.property == property).unwrap_or_else(|| panic!("no {property} verdict"))
+}

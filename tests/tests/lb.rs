@@ -3,7 +3,7 @@
 //! chapter's defects shown on one seed beside its fix, with exact outcomes.
 
 use distlab_engine::scenario::{self, ScenarioRun};
-use distlab_tests::{for_seeds, run_to_end};
+use distlab_tests::{for_seeds, promises_hold, run_to_end, verdict};
 use serde_json::{Value, json};
 
 /// Seeds per configuration in the sweep: twenty in CI (eight configurations, 160 runs),
@@ -21,20 +21,6 @@ fn short(extra: Value) -> Value {
     });
     c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     c
-}
-
-fn promises_hold(run: &dyn ScenarioRun) -> Result<(), String> {
-    let broken: Vec<String> = run
-        .verdicts()
-        .into_iter()
-        .filter(|v| v.promised && !v.holds)
-        .map(|v| format!("{}: {}", v.property, v.detail))
-        .collect();
-    if broken.is_empty() { Ok(()) } else { Err(broken.join("; ")) }
-}
-
-fn verdict(run: &dyn ScenarioRun, property: &str) -> distlab_engine::check::Verdict {
-    run.verdicts().into_iter().find(|v| v.property == property).unwrap_or_else(|| panic!("no {property} verdict"))
 }
 
 fn summary(run: &dyn ScenarioRun, field: &str) -> Value {

@@ -4,7 +4,7 @@
 
 use distlab_engine::scenario::{self, ScenarioRun};
 use distlab_engine::sim::{Fault, SimTime};
-use distlab_tests::{for_seeds, holds, observed, run_to_end};
+use distlab_tests::{for_seeds, holds, observed, promises_hold, run_to_end, verdict};
 use serde_json::json;
 
 /// Seeds per configuration in the sweep: a few hundred in CI, `DISTLAB_MQ_SEEDS=1000` (or more)
@@ -12,21 +12,6 @@ use serde_json::json;
 fn seeds() -> std::ops::RangeInclusive<u64> {
     let n = std::env::var("DISTLAB_MQ_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(150u64);
     1..=n
-}
-
-/// Every promised verdict of `run` holds.
-fn promises_hold(run: &dyn ScenarioRun) -> Result<(), String> {
-    let broken: Vec<String> = run
-        .verdicts()
-        .into_iter()
-        .filter(|v| v.promised && !v.holds)
-        .map(|v| format!("{}: {}", v.property, v.detail))
-        .collect();
-    if broken.is_empty() { Ok(()) } else { Err(broken.join("; ")) }
-}
-
-fn verdict(run: &dyn ScenarioRun, property: &str) -> distlab_engine::check::Verdict {
-    run.verdicts().into_iter().find(|v| v.property == property).unwrap_or_else(|| panic!("no {property} verdict"))
 }
 
 fn count(run: &dyn ScenarioRun, field: &str) -> u64 {
