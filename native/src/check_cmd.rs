@@ -10,29 +10,53 @@
 //! or may not have happened; a read with it is ignored); `"output": null` reads an absent key.
 //! `-` reads the history from stdin.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use distlab_engine::check::linearizability::{self, KvOp, Operation, Outcome as Checked};
+use distlab::memory::Bytes;
+use distlab_engine::check::linearizability::{self, Budget, Exhausted, KvOp, Operation, Outcome as Checked};
+use distlab_engine::sim::{ParseDurationError, SimDuration};
 
 use crate::{Failure, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum CheckCommand {
     /// Is the history linearizable? Exit 0 if so, 1 if not (with the operations that cannot be
-    /// ordered), 2 for a file that is not a valid history.
+    /// ordered), 2 for a file that is not a valid history, 4 if the search ran out of its time
+    /// or memory budget before deciding.
     Linearizability {
         /// The data model of the history.
         #[arg(long, value_enum, default_value_t = Model::Kv)]
         model: Model,
+        /// Give up (exit 4, "unknown") after this much wall-clock time, e.g. 500ms, 10s, 5m, or
+        /// none. The search is exponential on one key with many concurrent clients.
+        #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+        timeout: Timeout,
+        /// Give up (exit 4) once the search's cache of visited states would pass this, e.g.
+        /// 512MiB, 8GiB, none.
+        #[arg(long, value_name = "SIZE", default_value = "2GiB")]
+        memory_max: Bytes,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
         /// The history (a JSON array of operations), or `-` for stdin.
         file: PathBuf,
     },
+}
+
+/// A wall-clock limit, or none.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeout(Option<Duration>);
+
+fn parse_timeout(s: &str) -> Result<Timeout, String> {
+    if s == "none" {
+        return Ok(Timeout(None));
+    }
+    let d: SimDuration = s.parse().map_err(|e: ParseDurationError| format!("{e}, or none"))?;
+    Ok(Timeout(Some(Duration::from_micros(d.as_micros()))))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -42,7 +66,7 @@ pub enum Model {
 }
 
 pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
-    let CheckCommand::Linearizability { model: Model::Kv, json, file } = cmd;
+    let CheckCommand::Linearizability { model: Model::Kv, json, file, timeout, memory_max } = cmd;
     let text = if file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -58,8 +82,22 @@ pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
     let history: Vec<Operation> = linearizability::parse_history(&text)
         .with_context(|| format!("{} (see `distlab check linearizability --help` for the format)", file.display()))
         .map_err(Failure::bad_input)?;
-    let started = std::time::Instant::now();
-    let outcome = linearizability::check(&history).map_err(Failure::bad_input)?;
+    let started = Instant::now();
+    let budget = Budget { steps: u64::MAX, memory_bytes: memory_max.0 };
+    let show = std::io::stderr().is_terminal();
+    let mut shown = started;
+    let mut stop = || {
+        let now = Instant::now();
+        if show && now.duration_since(shown) >= Duration::from_secs(1) {
+            shown = now;
+            eprint!("\r  checking: {:.0} s", now.duration_since(started).as_secs_f64());
+        }
+        timeout.0.is_some_and(|limit| now.duration_since(started) >= limit)
+    };
+    let outcome = linearizability::check_within(&history, budget, &mut stop).map_err(Failure::bad_input)?;
+    if show && shown != started {
+        eprintln!();
+    }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     let describe = |i: usize| {
         let o = &history[i];
@@ -101,6 +139,25 @@ pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
                 }
             }
             Ok(Outcome::PropertyViolated)
+        }
+        Checked::Unknown { key, exhausted, decided, keys } => {
+            let why = match exhausted {
+                Exhausted::Stopped => format!("--timeout {}", timeout.0.map_or("none".into(), |d| format!("{d:?}"))),
+                Exhausted::Memory => format!("--memory-max {memory_max}"),
+                Exhausted::Steps => "its step budget".to_owned(),
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "linearizable": null, "unknown": true, "key": key, "exhausted": why,
+                        "keys_decided": decided, "keys": keys, "elapsed_ms": elapsed_ms })
+                );
+            } else {
+                println!(
+                    "unknown: the search on key {key} ran out of {why} after {elapsed_ms:.0} ms; {decided} of {keys} keys were linearizable before it (raise the budget, or check fewer concurrent operations per key)"
+                );
+            }
+            Ok(Outcome::Undecided)
         }
     }
 }

@@ -64,6 +64,8 @@ enum Command {
 pub enum Outcome {
     Ok,
     PropertyViolated,
+    /// A checker ran out of its budget before deciding (exit 4): neither a pass nor a failure.
+    Undecided,
 }
 
 /// A failure with its exit code.
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::PropertyViolated) => ExitCode::from(1),
+        Ok(Outcome::Undecided) => ExitCode::from(4),
         // The reader of the output went away: nothing worth a message.
         Err(f) if closed_pipe(&f.error) => ExitCode::from(141),
         Err(f) => {

@@ -12,6 +12,7 @@ use distlab_engine::sim::{SimDuration, SimTime, format_hash};
 use serde_json::json;
 
 use crate::{Failure, Outcome};
+use distlab::memory::{self, Bytes};
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
@@ -50,6 +51,10 @@ pub struct RunArgs {
     /// Stop with exit code 3 if the run needs more events than this.
     #[arg(long, value_name = "N", default_value_t = 5_000_000)]
     events_max: u64,
+    /// Stop with exit code 3 once the process's resident memory passes this (e.g. 512MiB,
+    /// 8GiB, none). Without --trace a run holds only what its checkers need.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB")]
+    memory_max: Bytes,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -89,8 +94,9 @@ fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
     let config = crate::config_arg::parse_object("--config", &args.config)?;
     let mut run = scenario::build(&args.scenario, &config, args.seed).map_err(Failure::bad_input)?;
     run.set_events_max(args.events_max);
+    run.set_trace_held(args.trace.is_some());
     let until = args.until.map_or(run.default_until(), |d| SimTime::ZERO + d);
-    run_with_progress(run.as_mut(), until).map_err(Failure::limit)?;
+    run_with_progress(run.as_mut(), until, args.memory_max).map_err(Failure::limit)?;
     if let Some(path) = &args.trace {
         write_trace(run.as_ref(), path).map_err(Failure::bad_input)?;
     }
@@ -111,18 +117,25 @@ fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
     } else {
         print_text(run.as_ref(), until);
     }
-    let all_hold = verdicts.iter().filter(|v| v.promised).all(|v| v.status != Status::Violated);
-    Ok(if all_hold { Outcome::Ok } else { Outcome::PropertyViolated })
+    let promised = || verdicts.iter().filter(|v| v.promised);
+    Ok(if promised().any(|v| v.status == Status::Violated) {
+        Outcome::PropertyViolated
+    } else if promised().any(|v| v.status == Status::Unknown) {
+        Outcome::Undecided
+    } else {
+        Outcome::Ok
+    })
 }
 
-/// Runs in twenty slices, printing progress to stderr when it is a terminal.
-fn run_with_progress(run: &mut dyn ScenarioRun, until: SimTime) -> anyhow::Result<()> {
+/// Runs in twenty slices, printing progress to stderr when it is a terminal, within
+/// `memory_max` of resident memory.
+pub fn run_with_progress(run: &mut dyn ScenarioRun, until: SimTime, memory_max: Bytes) -> anyhow::Result<()> {
     let show = std::io::stderr().is_terminal();
     const SLICES: u64 = 20;
     for i in 1..=SLICES {
         let t = SimTime::from_micros(until.as_micros() / SLICES * i);
         let t = if i == SLICES { until } else { t };
-        run.run_until(t).with_context(|| format!("the run stopped at t = {}", run.now()))?;
+        run_bounded(run, t, memory_max).with_context(|| format!("the run stopped at t = {}", run.now()))?;
         if show {
             eprint!(
                 "\r  running {}: {:3}% (t = {t}, {} events)",
@@ -137,6 +150,29 @@ fn run_with_progress(run: &mut dyn ScenarioRun, until: SimTime) -> anyhow::Resul
         eprintln!();
     }
     Ok(())
+}
+
+/// How many events run between two looks at the process's memory (a look costs a few µs).
+const MEMORY_EVERY: u64 = 4_096;
+
+/// Runs to `until`, ending with an error once resident memory passes `memory_max`.
+pub fn run_bounded(run: &mut dyn ScenarioRun, until: SimTime, memory_max: Bytes) -> anyhow::Result<()> {
+    if memory_max == Bytes::UNBOUNDED {
+        return Ok(run.run_until(until)?);
+    }
+    while run.step_within(until)?.is_some() {
+        if run.events_processed().is_multiple_of(MEMORY_EVERY)
+            && let Some(resident) = memory::resident()
+            && resident > memory_max
+        {
+            anyhow::bail!(
+                "the process holds {resident}, past --memory-max {memory_max}, after {} events (raise --memory-max, shorten --until{})",
+                run.events_processed(),
+                if run.trace().records().is_empty() { "" } else { ", or leave out --trace" }
+            );
+        }
+    }
+    Ok(run.run_until(until)?)
 }
 
 fn write_trace(run: &dyn ScenarioRun, path: &PathBuf) -> anyhow::Result<()> {
@@ -163,6 +199,7 @@ fn print_text(run: &dyn ScenarioRun, until: SimTime) {
             Status::Holds => "PASS",
             Status::Violated => "FAIL",
             Status::Pending => "OPEN",
+            Status::Unknown => "UNKNOWN",
         };
         let open =
             if v.status == Status::Pending { " (not yet decidable: the run stopped before its end)" } else { "" };

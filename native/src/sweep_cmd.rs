@@ -6,7 +6,8 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
-use distlab_engine::scenario::cap::{SweepPoint, sweep_sample};
+use distlab::memory::Bytes;
+use distlab_engine::scenario::cap::{self, SweepPoint};
 
 use crate::{Failure, Outcome};
 
@@ -33,6 +34,10 @@ pub struct SweepArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Stop with exit code 3 once the process's resident memory passes this during a run (e.g.
+    /// 512MiB, none).
+    #[arg(long, value_name = "SIZE", default_value = "4GiB")]
+    memory_max: Bytes,
 }
 
 pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
@@ -79,13 +84,24 @@ pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
         let _ = std::io::stderr().flush();
         let mut samples = Vec::new();
         for seed in 0..args.seeds {
-            samples.push(sweep_sample(&config, seed).map_err(|e| {
+            let sample = || -> Result<cap::SweepSample, Failure> {
+                let mut run = distlab_engine::scenario::build("cap", &config, seed).map_err(Failure::bad_input)?;
+                run.set_trace_held(false);
+                let until = run.default_until();
+                crate::sim_cmd::run_bounded(run.as_mut(), until, args.memory_max).map_err(Failure::limit)?;
+                Ok(cap::sample(run.as_ref()))
+            };
+            samples.push(sample().map_err(|f| {
                 eprintln!();
-                Failure::bad_input(anyhow!("{label}: {e}"))
+                Failure { error: f.error.context(format!("{label}, seed {seed}")), ..f }
             })?);
         }
         let point = SweepPoint::of(&samples);
-        eprintln!(" {:.1}% violated", point.violation_rate * 100.0);
+        let undecided = match point.undecided {
+            0 => String::new(),
+            n => format!(", {n} undecided (the checker's budget ran out)"),
+        };
+        eprintln!(" {:.1}% violated{undecided}", point.violation_rate * 100.0);
         rows.push((label, point));
     }
     if args.json {

@@ -396,3 +396,84 @@ fn a_full_disk_ends_every_command_with_one_line_and_exit_1() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_run_holds_its_trace_only_when_it_writes_one_and_stops_at_its_memory_bound_with_exit_3() {
+    // About 100,000 events: their records would take some 90 MB; the checkers need a few.
+    let config = r#"{"duration_ms":1800000}"#;
+    let lean = distlab(&["sim", "run", "lock", "--config", config, "--memory-max", "64MiB", "--json"]);
+    assert_eq!(lean.status.code(), Some(0), "{}", stderr(&lean));
+    let json: serde_json::Value = serde_json::from_slice(&lean.stdout).unwrap();
+    assert!(
+        json["trace_records"].as_u64().unwrap() > 100_000,
+        "every record counted and hashed: {}",
+        json["trace_records"]
+    );
+    let dir = std::env::temp_dir().join(format!("distlab-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("trace.jsonl");
+    let held = distlab(&[
+        "sim",
+        "run",
+        "lock",
+        "--config",
+        config,
+        "--memory-max",
+        "64MiB",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(held.status.code(), Some(3), "{}", stderr(&held));
+    let err = stderr(&held);
+    assert!(err.starts_with("error: the run stopped at t = "), "{err}");
+    assert!(err.contains(", past --memory-max 64.0 MiB, after "), "{err}");
+    assert!(err.trim_end().ends_with("events (raise --memory-max, shorten --until, or leave out --trace)"), "{err}");
+    assert!(!trace.exists(), "no partial trace is written");
+    let o = distlab(&["sim", "run", "lock", "--memory-max", "4GB"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("\"4GB\" is not a size: expected a whole number with a unit (B, KiB, MiB, GiB)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_linearizability_says_unknown_with_exit_4_when_its_budget_runs_out() {
+    // One client, 40 sequential writes and reads: a few dozen cache entries, more than 1 KiB.
+    let history: Vec<serde_json::Value> = (0..40u64)
+        .map(|i| {
+            let (call, ret) = (i * 10, i * 10 + 5);
+            if i % 2 == 0 {
+                serde_json::json!({"client": 0, "call": call, "return": ret, "key": "x", "op": "put", "value": i.to_string()})
+            } else {
+                serde_json::json!({"client": 0, "call": call, "return": ret, "key": "x", "op": "get", "output": (i - 1).to_string()})
+            }
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("distlab-budget-{}.json", std::process::id()));
+    std::fs::write(&path, serde_json::to_string(&history).unwrap()).unwrap();
+    let file = path.to_str().unwrap();
+    let o = distlab(&["check", "linearizability", file]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = distlab(&["check", "linearizability", "--memory-max", "1KiB", file]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("unknown: the search on key x ran out of --memory-max 1.0 KiB after "),
+        "{}",
+        stdout(&o)
+    );
+    let o = distlab(&["check", "linearizability", "--memory-max", "1KiB", "--json", file]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (json["linearizable"].clone(), json["unknown"].clone(), json["keys_decided"].clone()),
+        (serde_json::Value::Null, true.into(), 0.into())
+    );
+    for (bad, says) in [("--timeout", "5"), ("--memory-max", "lots")] {
+        let o = distlab(&["check", "linearizability", bad, says, file]);
+        assert_eq!(o.status.code(), Some(2), "{bad} {says}");
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+    std::fs::remove_file(&path).unwrap();
+}

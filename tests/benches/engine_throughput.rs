@@ -7,13 +7,17 @@
 //!   bare `BTreeMap<String, String>`;
 //! - linearizability: operations per second checked in a 10,000-operation history of the `cap`
 //!   scenario (strong, 4 keys, 20 clients), against sorting the same history's call and return
-//!   events (the first step of any checker).
+//!   events (the first step of any checker);
+//! - the checker's worst case: one key, 20 concurrent clients ([`distlab_tests::one_key_history`]),
+//!   from 100 to 3,200 operations, each under [`Budget::SCENARIO`] and a 20 s stop: the time,
+//!   the verdict (linearizable or unknown within the budget) and the ratio to sorting the same
+//!   history's events.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use distlab_engine::check::linearizability::{self, Operation};
+use distlab_engine::check::linearizability::{self, Budget, Operation, Outcome};
 use distlab_engine::scenario;
 use distlab_engine::store::{Cmd, Keyspace};
 
@@ -119,4 +123,26 @@ fn main() {
     });
     row(&format!("baseline: sort a {}-op history's events", history.len()), sort_rate, "ops/s", sort_rate);
     row("linearizability: check the same history", check_rate, "ops/s", sort_rate);
+    worst_case();
+}
+
+/// The checker's scaling on its worst case, each size once (a run can take seconds).
+fn worst_case() {
+    println!("\none key, 20 clients, under Budget::SCENARIO ({} steps) and a 20 s stop:", Budget::SCENARIO.steps);
+    println!("{:>6} {:>12} {:>14} {:>10}  verdict", "ops", "check (ms)", "sort (ms)", "ratio");
+    for ops in [100, 200, 400, 800, 1_600, 3_200] {
+        let history = distlab_tests::one_key_history(20, ops, 1);
+        let started = Instant::now();
+        let mut stop = || started.elapsed() > Duration::from_secs(20);
+        let outcome = linearizability::check_within(&history, Budget::SCENARIO, &mut stop).expect("a valid history");
+        let check_ms = started.elapsed().as_secs_f64() * 1e3;
+        let (sort_rate, _) = measure(Duration::from_millis(200), || sort_events(&history));
+        let sort_ms = ops as f64 / sort_rate * 1e3;
+        let verdict = match outcome {
+            Outcome::Linearizable { .. } => "linearizable".to_owned(),
+            Outcome::Violation { .. } => "VIOLATION (a bug: the history is linearizable)".to_owned(),
+            Outcome::Unknown { exhausted, .. } => format!("unknown within the budget ({exhausted:?})"),
+        };
+        println!("{ops:>6} {check_ms:>12.1} {sort_ms:>14.3} {:>10.0}  {verdict}", check_ms / sort_ms);
+    }
 }

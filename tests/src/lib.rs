@@ -113,3 +113,38 @@ pub fn promises_hold(run: &dyn ScenarioRun) -> Result<(), String> {
 pub fn verdict(run: &dyn ScenarioRun, property: &str) -> distlab_engine::check::Verdict {
     run.verdicts().into_iter().find(|v| v.property == property).unwrap_or_else(|| panic!("no {property} verdict"))
 }
+
+/// A linearizable history of `ops` operations on one register (key `x`) by `clients`
+/// concurrent clients: each operation takes 1–100 time units and takes effect at a random moment
+/// inside them; half are writes of fresh values, half reads of what the register held at their
+/// moment. With many clients nearly every operation overlaps every other, which is the
+/// linearizability checker's worst case (one key, no partitioning to help).
+pub fn one_key_history(clients: u64, ops: usize, seed: u64) -> Vec<distlab_engine::check::linearizability::Operation> {
+    use distlab_engine::check::linearizability::{KvOp, Operation};
+    let mut rng = distlab_engine::sim::Rng::new(seed);
+    let mut free_at = vec![0u64; usize::try_from(clients).expect("a few clients")];
+    // (moment of effect, index) for every operation, then each read's output from the writes
+    // before its moment.
+    let mut history = Vec::with_capacity(ops);
+    let mut moments = Vec::with_capacity(ops);
+    for i in 0..ops {
+        let client = rng.below(clients);
+        let slot = &mut free_at[usize::try_from(client).expect("a few clients")];
+        let call = *slot + rng.between(0, 20);
+        let ret = call + rng.between(1, 100);
+        *slot = ret + 1;
+        moments.push((rng.between(call, ret), i));
+        let op = if rng.below(2) == 0 { KvOp::Put { value: i.to_string() } } else { KvOp::Get { output: None } };
+        history.push(Operation { client, call, ret: Some(ret), key: "x".into(), op });
+    }
+    moments.sort_unstable();
+    let mut value = None;
+    for (_, i) in moments {
+        match &mut history[i].op {
+            KvOp::Put { value: v } => value = Some(v.clone()),
+            KvOp::Get { output } => output.clone_from(&value),
+            KvOp::Cas { .. } => unreachable!("only puts and gets"),
+        }
+    }
+    history
+}

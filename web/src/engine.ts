@@ -22,7 +22,7 @@ export interface Snapshot<S = unknown, M = unknown> { time: number; events_proce
 export interface TraceRecord { index: number; time: number; kind: string; [field: string]: unknown }
 
 /** Holds (so far, or for good once final), violated, or not yet decidable (check/mod.rs). */
-export type VerdictStatus = "holds" | "violated" | "pending";
+export type VerdictStatus = "holds" | "violated" | "pending" | "unknown";
 
 export interface Mark { node: string; from_us: number; to_us: number }
 

@@ -361,7 +361,7 @@ function FaultBar({ frame }: { frame: Frame }) {
       h("button", { key: b.id, id: b.id, "data-action": b.id, disabled: b.disabled, title: b.title, onClick: () => frame.inject(b.faults) }, b.label)));
 }
 
-const STATUS_ICON: Record<Verdict["status"], string> = { holds: "✓", violated: "✗", pending: "…" };
+const STATUS_ICON: Record<Verdict["status"], string> = { holds: "✓", violated: "✗", pending: "…", unknown: "?" };
 
 /** One verdict: the property, its state in words and an icon (never colour alone), and the checker's detail. */
 function VerdictLine({ v, frame }: { v: Verdict; frame: Frame }) {
@@ -369,8 +369,9 @@ function VerdictLine({ v, frame }: { v: Verdict; frame: Frame }) {
   const property = isKey(key) ? t(key) : v.property;
   const state = v.status === "holds"
     ? v.final ? t("common.verdict.holds") : t("common.verdict.holdsSoFar")
-    : v.status === "pending" ? t("common.verdict.pending") : t("common.verdict.violated");
-  const cls = v.status === "holds" ? "good" : v.status === "pending" ? "muted" : v.promised ? "bad" : "warn";
+    : v.status === "pending" ? t("common.verdict.pending")
+    : v.status === "unknown" ? t("common.verdict.unknown") : t("common.verdict.violated");
+  const cls = v.status === "holds" ? "good" : v.status === "pending" ? "muted" : v.status === "unknown" || !v.promised ? "warn" : "bad";
   const name = v.promised ? property : t("common.frame.aside", { text: property, aside: t("locks.unpromised") });
   return h("div", { class: `verdict ${cls}`, id: `verdict-${v.property}`, "data-status": v.status, "data-final": String(v.final) },
     h("span", { class: "icon", "aria-hidden": "true" }, STATUS_ICON[v.status]), " ",

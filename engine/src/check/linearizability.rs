@@ -17,6 +17,12 @@
 //! finds the shortest prefix of the key's history (by invocation) that fails, then removes
 //! operations one at a time while it still fails (never a write whose value a remaining read
 //! returned, so that the explanation stays about order, not about values from nowhere).
+//!
+//! The search is exponential in the worst case (one key, many concurrent clients), so it runs
+//! within a [`Budget`]: search steps and the memory of its cache, both counted, so that a budget
+//! gives the same verdict on every machine, plus an optional `stop` the caller polls (the CLI's
+//! wall-clock `--timeout`). Running out is a third answer, [`Outcome::Unknown`], as Porcupine's
+//! `CheckOperationsTimeout` says "unknown": never a guess.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,11 +79,76 @@ pub enum Outcome {
         operations: usize,
         keys: usize,
     },
-    /// `key`'s history cannot be ordered; `culprits` are indices into the checked history.
+    /// `key`'s history cannot be ordered; `culprits` are indices into the checked history (a
+    /// small set, or the whole failing prefix when the budget ran out while shrinking it).
     Violation {
         key: String,
         culprits: Vec<usize>,
     },
+    /// The budget ran out on `key` before it was decided; `decided` keys (the smaller ones,
+    /// checked first) were linearizable.
+    Unknown {
+        key: String,
+        exhausted: Exhausted,
+        decided: usize,
+        keys: usize,
+    },
+}
+
+/// Which part of a [`Budget`] ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exhausted {
+    Steps,
+    Memory,
+    /// The caller's `stop` said so (a wall-clock timeout, Ctrl-C).
+    Stopped,
+}
+
+/// How much the search may do. Both are counted, not timed, so a budget decides the same
+/// histories on every machine and in the browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Search steps (one attempt to linearize one operation, or one backtrack), summed over
+    /// every key and the shrinking of a counterexample.
+    pub steps: u64,
+    /// Bytes of the visited-state cache and the search stack, estimated from their lengths.
+    pub memory_bytes: u64,
+}
+
+impl Budget {
+    pub const UNLIMITED: Budget = Budget { steps: u64::MAX, memory_bytes: u64::MAX };
+    /// What a scenario's checker gets: one to two seconds of search natively (five to ten
+    /// million steps a second), a few in the browser, and 256 MiB of cache. A `cap` run of 20
+    /// clients on 4 keys (10,000 operations) is checked in well under a tenth of it; one key
+    /// with 20 clients always overlapping runs out at a few hundred operations.
+    pub const SCENARIO: Budget = Budget { steps: 10_000_000, memory_bytes: 256 << 20 };
+}
+
+/// How often (in steps) the search polls its caller's `stop`.
+const POLL_EVERY: u64 = 1 << 16;
+
+/// What the search has spent so far, against its budget.
+struct Spent<'s> {
+    budget: Budget,
+    steps: u64,
+    stop: &'s mut dyn FnMut() -> bool,
+}
+
+impl Spent<'_> {
+    /// Counts one step; `Err` once anything is exhausted.
+    fn step(&mut self, memory_bytes: u64) -> Result<(), Exhausted> {
+        self.steps += 1;
+        if self.steps > self.budget.steps {
+            return Err(Exhausted::Steps);
+        }
+        if memory_bytes > self.budget.memory_bytes {
+            return Err(Exhausted::Memory);
+        }
+        if self.steps.is_multiple_of(POLL_EVERY) && (self.stop)() {
+            return Err(Exhausted::Stopped);
+        }
+        Ok(())
+    }
 }
 
 /// Errors in a history given from outside (the CLI's JSON file).
@@ -167,8 +238,19 @@ fn refuse_overlaps(history: &[Operation]) -> Result<(), HistoryError> {
     Ok(())
 }
 
-/// Checks `history`. Reads with an unknown outcome are ignored.
+/// Checks `history` with no bound on time or memory. Reads with an unknown outcome are ignored.
 pub fn check(history: &[Operation]) -> Result<Outcome, HistoryError> {
+    check_within(history, Budget::UNLIMITED, &mut || false)
+}
+
+/// Checks `history` within `budget`, polling `stop` every few thousand steps. Keys are checked
+/// smallest first, so that a violation on a small key is found before a big one spends the
+/// budget.
+pub fn check_within(
+    history: &[Operation],
+    budget: Budget,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Outcome, HistoryError> {
     for (index, o) in history.iter().enumerate() {
         if let Some(ret) = o.ret
             && ret < o.call
@@ -206,31 +288,42 @@ pub fn check(history: &[Operation]) -> Result<Outcome, HistoryError> {
         }
     }
     let operations = by_key.values().map(Vec::len).sum();
-    for (key, ops) in &by_key {
-        if !linearizable(history, ops) {
-            return Ok(Outcome::Violation { key: (*key).to_owned(), culprits: shrink(history, ops) });
+    let keys = by_key.len();
+    let mut order: Vec<(&str, Vec<usize>)> = by_key.into_iter().collect();
+    order.sort_by_key(|(key, ops)| (ops.len(), *key));
+    let mut spent = Spent { budget, steps: 0, stop };
+    for (decided, (key, ops)) in order.iter().enumerate() {
+        let unknown = |exhausted| Outcome::Unknown { key: (*key).to_owned(), exhausted, decided, keys };
+        match linearizable(history, ops, &mut spent) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Ok(Outcome::Violation { key: (*key).to_owned(), culprits: shrink(history, ops, &mut spent) });
+            }
+            Err(exhausted) => return Ok(unknown(exhausted)),
         }
     }
-    Ok(Outcome::Linearizable { operations, keys: by_key.len() })
+    Ok(Outcome::Linearizable { operations, keys })
 }
 
 /// The longest failing prefix the one-at-a-time shrinking works on.
 const SHRINK_MAX: usize = 2_000;
 
-/// A small failing subset of `ops` (all on one key, known to fail).
-fn shrink(history: &[Operation], ops: &[usize]) -> Vec<usize> {
+/// A small failing subset of `ops` (all on one key, known to fail). Each trial that runs out of
+/// budget counts as passing, so the subset is always known to fail; it is only less small.
+fn shrink(history: &[Operation], ops: &[usize], spent: &mut Spent) -> Vec<usize> {
     let mut sorted = ops.to_vec();
     sorted.sort_by_key(|&i| (history[i].call, i));
+    let fails_on = |subset: &[usize], spent: &mut Spent| linearizable(history, subset, spent) == Ok(false);
     // The shortest failing prefix, with the writers of the values its reads returned.
-    let fails = |len: usize| {
+    let fails = |len: usize, spent: &mut Spent| {
         let prefix = with_writers(history, &sorted[..len], &sorted);
-        (!linearizable(history, &prefix)).then_some(prefix)
+        fails_on(&prefix, spent).then_some(prefix)
     };
     // Doubling, then bisection between the last passing and the first failing length.
     let (mut pass, mut fail) = (0, sorted.len());
     let mut len = 8;
     while len < sorted.len() {
-        if fails(len).is_some() {
+        if fails(len, spent).is_some() {
             fail = len;
             break;
         }
@@ -239,9 +332,9 @@ fn shrink(history: &[Operation], ops: &[usize]) -> Vec<usize> {
     }
     while fail - pass > 1 {
         let mid = pass + (fail - pass) / 2;
-        if fails(mid).is_some() { fail = mid } else { pass = mid }
+        if fails(mid, spent).is_some() { fail = mid } else { pass = mid }
     }
-    let mut failing = fails(fail).unwrap_or_else(|| sorted.clone());
+    let mut failing = fails(fail, spent).unwrap_or_else(|| sorted.clone());
     // Then one operation at a time, while it still fails (newest first: the end of the prefix
     // is what broke it). Very long prefixes are left as they are.
     // Removing one operation can make another removable: repeat until nothing changes.
@@ -257,7 +350,7 @@ fn shrink(history: &[Operation], ops: &[usize]) -> Vec<usize> {
             });
             let mut without = failing.clone();
             without.remove(i);
-            if !read_elsewhere && !linearizable(history, &without) {
+            if !read_elsewhere && fails_on(&without, spent) {
                 failing = without;
                 changed = true;
             }
@@ -294,8 +387,9 @@ struct Entry {
 
 const NIL: usize = usize::MAX;
 
-/// Porcupine's single-partition search over `ops` (indices into `history`, one key).
-fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
+/// Porcupine's single-partition search over `ops` (indices into `history`, one key); `Err` when
+/// the budget runs out first.
+fn linearizable<'a>(history: &'a [Operation], ops: &[usize], spent: &mut Spent) -> Result<bool, Exhausted> {
     // Values as small integers: 0 is the absent key.
     let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
     let mut id = |v: &'a str| {
@@ -404,7 +498,10 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
             list[n].prev = call;
         }
     }
+    // A cache entry: its bitset on the heap, the tuple and the tree's share, in bytes.
+    let entry_bytes = 8 * words as u64 + 64;
     while list[head].next != NIL {
+        spent.step(cache.len() as u64 * entry_bytes + stack.len() as u64 * 16)?;
         // The list always ends with a return, so the walk meets one before its end.
         let e = list[entry];
         if e.is_call {
@@ -423,7 +520,7 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
             entry = e.next;
         } else {
             // A return reached before its call was linearized: this branch fails.
-            let Some((call, previous)) = stack.pop() else { return false };
+            let Some((call, previous)) = stack.pop() else { return Ok(false) };
             state = previous;
             let k = list[call].op;
             linearized[k / 64] &= !(1 << (k % 64));
@@ -431,7 +528,7 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize]) -> bool {
             entry = list[call].next;
         }
     }
-    true
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -61,6 +61,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "key {key}: these {count} operations cannot be put in any order that respects their real-time order and gives every read the latest write: {operations}",
     ),
     ("cap.bad_history", "{error}"),
+    (
+        "cap.linearizability_unknown",
+        "undecided: the checker's budget ran out on key {key} ({decided} of {keys} keys were linearizable before it)",
+    ),
     ("cap.put", "{client} put({key}, {value}) [{call} – {end}]"),
     ("cap.get", "{client} get({key}) → {output} [{call} – {end}]"),
     ("cap.cas", "{client} cas({key}, {expected} → {value}) → {outcome} [{call} – {end}]"),

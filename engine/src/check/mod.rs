@@ -72,6 +72,9 @@ pub enum Status {
     Violated,
     /// An eventual property not reached yet, with the run still going.
     Pending,
+    /// The checker ran out of its budget before deciding (a linearizability search too big
+    /// for it): neither held nor violated.
+    Unknown,
 }
 
 /// A node's interval that a failed verdict points at.
@@ -102,6 +105,11 @@ impl Verdict {
     pub fn fails(property: &str, message: Message) -> Self {
         Self::new(property, false, message)
     }
+    /// Undecided: the checker's budget ran out. It does not hold (nothing shows it does) and is
+    /// not violated (nothing shows that either); a run with one exits 4, not 0 or 1.
+    pub fn unknown(property: &str, message: Message) -> Self {
+        Verdict { status: Status::Unknown, ..Self::new(property, false, message) }
+    }
     /// The same verdict, violated at true time `at` (µs).
     pub fn at(self, at_us: u64) -> Self {
         Verdict { at_us: Some(at_us), ..self }
@@ -112,6 +120,7 @@ impl Verdict {
     pub fn judged(self, finished: bool) -> Self {
         let eventual = EVENTUAL.contains(&self.property.as_str());
         let status = match (self.holds, eventual && !finished) {
+            _ if self.status == Status::Unknown => Status::Unknown,
             (true, _) => Status::Holds,
             (false, true) => Status::Pending,
             (false, false) => Status::Violated,
@@ -129,5 +138,24 @@ impl Verdict {
     /// The same verdict, shown but not promised.
     pub fn unpromised(self) -> Self {
         Verdict { promised: false, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg;
+
+    #[test]
+    fn an_unknown_verdict_stays_unknown_whatever_the_run_and_the_property() {
+        for property in ["linearizability", "convergence"] {
+            for finished in [false, true] {
+                let v = Verdict::unknown(property, msg!("cap.bad_history", error = "x")).judged(finished);
+                assert_eq!((v.status, v.holds, v.at_us, v.is_final), (Status::Unknown, false, None, finished));
+            }
+        }
+        let serialized =
+            serde_json::to_value(Verdict::unknown("linearizability", msg!("cap.bad_history", error = "x")));
+        assert_eq!(serialized.unwrap()["status"], "unknown");
     }
 }

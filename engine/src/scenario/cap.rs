@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Judge, ScenarioError, ScenarioRun, Setup};
 use crate::NodeId;
-use crate::check::linearizability::{self, KvOp, Operation, Outcome};
-use crate::check::{Arg, Mark, Message, Verdict, causal};
+use crate::check::linearizability::{self, Budget, KvOp, Operation, Outcome};
+use crate::check::{Arg, Mark, Message, Status, Verdict, causal};
 use crate::config::{ConfigError, Knobs};
 use crate::replication::cap::{
     CapClient, CapConfig, CapObs, CapProtocol, ClientConfig, ClientOp, Consistency, OpResult, Replica,
@@ -585,7 +585,7 @@ impl Judge<CapProtocol> for CapJudge {
         };
         let mut verdicts = Vec::new();
         if matches!(self.cfg.consistency, Consistency::Strong | Consistency::Quorum) {
-            let v = match linearizability::check(&history) {
+            let v = match linearizability::check_within(&history, Budget::SCENARIO, &mut || false) {
                 Ok(Outcome::Linearizable { operations, keys }) => {
                     Verdict::holds("linearizability", msg!("cap.linearizable", operations = operations, keys = keys))
                 }
@@ -605,6 +605,10 @@ impl Judge<CapProtocol> for CapJudge {
                     )
                     .marked(marks)
                 }
+                Ok(Outcome::Unknown { key, decided, keys, .. }) => Verdict::unknown(
+                    "linearizability",
+                    msg!("cap.linearizability_unknown", key = key, decided = decided, keys = keys),
+                ),
                 Err(e) => Verdict::fails("linearizability", msg!("cap.bad_history", error = e.to_string())),
             };
             // ABD needs every read quorum to meet every write quorum: only then is it promised.
@@ -732,6 +736,8 @@ pub struct SweepSample {
     /// The level's main property failed: linearizability for `strong` and `quorum`, causal
     /// consistency for `causal`, availability or convergence for `eventual`.
     pub violated: bool,
+    /// The main property's checker ran out of its budget (neither violated nor held).
+    pub undecided: bool,
     pub availability: f64,
     /// Availability during the partition on its smaller side (1.0 without a partition).
     pub availability_minority: f64,
@@ -742,20 +748,30 @@ pub struct SweepSample {
 /// Runs `config` with `seed` to its end and samples it.
 pub fn sweep_sample(config: &serde_json::Value, seed: u64) -> Result<SweepSample, ScenarioError> {
     let mut run = super::build("cap", config, seed)?;
+    run.set_trace_held(false);
     let until = run.default_until();
     run.run_until(until)?;
+    Ok(sample(run.as_ref()))
+}
+
+/// What a sweep takes from one finished `cap` run.
+pub fn sample(run: &dyn ScenarioRun) -> SweepSample {
     let main = ["linearizability", "causal_consistency", "availability", "convergence"];
-    let violated = run.verdicts().iter().any(|v| main.contains(&v.property.as_str()) && !v.holds);
+    let verdicts = run.verdicts();
+    let main_verdicts = || verdicts.iter().filter(|v| main.contains(&v.property.as_str()));
+    let undecided = main_verdicts().any(|v| v.status == Status::Unknown);
+    let violated = main_verdicts().any(|v| !v.holds && v.status != Status::Unknown);
     let s = run.summary();
     let number = |k: &str| s.get(k).and_then(serde_json::Value::as_f64);
     let operations = number("operations").unwrap_or(0.0);
-    Ok(SweepSample {
+    SweepSample {
         violated,
+        undecided,
         availability: if operations > 0.0 { number("answered").unwrap_or(0.0) / operations } else { 1.0 },
         availability_minority: number("availability_minority").unwrap_or(1.0),
         stale_reads: s.get("stale_reads").and_then(serde_json::Value::as_u64).unwrap_or(0),
         operations: s.get("operations").and_then(serde_json::Value::as_u64).unwrap_or(0),
-    })
+    }
 }
 
 /// A sweep point: the samples of many seeds, summed up.
@@ -763,6 +779,10 @@ pub fn sweep_sample(config: &serde_json::Value, seed: u64) -> Result<SweepSample
 pub struct SweepPoint {
     pub runs: u64,
     pub violation_rate: f64,
+    /// Runs whose main property the checker could not decide within its budget (not counted
+    /// as violated).
+    #[serde(default)]
+    pub undecided: u64,
     pub availability: f64,
     pub availability_minority: f64,
     pub stale_reads_per_run: f64,
@@ -775,6 +795,7 @@ impl SweepPoint {
         SweepPoint {
             runs: samples.len() as u64,
             violation_rate: mean(|s| if s.violated { 1.0 } else { 0.0 }),
+            undecided: samples.iter().filter(|s| s.undecided).count() as u64,
             availability: mean(|s| s.availability),
             availability_minority: mean(|s| s.availability_minority),
             stale_reads_per_run: mean(|s| s.stale_reads as f64),

@@ -307,6 +307,9 @@ pub trait ScenarioRun {
     fn set_events_max(&mut self, events_max: u64);
     /// Turns the simulator's full self-checks on or off (see `SimConfig::check_invariants`).
     fn set_check_invariants(&mut self, on: bool);
+    /// Whether the trace holds its records or only their hash and count (see
+    /// [`Trace::set_held`]); verdicts, summary and view never need them.
+    fn set_trace_held(&mut self, held: bool);
     fn step(&mut self) -> Result<Option<SimTime>, SimError>;
     fn run_until(&mut self, until: SimTime) -> Result<(), SimError>;
     fn run_until_quiescent(&mut self) -> Result<(), SimError>;
@@ -368,6 +371,9 @@ impl<P: Protocol, J: Judge<P> + Clone + 'static> ScenarioRun for Run<P, J> {
     }
     fn set_check_invariants(&mut self, on: bool) {
         self.sim.set_check_invariants(on);
+    }
+    fn set_trace_held(&mut self, held: bool) {
+        self.sim.set_trace_held(held);
     }
     fn step(&mut self) -> Result<Option<SimTime>, SimError> {
         self.sim.step()

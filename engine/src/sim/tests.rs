@@ -450,3 +450,21 @@ fn run_until_never_processes_an_event_after_its_horizon() {
     assert!(sim.trace().records().iter().all(|r| r.time <= ms(20)), "{:?}", sim.trace().records());
     assert_eq!(sim.snapshot().nodes[0].timers, vec![TimerId(1)], "the 30 ms timer is still pending");
 }
+
+#[test]
+fn a_trace_that_holds_no_records_keeps_the_same_hash_and_count() {
+    let run = |held_from: Option<u64>| {
+        let (mut sim, _, _) = pair(5, LinkConfig::default(), 1_000, 50);
+        if let Some(ms_in) = held_from {
+            sim.run_until(ms(ms_in)).unwrap();
+            sim.set_trace_held(false);
+        }
+        sim.run_until_quiescent().unwrap();
+        (sim.trace().len(), sim.trace().hash(), sim.trace().records().len(), sim.observations().len())
+    };
+    let (len, hash, records, observations) = run(None);
+    assert_eq!(records, len);
+    assert!(len > 200, "{len}");
+    assert_eq!(run(Some(0)), (len, hash, 0, observations), "hash-only from the start");
+    assert_eq!(run(Some(20)), (len, hash, 0, observations), "the records held so far are let go");
+}

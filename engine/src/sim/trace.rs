@@ -77,6 +77,8 @@ pub struct Trace {
     records: Vec<TraceRecord>,
     hash: TraceHash,
     buf: Vec<u8>,
+    /// Hash and count records without holding them (see [`Trace::set_held`]).
+    hash_only: bool,
 }
 
 impl Trace {
@@ -88,7 +90,23 @@ impl Trace {
             self.buf.push(b'\n');
             self.hash.update(&self.buf);
         }
-        self.records.push(record);
+        if self.hash_only {
+            self.base += 1;
+        } else {
+            self.records.push(record);
+        }
+    }
+
+    /// Whether records from now on are held (the default) or only hashed and counted. A
+    /// headless run that writes no trace needs only the hash: its checkers read the world's
+    /// typed observations, and the records are most of a long run's memory (about a kilobyte
+    /// per event, message payloads as JSON).
+    pub fn set_held(&mut self, held: bool) {
+        if !held {
+            self.base = self.len();
+            self.records = Vec::new();
+        }
+        self.hash_only = !held;
     }
 
     /// The records held: all of them, except in a checkpoint's copy, which holds those after
@@ -114,7 +132,7 @@ impl Trace {
     /// The same hash and length without the records: a checkpoint's trace, which goes on from
     /// here (copying the records would make every checkpoint cost the whole run so far).
     pub(crate) fn detached(&self) -> Trace {
-        Trace { base: self.len(), records: Vec::new(), hash: self.hash, buf: Vec::new() }
+        Trace { base: self.len(), records: Vec::new(), hash: self.hash, buf: Vec::new(), hash_only: self.hash_only }
     }
 
     /// The 64-bit hash over the canonical encoding of every record so far.

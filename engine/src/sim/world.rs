@@ -502,6 +502,12 @@ impl<P: Protocol> Sim<P> {
         &self.trace
     }
 
+    /// Holds the trace's records from now on, or only hashes and counts them (see
+    /// [`Trace::set_held`]).
+    pub fn set_trace_held(&mut self, held: bool) {
+        self.trace.set_held(held);
+    }
+
     pub fn observations(&self) -> &[Observed<P::Obs>] {
         &self.observations
     }

@@ -19,6 +19,7 @@ export const zh: Record<string, string> = {
   "cap.linearizable": "{keys} 个键上的 {operations} 个操作存在一种线性化顺序",
   "cap.not_linearizable": "键 {key}：这 {count} 个操作无法排成任何一种既尊重实时先后、又让每次读取都读到最新写入的顺序：{operations}",
   "cap.bad_history": "{error}",
+  "cap.linearizability_unknown": "无法判定：检查器在键 {key} 上用完了预算（此前 {keys} 个键中有 {decided} 个可线性化）",
   "cap.put": "{client} put({key}, {value}) [{call} – {end}]",
   "cap.get": "{client} get({key}) → {output} [{call} – {end}]",
   "cap.cas": "{client} cas({key}, {expected} → {value}) → {outcome} [{call} – {end}]",
