@@ -18,6 +18,12 @@ pub fn run_to_end(name: &str, config: &serde_json::Value, seed: u64) -> Box<dyn 
     run
 }
 
+/// How many seeds a long sweep runs: `default` in CI (a few hundred runs at most, so that CI
+/// stays within its time), or the number in the environment variable `var` for the long sweep.
+pub fn seed_count(var: &str, default: u64) -> u64 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Runs `check` for every seed and fails once at the end, listing every failing seed with the
 /// command that replays it (madsim-style: a failure you cannot replay is a failure you cannot fix).
 pub fn for_seeds(

@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 /// Seeds per configuration in the sweep: twenty in CI (eight configurations, 160 runs),
 /// `DISTLAB_LB_SEEDS=500` (or more) for the long sweep.
 fn seeds() -> std::ops::RangeInclusive<u64> {
-    let n = std::env::var("DISTLAB_LB_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20u64);
-    1..=n
+    1..=distlab_tests::seed_count("DISTLAB_LB_SEEDS", 20)
 }
 
 /// A short world for sweeps: the crash, the checks and the comeback all within 20 s.

@@ -10,8 +10,7 @@ use serde_json::json;
 /// Seeds per configuration in the sweep: a few hundred in CI, `DISTLAB_MQ_SEEDS=1000` (or more)
 /// for the long sweep.
 fn seeds() -> std::ops::RangeInclusive<u64> {
-    let n = std::env::var("DISTLAB_MQ_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(150u64);
-    1..=n
+    1..=distlab_tests::seed_count("DISTLAB_MQ_SEEDS", 150)
 }
 
 fn count(run: &dyn ScenarioRun, field: &str) -> u64 {

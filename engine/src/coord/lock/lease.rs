@@ -129,8 +129,17 @@ impl LockClient {
         deadline: SimTime,
     ) {
         let sent_at = ctx.now();
-        self.phase =
-            Phase::Acquiring { grant, attempt: 0, started, deadline, sent_at, granted: 0, answered: 0, token: None };
+        self.phase = Phase::Acquiring {
+            grant,
+            attempt: 0,
+            started,
+            deadline,
+            sent_at,
+            retry_at: sent_at,
+            granted: 0,
+            answered: 0,
+            token: None,
+        };
         self.send_acquire(ctx, grant);
     }
 
@@ -138,15 +147,17 @@ impl LockClient {
         let cmd = self.acquire_cmd(self.owner(ctx.me(), grant));
         self.attempts += 1;
         let attempt = self.attempts;
-        if let Phase::Acquiring { attempt: a, .. } = &mut self.phase {
-            *a = attempt;
-        }
         for store in self.config.stores.clone() {
             self.request(ctx, Purpose::Acquire { grant, attempt, store }, store, cmd.clone());
         }
         let retry = self.config.options.retry.as_micros().max(1);
         let jitter = ctx.rng().between(0, retry / 2);
-        ctx.set_timer(LockTimer::Retry, SimDuration::from_micros(retry + jitter));
+        let wait = SimDuration::from_micros(retry + jitter);
+        if let Phase::Acquiring { attempt: a, retry_at, .. } = &mut self.phase {
+            *a = attempt;
+            *retry_at = ctx.now() + wait;
+        }
+        ctx.set_timer(LockTimer::Retry, wait);
     }
 
     pub(super) fn on_acquire_reply(
@@ -169,6 +180,7 @@ impl LockClient {
             started,
             deadline,
             sent_at,
+            retry_at,
             mut granted,
             mut answered,
             token: mut got,
@@ -184,7 +196,8 @@ impl LockClient {
             granted += 1;
             got = t;
         }
-        self.phase = Phase::Acquiring { grant, attempt, started, deadline, sent_at, granted, answered, token: got };
+        self.phase =
+            Phase::Acquiring { grant, attempt, started, deadline, sent_at, retry_at, granted, answered, token: got };
         let stores = u32::try_from(self.config.stores.len()).expect("a handful of stores");
         if granted >= self.quorum() {
             let lease = self.config.options.lease;
@@ -205,8 +218,14 @@ impl LockClient {
             }
             self.reenter(ctx, grant);
             ctx.set_timer(LockTimer::Work, SimDuration::ZERO);
-        } else if answered == stores && granted > 0 {
-            self.release_everywhere(ctx, grant); // no majority: hand back the partial grants
+        } else if answered == stores {
+            if granted > 0 {
+                self.release_everywhere(ctx, grant); // no majority: hand back the partial grants
+            }
+            if ctx.now() >= retry_at {
+                // The retry came due while this try waited for its replies: go now.
+                ctx.set_timer(LockTimer::Retry, SimDuration::ZERO);
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 //! protected resource while it holds it, and releases it (46.7.1, exercise 1).
 //!
 //! - Acquire: `SET lock owner NX PX lease` (or, with fencing, the `acquire_fenced` script, which
-//!   also returns the next token), retried every `retry` plus jitter until `wait` has passed.
+//!   also returns the next token), retried every `retry` plus jitter until `wait` has passed, but
+//!   never before the previous try is answered or has waited [`REPLY_TIMEOUT`]: a client that
+//!   resent faster than the round trip would drop every late grant and never hold the lock.
 //! - Work: each write is decided, then computed for `compute`, then sent. A pause during the
 //!   computation sends the write late, whatever the client checked before: the Kleppmann hazard.
 //!   The client does check its lease (on its own clock) before each write, as a careful client
@@ -49,6 +51,12 @@ use super::{LockMsg, LockObs, LockProtocol};
 use crate::actor::{Actor, Ctx, NodeId};
 use crate::sim::{SimDuration, SimTime};
 use crate::store::{Cmd, Reply, StoreMsg};
+
+/// How long a try waits for its replies before the next one may go (a client's socket
+/// timeout). The chapter's client waits for each `SET` to answer and then sleeps `retry`; a
+/// retry timer that resent regardless made `retry` < the round trip a livelock: each grant came
+/// back for a superseded try and was handed back (issue 20: one hold in 30 s at `retry_ms` 1).
+pub const REPLY_TIMEOUT: SimDuration = SimDuration::from_millis(50);
 
 /// The chapter's `LockOptions` (lease 30 s, wait 10 s, retry 100 ms) are the defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,13 +164,15 @@ pub(super) struct Hold {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
     Idle,
-    /// `granted` and `answered` count the current attempt's replies (one per store).
+    /// `granted` and `answered` count the current attempt's replies (one per store); the next
+    /// attempt is due at `retry_at` once they are all in, or at `sent_at` + [`REPLY_TIMEOUT`].
     Acquiring {
         grant: u64,
         attempt: u64,
         started: SimTime,
         deadline: SimTime,
         sent_at: SimTime,
+        retry_at: SimTime,
         granted: u32,
         answered: u32,
         token: Option<u64>,
@@ -307,8 +317,14 @@ impl Actor<LockProtocol> for LockClient {
         }
         match (timer, self.phase) {
             (LockTimer::Round, Phase::Idle) => self.begin_acquire(ctx),
-            (LockTimer::Retry, Phase::Acquiring { grant, started, deadline, granted, .. }) => {
-                self.retry_acquire(ctx, grant, started, deadline, granted);
+            (LockTimer::Retry, Phase::Acquiring { grant, started, deadline, granted, answered, sent_at, .. }) => {
+                let unanswered = answered < u32::try_from(self.config.stores.len()).expect("a handful of stores");
+                let timeout = sent_at + REPLY_TIMEOUT;
+                if unanswered && ctx.now() < timeout && timeout < deadline {
+                    ctx.set_timer(LockTimer::Retry, timeout.saturating_since(ctx.now()));
+                } else {
+                    self.retry_acquire(ctx, grant, started, deadline, granted);
+                }
             }
             (LockTimer::Work, Phase::Holding(hold)) => {
                 if ctx.now() >= hold.lease_until {
