@@ -21,8 +21,13 @@ use crate::reply;
 pub struct BackendError(pub String);
 
 impl From<redis::RedisError> for BackendError {
+    /// A connection that broke says so: "broken pipe" alone reads like the output's pipe.
     fn from(e: redis::RedisError) -> Self {
-        BackendError(e.to_string())
+        if e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal() {
+            BackendError(format!("Redis connection lost ({e})"))
+        } else {
+            BackendError(e.to_string())
+        }
     }
 }
 

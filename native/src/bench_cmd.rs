@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use distlab::bench::{self, BenchOptions, Limit};
 use distlab::target::{Target, TargetSpec};
+use distlab_engine::hashing::VNODES_MAX;
 
 use crate::{Failure, Outcome};
 
@@ -82,7 +83,7 @@ struct ShardArgs {
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     keys: u64,
     /// Virtual nodes per server on the ring (the chapter's default).
-    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=i64::from(VNODES_MAX)))]
     vnodes: u32,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -195,6 +196,21 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         print!("{}", bench::render_table(&report));
+    }
+    let failed: Vec<&str> = report.results.iter().filter(|m| m.had_errors()).map(|m| m.name.as_str()).collect();
+    if !failed.is_empty() {
+        // The commonest error names the cause; each row lists its own.
+        let mut texts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for (text, n) in report.results.iter().flat_map(|m| &m.redis_errors) {
+            *texts.entry(text).or_default() += n;
+        }
+        let (text, n) = texts.into_iter().max_by_key(|(_, n)| *n).unwrap_or(("", 0));
+        return Err(Failure::runtime(anyhow::anyhow!(
+            "Redis refused operations in {} of {} measurements ({}): {n} times \"{text}\"",
+            failed.len(),
+            report.results.len(),
+            failed.join(", ")
+        )));
     }
     Ok(Outcome::Ok)
 }

@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use distlab_engine::sim::{Observed, Rng, SimDuration, SimTime};
-use distlab_engine::store::{Cmd, StoreMsg, StoreTraffic};
+use distlab_engine::store::{Cmd, Reply, StoreMsg, StoreTraffic};
 use distlab_engine::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
 use tokio::sync::{mpsc, watch};
 
@@ -31,11 +31,33 @@ use crate::backend::Backend;
 /// Messages between actors in flight at once; past it the run stops (a limit on everything).
 pub const IN_FLIGHT_MAX: usize = 1_000_000;
 
+/// Error replies that are answers a protocol expects, not failures: creating a consumer group
+/// that already exists (the queue's setup, which every consumer may run).
+const EXPECTED_ERRORS: [&str; 1] = ["BUSYGROUP"];
+
+/// How long a run goes on while every store reply is an error (at least [`FAILING_REPLIES_MIN`]
+/// of them in a row, from any store, no other reply between them): then every operation is
+/// failing (a server out of memory, read-only, loading), and a run bounded by a number of
+/// operations would otherwise wait for ones that never come.
+pub const FAILING_FOR: Duration = Duration::from_secs(2);
+pub const FAILING_REPLIES_MIN: u64 = 10;
+
+/// An error reply as it is counted: its first line, at most 120 characters.
+pub fn error_key(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
 /// Why a live run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DriverError {
     #[error("the store {store:?} failed: {reason}")]
     Store { store: String, reason: String },
+    #[error("the store {store:?} answered {replies} requests in a row, over {FAILING_FOR:?}, with an error: {error}")]
+    Failing { store: String, replies: u64, error: String },
     #[error("more than {IN_FLIGHT_MAX} messages in flight between actors")]
     InFlightMax,
     #[error("node {from:?} sent a message to {to}, which does not exist")]
@@ -61,6 +83,8 @@ pub struct LiveReport<O> {
     pub elapsed: Duration,
     pub messages: u64,
     pub store_requests: u64,
+    /// The stores' error replies (other than the expected ones), by their first line.
+    pub store_errors: BTreeMap<String, u64>,
 }
 
 /// The type-erased handlers of one actor.
@@ -172,6 +196,9 @@ struct Shared<P: Protocol> {
     in_flight: Cell<usize>,
     messages: Cell<u64>,
     store_requests: Cell<u64>,
+    store_errors: RefCell<BTreeMap<String, u64>>,
+    /// Error replies since the last reply that was not one, and when the first of them came.
+    failing: Cell<(u64, Option<Instant>)>,
     failure: RefCell<Option<DriverError>>,
     stop: watch::Sender<bool>,
     /// The forwarder tasks, aborted with the run.
@@ -310,6 +337,8 @@ where
             in_flight: Cell::new(0),
             messages: Cell::new(0),
             store_requests: Cell::new(0),
+            store_errors: RefCell::new(BTreeMap::new()),
+            failing: Cell::new((0, None)),
             failure: RefCell::new(None),
             stop: stop_tx,
             forwarders: RefCell::new(Vec::new()),
@@ -341,6 +370,7 @@ where
             elapsed,
             messages: shared.messages.get(),
             store_requests: shared.store_requests.get(),
+            store_errors: shared.store_errors.take(),
         })
     }
 }
@@ -534,6 +564,22 @@ where
             shared.store_requests.set(shared.store_requests.get() + 1);
             match backend.exec(&cmd).await {
                 Ok(reply) => {
+                    if !matches!(&reply, Reply::Error(_)) {
+                        shared.failing.set((0, None));
+                    } else if let Reply::Error(text) = &reply
+                        && !EXPECTED_ERRORS.iter().any(|code| text.starts_with(code))
+                    {
+                        let key = error_key(text);
+                        *shared.store_errors.borrow_mut().entry(key.clone()).or_default() += 1;
+                        let (replies, since) = shared.failing.get();
+                        let since = since.unwrap_or_else(Instant::now);
+                        shared.failing.set((replies + 1, Some(since)));
+                        if replies + 1 >= FAILING_REPLIES_MIN && since.elapsed() >= FAILING_FOR {
+                            let name = shared.names[store.index()].clone();
+                            shared.fail(DriverError::Failing { store: name, replies: replies + 1, error: key });
+                            return;
+                        }
+                    }
                     if let (Some(Some(inbox)), Some(msg)) =
                         (shared.inboxes.get(actor.index()), P::Msg::store_reply(StoreMsg::Reply { req, reply }))
                     {

@@ -40,7 +40,7 @@ fn assert_report(stdout: &str) {
     for row in ["baseline SET", "baseline GET", "baseline INCR", "baseline EVALSHA", "actor-kv"] {
         assert!(stdout.lines().any(|l| l.starts_with(row)), "no {row} row in:\n{stdout}");
     }
-    assert!(!stdout.contains("error replies"), "every command succeeded:\n{stdout}");
+    assert!(!stdout.contains("Redis error"), "every command succeeded:\n{stdout}");
     let kv = stdout.lines().find(|l| l.starts_with("actor-kv")).unwrap();
     assert!(kv.ends_with("baseline SET"), "{kv}");
     let ratio: f64 = kv.split_whitespace().rev().nth(2).unwrap().parse().unwrap();
@@ -340,7 +340,7 @@ fn a_server_that_dies_midway_ends_the_run_promptly_with_exit_1() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     let last = stderr.lines().last().unwrap();
-    assert!(last.starts_with("error: baseline SET: "), "{stderr}");
+    assert!(last.starts_with("error: baseline SET: Redis connection lost ("), "{stderr}");
     assert!(stderr.contains("warning: could not delete this run's keys (under distlab:"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -390,8 +390,9 @@ fn lock_cycles_are_measured_against_real_redis_and_leave_no_lock_behind() {
         assert_eq!(row["baseline"], baseline, "{row}");
         assert!(row["ops"].as_u64().unwrap() >= 2_000, "{row}");
         assert_eq!(row["errors"], 0, "{row}");
-        let ratio = row["ratio"].as_f64().unwrap();
-        assert!(ratio > 0.05 && ratio < 1.0, "a cycle is two round trips: {row}");
+        // Measured next to its baseline (how fast is the benchmark's to say: timings are not
+        // asserted, a loaded machine can slow either one).
+        assert!(row["ratio"].as_f64().unwrap() > 0.0, "{row}");
     }
     assert!(all_keys(&server.url()).is_empty(), "locks and fencing counters are cleaned up");
 }
@@ -409,4 +410,46 @@ fn redlock_runs_over_independent_nodes() {
     for s in &servers {
         assert!(all_keys(&s.url()).is_empty(), "nothing left on {}", s.port());
     }
+}
+
+#[test]
+fn operations_redis_refuses_are_counted_with_its_error_and_exit_1() {
+    let server = LocalRedis::start().unwrap();
+    let mut con = sync_con(&server.url());
+    // Out of memory from the first write on: every write is refused, reads still answer.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg("noeviction").query(&mut con).unwrap();
+    let started = std::time::Instant::now();
+    let url = server.url();
+    let o = distlab(&["bench", "--redis", &url, "--ops", "300", "--clients", "2", "--only", "lock,cache-aside"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "a row of refused operations ends early");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+    let oom = "Redis error: OOM command not allowed when used memory > 'maxmemory'.";
+    let lines: Vec<&str> = stdout.lines().collect();
+    let after =
+        |row: &str| lines.iter().position(|l| l.starts_with(row)).map(|i| lines[i + 1].trim_start()).unwrap_or("");
+    assert_eq!(after("baseline SET"), format!("! 300 × {oom}"), "{stdout}");
+    assert!(!after("baseline GET").starts_with('!'), "reads still answer: {stdout}");
+    assert!(after("lock ").starts_with("! ") && after("lock ").ends_with(&format!(" × {oom}")), "{stdout}");
+    assert!(stdout.contains(" requests in a row, over 2 s, were answered with an error"), "{stdout}");
+    assert!(after("cache-aside").starts_with("db_loads"), "{stdout}");
+    assert!(stdout.contains(" × Redis error: OOM command not allowed"), "{stdout}");
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "error: Redis refused operations in 4 of 6 measurements (baseline SET, baseline INCR, lock, cache-aside): "
+        ),
+        "{stderr}"
+    );
+    assert!(last.contains("times \"OOM command not allowed when used memory > 'maxmemory'.\""), "{stderr}");
+    let json = distlab(&["bench", "--redis", &url, "--ops", "100", "--clients", "2", "--only", "lock", "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let lock = report["results"].as_array().unwrap().iter().find(|r| r["name"] == "lock").unwrap();
+    assert_eq!(lock["ops"], 0);
+    assert!(
+        lock["redis_errors"]["OOM command not allowed when used memory > 'maxmemory'."].as_u64() >= Some(10),
+        "{lock}"
+    );
 }

@@ -74,6 +74,7 @@ async fn load(base: &str, clients: usize, budget: Budget, progress: &Progress) -
         elapsed: Duration::ZERO,
         latencies: Histogram::default(),
         details: BTreeMap::new(),
+        redis_errors: BTreeMap::new(),
     };
     while let Some(Ok((ops, errors, hist))) = tasks.join_next().await {
         sample.ops += ops;

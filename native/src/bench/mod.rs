@@ -23,6 +23,7 @@ pub use histogram::Histogram;
 pub use patterns::PATTERNS;
 
 use crate::backend::{Backend, BackendError};
+use crate::driver::DriverError;
 use crate::target::Target;
 
 /// How much work each measurement does.
@@ -63,6 +64,19 @@ pub struct Measurement {
     /// What a pattern measures beyond speed (a cache's hit ratio and database loads).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, f64>,
+    /// Redis's error replies, by their text: a row with any has failed operations.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub redis_errors: BTreeMap<String, u64>,
+    /// Why the measurement stopped before its end (every request failing), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+impl Measurement {
+    /// Whether Redis refused some of this row's operations, or all of them.
+    pub fn had_errors(&self) -> bool {
+        !self.redis_errors.is_empty() || self.failed.is_some()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -91,7 +105,7 @@ pub enum BenchError {
     #[error("{measurement}")]
     Backend { measurement: String, source: BackendError },
     #[error("{measurement}")]
-    Driver { measurement: String, source: crate::driver::DriverError },
+    Driver { measurement: String, source: DriverError },
     #[error("{measurement}: {reason}")]
     Http { measurement: String, reason: String },
     #[error("unknown measurement {name:?}: the patterns are {known}")]
@@ -106,6 +120,8 @@ pub struct Sample {
     pub elapsed: Duration,
     pub latencies: Histogram,
     pub details: BTreeMap<String, f64>,
+    /// Redis's error replies, by their text (see [`crate::driver::LiveReport::store_errors`]).
+    pub redis_errors: BTreeMap<String, u64>,
 }
 
 /// Live counters for the progress line.
@@ -164,11 +180,30 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
     }
     for (i, pattern) in patterns.iter().enumerate() {
         let label = pattern.name.to_owned();
-        let sample =
-            with_progress(baselines.len() + i + 1, total, &label, opts.limit, |p| (pattern.run)(target, opts, p))
-                .await?;
         let base = results.iter().find(|m| m.name == format!("baseline {}", pattern.baseline)).cloned();
-        results.push(measurement(label, Kind::Pattern, sample, base.as_ref()));
+        let run = with_progress(baselines.len() + i + 1, total, &label, opts.limit, |p| (pattern.run)(target, opts, p));
+        match run.await {
+            Ok(sample) => results.push(measurement(label, Kind::Pattern, sample, base.as_ref())),
+            // Every request failing ends this row, not the run: the next rows say whether they
+            // fail too, and the command exits 1 at the end.
+            Err(BenchError::Driver { source: DriverError::Failing { replies, error, .. }, .. }) => {
+                let sample = Sample {
+                    ops: 0,
+                    errors: replies,
+                    elapsed: Duration::ZERO,
+                    latencies: Histogram::default(),
+                    details: BTreeMap::new(),
+                    redis_errors: BTreeMap::from([(error, replies)]),
+                };
+                let mut m = measurement(label, Kind::Pattern, sample, base.as_ref());
+                m.failed = Some(format!(
+                    "stopped: {replies} requests in a row, over {} s, were answered with an error",
+                    crate::driver::FAILING_FOR.as_secs()
+                ));
+                results.push(m);
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(BenchReport {
         target: target.description.clone(),
@@ -211,6 +246,8 @@ fn measurement(name: String, kind: Kind, s: Sample, baseline: Option<&Measuremen
         baseline: baseline_name,
         ratio,
         details: s.details,
+        redis_errors: s.redis_errors,
+        failed: None,
     }
 }
 
@@ -318,7 +355,8 @@ async fn baseline(
         let pipeline = u64::try_from(opts.pipeline).unwrap_or(1);
         tasks.spawn_local(async move {
             let mut hist = Histogram::default();
-            let (mut ops, mut errors, mut seq) = (0u64, 0u64, 0u64);
+            let (mut ops, mut seq) = (0u64, 0u64);
+            let mut errors: BTreeMap<String, u64> = BTreeMap::new();
             loop {
                 let n = budget.take(pipeline);
                 if n == 0 {
@@ -330,7 +368,11 @@ async fn baseline(
                 let replies =
                     if n == 1 { vec![backend.exec(&cmds[0]).await?] } else { backend.exec_pipeline(&cmds).await? };
                 hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-                errors += replies.iter().filter(|r| matches!(r, Reply::Error(_))).count() as u64;
+                for reply in &replies {
+                    if let Reply::Error(text) = reply {
+                        *errors.entry(crate::driver::error_key(text)).or_default() += 1;
+                    }
+                }
                 ops += n;
                 progress.add(n);
             }
@@ -343,12 +385,16 @@ async fn baseline(
         elapsed: Duration::ZERO,
         latencies: Histogram::default(),
         details: BTreeMap::new(),
+        redis_errors: BTreeMap::new(),
     };
     while let Some(joined) = tasks.join_next().await {
         let (ops, errors, hist) = joined.map_err(|e| BackendError(e.to_string()))??;
         sample.ops += ops;
-        sample.errors += errors;
         sample.latencies.merge(&hist);
+        for (text, n) in errors {
+            sample.errors += n;
+            *sample.redis_errors.entry(text).or_default() += n;
+        }
     }
     sample.elapsed = started.elapsed();
     Ok(sample)
@@ -368,7 +414,7 @@ pub fn render_table(report: &BenchReport) -> String {
         out.push_str(&format!("skipped {note}\n"));
     }
     for m in &report.results {
-        let errors = if m.errors > 0 { format!("  ({} error replies)", m.errors) } else { String::new() };
+        let errors = if m.errors > 0 && !m.had_errors() { format!("  ({} failed)", m.errors) } else { String::new() };
         out.push_str(&format!(
             "{:<26} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>7.3}  {}{errors}\n",
             m.name,
@@ -382,6 +428,12 @@ pub fn render_table(report: &BenchReport) -> String {
         if !m.details.is_empty() {
             let details: Vec<String> = m.details.iter().map(|(k, v)| format!("{k} {v}")).collect();
             out.push_str(&format!("{:<26} {}\n", "", details.join(" · ")));
+        }
+        for (text, n) in &m.redis_errors {
+            out.push_str(&format!("{:<26} ! {n} × Redis error: {text}\n", ""));
+        }
+        if let Some(why) = &m.failed {
+            out.push_str(&format!("{:<26} ! {why}\n", ""));
         }
     }
     out

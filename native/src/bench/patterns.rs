@@ -299,7 +299,14 @@ async fn actor_kv(target: &Target, opts: &BenchOptions, progress: Progress) -> R
     }
     let ops = report.observations.len() as u64;
     progress.add(ops);
-    Ok(Sample { ops, errors, elapsed: report.elapsed, latencies, details: BTreeMap::new() })
+    Ok(Sample {
+        ops,
+        errors,
+        elapsed: report.elapsed,
+        latencies,
+        details: BTreeMap::new(),
+        redis_errors: report.store_errors,
+    })
 }
 
 /// A cache world on the target: the database and the application servers as engine actors, the
@@ -338,7 +345,7 @@ fn cache_sample(report: &LiveReport<CacheObs>) -> Sample {
         ("hit_ratio".to_owned(), if reads == 0 { 0.0 } else { (hits as f64 / reads as f64 * 1e4).round() / 1e4 }),
         ("db_loads".to_owned(), loads as f64),
     ]);
-    Sample { ops, errors: 0, elapsed: report.elapsed, latencies, details }
+    Sample { ops, errors: 0, elapsed: report.elapsed, latencies, details, redis_errors: report.store_errors.clone() }
 }
 
 async fn cache_aside(target: &Target, opts: &BenchOptions, progress: Progress) -> Result<Sample, BenchError> {
@@ -493,7 +500,14 @@ async fn lock_cycles(
         }
     }
     progress.add(ops);
-    Ok(Sample { ops, errors, elapsed: report.elapsed, latencies, details: BTreeMap::new() })
+    Ok(Sample {
+        ops,
+        errors,
+        elapsed: report.elapsed,
+        latencies,
+        details: BTreeMap::new(),
+        redis_errors: report.store_errors,
+    })
 }
 
 /// Sagas on the store until the budget is spent; `shipping_percent` of the orders complete, the
@@ -532,7 +546,14 @@ async fn sagas(
         ("compensations_per_saga".to_owned(), per_saga(stats.compensations)),
         ("store_requests_per_saga".to_owned(), per_saga(report.store_requests)),
     ]);
-    Ok(Sample { ops: stats.finished, errors: stats.failures.len() as u64, elapsed: report.elapsed, latencies, details })
+    Ok(Sample {
+        ops: stats.finished,
+        errors: stats.failures.len() as u64,
+        elapsed: report.elapsed,
+        latencies,
+        details,
+        redis_errors: report.store_errors,
+    })
 }
 
 /// The queue on Redis Streams: `groups` consumer groups of `members` consumers each reading one
@@ -604,6 +625,7 @@ async fn queue(
     let mut published = BTreeMap::new();
     let mut latencies = Histogram::default();
     let mut errors = 0;
+    let mut redis_errors = BTreeMap::new();
     for o in observations.iter() {
         match &o.obs {
             StreamObs::Published { id, .. } => {
@@ -614,7 +636,10 @@ async fn queue(
                     latencies.record(o.time.as_micros().saturating_sub(*at));
                 }
             }
-            StreamObs::StoreFailed { .. } => errors += 1,
+            StreamObs::StoreFailed { error } => {
+                errors += 1;
+                *redis_errors.entry(error.clone()).or_default() += 1;
+            }
             _ => {}
         }
     }
@@ -622,5 +647,5 @@ async fn queue(
     progress.add(ops);
     let details =
         BTreeMap::from([("groups".to_owned(), groups as f64), ("consumers_per_group".to_owned(), members as f64)]);
-    Ok(Sample { ops, errors, elapsed, latencies, details })
+    Ok(Sample { ops, errors, elapsed, latencies, details, redis_errors })
 }
