@@ -9,7 +9,8 @@
 //! [`store`] a Redis-semantics keyspace served by an actor, [`hashing`] consistent hashing,
 //! [`replication`] the replicated data types and the replicated store, [`coord`] failure
 //! detection, election and locks, [`cache`] eviction policies and the caching patterns, [`txn`]
-//! distributed transactions, [`mq`] message queues, [`balance`] load balancing, [`check`] the property checkers, [`config`] the one reader of
+//! distributed transactions, [`mq`] message queues, [`balance`] load balancing, [`resilience`] rate limiting,
+//! [`check`] the property checkers, [`config`] the one reader of
 //! scenario configurations, and [`scenario`] the catalogue of runnable worlds.
 
 pub mod actor;
@@ -21,6 +22,7 @@ pub mod coord;
 pub mod hashing;
 pub mod mq;
 pub mod replication;
+pub mod resilience;
 pub mod scenario;
 pub mod sim;
 pub mod store;

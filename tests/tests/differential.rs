@@ -15,6 +15,7 @@
 //! target stream is `q`, which every case seeds with an id far in the future: from there, `*`
 //! continues the last id's sequence on both sides, whatever the clocks say. `BLOCK` appears only
 //! with explicit ids, which Redis always serves at once.
+//! The rate limiter's script takes its time as an argument here (`now`), never the server's clock.
 //! Expiry: a sequence only uses lifetimes far longer than the sequence (seconds) or so short
 //! (1–5 ms) that a 20 ms pause, always inserted right after, has certainly passed them — so no
 //! comparison ever sits on an expiry boundary that a millisecond of jitter could move.
@@ -214,7 +215,40 @@ fn cmd() -> impl Strategy<Value = Cmd> {
             keys: vec![seen, effects],
             args: vec![id, effect]
         }),
+        rate_limit(),
     ]
+}
+
+/// One check of a distributed rate limiter at an explicit time (the server's own clock would
+/// differ between the two stores). Its keys are its own, except that the hash-based algorithms
+/// sometimes meet the other commands' keys (a wrong type, or a hash without the limiter's
+/// fields); the sliding log's sorted set is never shared, since other commands would put
+/// fractional scores in it.
+fn rate_limit() -> impl Strategy<Value = Cmd> {
+    let algorithm = prop_oneof![
+        6 => prop_oneof![
+            Just("fixed_window"),
+            Just("sliding_window"),
+            Just("token_bucket"),
+            Just("leaky_bucket"),
+            Just("gcra"),
+        ],
+        2 => Just("sliding_log"),
+        1 => Just("leaky"),
+    ];
+    let number = |ok: &'static [&'static str], bad: &'static [&'static str]| prop_oneof![9 => proptest::sample::select(ok), 1 => proptest::sample::select(bad)];
+    let limit = number(&["1", "2", "3", "7"], &["0", "x", "4503599627370497"]);
+    let period = number(&["1000", "999", "333333", "1000000"], &["0", "-5", "1e3"]);
+    let burst = number(&["1", "2", "5"], &["0", ""]);
+    let now = prop_oneof![9 => (0u64..3_000_000).prop_map(|t| t.to_string()), 1 => Just("9007199254740993".to_owned())];
+    let own = prop_oneof![Just("rl1"), Just("rl2")].prop_map(str::to_owned);
+    (algorithm, prop_oneof![4 => own, 1 => key()], limit, period, burst, now).prop_map(
+        |(algorithm, key, limit, period, burst, now)| {
+            let key = if algorithm == "sliding_log" && !key.starts_with("rl") { "rl3".to_owned() } else { key };
+            let args = vec![algorithm.to_owned(), limit.to_owned(), period.to_owned(), burst.to_owned(), now];
+            Cmd::Script { script: ScriptName::RateLimit, keys: vec![key], args }
+        },
+    )
 }
 
 /// Stream keys: mostly streams of their own, sometimes a shared key (another type, or a stream
@@ -628,6 +662,13 @@ fn the_simulated_store_answers_like_redis() {
     differential(sequence(cmd(), 1..25), &[]);
 }
 
+/// Long runs of rate-limiter checks alone, so that every algorithm's state gets deep (a full
+/// sliding log, a bucket drained and refilled, a queue at its bound) as well as wrong.
+#[test]
+fn the_rate_limit_script_answers_like_redis() {
+    differential(sequence(rate_limit(), 1..60), &[]);
+}
+
 /// Streams and consumer groups, with the other commands on the shared keys (a stream meets
 /// `GET`, a hash meets `XADD`) and the message-queue scripts. Every case starts with the seeded
 /// `q` and a stream `s1` of two entries, each with a group `g1`, which has delivered `s1`'s
@@ -675,8 +716,9 @@ fn differential(sequences: impl Strategy<Value = Vec<Op>>, setup: &[Cmd]) {
         case.set(case.get() + 1);
         let mut sim = Keyspace::new();
         // Each case starts from an empty namespace on the real server.
-        let keys: Vec<String> =
-            ["a", "b", "c", "d", "s1", "s2", "q", "z", "z2", "pub", "e0"].map(str::to_owned).to_vec();
+        let keys: Vec<String> = ["a", "b", "c", "d", "s1", "s2", "q", "z", "z2", "pub", "e0", "rl1", "rl2", "rl3"]
+            .map(str::to_owned)
+            .to_vec();
         runtime.block_on(backend.exec(&Cmd::Del { keys })).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let steps = setup.iter().cloned().map(Op::Cmd).map(|op| ("setup", op)).enumerate();
         let steps = steps.chain(ops.iter().cloned().map(|op| ("step", op)).enumerate());

@@ -9,6 +9,8 @@ use super::cmd::{Cmd, Reply, ScoreBound, SetCondition, SetExpiry, XPendingRange}
 use super::keyspace::Keyspace;
 use super::{errors, number};
 
+mod rate_limit;
+
 /// The scripts the store knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,10 +59,14 @@ pub enum ScriptName {
     /// id and message id`: a consumer's batch, each effect written (once by `HSETNX` with dedup)
     /// and its entry acked at once; two integers a pair (the effect, XACK's answer).
     MqSettle,
+    /// `KEYS[1]` a limiter's state, `ARGV = algorithm, limit, period µs, burst, now µs or ""`
+    /// (the server's clock): one check of a distributed rate limiter, decided as the engine's
+    /// local limiter would; `{1, remaining}`, `{2, wait µs}` or `{0, retry after µs}`.
+    RateLimit,
 }
 
 impl ScriptName {
-    pub const ALL: [ScriptName; 13] = [
+    pub const ALL: [ScriptName; 14] = [
         ScriptName::CompareAndDelete,
         ScriptName::CompareAndPExpire,
         ScriptName::AcquireFenced,
@@ -74,6 +80,7 @@ impl ScriptName {
         ScriptName::MqPublish,
         ScriptName::MqDeadLetter,
         ScriptName::MqSettle,
+        ScriptName::RateLimit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +98,7 @@ impl ScriptName {
             ScriptName::MqPublish => "mq_publish",
             ScriptName::MqSettle => "mq_settle",
             ScriptName::MqDeadLetter => "mq_dead_letter",
+            ScriptName::RateLimit => "rate_limit",
         }
     }
 
@@ -110,6 +118,7 @@ impl ScriptName {
             ScriptName::MqPublish => include_str!("scripts/mq_publish.lua"),
             ScriptName::MqDeadLetter => include_str!("scripts/mq_dead_letter.lua"),
             ScriptName::MqSettle => include_str!("scripts/mq_settle.lua"),
+            ScriptName::RateLimit => include_str!("scripts/rate_limit.lua"),
         }
     }
 
@@ -129,6 +138,7 @@ impl ScriptName {
             ScriptName::MqDeadLetter => (2, 3),
             ScriptName::MqPublish => (3, 3),
             ScriptName::MqSettle => (2, 2),
+            ScriptName::RateLimit => (1, 5),
         }
     }
 
@@ -175,6 +185,7 @@ impl ScriptName {
             ScriptName::MqDeadLetter => return Lua { ks, now_ms }.mq_dead_letter(keys, args).unwrap_or_else(|e| e),
             ScriptName::MqPublish => return Lua { ks, now_ms }.mq_publish(keys, args).unwrap_or_else(|e| e),
             ScriptName::MqSettle => return Lua { ks, now_ms }.mq_settle(keys, args).unwrap_or_else(|e| e),
+            ScriptName::RateLimit => return Lua { ks, now_ms }.rate_limit(keys, args).unwrap_or_else(|e| e),
             ScriptName::CompareAndDelete | ScriptName::CompareAndPExpire => {}
         }
         let key = &keys[0];

@@ -1,0 +1,103 @@
+//! The distributed rate limiter (the `rate_limit` script's Rust twin, run by the simulated
+//! store) decides exactly as the engine's local limiters do, over random arrivals, for every
+//! algorithm; the differential tests then hold the twin to the Lua that Redis runs. Together:
+//! one EVALSHA on Redis admits what the local limiter would.
+
+use distlab_engine::resilience::limit::{Algorithm, Decision, Limiter, Rate};
+use distlab_engine::sim::{SimDuration, SimTime};
+use distlab_engine::store::{Cmd, Keyspace, Reply, ScriptName};
+use proptest::prelude::*;
+
+fn name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::FixedWindow => "fixed_window",
+        Algorithm::SlidingLog => "sliding_log",
+        Algorithm::SlidingWindow => "sliding_window",
+        Algorithm::TokenBucket => "token_bucket",
+        Algorithm::LeakyBucket => "leaky_bucket",
+        Algorithm::Gcra => "gcra",
+    }
+}
+
+/// One check through the store, at `now` µs; the store's own clock stays at 0 so that nothing
+/// expires (expiry is the differential tests' business).
+fn check(ks: &mut Keyspace, algorithm: Algorithm, rate: Rate, now: u64) -> Reply {
+    let args = vec![
+        name(algorithm).to_owned(),
+        rate.limit.to_string(),
+        rate.period.as_micros().to_string(),
+        rate.burst.to_string(),
+        now.to_string(),
+    ];
+    ks.apply(0, &Cmd::Script { script: ScriptName::RateLimit, keys: vec!["limiter".into()], args })
+}
+
+/// The script's reply for a local decision.
+fn as_reply(d: Decision) -> Reply {
+    let (code, value) = match d {
+        Decision::Admit { remaining } => (1, remaining),
+        Decision::Delay { wait } => (2, wait.as_micros()),
+        Decision::Deny { retry_after } => (0, retry_after.as_micros()),
+    };
+    Reply::Array(vec![Reply::Int(code), Reply::Int(i64::try_from(value).unwrap())])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn the_store_script_decides_as_the_local_limiter(
+        limit in 1u64..=12,
+        period in 1u64..=5_000,
+        burst in 1u64..=12,
+        gaps in proptest::collection::vec(prop_oneof![3 => Just(0u64), 7 => 0u64..=10_000], 1..120),
+        start in prop_oneof![Just(0u64), Just(1_765_000_000_000_000u64)],
+    ) {
+        let rate = Rate::new(limit, SimDuration::from_micros(period), burst).unwrap();
+        for algorithm in Algorithm::ALL {
+            let mut local = Limiter::new(algorithm, rate);
+            let mut ks = Keyspace::new();
+            let mut now = start;
+            for gap in &gaps {
+                now += gap;
+                let want = as_reply(local.check(SimTime::from_micros(now)));
+                prop_assert_eq!(check(&mut ks, algorithm, rate, now), want, "{:?} at {}", algorithm, now);
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_and_a_key_of_another_limiter_are_refused() {
+    let mut ks = Keyspace::new();
+    let rate = Rate::new(2, SimDuration::from_secs(1), 2).unwrap();
+    assert!(matches!(check(&mut ks, Algorithm::Gcra, rate, 5), Reply::Array(_)));
+    let err = |reply: Reply| match reply {
+        Reply::Error(e) => e,
+        other => panic!("not an error: {other:?}"),
+    };
+    assert_eq!(
+        err(check(&mut ks, Algorithm::TokenBucket, rate, 6)),
+        "ERR rate_limit: limiter holds a gcra limiter, not token_bucket"
+    );
+    let script = |args: [&str; 5]| {
+        let args = args.map(str::to_owned).to_vec();
+        Keyspace::new().apply(0, &Cmd::Script { script: ScriptName::RateLimit, keys: vec!["k".into()], args })
+    };
+    assert_eq!(err(script(["gcra", "0", "1000", "1", "0"])), "ERR rate_limit: limit must be an integer >= 1");
+    assert_eq!(err(script(["gcra", "1", "1000", "1", "-1"])), "ERR rate_limit: now must be an integer >= 0");
+    assert_eq!(
+        err(script(["gcra", "1000000", "1000000000000", "1", "0"])),
+        "ERR rate_limit: limit × period and burst × period must be at most 2^52"
+    );
+    assert_eq!(
+        err(script(["leaky", "1", "1000", "1", "0"])),
+        "ERR rate_limit: unknown algorithm leaky (fixed_window, sliding_log, sliding_window, token_bucket, leaky_bucket, gcra)"
+    );
+    // "" is the server's clock: the simulated store's, in ms.
+    let mut ks = Keyspace::new();
+    let args = ["fixed_window", "1", "1000000", "1", ""].map(str::to_owned).to_vec();
+    let cmd = Cmd::Script { script: ScriptName::RateLimit, keys: vec!["k".into()], args };
+    assert_eq!(ks.apply(1_500, &cmd), Reply::Array(vec![Reply::Int(1), Reply::Int(0)]));
+    assert_eq!(ks.apply(1_700, &cmd), Reply::Array(vec![Reply::Int(0), Reply::Int(300_000)]), "window [1 s, 2 s)");
+}
