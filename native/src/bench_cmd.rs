@@ -73,6 +73,126 @@ enum BenchCommand {
     /// when the last server joins, next to the ideal 1/N; on --cluster, Redis Cluster's own slot
     /// placement over its masters. Without a target, starts 4 private servers.
     Shard(ShardArgs),
+    /// The distributed rate limiters' accuracy (the `rate_limit` script): for each algorithm,
+    /// --clients clients hammer one key at ten times its rate for --duration seconds; every
+    /// admission's time is read back from the script's reply (the server's clock) and the
+    /// algorithm's promise checked on them. Exit 1 if any is broken.
+    LimitAudit(LimitAuditArgs),
+}
+
+#[derive(Debug, Args)]
+struct LimitAuditArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Concurrent clients sharing one connection, all on the one key.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    clients: u32,
+    /// Seconds per algorithm.
+    #[arg(long, value_name = "S", default_value = "5", value_parser = parse_seconds)]
+    duration: Duration,
+    /// The limit, per second; the clients send ten times as many checks.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    limit: u64,
+    /// The bucket algorithms' burst.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    burst: u64,
+    /// Only these algorithms (fixed_window, sliding_log, sliding_window, token_bucket,
+    /// leaky_bucket, gcra).
+    #[arg(long, value_delimiter = ',')]
+    algorithms: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+async fn limit_audit(args: &LimitAuditArgs) -> Result<Outcome, Failure> {
+    use distlab_engine::resilience::limit::{Algorithm, Rate};
+    let algorithms: Vec<Algorithm> = if args.algorithms.is_empty() {
+        Algorithm::ALL.to_vec()
+    } else {
+        args.algorithms
+            .iter()
+            .map(|name| {
+                Algorithm::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| {
+                    let known: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                    Failure::bad_input(anyhow::anyhow!(
+                        "--algorithms: unknown {name:?}: the algorithms are {}",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let rate = Rate::new(args.limit, distlab_engine::sim::SimDuration::from_secs(1), args.burst)
+        .map_err(Failure::bad_input)?;
+    let target = Target::connect(&args.target.spec()).await.map_err(Failure::bad_input)?;
+    if target.primary().is_memory() {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "bench limit-audit needs a real Redis: redis-server is not on PATH, and no target was given"
+        )));
+    }
+    eprintln!("{}", target.description);
+    let clients = usize::try_from(args.clients).unwrap_or(1);
+    let work = async {
+        let mut rows = Vec::new();
+        for (i, algorithm) in algorithms.iter().enumerate() {
+            eprintln!(
+                "  [{}/{}] {}: {clients} clients, {} checks/s for {:.1} s",
+                i + 1,
+                algorithms.len(),
+                algorithm.name(),
+                10 * args.limit,
+                args.duration.as_secs_f64()
+            );
+            let row =
+                bench::limit::audit_one(target.primary(), *algorithm, rate, clients, 10 * args.limit, args.duration)
+                    .await
+                    .map_err(|e| Failure::runtime(anyhow::anyhow!("{}: {e}", algorithm.name())))?;
+            rows.push(row);
+        }
+        Ok::<_, Failure>(rows)
+    };
+    let result = tokio::select! {
+        r = work => r,
+        stop = crate::signals::stopped() => Err(stop),
+    };
+    if let Err(e) = target.cleanup().await {
+        eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
+    }
+    drop(target);
+    let rows = result?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "limit_per_second": args.limit, "burst": args.burst, "clients": clients, "rows": rows })
+        );
+    } else {
+        println!(
+            "limit {}/s, burst {}, {clients} clients at ten times the limit, {:.1} s each",
+            args.limit,
+            args.burst,
+            args.duration.as_secs_f64()
+        );
+        println!("{:<15} {:>8} {:>9} {:>7} {:>7}  measure", "algorithm", "checks", "admitted", "worst", "bound");
+        for r in &rows {
+            println!(
+                "{:<15} {:>8} {:>9} {:>7} {:>7}  {}{}",
+                r.algorithm,
+                r.checks,
+                r.admitted,
+                r.audit.worst,
+                r.audit.bound,
+                r.audit.measure,
+                if r.audit.holds() { "" } else { "  BROKEN" }
+            );
+        }
+    }
+    let broken: Vec<&str> = rows.iter().filter(|r| !r.audit.holds()).map(|r| r.algorithm).collect();
+    if broken.is_empty() {
+        Ok(Outcome::Ok)
+    } else {
+        Err(Failure::runtime(anyhow::anyhow!("the limit was broken by {}", broken.join(", "))))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -160,8 +280,10 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
-    if let Some(BenchCommand::Shard(shard_args)) = &args.command {
-        return shard(shard_args).await;
+    match &args.command {
+        Some(BenchCommand::Shard(shard_args)) => return shard(shard_args).await,
+        Some(BenchCommand::LimitAudit(audit_args)) => return limit_audit(audit_args).await,
+        None => {}
     }
     for name in &args.only {
         bench::find_pattern(name).map_err(Failure::bad_input)?;

@@ -453,3 +453,43 @@ fn operations_redis_refuses_are_counted_with_its_error_and_exit_1() {
         "{lock}"
     );
 }
+
+#[test]
+fn the_distributed_rate_limiters_keep_their_promise_under_ten_times_their_rate() {
+    let server = LocalRedis::start().unwrap();
+    let url = server.url();
+    let args = [
+        "bench",
+        "limit-audit",
+        "--redis",
+        &url,
+        "--duration",
+        "1",
+        "--clients",
+        "10",
+        "--limit",
+        "200",
+        "--burst",
+        "20",
+        "--json",
+    ];
+    let o = distlab(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["algorithm"].as_str().unwrap()).collect();
+    assert_eq!(names, ["fixed_window", "sliding_log", "sliding_window", "token_bucket", "leaky_bucket", "gcra"]);
+    for row in rows {
+        let (worst, bound) = (row["audit"]["worst"].as_u64().unwrap(), row["audit"]["bound"].as_u64().unwrap());
+        assert!(worst <= bound, "{row}");
+        assert!(row["checks"].as_u64().unwrap() > row["admitted"].as_u64().unwrap(), "overloaded: {row}");
+    }
+    assert!(all_keys(&url).is_empty(), "the limiters' keys are cleaned up");
+    let o = distlab(&["bench", "limit-audit", "--redis", &url, "--algorithms", "leaky"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--algorithms: unknown \"leaky\": the algorithms are fixed_window, "),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -8,22 +8,11 @@ use distlab_engine::sim::{SimDuration, SimTime};
 use distlab_engine::store::{Cmd, Keyspace, Reply, ScriptName};
 use proptest::prelude::*;
 
-fn name(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::FixedWindow => "fixed_window",
-        Algorithm::SlidingLog => "sliding_log",
-        Algorithm::SlidingWindow => "sliding_window",
-        Algorithm::TokenBucket => "token_bucket",
-        Algorithm::LeakyBucket => "leaky_bucket",
-        Algorithm::Gcra => "gcra",
-    }
-}
-
 /// One check through the store, at `now` µs; the store's own clock stays at 0 so that nothing
 /// expires (expiry is the differential tests' business).
 fn check(ks: &mut Keyspace, algorithm: Algorithm, rate: Rate, now: u64) -> Reply {
     let args = vec![
-        name(algorithm).to_owned(),
+        algorithm.name().to_owned(),
         rate.limit.to_string(),
         rate.period.as_micros().to_string(),
         rate.burst.to_string(),
@@ -32,14 +21,15 @@ fn check(ks: &mut Keyspace, algorithm: Algorithm, rate: Rate, now: u64) -> Reply
     ks.apply(0, &Cmd::Script { script: ScriptName::RateLimit, keys: vec!["limiter".into()], args })
 }
 
-/// The script's reply for a local decision.
-fn as_reply(d: Decision) -> Reply {
+/// The script's reply for a local decision at `now`.
+fn as_reply(d: Decision, now: u64) -> Reply {
     let (code, value) = match d {
         Decision::Admit { remaining } => (1, remaining),
         Decision::Delay { wait } => (2, wait.as_micros()),
         Decision::Deny { retry_after } => (0, retry_after.as_micros()),
     };
-    Reply::Array(vec![Reply::Int(code), Reply::Int(i64::try_from(value).unwrap())])
+    let int = |v: u64| Reply::Int(i64::try_from(v).unwrap());
+    Reply::Array(vec![Reply::Int(code), int(value), int(now)])
 }
 
 proptest! {
@@ -60,7 +50,7 @@ proptest! {
             let mut now = start;
             for gap in &gaps {
                 now += gap;
-                let want = as_reply(local.check(SimTime::from_micros(now)));
+                let want = as_reply(local.check(SimTime::from_micros(now)), now);
                 prop_assert_eq!(check(&mut ks, algorithm, rate, now), want, "{:?} at {}", algorithm, now);
             }
         }
@@ -98,6 +88,7 @@ fn bad_arguments_and_a_key_of_another_limiter_are_refused() {
     let mut ks = Keyspace::new();
     let args = ["fixed_window", "1", "1000000", "1", ""].map(str::to_owned).to_vec();
     let cmd = Cmd::Script { script: ScriptName::RateLimit, keys: vec!["k".into()], args };
-    assert_eq!(ks.apply(1_500, &cmd), Reply::Array(vec![Reply::Int(1), Reply::Int(0)]));
-    assert_eq!(ks.apply(1_700, &cmd), Reply::Array(vec![Reply::Int(0), Reply::Int(300_000)]), "window [1 s, 2 s)");
+    assert_eq!(ks.apply(1_500, &cmd), Reply::Array(vec![Reply::Int(1), Reply::Int(0), Reply::Int(1_500_000)]));
+    let denied = Reply::Array(vec![Reply::Int(0), Reply::Int(300_000), Reply::Int(1_700_000)]);
+    assert_eq!(ks.apply(1_700, &cmd), denied, "window [1 s, 2 s)");
 }

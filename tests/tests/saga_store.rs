@@ -38,7 +38,8 @@ fn a_crash_of_the_orchestrator_relay_or_consumer_at_any_event_loses_nothing() {
     assert_eq!(probe.summary()["unfinished"].as_u64(), Some(0), "the sagas are over by 1 s");
     let events = probe.events_processed();
     let nodes = ["orchestrator", "relay", "consumer"];
-    for_seeds("saga-store", &config, 1..=1000, |seed| {
+    // 300 seeds in CI, `DISTLAB_SAGA_STORE_SEEDS=1000` (or more) for the long sweep.
+    for_seeds("saga-store", &config, 1..=distlab_tests::seed_count("DISTLAB_SAGA_STORE_SEEDS", 300), |seed| {
         let settle = SimDuration::from_secs(3);
         let (run, node) = crash_at_random_event("saga-store", &config, seed, 0x5a9a, events, &nodes, 2_000, settle)?;
         for p in PROPERTIES {

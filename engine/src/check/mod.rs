@@ -7,6 +7,7 @@ pub mod convergence;
 pub mod linearizability;
 pub mod message;
 pub mod mutex;
+pub mod rate;
 
 pub use message::{Arg, Message};
 

@@ -61,7 +61,8 @@ pub enum ScriptName {
     MqSettle,
     /// `KEYS[1]` a limiter's state, `ARGV = algorithm, limit, period µs, burst, now µs or ""`
     /// (the server's clock): one check of a distributed rate limiter, decided as the engine's
-    /// local limiter would; `{1, remaining}`, `{2, wait µs}` or `{0, retry after µs}`.
+    /// local limiter would; `{1, remaining}`, `{2, wait µs}` or `{0, retry after µs}`, then the
+    /// time decided at.
     RateLimit,
 }
 

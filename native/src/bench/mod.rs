@@ -8,6 +8,7 @@
 
 mod histogram;
 mod lb;
+pub mod limit;
 mod patterns;
 
 use std::cell::Cell;
@@ -345,14 +346,27 @@ async fn baseline(
     for c in 0..opts.clients {
         backend.exec(&baseline_cmd("SET", c, 0)).await?; // GET and EVALSHA read existing keys
     }
+    let name = name.to_owned();
+    commands(backend, opts, opts.pipeline, progress, move |c, seq| baseline_cmd(&name, c, seq)).await
+}
+
+/// `clients` tasks sharing the backend's connection, each sending `make(client, seq)` commands,
+/// `pipeline` per round trip, until the budget is spent.
+async fn commands(
+    backend: &Backend,
+    opts: &BenchOptions,
+    pipeline: usize,
+    progress: Progress,
+    make: impl Fn(usize, u64) -> Cmd + Clone + 'static,
+) -> Result<Sample, BackendError> {
     let budget = Budget::new(opts.limit);
     let started = Instant::now();
     // A JoinSet aborts its tasks when dropped: a Ctrl-C that drops this measurement stops every
     // client before the run's keys are cleaned up, so none writes after the cleanup.
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..opts.clients {
-        let (backend, budget, progress, name) = (backend.clone(), budget.clone(), progress.clone(), name.to_owned());
-        let pipeline = u64::try_from(opts.pipeline).unwrap_or(1);
+        let (backend, budget, progress, make) = (backend.clone(), budget.clone(), progress.clone(), make.clone());
+        let pipeline = u64::try_from(pipeline).unwrap_or(1);
         tasks.spawn_local(async move {
             let mut hist = Histogram::default();
             let (mut ops, mut seq) = (0u64, 0u64);
@@ -362,7 +376,7 @@ async fn baseline(
                 if n == 0 {
                     break;
                 }
-                let cmds: Vec<Cmd> = (0..n).map(|k| baseline_cmd(&name, c, seq + k)).collect();
+                let cmds: Vec<Cmd> = (0..n).map(|k| make(c, seq + k)).collect();
                 seq += n;
                 let t = Instant::now();
                 let replies =

@@ -20,6 +20,7 @@ use distlab_engine::cache::database::Database;
 use distlab_engine::cache::world::{CacheObs, CacheProtocol, PatternConfig, Source};
 
 use distlab_engine::mq::streams::{GROUP, StreamObs, StreamsProtocol};
+use distlab_engine::resilience::limit::Algorithm;
 use distlab_engine::txn::saga_store::SagaStoreObs;
 
 use super::{BenchError, BenchOptions, Histogram, Limit, Progress, Sample};
@@ -269,6 +270,48 @@ pub static PATTERNS: &[Pattern] = &[
         about: "HTTP requests through the proxy running the engine's balancer (chapter_consistent) to three instant backends; then p99 with one backend slowed 10x",
         stores_min: 0,
         run: |_, opts, progress| Box::pin(super::lb::row(opts, progress, AlgorithmKind::ChapterConsistent)),
+    },
+    Pattern {
+        name: "limit-fixed-window",
+        baseline: "EVALSHA",
+        about: "one rate_limit check per round trip (a counter per aligned window), each client on a key of its own at 1,000/s with a burst of 100, on the server's clock",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(super::limit::row(target, opts, progress, Algorithm::FixedWindow)),
+    },
+    Pattern {
+        name: "limit-sliding-log",
+        baseline: "EVALSHA",
+        about: "one rate_limit check per round trip (a sorted set of the last period's admissions), each client on a key of its own at 1,000/s with a burst of 100, on the server's clock",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(super::limit::row(target, opts, progress, Algorithm::SlidingLog)),
+    },
+    Pattern {
+        name: "limit-sliding-window",
+        baseline: "EVALSHA",
+        about: "one rate_limit check per round trip (two window counters, the previous one weighed), each client on a key of its own at 1,000/s with a burst of 100, on the server's clock",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(super::limit::row(target, opts, progress, Algorithm::SlidingWindow)),
+    },
+    Pattern {
+        name: "limit-token-bucket",
+        baseline: "EVALSHA",
+        about: "one rate_limit check per round trip (a level and a time), each client on a key of its own at 1,000/s with a burst of 100, on the server's clock",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(super::limit::row(target, opts, progress, Algorithm::TokenBucket)),
+    },
+    Pattern {
+        name: "limit-leaky-bucket",
+        baseline: "EVALSHA",
+        about: "one rate_limit check per round trip (the next departure: a queue at a steady rate), each client on a key of its own at 1,000/s with a burst of 100, on the server's clock",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(super::limit::row(target, opts, progress, Algorithm::LeakyBucket)),
+    },
+    Pattern {
+        name: "limit-gcra",
+        baseline: "EVALSHA",
+        about: "one rate_limit check per round trip (one theoretical arrival time), each client on a key of its own at 1,000/s with a burst of 100, on the server's clock",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(super::limit::row(target, opts, progress, Algorithm::Gcra)),
     },
 ];
 

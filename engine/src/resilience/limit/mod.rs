@@ -118,6 +118,18 @@ impl Algorithm {
         Algorithm::LeakyBucket,
         Algorithm::Gcra,
     ];
+
+    /// The name the `rate_limit` script and the command line use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::FixedWindow => "fixed_window",
+            Algorithm::SlidingLog => "sliding_log",
+            Algorithm::SlidingWindow => "sliding_window",
+            Algorithm::TokenBucket => "token_bucket",
+            Algorithm::LeakyBucket => "leaky_bucket",
+            Algorithm::Gcra => "gcra",
+        }
+    }
 }
 
 /// A limiter of any algorithm, for code that picks one at run time.

@@ -9,7 +9,8 @@
 -- Every quantity is an integer below 2^53, which Lua's numbers hold exactly: times in µs,
 -- and levels scaled by limit or period, which limit × period and burst × period <= 2^52 bound.
 -- Returns {1, remaining} admitted, {2, wait µs} admitted to leave later (leaky_bucket), or
--- {0, retry after µs} refused. The key lives one second past the moment its state no longer
+-- {0, retry after µs} refused, each followed by the time (µs) the check was decided at: what an
+-- audit reads back to count the admissions of every window. The key lives one second past the moment its state no longer
 -- matters (a full bucket, a window gone), so a client's clock a little off never drops it early.
 -- Rust twin: engine/src/store/scripts.rs, ScriptName::RateLimit.
 local function int(s, name, min)
@@ -61,18 +62,21 @@ if algorithm == "sliding_log" then
   if held < limit then
     redis.call("ZADD", key, d(now), d(now) .. "-" .. d(held))
     keep(period)
-    return {1, limit - held - 1}
+    return {1, limit - held - 1, now}
   end
   local oldest = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
-  return {0, tonumber(oldest[2]) + period - now}
+  return {0, tonumber(oldest[2]) + period - now, now}
 end
 
-local kind = redis.call("HGET", key, "a")
+-- Every field in one read: the algorithm (a), then each algorithm's own.
+local h = redis.call("HMGET", key, "a", "w", "c", "p", "l", "v", "t", "q", "r")
+local kind = h[1]
 if kind and kind ~= algorithm then
   return redis.error_reply("ERR rate_limit: " .. key .. " holds a " .. kind .. " limiter, not " .. algorithm)
 end
+local index = {w = 2, c = 3, p = 4, l = 5, v = 6, t = 7, q = 8, r = 9}
 local function field(name)
-  return tonumber(redis.call("HGET", key, name) or "0")
+  return tonumber(h[index[name]] or "0")
 end
 
 if algorithm == "fixed_window" then
@@ -93,6 +97,7 @@ if algorithm == "fixed_window" then
   local since = now
   if since < w * period then since = w * period end
   keep((w + 1) * period - since)
+  reply[3] = now
   return reply
 elseif algorithm == "sliding_window" then
   local w, cur, prev, latest = field("w"), field("c"), field("p"), field("l")
@@ -122,11 +127,12 @@ elseif algorithm == "sliding_window" then
   end
   redis.call("HSET", key, "a", algorithm, "w", d(w), "c", d(cur), "p", d(prev), "l", d(now))
   keep((w + 2) * period - now)
+  reply[3] = now
   return reply
 elseif algorithm == "token_bucket" then
   local full = burst * period
   local level, last = full, now
-  if redis.call("EXISTS", key) == 1 then level, last = field("v"), field("t") end
+  if kind then level, last = field("v"), field("t") end
   if now < last then now = last end
   local elapsed = now - last
   local cap = ceil_div(full, limit)
@@ -142,6 +148,7 @@ elseif algorithm == "token_bucket" then
   end
   redis.call("HSET", key, "a", algorithm, "v", d(level), "t", d(now))
   keep(ceil_div(full - level, limit))
+  reply[3] = now
   return reply
 elseif algorithm == "gcra" or algorithm == "leaky_bucket" then
   -- The time kept (GCRA's TAT, the leaky bucket's next departure) is q µs and r / limit, so
@@ -175,6 +182,7 @@ elseif algorithm == "gcra" or algorithm == "leaky_bucket" then
   q, r = q + floor_div(r, limit), r % limit
   redis.call("HSET", key, "a", algorithm, "q", d(q), "r", d(r), "l", d(now))
   keep(q - now + 1)
+  reply[3] = now
   return reply
 end
 return redis.error_reply("ERR rate_limit: unknown algorithm " .. tostring(algorithm)

@@ -32,6 +32,17 @@ fn admit(code: i64, value: u64) -> Reply {
     Reply::Array(vec![Reply::Int(code), Reply::Int(i64::try_from(value).unwrap_or(i64::MAX))])
 }
 
+/// The reply with the time of the decision appended, as the script's `reply[3] = now`.
+fn at(reply: Reply, now: u64) -> Reply {
+    match reply {
+        Reply::Array(mut items) => {
+            items.push(Reply::Int(i64::try_from(now).unwrap_or(i64::MAX)));
+            Reply::Array(items)
+        }
+        other => other,
+    }
+}
+
 /// `ceil(a / b)` and `floor(a / b)`, as the script computes them on exact doubles.
 fn ceil_div(a: u64, b: u64) -> u64 {
     a.div_ceil(b)
@@ -71,7 +82,7 @@ impl Lua<'_> {
             Reply::Bulk(k) => Some(k),
             _ => None,
         };
-        if let Some(kind) = kind
+        if let Some(kind) = &kind
             && kind != algorithm
         {
             return Ok(error(format!("{key} holds a {kind} limiter, not {algorithm}")));
@@ -120,9 +131,8 @@ impl Lua<'_> {
             }
             "token_bucket" => {
                 let full = burst * period;
-                let exists = self.call(Cmd::Exists { keys: vec![key.to_owned()] })? == Reply::Int(1);
                 let (mut level, last) =
-                    if exists { (self.field(key, "v")?, self.field(key, "t")?) } else { (full, now) };
+                    if kind.is_some() { (self.field(key, "v")?, self.field(key, "t")?) } else { (full, now) };
                 now = now.max(last);
                 let elapsed = (now - last).min(ceil_div(full, limit));
                 level = (level + elapsed * limit).min(full);
@@ -169,7 +179,7 @@ impl Lua<'_> {
         hash.extend(fields.into_iter().map(|(f, v)| (f.to_owned(), v.to_string())));
         self.call(Cmd::HSet { key: key.to_owned(), fields: hash })?;
         self.keep(key, keep_us)?;
-        Ok(reply)
+        Ok(at(reply, now))
     }
 
     /// The sorted-set log: members `<µs>-<count then>`, scored by their time.
@@ -202,10 +212,10 @@ impl Lua<'_> {
             let score = now as f64;
             self.call(Cmd::ZAdd { key: key.to_owned(), members: vec![(score, format!("{now}-{held}"))] })?;
             self.keep(key, period)?;
-            return Ok(admit(1, limit - held - 1));
+            return Ok(at(admit(1, limit - held - 1), now));
         }
         let oldest = log.iter().find(|(_, t)| t + period > now).map_or(now, |(_, t)| *t);
-        Ok(admit(0, oldest + period - now))
+        Ok(at(admit(0, oldest + period - now), now))
     }
 
     /// `tonumber(redis.call("HGET", key, name) or "0")`.
