@@ -10,9 +10,10 @@
 -- and levels scaled by limit or period, which limit × period and burst × period <= 2^52 bound.
 -- Returns {1, remaining} admitted, {2, wait µs} admitted to leave later (leaky_bucket), or
 -- {0, retry after µs} refused, each followed by the time (µs) the check was decided at: what an
--- audit reads back to count the admissions of every window. The key lives one second past the moment its state no longer
--- matters (a full bucket, a window gone), so a client's clock a little off never drops it early.
--- Rust twin: engine/src/store/scripts.rs, ScriptName::RateLimit.
+-- audit reads back to count the admissions of every window. The key lives one second past the
+-- moment its state no longer matters (a full bucket, a window gone), so a client's clock a
+-- little off never drops it early.
+-- Rust twin: engine/src/store/scripts/rate_limit.rs (ScriptName::RateLimit).
 local function int(s, name, min)
   if #s > 16 or not string.match(s, "^%d+$") or (#s == 16 and s > "9007199254740992") or tonumber(s) < min then
     return nil, redis.error_reply("ERR rate_limit: " .. name .. " must be an integer >= " .. min)
