@@ -47,58 +47,49 @@ impl Bulkhead {
 }
 
 /// Netflix's AIMD concurrency limit, between `min` and `max`; `backoff_percent` is what a drop
-/// keeps of the limit (90 by default there).
+/// keeps of the limit (90 by default there). A bulkhead whose limit moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AimdLimit {
-    limit: u32,
+    gate: Bulkhead,
     min: u32,
     max: u32,
     backoff_percent: u32,
-    in_flight: u32,
 }
 
 impl AimdLimit {
     pub fn new(initial: u32, min: u32, max: u32, backoff_percent: u32) -> AimdLimit {
         let (min, max) = (min.max(1), max.max(min.max(1)));
-        AimdLimit {
-            limit: initial.clamp(min, max),
-            min,
-            max,
-            backoff_percent: backoff_percent.clamp(1, 99),
-            in_flight: 0,
-        }
+        let gate = Bulkhead::new(initial.clamp(min, max));
+        AimdLimit { gate, min, max, backoff_percent: backoff_percent.clamp(1, 99) }
     }
 
     pub fn limit(&self) -> u32 {
-        self.limit
+        self.gate.limit
     }
 
     pub fn in_flight(&self) -> u32 {
-        self.in_flight
+        self.gate.in_flight
     }
 
     /// Takes a slot under the current limit, or sheds.
     pub fn try_enter(&mut self) -> Result<(), Full> {
-        if self.in_flight < self.limit {
-            self.in_flight += 1;
-            Ok(())
-        } else {
-            Err(Full { in_flight: self.in_flight, limit: self.limit })
-        }
+        self.gate.try_enter()
     }
 
     /// A call ended; `dropped` if it timed out or was refused for overload. As the reference:
     /// a drop multiplies the limit by the backoff ratio; a success while at least half the
     /// limit was in flight (counting this call) adds one.
     pub fn leave(&mut self, dropped: bool) {
-        let in_flight = self.in_flight;
-        self.in_flight = self.in_flight.saturating_sub(1);
-        if dropped {
-            let reduced = u64::from(self.limit) * u64::from(self.backoff_percent) / 100;
-            self.limit = u32::try_from(reduced).unwrap_or(self.min).max(self.min);
-        } else if in_flight * 2 >= self.limit {
-            self.limit = (self.limit + 1).min(self.max);
-        }
+        let (in_flight, limit) = (self.gate.in_flight, self.gate.limit);
+        self.gate.leave();
+        self.gate.limit = if dropped {
+            let reduced = u64::from(limit) * u64::from(self.backoff_percent) / 100;
+            u32::try_from(reduced).unwrap_or(self.min).max(self.min)
+        } else if in_flight * 2 >= limit {
+            (limit + 1).min(self.max)
+        } else {
+            limit
+        };
     }
 }
 
