@@ -10,7 +10,7 @@ use serde_json::json;
 /// Seeds per configuration in the sweep: a few hundred in CI, `DISTLAB_MQ_SEEDS=1000` (or more)
 /// for the long sweep.
 fn seeds() -> std::ops::RangeInclusive<u64> {
-    1..=distlab_tests::seed_count("DISTLAB_MQ_SEEDS", 150)
+    1..=distlab_tests::seed_count("DISTLAB_MQ_SEEDS", 100)
 }
 
 fn count(run: &dyn ScenarioRun, field: &str) -> u64 {
