@@ -156,10 +156,7 @@ async fn limit_audit(args: &LimitAuditArgs) -> Result<Outcome, Failure> {
         r = work => r,
         stop = crate::signals::stopped() => Err(stop),
     };
-    if let Err(e) = target.cleanup().await {
-        eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
-    }
-    drop(target);
+    clean_up(target).await;
     let rows = result?;
     if args.json {
         println!(
@@ -246,10 +243,7 @@ async fn shard(args: &ShardArgs) -> Result<Outcome, Failure> {
         r = work => r.map_err(Failure::runtime),
         stop = crate::signals::stopped() => Err(stop),
     };
-    if let Err(e) = target.cleanup().await {
-        eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
-    }
-    drop(target);
+    clean_up(target).await;
     let report = result?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
@@ -257,6 +251,14 @@ async fn shard(args: &ShardArgs) -> Result<Outcome, Failure> {
         print!("{}", distlab::shard::render(&report));
     }
     Ok(Outcome::Ok)
+}
+
+/// Deletes this run's keys (a warning if it cannot) and drops the target, which stops the
+/// embedded servers, if any: the end of every bench command, stopped by a signal or not.
+async fn clean_up(target: Target) {
+    if let Err(e) = target.cleanup().await {
+        eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
+    }
 }
 
 fn parse_latency(s: &str) -> Result<(u64, u64), String> {
@@ -309,10 +311,7 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
         r = bench::run(&target, &opts) => r.map_err(Failure::runtime),
         stop = crate::signals::stopped() => Err(stop),
     };
-    if let Err(e) = target.cleanup().await {
-        eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
-    }
-    drop(target); // stops the embedded server, if any
+    clean_up(target).await;
     let report = result?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
