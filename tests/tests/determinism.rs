@@ -129,6 +129,9 @@ fn every_scenario_trace_hash_is_pinned() {
         ("lb", json!({ "algorithm": "chapter_ip_hash", "health": "chapter", "passive": "off" })),
         ("lb", json!({ "algorithm": "p2c_ewma", "balancers": 3, "slow": "c", "slow_at_ms": 5000, "crash": "" })),
         ("lb", json!({ "algorithm": "maglev", "passive": "envoy" })),
+        ("ha", json!({ "story": "cascade", "duration_ms": 20_000, "incident_at_ms": 5_000, "incident_ms": 5_000 })),
+        ("ha", json!({ "story": "retry-storm", "duration_ms": 20_000, "incident_at_ms": 5_000 })),
+        ("ha", json!({ "incident": "outage", "limiter": "leaky_bucket", "limit_rate": 250, "duration_ms": 20_000 })),
     ]);
     let mut lines = Vec::new();
     for (name, config) in configs {
@@ -154,6 +157,8 @@ fn every_scenario_trace_hash_is_pinned() {
         cache {} seed 2: 0x4ea57f2d84684e1d
         lb {} seed 1: 0x01c35279d2dc0b7f
         lb {} seed 2: 0x10d30c70697ea04f
+        ha {} seed 1: 0x02074023dd654972
+        ha {} seed 2: 0x8e74e94bce39a85d
         lock {} seed 1: 0xb2fbc800bdb61d72
         lock {} seed 2: 0x4df608dee04dc4ad
         lock-kleppmann {} seed 1: 0xe690f16243bbfffb
@@ -235,7 +240,13 @@ fn every_scenario_trace_hash_is_pinned() {
         lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 1: 0x9fa26d5f83fa1ae7
         lb {"algorithm":"p2c_ewma","balancers":3,"crash":"","slow":"c","slow_at_ms":5000} seed 2: 0xbc49e559f7bd7719
         lb {"algorithm":"maglev","passive":"envoy"} seed 1: 0x2efc5f757a09d893
-        lb {"algorithm":"maglev","passive":"envoy"} seed 2: 0x8ab947c650b0e655"#]].assert_eq(&lines.join("\n"));
+        lb {"algorithm":"maglev","passive":"envoy"} seed 2: 0x8ab947c650b0e655
+        ha {"duration_ms":20000,"incident_at_ms":5000,"incident_ms":5000,"story":"cascade"} seed 1: 0x7a470edaf6ca50a1
+        ha {"duration_ms":20000,"incident_at_ms":5000,"incident_ms":5000,"story":"cascade"} seed 2: 0x4c3fe6600bb1b031
+        ha {"duration_ms":20000,"incident_at_ms":5000,"story":"retry-storm"} seed 1: 0x38e994ebbb089693
+        ha {"duration_ms":20000,"incident_at_ms":5000,"story":"retry-storm"} seed 2: 0x803f806d1ee2b215
+        ha {"duration_ms":20000,"incident":"outage","limit_rate":250,"limiter":"leaky_bucket"} seed 1: 0x23d87fdf2dc25743
+        ha {"duration_ms":20000,"incident":"outage","limit_rate":250,"limiter":"leaky_bucket"} seed 2: 0x38da17ca84309214"#]].assert_eq(&lines.join("\n"));
 }
 
 /// A checkpoint taken anywhere goes on exactly as the run it was taken from: same trace hash and

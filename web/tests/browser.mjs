@@ -96,6 +96,23 @@ async function test(name, body) {
   }
 }
 
+/**
+ * A full-page screenshot kept for a person to look at. Chromium on a loaded CI machine has once
+ * stalled a single capture past Playwright's 30 s (every capture takes under 1.2 s here), so a
+ * capture gets a second try, and a failure says which view, language and size it was.
+ */
+async function keepScreenshot(page, path, what) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.screenshot({ path, fullPage: true, timeout: 45000 });
+      return;
+    } catch (e) {
+      if (attempt === 2) throw new Error(`screenshot of ${what}: ${e.message.split("\n")[0]}`);
+      console.log(`     screenshot of ${what} failed once (${e.message.split("\n")[0]}); trying again`);
+    }
+  }
+}
+
 /** The page's address (what the share button copies): page.url() can lag behind history.replaceState. */
 const href = (page) => page.evaluate(() => location.href);
 
@@ -1199,7 +1216,7 @@ await test("every view in English and Chinese, at three sizes, light and dark: l
           const where = `${name} ${lang} ${w}×${h} ${scheme}`;
           if (found.small.length) problems.push(`${where}: text under 12 px: ${found.small.slice(0, 4).join("; ")}`);
           if (found.sideways > 1) problems.push(`${where}: the page scrolls sideways by ${found.sideways} px`);
-          await page.screenshot({ path: join(dir, `${name}-${lang}-${w}x${h}-${scheme}.png`), fullPage: true });
+          await keepScreenshot(page, join(dir, `${name}-${lang}-${w}x${h}-${scheme}.png`), where);
         }
       }
     }

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cap;
 mod detector;
 mod election;
+pub mod ha;
 pub mod lb;
 mod lock;
 mod mq;
@@ -135,6 +136,14 @@ static CATALOG: &[ScenarioSpec] = &[
         title_zh: "客户端、负载均衡器与后端：各种负载均衡算法，配合主动与被动健康检查及慢启动，一个后端崩溃后恢复（设 \"algorithm\" 为本章的算法，\"health\": \"chapter\" 为本章的健康检查器）",
         properties: &["no_route_to_down", "weighted_shares", "bounded_remap"],
         build: lb::build,
+    },
+    ScenarioSpec {
+        name: "ha",
+        section: "46.5",
+        title_en: "Callers, a service and its dependency: rate limiting, adaptive load shedding, deadlines, a bulkhead, a circuit breaker, fallbacks, retries with backoff and a retry budget, through a slow or failed dependency (set \"story\" to \"cascade\" or \"retry-storm\" to turn every protection off)",
+        title_zh: "调用方、服务与其依赖：限流、自适应降载、截止时间、舱壁隔离、熔断、降级兜底、退避重试与重试预算，应对变慢或故障的依赖（设 \"story\" 为 \"cascade\" 或 \"retry-storm\" 可关闭全部保护）",
+        properties: &["limit_kept", "breaker_legal", "retries_within_budget", "goodput_recovers", "no_cascade"],
+        build: ha::build,
     },
     ScenarioSpec {
         name: "lock",
