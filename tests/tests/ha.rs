@@ -8,9 +8,9 @@ use distlab_engine::scenario::{self, ScenarioRun};
 use distlab_tests::{for_seeds, promises_hold, run_to_end, verdict};
 use serde_json::{Value, json};
 
-/// Seeds per configuration in the sweep: twenty in CI, `DISTLAB_HA_SEEDS=500` for the long one.
+/// Seeds per configuration in the sweep: twelve in CI, `DISTLAB_HA_SEEDS=500` for the long one.
 fn seeds() -> std::ops::RangeInclusive<u64> {
-    1..=distlab_tests::seed_count("DISTLAB_HA_SEEDS", 20)
+    1..=distlab_tests::seed_count("DISTLAB_HA_SEEDS", 12)
 }
 
 /// A short world: five seconds of normal load, a five-second incident, fifteen to recover.

@@ -6,10 +6,10 @@ use distlab_engine::scenario::{self, ScenarioRun};
 use distlab_tests::{for_seeds, promises_hold, run_to_end, verdict};
 use serde_json::{Value, json};
 
-/// Seeds per configuration in the sweep: twenty in CI (eight configurations, 160 runs),
+/// Seeds per configuration in the sweep: twelve in CI (eight configurations, 96 runs),
 /// `DISTLAB_LB_SEEDS=500` (or more) for the long sweep.
 fn seeds() -> std::ops::RangeInclusive<u64> {
-    1..=distlab_tests::seed_count("DISTLAB_LB_SEEDS", 20)
+    1..=distlab_tests::seed_count("DISTLAB_LB_SEEDS", 12)
 }
 
 /// A short world for sweeps: the crash, the checks and the comeback all within 20 s.

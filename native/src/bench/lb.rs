@@ -1,8 +1,9 @@
 //! The load balancer's bench rows (46.4): `lb-<algorithm>` sends the benchmark's load through
 //! the HTTP proxy ([`crate::proxy`], the engine's balancer in the real-time driver) to three
 //! backends that answer at once, next to the `HTTP` baseline: the same load sent straight to one
-//! such backend in the same run, so the ratio is the proxy's own cost. Then, for two seconds,
-//! the same load through the proxy to backends of 2–8 ms with one of them ten times slower:
+//! such backend in the same run, so the ratio is the proxy's own cost. Then, for as long as the
+//! row ran (at most two seconds) or as many requests (`--ops`), the same load through the proxy
+//! to backends of 2–8 ms with one of them ten times slower:
 //! the p99 and the slow backend's share of requests, as details, show what each algorithm does
 //! with a slow backend.
 //!
@@ -137,16 +138,10 @@ pub(super) async fn row(
     let (backends, proxy) = proxied(&name, algorithm, HttpBackendConfig::default())?;
     backends[1].slow(SLOW_FACTOR);
     let phase = match opts.limit {
-        Limit::Duration(d) => d.min(SLOW_PHASE),
-        Limit::Ops(_) => SLOW_PHASE,
+        Limit::Duration(d) => Limit::Duration(d.min(SLOW_PHASE)),
+        Limit::Ops(n) => Limit::Ops(n),
     };
-    let slow = load(
-        &format!("http://{}", proxy.addr()),
-        opts.clients,
-        Budget::new(Limit::Duration(phase)),
-        &Progress::default(),
-    )
-    .await;
+    let slow = load(&format!("http://{}", proxy.addr()), opts.clients, Budget::new(phase), &Progress::default()).await;
     let served: Vec<u64> = backends.iter().map(HttpBackend::served).collect();
     let total = served.iter().sum::<u64>().max(1);
     sample.details.insert("slow_p99_ms".into(), slow.latencies.percentile(990) as f64 / 1_000.0);
