@@ -23,6 +23,7 @@ import { mountMq } from "./views/mq";
 import { mountMqWalk } from "./views/mqWalk";
 import { mountLb } from "./views/lb";
 import { mountLbWalk } from "./views/lbWalk";
+import { mountHa } from "./views/ha";
 
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
 /** A part of the chapter: its number and name, and its views. Each view's nav label is its page title. */
@@ -39,7 +40,7 @@ const CHAPTER: Group[] = [
   { title: "common.s.46.2", sections: [{ id: "queues", title: "mq.title", mount: mountMq }] },
   { title: "common.s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },
   { title: "common.s.46.4", sections: [{ id: "balancing", title: "lb.title", mount: mountLb }] },
-  { title: "common.s.46.5", sections: [{ id: "map", title: "common.s.46.5" }] },
+  { title: "common.s.46.5", sections: [{ id: "availability", title: "ha.title", mount: mountHa }, { id: "map", title: "common.nav.map" }] },
   { title: "common.s.46.6", sections: [{ id: "choosing", title: "common.s.46.6" }] },
   { title: "common.s.46.7", sections: [
     { id: "locks", title: "locks.title", mount: mountLocks },

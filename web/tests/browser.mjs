@@ -919,6 +919,7 @@ const VIEWS = [
   { name: "failure-detector", hash: "#/failure-detector?timeout=300&phi=3&sim.seed=2", button: "#pause-target", inputs: { "#fd-timeout": "300", "#fd-phi": "3" } },
   { name: "queues", hash: "#/queues?topology=pubsub&exchange=topic&fsync=every_ms&sim.seed=3", button: "#pause-consumer-2", inputs: { "#mq-topology": "pubsub", "#mq-exchange": "topic", "#mq-fsync": "every_ms" } },
   { name: "balancing", hash: "#/balancing?alg=smooth_wrr&w=5,1,1,1&passive=envoy&lbs=2&sim.seed=2", button: "#slow-c", inputs: { "#lb-algorithm": "smooth_wrr", "#lb-passive": "envoy", "#lb-balancers": "2", "#lb-weight-a": "5" } },
+  { name: "availability", hash: "#/availability?story=retry-storm&on=budget&retries=2&sim.seed=2", button: "#slow", inputs: { "#ha-story": "retry-storm", "#ha-retries": "2", "#ha-incident": "outage" } },
 ];
 
 for (const v of VIEWS) {
@@ -954,6 +955,32 @@ for (const v of VIEWS) {
     await again.close();
   });
 }
+
+await test("high availability: the retry storm keeps real answers away after the outage, a clicked retry budget ends it, and the breaker lights up", async (page) => {
+  await open(page, "#/availability?story=retry-storm&sim.t=30000000");
+  assert((await page.getAttribute("#verdict-goodput_recovers", "data-status")) === "violated", "the storm outlives the outage");
+  assert((await page.getAttribute("#verdict-retries_within_budget", "data-status")) === "violated", "three retries a call are over any budget");
+  const metric = (name) => page.textContent(`#ha-measured tr[data-metric='${name}'] td:nth-child(2)`);
+  assert(Number(await metric("ha.m.wasted")) > 1000, `work done for callers already gone: ${await metric("ha.m.wasted")}`);
+  assert((await metric("ha.m.recovered")) === "not yet", await metric("ha.m.recovered"));
+  assert((await page.locator("#ha-calls polyline[data-series='retries']").count()) === 1, "the retries are drawn");
+  await page.click("#ha-budget");
+  assert((await linkParams(page)).get("on") === "budget", `the link records the toggle: ${await href(page)}`);
+  await playUntil(page, 26);
+  assert((await page.getAttribute("#verdict-goodput_recovers", "data-status")) === "holds", "the budget ends the storm");
+  assert(/^\d+\.\d s$/.test(await metric("ha.m.recovered")), `back after ${await metric("ha.m.recovered")}`);
+  assert(Number(await metric("ha.m.amplification")) < 1.2, `attempts a call: ${await metric("ha.m.amplification")}`);
+  await page.selectOption("#ha-story", "protected");
+  assert((await page.locator("#ha-protections input:checked").count()) === 8, "every protection on");
+  await playUntil(page, 13);
+  assert((await page.locator("#ha-breaker .ha-state.lit").count()) === 1, "one state lit");
+  const moves = Number(await page.getAttribute("#ha-transitions", "data-count"));
+  assert(moves >= 1, `the slow dependency opened the breaker: ${moves} transitions`);
+  assert((await page.textContent(".card[data-node='dependency']")).includes("20× slower"), await page.textContent(".card[data-node='dependency']"));
+  await page.click("#lang");
+  assert((await page.textContent("main h2")) === "高可用", await page.textContent("main h2"));
+  assert((await page.textContent("#ha-breaker h3")) === "熔断器", "the breaker in Chinese");
+});
 
 await test("scrubbing rewinds the world and the verdicts; a fault on a rewound run branches it there", async (page) => {
   await open(page, "#/counter?sim.seed=3&sim.t=1000000");
@@ -1144,6 +1171,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
     ["transactions?protocol=saga", "#txn-lanes svg", "#txn-grid-box table", ".card[data-node='payment']"],
     ["queues", "#mq-counters .card[data-counter='acked']", ".card[data-node='consumer-1']", "#mq-lanes .mq-lane[data-queue='tasks']"],
     ["balancing", ".card[data-node='b']", "#lb-health-timeline svg", "#lb-measured tr[data-metric='lb.m.p99']"],
+    ["availability", ".card[data-node='service']", "#ha-calls", "#ha-measured tr[data-metric='ha.m.ok']"],
   ];
   for (const [view, ...selectors] of views) {
     await open(page, `#/${view}${view.includes("?") ? "&" : "?"}sim.seed=1`);
@@ -1166,7 +1194,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
 await test("every view in English and Chinese, at three sizes, light and dark: legible, nothing clipped", async (page) => {
   const dir = join(shots, "matrix");
   mkdirSync(dir, { recursive: true });
-  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"], ["balancing", "balancing?sim.t=30000000"], ["exercise-4", "exercise-4?page=2"]];
+  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"], ["balancing", "balancing?sim.t=30000000"], ["exercise-4", "exercise-4?page=2"], ["availability", "availability?story=retry-storm&sim.t=20000000"]];
   const sizes = [[1440, 900], [1024, 768], [390, 844]];
   const problems = [];
   for (const [name, hash] of views) {

@@ -13,7 +13,7 @@ const GOALS: { goal: Key; views: string[] }[] = [
   { goal: "home.goal.2", views: ["queues", "exercise-2"] },
   { goal: "home.goal.3", views: ["caching", "exercise-3"] },
   { goal: "home.goal.4", views: ["balancing", "exercise-4"] },
-  { goal: "home.goal.5", views: ["coordination", "failure-detector"] },
+  { goal: "home.goal.5", views: ["availability", "coordination", "failure-detector"] },
   { goal: "home.goal.6", views: ["transactions"] },
   { goal: "home.goal.7", views: ["locks", "exercise-1", "coordination"] },
   { goal: "home.goal.8", views: ["ids", "exercise-5"] },
