@@ -132,6 +132,8 @@ fn every_scenario_trace_hash_is_pinned() {
         ("ha", json!({ "story": "cascade", "duration_ms": 20_000, "incident_at_ms": 5_000, "incident_ms": 5_000 })),
         ("ha", json!({ "story": "retry-storm", "duration_ms": 20_000, "incident_at_ms": 5_000 })),
         ("ha", json!({ "incident": "outage", "limiter": "leaky_bucket", "limit_rate": 250, "duration_ms": 20_000 })),
+        ("failover", json!({ "story": "split-brain" })),
+        ("failover", json!({ "incident": "crash", "writers": 5 })),
     ]);
     let mut lines = Vec::new();
     for (name, config) in configs {
@@ -159,6 +161,8 @@ fn every_scenario_trace_hash_is_pinned() {
         lb {} seed 2: 0x10d30c70697ea04f
         ha {} seed 1: 0x02074023dd654972
         ha {} seed 2: 0x8e74e94bce39a85d
+        failover {} seed 1: 0x42caa842bdb9ddc6
+        failover {} seed 2: 0x777533df1e947da1
         lock {} seed 1: 0xb2fbc800bdb61d72
         lock {} seed 2: 0x4df608dee04dc4ad
         lock-kleppmann {} seed 1: 0xe690f16243bbfffb
@@ -246,7 +250,11 @@ fn every_scenario_trace_hash_is_pinned() {
         ha {"duration_ms":20000,"incident_at_ms":5000,"story":"retry-storm"} seed 1: 0x38e994ebbb089693
         ha {"duration_ms":20000,"incident_at_ms":5000,"story":"retry-storm"} seed 2: 0x803f806d1ee2b215
         ha {"duration_ms":20000,"incident":"outage","limit_rate":250,"limiter":"leaky_bucket"} seed 1: 0x23d87fdf2dc25743
-        ha {"duration_ms":20000,"incident":"outage","limit_rate":250,"limiter":"leaky_bucket"} seed 2: 0x38da17ca84309214"#]].assert_eq(&lines.join("\n"));
+        ha {"duration_ms":20000,"incident":"outage","limit_rate":250,"limiter":"leaky_bucket"} seed 2: 0x38da17ca84309214
+        failover {"story":"split-brain"} seed 1: 0x8ca7c8bc7870c229
+        failover {"story":"split-brain"} seed 2: 0xbec233798a9f9b45
+        failover {"incident":"crash","writers":5} seed 1: 0xc1e41e0898df321a
+        failover {"incident":"crash","writers":5} seed 2: 0x7866d18d827f479b"#]].assert_eq(&lines.join("\n"));
 }
 
 /// A checkpoint taken anywhere goes on exactly as the run it was taken from: same trace hash and

@@ -152,6 +152,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "ha.cascaded",
         "only {ok} of {calls} calls that never needed the dependency succeeded while it was in trouble: the failure spread (at least {percent}% expected)",
     ),
+    (
+        "failover.single",
+        "{stored} writes stored, never one from a deposed primary after its successor's ({fenced} fenced)",
+    ),
+    (
+        "failover.split",
+        "{primary} stored write {id} under epoch {epoch} at t = {at}, after epoch {newer} had written: two primaries ({stale} such writes)",
+    ),
+    ("failover.took_over", "the standby took over and stored a write {after} after the incident (bound {bound})"),
+    ("failover.slow", "the standby stored its first write only {after} after the incident (bound {bound})"),
+    ("failover.waiting", "waiting for the standby to take over (bound {bound})"),
+    ("failover.none", "no new primary stored a write within {bound} of the incident"),
     ("detector.fixed_undecided", "the fixed timeout detector did not settle on suspecting the crashed target"),
     ("detector.phi_undecided", "the phi accrual detector did not settle on suspecting the crashed target"),
     ("detector.detected", "{fixed}; {phi}"),

@@ -6,12 +6,14 @@
 //! The world they protect ([`HaProtocol`]): [`caller`]s call a [`service`] that calls a
 //! [`dependency`]. Each mechanism sits where a real system puts it: timeouts, retries and the
 //! retry budget in the caller; the rate limiter, the adaptive concurrency limit, deadlines, the
-//! bulkhead, the breaker and the fallbacks in the service.
+//! bulkhead, the breaker and the fallbacks in the service. [`failover`] is a world of its own: an
+//! active–passive pair with heartbeats and a lease, its writers and the storage that fences.
 
 pub mod breaker;
 pub mod caller;
 pub mod concurrency;
 pub mod dependency;
+pub mod failover;
 pub mod limit;
 pub mod retry;
 pub mod service;

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cap;
 mod detector;
 mod election;
+pub mod failover;
 pub mod ha;
 pub mod lb;
 mod lock;
@@ -144,6 +145,14 @@ static CATALOG: &[ScenarioSpec] = &[
         title_zh: "调用方、服务与其依赖：限流、自适应降载、截止时间、舱壁隔离、熔断、降级兜底、退避重试与重试预算，应对变慢或故障的依赖（设 \"story\" 为 \"cascade\" 或 \"retry-storm\" 可关闭全部保护）",
         properties: &["limit_kept", "breaker_legal", "retries_within_budget", "goodput_recovers", "no_cascade"],
         build: ha::build,
+    },
+    ScenarioSpec {
+        name: "failover",
+        section: "46.5",
+        title_en: "An active–passive pair with heartbeats and a lease, writers and the storage: the primary paused or crashed, the standby promoted, and the split brain a paused primary causes unless the storage fences old epochs (set \"story\": \"split-brain\" for no fencing)",
+        title_zh: "带心跳与租约的主备对、写入方与存储：主节点暂停或崩溃，备节点升主；若存储不隔离旧纪元，暂停的主节点会造成脑裂（设 \"story\": \"split-brain\" 可关闭隔离）",
+        properties: &["single_writer", "failover"],
+        build: failover::build,
     },
     ScenarioSpec {
         name: "lock",
