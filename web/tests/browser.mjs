@@ -977,6 +977,8 @@ await test("high availability: the retry storm keeps real answers away after the
   const moves = Number(await page.getAttribute("#ha-transitions", "data-count"));
   assert(moves >= 1, `the slow dependency opened the breaker: ${moves} transitions`);
   assert((await page.textContent(".card[data-node='dependency']")).includes("20× slower"), await page.textContent(".card[data-node='dependency']"));
+  const tokens = (await page.textContent(".card[data-node='service']")).match(/rate limiter: (\d+) of 40 left/);
+  assert(tokens && Number(tokens[1]) <= 40, `the limiter's gauge: ${await page.textContent(".card[data-node='service']")}`);
   await page.click("#lang");
   assert((await page.textContent("main h2")) === "高可用", await page.textContent("main h2"));
   assert((await page.textContent("#ha-breaker h3")) === "熔断器", "the breaker in Chinese");

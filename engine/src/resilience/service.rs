@@ -119,6 +119,9 @@ pub struct Service {
     cache: BTreeMap<u32, SimTime>,
     next: u64,
     answered: u64,
+    /// What the limiter's last decision left: admissions it would grant at once (0 after a
+    /// refusal or a delay), for the page's gauge.
+    tokens: Option<u64>,
 }
 
 impl Service {
@@ -137,6 +140,7 @@ impl Service {
             cache: BTreeMap::new(),
             next: 0,
             answered: 0,
+            tokens: None,
         }
     }
 
@@ -286,7 +290,12 @@ impl Actor<HaProtocol> for Service {
                 let id = self.next;
                 let mut release = None;
                 if let Some(limiter) = &mut self.limiter {
-                    match limiter.check(now) {
+                    let decision = limiter.check(now);
+                    self.tokens = Some(match decision {
+                        Decision::Admit { remaining } => remaining,
+                        _ => 0,
+                    });
+                    match decision {
                         Decision::Admit { .. } => ctx.observe(HaObs::Admitted { at_us: now.as_micros() }),
                         Decision::Delay { wait } => {
                             ctx.observe(HaObs::Admitted { at_us: now.saturating_add(wait).as_micros() });
@@ -352,6 +361,7 @@ impl Actor<HaProtocol> for Service {
             "answered": self.answered,
             "breaker": self.breaker.as_ref().map(Breaker::state),
             "limit": self.adaptive.map(|a| a.limit()),
+            "tokens": self.tokens,
         })
     }
 }

@@ -24,6 +24,8 @@ type Protection = (typeof PROTECTIONS)[number];
 const WORKERS = 8;
 const DEPENDENCY_CAPACITY = 16;
 const SLOW = 20;
+/** The door's GCRA limiter admits this many at once (the scenario's `limit_burst`). */
+const LIMIT_BURST = 40;
 
 /** The judge's view (engine/src/scenario/ha.rs). */
 interface Bucket { calls: number; retries: number; ok: number; fallback: number; failed: number; refused: number; expired: number; wasted: number; latency_max_us: number; queue: number; busy: number; dependency: number; limit: number }
@@ -194,6 +196,7 @@ export function mountHa(root: HTMLElement, params: URLSearchParams): KeyHandlers
       gauge("serving", busy, WORKERS, t("ha.service.workers", { busy, workers: WORKERS })),
       gauge("queued", queue, 200, t("ha.service.queue", { queue })),
     );
+    if (typeof s.tokens === "number") serviceCard.append(gauge("latency", s.tokens, LIMIT_BURST, t("ha.service.tokens", { tokens: s.tokens, burst: LIMIT_BURST })));
     if (typeof s.limit === "number") serviceCard.append(el("div", "mono muted", t("ha.service.limit", { limit: s.limit })));
     const dep = snap.nodes.find((n) => n.name === "dependency");
     const d = dep?.state ?? {};
