@@ -166,7 +166,7 @@ await test("the page loads with the ring view and no console errors", async (pag
   const keyPaths = await page.locator("svg.ring path[data-owner]").count();
   assert(keyPaths === 3, `one key path per owner, got ${keyPaths}`);
   const sections = await page.locator("nav a").count();
-  assert(sections === 19, `the start page, 13 chapter sections and 5 exercises, got ${sections}`);
+  assert(sections === 20, `the start page, 14 chapter sections and 5 exercises, got ${sections}`);
   const load = await page.locator(".bar").count();
   assert(load === 3, `a load bar per node, got ${load}`);
 });
