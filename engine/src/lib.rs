@@ -10,7 +10,7 @@
 //! [`replication`] the replicated data types and the replicated store, [`coord`] failure
 //! detection, election and locks, [`cache`] eviction policies and the caching patterns, [`txn`]
 //! distributed transactions, [`mq`] message queues, [`balance`] load balancing, [`resilience`] rate limiting,
-//! [`check`] the property checkers, [`config`] the one reader of
+//! breakers, retries and failover, [`workers`] a server's workers and queue, [`check`] the property checkers, [`config`] the one reader of
 //! scenario configurations, and [`scenario`] the catalogue of runnable worlds.
 
 pub mod actor;
@@ -27,6 +27,7 @@ pub mod scenario;
 pub mod sim;
 pub mod store;
 pub mod txn;
+pub mod workers;
 
 pub use actor::{Actor, Ctx, Effect, NoTimer, NodeId, Protocol, Timer, TimerId};
 pub use config::ConfigError;

@@ -7,13 +7,12 @@
 //! (`Fault::Crash`, then `Restart`) answers nothing, so its requests and probes time out at the
 //! balancer.
 
-use std::collections::{BTreeMap, VecDeque};
-
 use serde::{Deserialize, Serialize};
 
 use super::{LbMsg, LbObs, LbProtocol};
 use crate::actor::{Actor, Ctx, NodeId, Timer, TimerId};
 use crate::sim::{Ratio, SimDuration};
+use crate::workers::{Offered, Workers};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -45,7 +44,7 @@ impl Default for BackendConfig {
     }
 }
 
-/// The end of one request's service: the number of its entry in `serving`.
+/// The end of one request's service: its number in the workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Finish(u64);
 
@@ -61,27 +60,24 @@ impl Timer for Finish {
 #[derive(Clone, Debug)]
 pub struct Backend {
     cfg: BackendConfig,
-    /// Requests in service by timer number: who asked, and their number there.
-    serving: BTreeMap<u64, (NodeId, u64)>,
-    queue: VecDeque<(NodeId, u64)>,
-    next_timer: u64,
+    /// Who asked, and their number there.
+    workers: Workers<(NodeId, u64)>,
     served: u64,
     refused: u64,
 }
 
 impl Backend {
     pub fn new(cfg: BackendConfig) -> Self {
-        Backend { cfg, serving: BTreeMap::new(), queue: VecDeque::new(), next_timer: 0, served: 0, refused: 0 }
+        Backend { workers: Workers::new(cfg.capacity, cfg.queue_max), cfg, served: 0, refused: 0 }
     }
 
-    fn start(&mut self, ctx: &mut Ctx<'_, LbProtocol>, from: NodeId, id: u64) {
+    /// Job `number` started: its service time, with the heavy tail.
+    fn start(&mut self, ctx: &mut Ctx<'_, LbProtocol>, number: u64) {
         let mut us = ctx.rng().between(self.cfg.latency_min_us, self.cfg.latency_max_us);
         if ctx.rng().chance(self.cfg.tail) {
             us = us.saturating_mul(self.cfg.tail_factor.max(1));
         }
-        self.next_timer += 1;
-        self.serving.insert(self.next_timer, (from, id));
-        ctx.set_timer(Finish(self.next_timer), SimDuration::from_micros(us));
+        ctx.set_timer(Finish(number), SimDuration::from_micros(us));
     }
 }
 
@@ -95,28 +91,26 @@ impl Actor<LbProtocol> for Backend {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, LbProtocol>, from: NodeId, msg: LbMsg) {
         match msg {
-            LbMsg::Forward { id, .. } => {
-                if self.serving.len() < self.cfg.capacity.max(1) as usize {
-                    self.start(ctx, from, id);
-                } else if self.queue.len() < self.cfg.queue_max as usize {
-                    self.queue.push_back((from, id));
-                } else {
+            LbMsg::Forward { id, .. } => match self.workers.offer((from, id)) {
+                Offered::Started(number) => self.start(ctx, number),
+                Offered::Queued => {}
+                Offered::Full(_) => {
                     self.refused += 1;
                     ctx.send(from, LbMsg::Done { id, ok: false });
                 }
-            }
+            },
             LbMsg::Probe { seq } => ctx.send(from, LbMsg::ProbeOk { seq }),
             _ => {}
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, LbProtocol>, timer: Finish) {
-        let Some((to, id)) = self.serving.remove(&timer.0) else { return };
+        let Some(((to, id), next)) = self.workers.done(timer.0) else { return };
         self.served += 1;
         let ok = !ctx.rng().chance(self.cfg.fail);
         ctx.send(to, LbMsg::Done { id, ok });
-        if let Some((from, next)) = self.queue.pop_front() {
-            self.start(ctx, from, next);
+        if let Some(number) = next {
+            self.start(ctx, number);
         }
     }
 
@@ -124,8 +118,8 @@ impl Actor<LbProtocol> for Backend {
 
     fn public_state(&self) -> serde_json::Value {
         serde_json::json!({
-            "serving": self.serving.len(),
-            "queued": self.queue.len(),
+            "serving": self.workers.serving(),
+            "queued": self.workers.queued(),
             "served": self.served,
             "refused": self.refused,
         })

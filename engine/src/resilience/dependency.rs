@@ -5,13 +5,12 @@
 //! dependency is the start of the cascading failure (its callers' workers wait on it), an outage
 //! the start of the retry storm.
 
-use std::collections::{BTreeMap, VecDeque};
-
 use serde::{Deserialize, Serialize};
 
 use super::{HaMsg, HaObs, HaProtocol};
 use crate::actor::{Actor, Ctx, NodeId, Timer, TimerId};
 use crate::sim::{Ratio, SimDuration};
+use crate::workers::{Offered, Workers};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DependencyConfig {
@@ -25,7 +24,7 @@ pub struct DependencyConfig {
     pub fail: Ratio,
 }
 
-/// The end of one query's service: the number of its entry in `serving`.
+/// The end of one query's service: its number in the workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Served(u64);
 
@@ -41,23 +40,20 @@ impl Timer for Served {
 #[derive(Clone, Debug)]
 pub struct Dependency {
     cfg: DependencyConfig,
-    serving: BTreeMap<u64, (NodeId, u64)>,
-    queue: VecDeque<(NodeId, u64)>,
-    next: u64,
+    /// Who asked, and their number there.
+    workers: Workers<(NodeId, u64)>,
     served: u64,
     refused: u64,
 }
 
 impl Dependency {
     pub fn new(cfg: DependencyConfig) -> Self {
-        Dependency { cfg, serving: BTreeMap::new(), queue: VecDeque::new(), next: 0, served: 0, refused: 0 }
+        Dependency { workers: Workers::new(cfg.capacity, cfg.queue_max), cfg, served: 0, refused: 0 }
     }
 
-    fn start(&mut self, ctx: &mut Ctx<'_, HaProtocol>, from: NodeId, id: u64) {
+    fn start(&mut self, ctx: &mut Ctx<'_, HaProtocol>, number: u64) {
         let us = ctx.rng().between(self.cfg.latency_min_us, self.cfg.latency_max_us);
-        self.next += 1;
-        self.serving.insert(self.next, (from, id));
-        ctx.set_timer(Served(self.next), SimDuration::from_micros(us));
+        ctx.set_timer(Served(number), SimDuration::from_micros(us));
     }
 }
 
@@ -71,23 +67,23 @@ impl Actor<HaProtocol> for Dependency {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, HaProtocol>, from: NodeId, msg: HaMsg) {
         let HaMsg::Query { id } = msg else { return };
-        if self.serving.len() < self.cfg.capacity.max(1) as usize {
-            self.start(ctx, from, id);
-        } else if self.queue.len() < self.cfg.queue_max as usize {
-            self.queue.push_back((from, id));
-        } else {
-            self.refused += 1;
-            ctx.send(from, HaMsg::Result { id, ok: false });
+        match self.workers.offer((from, id)) {
+            Offered::Started(number) => self.start(ctx, number),
+            Offered::Queued => {}
+            Offered::Full(_) => {
+                self.refused += 1;
+                ctx.send(from, HaMsg::Result { id, ok: false });
+            }
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, HaProtocol>, timer: Served) {
-        let Some((to, id)) = self.serving.remove(&timer.0) else { return };
+        let Some(((to, id), next)) = self.workers.done(timer.0) else { return };
         self.served += 1;
         let ok = !ctx.rng().chance(self.cfg.fail);
         ctx.send(to, HaMsg::Result { id, ok });
-        if let Some((from, next)) = self.queue.pop_front() {
-            self.start(ctx, from, next);
+        if let Some(number) = next {
+            self.start(ctx, number);
         }
     }
 
@@ -95,8 +91,8 @@ impl Actor<HaProtocol> for Dependency {
 
     fn public_state(&self) -> serde_json::Value {
         serde_json::json!({
-            "serving": self.serving.len(),
-            "queued": self.queue.len(),
+            "serving": self.workers.serving(),
+            "queued": self.workers.queued(),
             "served": self.served,
             "refused": self.refused,
         })

@@ -14,6 +14,7 @@ import type { Snapshot as World } from "../engine";
 import { t, type Key } from "../i18n";
 import { checkbox, el, labelled, select, show, svg } from "../dom";
 import { chartWidth } from "./cacheCharts";
+import { gauge } from "./lb";
 
 type Story = "protected" | "cascade" | "retry-storm";
 type Incident = "slow" | "outage";
@@ -46,17 +47,6 @@ function preset(story: Story): { on: Set<Protection>; retries: number; incident:
 }
 
 const ms = (us: number | null) => (us === null ? t("ha.m.none") : `${(us / 1000).toFixed(1)} ms`);
-
-/** A bar of `value` out of `full`, with its text (the load-balancing view's gauge). */
-function gauge(cls: string, value: number, full: number, text: string): HTMLElement {
-  const row = el("div", `lb-gauge ${cls}`);
-  const track = el("span", "lb-track");
-  const fill = el("span", "lb-fill");
-  fill.style.width = `${Math.min(100, (100 * value) / Math.max(1, full))}%`;
-  track.append(fill);
-  row.append(el("span", "mono", text), track);
-  return row;
-}
 
 export function mountHa(root: HTMLElement, params: URLSearchParams): KeyHandlers {
   let story = STORIES.find((s) => s === params.get("story")) ?? "protected";

@@ -70,7 +70,7 @@ function algorithmSelect(value: string): HTMLSelectElement {
 }
 
 /** A bar of `value` out of `full`, with its text. */
-function gauge(cls: string, value: number, full: number, text: string): HTMLElement {
+export function gauge(cls: string, value: number, full: number, text: string): HTMLElement {
   const row = el("div", `lb-gauge ${cls}`);
   const track = el("span", "lb-track");
   const fill = el("span", "lb-fill");
