@@ -177,7 +177,7 @@ export function mountHa(root: HTMLElement, params: URLSearchParams): KeyHandlers
     });
     const service = snap.nodes.find((n) => n.name === "service");
     const s = service?.state ?? {};
-    const serviceCard = el("div", "card lb-card server");
+    const serviceCard = el("div", "card lb-card server ha-service");
     serviceCard.dataset.node = "service";
     const busy = Number(s.busy ?? 0);
     const queue = Number(s.queue ?? 0);
