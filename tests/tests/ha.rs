@@ -140,7 +140,7 @@ fn bad_configurations_are_refused_with_their_range() {
         "limiter = \"bucket\" is not allowed: expected one of fixed_window, sliding_log, sliding_window, token_bucket, leaky_bucket, gcra"
     );
 }
-
+/// Seeds for the stories' sweeps: four in CI, `DISTLAB_HA_STORY_SEEDS` for more.
 /// Seeds for the stories. sweeps: four in CI, `DISTLAB_HA_STORY_SEEDS` for more.
 fn story_seeds() -> std::ops::RangeInclusive<u64> {
     1..=distlab_tests::seed_count("DISTLAB_HA_STORY_SEEDS", 4)
