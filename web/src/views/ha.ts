@@ -77,7 +77,7 @@ export function mountHa(root: HTMLElement, params: URLSearchParams): KeyHandlers
   storyText.id = "ha-story-text";
   const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
   parts.verdicts.id = "ha-verdicts";
-  const stage = el("div", "lb-stage panel");
+  const stage = el("div", "lb-stage ha-stage panel");
   stage.id = "ha-stage";
   stage.setAttribute("aria-label", t("ha.picture"));
   const breaker = el("div", "panel");
@@ -177,7 +177,7 @@ export function mountHa(root: HTMLElement, params: URLSearchParams): KeyHandlers
     });
     const service = snap.nodes.find((n) => n.name === "service");
     const s = service?.state ?? {};
-    const serviceCard = el("div", "card lb-card server ha-service");
+    const serviceCard = el("div", "card lb-card server");
     serviceCard.dataset.node = "service";
     const busy = Number(s.busy ?? 0);
     const queue = Number(s.queue ?? 0);
