@@ -9,7 +9,7 @@
 //! [`store`] a Redis-semantics keyspace served by an actor, [`hashing`] consistent hashing,
 //! [`replication`] the replicated data types and the replicated store, [`coord`] failure
 //! detection, election and locks, [`cache`] eviction policies and the caching patterns, [`txn`]
-//! distributed transactions, [`mq`] message queues, [`balance`] load balancing, [`resilience`] rate limiting,
+//! distributed transactions, [`id`] distributed IDs, [`mq`] message queues, [`balance`] load balancing, [`resilience`] rate limiting,
 //! breakers, retries and failover, [`workers`] a server's workers and queue, [`check`] the property checkers, [`config`] the one reader of
 //! scenario configurations, and [`scenario`] the catalogue of runnable worlds.
 
@@ -20,6 +20,7 @@ pub mod check;
 pub mod config;
 pub mod coord;
 pub mod hashing;
+pub mod id;
 pub mod mq;
 pub mod replication;
 pub mod resilience;

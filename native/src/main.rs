@@ -10,6 +10,7 @@ mod bench_cmd;
 mod cache_cmd;
 mod check_cmd;
 mod config_arg;
+mod id_cmd;
 mod lb_cmd;
 mod mq_cmd;
 mod progress;
@@ -57,6 +58,9 @@ enum Command {
     Saga(saga_cmd::SagaArgs),
     /// A reliable message queue on Redis Streams, consumers killed mid-batch, audited at the end.
     Mq(mq_cmd::MqArgs),
+    /// Distributed IDs: mint Snowflake, Sonyflake, UUIDv4/v7 or Leaf-segment IDs, or read one back.
+    #[command(subcommand)]
+    Id(id_cmd::IdCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
         Command::Cache(cmd) => cache_cmd::run(cmd),
         Command::Saga(args) => on_runtime(|| async move { saga_cmd::run(&args).await }),
         Command::Mq(args) => on_runtime(|| async move { mq_cmd::run(&args).await }),
+        Command::Id(cmd) => id_cmd::run(cmd),
     }));
     let result = match run {
         Ok(result) => result,
