@@ -19,7 +19,7 @@ fn list_names_the_scenarios_in_both_languages() {
     let en = distlab(&["sim", "list"]);
     assert!(en.status.success());
     let lines: Vec<String> = stdout(&en).lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 22, "{lines:?}");
+    assert_eq!(lines.len(), 23, "{lines:?}");
     assert!(lines[0].starts_with("pn-counter        46.1    PN-Counter CRDT"), "{lines:?}");
     assert!(lines[1].starts_with("cap               46.1    A replicated key-value store"), "{lines:?}");
     assert!(lines[2].starts_with("failure-detector  46.1.2  Heartbeats with jitter"), "{lines:?}");
@@ -39,12 +39,13 @@ fn list_names_the_scenarios_in_both_languages() {
     assert!(lines[13].starts_with("zk-lock           46.7.1  The ZooKeeper lock recipe"), "{lines:?}");
     assert!(lines[14].starts_with("rw-lock           46.7.1  Redisson's reentrant read-write lock"), "{lines:?}");
     assert!(lines[15].starts_with("exercise-1        46.7.1  Exercise 1 step by step"), "{lines:?}");
-    assert!(lines[16].starts_with("2pc               46.7.3  Two-phase commit of orders"), "{lines:?}");
-    assert!(lines[17].starts_with("tcc               46.7.3  Try-confirm-cancel of the same orders"), "{lines:?}");
-    assert!(lines[18].starts_with("saga              46.7.3  Orchestrated sagas of the same orders"), "{lines:?}");
-    assert!(lines[19].starts_with("saga-choreo       46.7.3  The same orders as a choreographed saga"), "{lines:?}");
-    assert!(lines[20].starts_with("saga-store        46.7.3  The saga with everything in the store"), "{lines:?}");
-    assert!(lines[21].starts_with("outbox            46.7.3  The transactional outbox"), "{lines:?}");
+    assert!(lines[16].starts_with("ids               46.7.2  ID generator nodes and their store"), "{lines:?}");
+    assert!(lines[17].starts_with("2pc               46.7.3  Two-phase commit of orders"), "{lines:?}");
+    assert!(lines[18].starts_with("tcc               46.7.3  Try-confirm-cancel of the same orders"), "{lines:?}");
+    assert!(lines[19].starts_with("saga              46.7.3  Orchestrated sagas of the same orders"), "{lines:?}");
+    assert!(lines[20].starts_with("saga-choreo       46.7.3  The same orders as a choreographed saga"), "{lines:?}");
+    assert!(lines[21].starts_with("saga-store        46.7.3  The saga with everything in the store"), "{lines:?}");
+    assert!(lines[22].starts_with("outbox            46.7.3  The transactional outbox"), "{lines:?}");
     let zh = distlab(&["sim", "list", "--lang", "zh"]);
     assert!(stdout(&zh).contains("三副本"), "{}", stdout(&zh));
     let json: serde_json::Value = serde_json::from_slice(&distlab(&["sim", "list", "--json"]).stdout).unwrap();
@@ -102,7 +103,7 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["sim", "run", "nope"],
-            r#"error: unknown scenario "nope": the scenarios are pn-counter, cap, failure-detector, election, mq, mq-streams, cache, lb, ha, failover, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1, 2pc, tcc, saga, saga-choreo, saga-store, outbox"#,
+            r#"error: unknown scenario "nope": the scenarios are pn-counter, cap, failure-detector, election, mq, mq-streams, cache, lb, ha, failover, lock, lock-kleppmann, redlock, zk-lock, rw-lock, exercise-1, ids, 2pc, tcc, saga, saga-choreo, saga-store, outbox"#,
         ),
         (
             &["sim", "run", "pn-counter", "--config", r#"{"replicas":9}"#],

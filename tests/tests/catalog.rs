@@ -24,6 +24,7 @@ fn variants(name: &str) -> Vec<serde_json::Value> {
         "exercise-1" => vec![json!({ "step": 2 }), json!({ "step": 3 }), json!({ "step": 4 })],
         "cache" => vec![json!({ "pattern": "write-behind", "crash_cache_at_ms": 3000 })],
         "outbox" => vec![json!({ "dual_write": true })],
+        "ids" => vec![json!({ "generator": "segment" }), json!({ "story": "chapter-v7" })],
         "lb" => vec![json!({ "algorithm": "smooth_wrr", "weights": [5, 1, 1, 1] }), json!({ "algorithm": "maglev" })],
         "mq" => vec![
             json!({ "topology": "partitioned", "delay_percent": 0 }),

@@ -134,6 +134,9 @@ fn every_scenario_trace_hash_is_pinned() {
         ("ha", json!({ "incident": "outage", "limiter": "leaky_bucket", "limit_rate": 250, "duration_ms": 20_000 })),
         ("failover", json!({ "story": "split-brain" })),
         ("failover", json!({ "incident": "crash", "writers": 5 })),
+        ("ids", json!({ "story": "restart-behind" })),
+        ("ids", json!({ "generator": "segment", "store_pause_ms": 600 })),
+        ("ids", json!({ "story": "chapter-v7", "chapter": false })),
     ]);
     let mut lines = Vec::new();
     for (name, config) in configs {
@@ -175,6 +178,8 @@ fn every_scenario_trace_hash_is_pinned() {
         rw-lock {} seed 2: 0xe416f135ca48d9fa
         exercise-1 {} seed 1: 0xedd6d39823832fac
         exercise-1 {} seed 2: 0x5e0ba52e3a34a10f
+        ids {} seed 1: 0x35b069b745f498a8
+        ids {} seed 2: 0x46c073929c80ba10
         2pc {} seed 1: 0x38cd46e8511cc76e
         2pc {} seed 2: 0xc0d83fef796ce0f7
         tcc {} seed 1: 0xc03643e6279a077c
@@ -254,7 +259,13 @@ fn every_scenario_trace_hash_is_pinned() {
         failover {"story":"split-brain"} seed 1: 0x8ca7c8bc7870c229
         failover {"story":"split-brain"} seed 2: 0xbec233798a9f9b45
         failover {"incident":"crash","writers":5} seed 1: 0xc1e41e0898df321a
-        failover {"incident":"crash","writers":5} seed 2: 0x7866d18d827f479b"#]].assert_eq(&lines.join("\n"));
+        failover {"incident":"crash","writers":5} seed 2: 0x7866d18d827f479b
+        ids {"story":"restart-behind"} seed 1: 0xa804557bb410d773
+        ids {"story":"restart-behind"} seed 2: 0x36bb2112b74d282c
+        ids {"generator":"segment","store_pause_ms":600} seed 1: 0x4afcb21bcf5032b8
+        ids {"generator":"segment","store_pause_ms":600} seed 2: 0xad4e240001a066fc
+        ids {"chapter":false,"story":"chapter-v7"} seed 1: 0x4f6db308fa66263a
+        ids {"chapter":false,"story":"chapter-v7"} seed 2: 0xd972506184e95b91"#]].assert_eq(&lines.join("\n"));
 }
 
 /// A checkpoint taken anywhere goes on exactly as the run it was taken from: same trace hash and

@@ -9,6 +9,7 @@
 //! `distlab id` commands and the benchmarks run the same code.
 
 pub mod layout;
+pub mod node;
 pub mod segment;
 pub mod snowflake;
 pub mod uuids;

@@ -126,14 +126,28 @@ impl Snowflake {
     /// A generator restarted with what it kept: it mints above the high-water mark, whatever its
     /// clock says. With nothing kept (the chapter's) it starts from scratch.
     pub fn resume(cfg: SnowflakeConfig, high_water: Option<u64>) -> Result<Self, IdError> {
-        let mut g = Snowflake::new(cfg)?;
-        if let Some(mark) = high_water.filter(|_| cfg.reserve_ms > 0) {
+        Ok(Snowflake::new(cfg)?.restarted(high_water))
+    }
+
+    /// This generator as it restarts: its configuration, its clock state forgotten, resuming
+    /// above `high_water` when it keeps one.
+    pub fn restarted(&self, high_water: Option<u64>) -> Snowflake {
+        let mut g = Snowflake { cfg: self.cfg, last_tick: None, sequence: 0, high_water: None };
+        if let Some(mark) = high_water.filter(|_| self.cfg.reserve_ms > 0) {
             // Everything below the mark may have been used: the next ID is at the mark or later.
             g.last_tick = mark.checked_sub(1);
-            g.sequence = cfg.layout.max_sequence();
+            g.sequence = self.cfg.layout.max_sequence();
             g.high_water = Some(mark);
         }
-        Ok(g)
+        g
+    }
+
+    /// The same generator under another worker id (a lease granted a new one), keeping its
+    /// high-water mark.
+    pub fn with_worker(&self, worker: u64) -> Result<Snowflake, IdError> {
+        let cfg = SnowflakeConfig { worker, ..self.cfg };
+        cfg.check()?;
+        Ok(Snowflake { cfg, ..self.restarted(self.high_water) })
     }
 
     pub fn config(&self) -> &SnowflakeConfig {

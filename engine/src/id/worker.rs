@@ -50,6 +50,21 @@ impl WorkerLease {
         }
     }
 
+    /// A restarted generator's lease on the id it held: its first request renews that id (the
+    /// key may still be its own), and it mints nothing until the renewal is granted.
+    pub fn resuming(mut self, worker: u64) -> Self {
+        self.state = LeaseState::Held { worker: worker % (self.max_worker + 1), until_ms: 0 };
+        self
+    }
+
+    /// The id last granted, valid or not (what a crash keeps).
+    pub fn held_worker(&self) -> Option<u64> {
+        match self.state {
+            LeaseState::Held { worker, .. } => Some(worker),
+            _ => None,
+        }
+    }
+
     pub fn state(&self) -> LeaseState {
         self.state
     }
@@ -143,6 +158,20 @@ mod tests {
         let r = ks.apply(4_100, &b.request(4_100));
         b.on_reply(&r);
         assert_eq!(b.state(), LeaseState::Seeking { worker: 1, tried: 0 });
+    }
+
+    #[test]
+    fn a_restarted_generator_renews_the_id_it_held_and_waits_until_it_is_granted() {
+        let mut ks = Keyspace::new();
+        let mut a = WorkerLease::new("ids", "a", 3_000, 3, 2);
+        let r = ks.apply(0, &a.request(0));
+        a.on_reply(&r);
+        assert_eq!(a.held_worker(), Some(2));
+        let mut again = WorkerLease::new("ids", "a", 3_000, 3, 0).resuming(2);
+        assert_eq!(again.worker(500), None, "not before the renewal");
+        let r = ks.apply(500, &again.request(500));
+        again.on_reply(&r);
+        assert_eq!(again.worker(500), Some(2));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod detector;
 mod election;
 pub mod failover;
 pub mod ha;
+mod ids;
 pub mod lb;
 mod lock;
 mod mq;
@@ -201,6 +202,14 @@ static CATALOG: &[ScenarioSpec] = &[
         title_zh: "练习 1 逐步演示（设 \"step\"：1 持锁时崩溃，2 长任务与看门狗，3 暂停超过租约，4 存储无持久化重启）",
         properties: &["mutual_exclusion", "lock_belief"],
         build: lock::build_exercise1,
+    },
+    ScenarioSpec {
+        name: "ids",
+        section: "46.7.2",
+        title_en: "ID generator nodes and their store (Snowflake, Leaf segments or UUIDv7) under clock steps, restarts, shared worker ids and store stalls: every ID unique? (set \"chapter\": true for the chapter's generators, \"story\" for one of their failures)",
+        title_zh: "ID 生成节点与存储（雪花算法、Leaf 号段或 UUIDv7），在时钟回拨、重启、重复 worker id 与存储卡顿下：每个 ID 都唯一吗？（设 \"chapter\": true 使用本章的生成器，\"story\" 选择其一种失败）",
+        properties: &["unique", "monotonic", "available", "no_stall"],
+        build: ids::build,
     },
     ScenarioSpec {
         name: "2pc",
