@@ -78,6 +78,154 @@ enum BenchCommand {
     /// admission's time is read back from the script's reply (the server's clock) and the
     /// algorithm's promise checked on them. Exit 1 if any is broken.
     LimitAudit(LimitAuditArgs),
+    /// Distributed IDs' uniqueness: --processes `distlab id gen` processes of --threads threads
+    /// each mint against one Redis for --duration seconds (Snowflakes under leased worker ids,
+    /// or segments from one counter); every ID is collected and checked. Exit 1 on a duplicate.
+    IdAudit(IdAuditArgs),
+}
+
+#[derive(Debug, Args)]
+struct IdAuditArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    processes: u64,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    threads: u64,
+    /// Seconds of minting.
+    #[arg(long, value_name = "S", default_value = "3", value_parser = parse_seconds)]
+    duration: Duration,
+    /// Which generators: snowflake, segment, or both (the default).
+    #[arg(long, value_delimiter = ',', default_values_t = [IdAuditKind::Snowflake, IdAuditKind::Segment])]
+    kinds: Vec<IdAuditKind>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum IdAuditKind {
+    Snowflake,
+    Segment,
+}
+
+impl std::fmt::Display for IdAuditKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IdAuditKind::Snowflake => "snowflake",
+            IdAuditKind::Segment => "segment",
+        })
+    }
+}
+
+/// Runs the audit's processes against `--redis`, `--cluster` or a private server started here.
+async fn id_audit(args: &IdAuditArgs) -> Result<Outcome, Failure> {
+    use anyhow::anyhow;
+    let (server, target_args) = match args.target.spec() {
+        TargetSpec::Embedded => {
+            let server = distlab::server::LocalRedis::start()
+                .map_err(|e| Failure::bad_input(anyhow!("bench id-audit needs a real Redis: {e}")))?;
+            let url = server.url();
+            (Some(server), vec!["--redis".to_owned(), url])
+        }
+        TargetSpec::Redis(url) => (None, vec!["--redis".to_owned(), url]),
+        TargetSpec::Cluster(url) => (None, vec!["--cluster".to_owned(), url]),
+        TargetSpec::Nodes(_) => {
+            return Err(Failure::bad_input(anyhow!(
+                "bench id-audit mints against one Redis: give --redis or --cluster"
+            )));
+        }
+    };
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::runtime(anyhow!("cannot find this program to run it again: {e}")))?;
+    let mut rows = Vec::new();
+    for kind in &args.kinds {
+        let tag = format!("audit-{}-{kind}", std::process::id());
+        eprintln!(
+            "  {kind}: {} processes × {} threads for {:.1} s",
+            args.processes,
+            args.threads,
+            args.duration.as_secs_f64()
+        );
+        let started = std::time::Instant::now();
+        let children: Vec<std::process::Child> = (0..args.processes)
+            .map(|_| {
+                let mut cmd = std::process::Command::new(&exe);
+                cmd.args(["id", "gen", "--kind", &kind.to_string(), "--tag", &tag])
+                    .args([
+                        "--threads",
+                        &args.threads.to_string(),
+                        "--duration",
+                        &args.duration.as_secs_f64().to_string(),
+                    ])
+                    .args(&target_args)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                if *kind == IdAuditKind::Snowflake {
+                    cmd.arg("--lease");
+                }
+                cmd.spawn().map_err(|e| Failure::runtime(anyhow!("cannot start {}: {e}", exe.display())))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut ids: Vec<u64> = Vec::new();
+        for child in children {
+            let out = child.wait_with_output().map_err(|e| Failure::runtime(anyhow!("{e}")))?;
+            if !out.status.success() {
+                return Err(Failure::runtime(anyhow!(
+                    "a {kind} process failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                ids.push(line.parse().map_err(|_| Failure::runtime(anyhow!("a {kind} process printed {line:?}")))?);
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let minted = ids.len() as u64;
+        ids.sort_unstable();
+        ids.dedup();
+        let duplicates = minted - ids.len() as u64;
+        if *kind == IdAuditKind::Segment {
+            // The counter is the one key the audit's segments wrote.
+            let url = &target_args[1];
+            if let Ok(mut con) = redis::Client::open(url.as_str()).and_then(|c| c.get_connection()) {
+                let _: Result<i64, _> = redis::cmd("DEL").arg(format!("distlab:id-{tag}:max_id")).query(&mut con);
+            }
+        }
+        rows.push(serde_json::json!({
+            "kind": kind.to_string(),
+            "processes": args.processes,
+            "threads": args.threads,
+            "seconds": args.duration.as_secs_f64(),
+            "ids": minted,
+            "ids_per_s": minted as f64 / args.duration.as_secs_f64(),
+            "wall_s": elapsed,
+            "duplicates": duplicates,
+        }));
+    }
+    drop(server);
+    let broken = rows.iter().any(|r| r["duplicates"].as_u64() != Some(0));
+    if args.json {
+        println!("{}", serde_json::json!({ "rows": rows, "unique": !broken }));
+    } else {
+        println!(
+            "{:<10} {:>9} {:>7} {:>6} {:>12} {:>12} {:>10}",
+            "kind", "processes", "threads", "s", "ids", "ids/s", "duplicates"
+        );
+        for r in &rows {
+            println!(
+                "{:<10} {:>9} {:>7} {:>6.1} {:>12} {:>12.0} {:>10}",
+                r["kind"].as_str().unwrap_or(""),
+                r["processes"].as_u64().unwrap_or(0),
+                r["threads"].as_u64().unwrap_or(0),
+                r["seconds"].as_f64().unwrap_or(0.0),
+                r["ids"].as_u64().unwrap_or(0),
+                r["ids_per_s"].as_f64().unwrap_or(0.0),
+                r["duplicates"].as_u64().unwrap_or(0)
+            );
+        }
+    }
+    Ok(if broken { Outcome::PropertyViolated } else { Outcome::Ok })
 }
 
 #[derive(Debug, Args)]
@@ -273,7 +421,7 @@ fn parse_latency(s: &str) -> Result<(u64, u64), String> {
     Ok((lo, hi))
 }
 
-fn parse_seconds(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(0.01..=3_600.0).contains(&secs) {
         return Err(format!("{secs} s is out of range: allowed 0.01..=3600"));
@@ -285,6 +433,7 @@ pub async fn run(args: &BenchArgs) -> Result<Outcome, Failure> {
     match &args.command {
         Some(BenchCommand::Shard(shard_args)) => return shard(shard_args).await,
         Some(BenchCommand::LimitAudit(audit_args)) => return limit_audit(audit_args).await,
+        Some(BenchCommand::IdAudit(audit_args)) => return id_audit(audit_args).await,
         None => {}
     }
     for name in &args.only {

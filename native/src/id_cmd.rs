@@ -2,15 +2,15 @@
 //! clock, and any Snowflake-family ID or UUID read back field by field.
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
+use distlab::bench::Limit;
+use distlab::ids::{now_ms, wait_until_ms};
 use distlab_engine::id::IdError;
 use distlab_engine::id::layout::{Layout, Parsed, chapter_parse_id};
-use distlab_engine::id::segment::{SegmentConfig, Segments};
+use distlab_engine::id::segment::SegmentConfig;
 use distlab_engine::id::snowflake::{Mint, Refusal, Rollback, Snowflake, SnowflakeConfig};
-use distlab_engine::store::Reply;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -83,6 +83,13 @@ pub struct GenArgs {
     /// How many IDs.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     count: u64,
+    /// Mint for this many seconds instead of --count IDs (Snowflake, Sonyflake and segments).
+    #[arg(long, value_name = "S", value_parser = crate::bench_cmd::parse_seconds)]
+    duration: Option<std::time::Duration>,
+    /// Threads minting at once: one lock-free Snowflake shared by all, or a segment generator
+    /// each; the IDs are printed when all are done.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    threads: u64,
     #[command(flatten)]
     layout: LayoutArgs,
     /// The worker (Sonyflake: machine) id.
@@ -90,6 +97,13 @@ pub struct GenArgs {
     worker: u64,
     #[arg(long, default_value_t = 0)]
     datacenter: u64,
+    /// Lease the worker id from Redis (--redis or --cluster) under distlab:id-TAG:worker:N
+    /// instead of --worker: processes sharing a tag get different ids.
+    #[arg(long, conflicts_with = "worker")]
+    lease: bool,
+    /// The lease's time to live, renewed every third of it while minting.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(30..=3_600_000))]
+    lease_ms: u64,
     /// What a Snowflake does when the clock steps back.
     #[arg(long, value_enum, default_value_t = RollbackArg::Wait)]
     rollback: RollbackArg,
@@ -99,7 +113,8 @@ pub struct GenArgs {
     /// Segment mode: IDs per claim (the first; the step then adapts, as Leaf's does).
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     step: u64,
-    /// Segment mode: the counter's name; its key is distlab:id-TAG:max_id, kept between runs.
+    /// The name under which segment counters and worker leases live in Redis: distlab:id-TAG:.
+    /// Segment mode's counter, distlab:id-TAG:max_id, is kept between runs.
     #[arg(long, default_value = "default", value_parser = crate::progress::parse_name)]
     tag: String,
     #[command(flatten)]
@@ -131,15 +146,52 @@ pub fn run(cmd: IdCommand) -> Result<Outcome, Failure> {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 fn generate(args: &GenArgs) -> Result<Outcome, Failure> {
-    let out = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, out.lock());
+    if args.threads > 1 || args.duration.is_some() {
+        if matches!(args.kind, Kind::Uuidv4 | Kind::Uuidv7) {
+            return Err(Failure::bad_input(anyhow!(
+                "--threads and --duration are for snowflake, sonyflake and segment"
+            )));
+        }
+        return crate::on_runtime(|| async move {
+            let mut ids = if args.kind == Kind::Segment {
+                threaded_segments(args).await?
+            } else {
+                threaded_snowflakes(args).await?
+            };
+            if args.duration.is_none() {
+                ids.truncate(usize::try_from(args.count).unwrap_or(usize::MAX));
+            }
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            for id in ids {
+                writeln!(out, "{id}").context("writing the IDs").map_err(Failure::runtime)?;
+            }
+            out.flush().context("writing the IDs").map_err(Failure::runtime)?;
+            Ok(Outcome::Ok)
+        });
+    }
+    if args.kind == Kind::Segment || args.lease {
+        return crate::on_runtime(|| async move {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let target = connect(args).await?;
+            if args.kind == Kind::Segment {
+                segments(args, &target, &mut out).await?;
+            } else {
+                leased_snowflakes(args, &target, &mut out).await?;
+            }
+            out.flush().context("writing the IDs").map_err(Failure::runtime)?;
+            Ok(Outcome::Ok)
+        });
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match args.kind {
-        Kind::Snowflake | Kind::Sonyflake => snowflakes(args, &mut out)?,
+        Kind::Snowflake | Kind::Sonyflake => {
+            let mut generator = snowflake(args, args.worker)?;
+            for _ in 0..args.count {
+                let id = mint(&mut generator)?;
+                writeln!(out, "{id}").context("writing the IDs").map_err(Failure::runtime)?;
+            }
+        }
         Kind::Uuidv4 => {
             for _ in 0..args.count {
                 writeln!(out, "{}", Uuid::new_v4()).context("writing the IDs").map_err(Failure::runtime)?;
@@ -150,42 +202,56 @@ fn generate(args: &GenArgs) -> Result<Outcome, Failure> {
                 writeln!(out, "{}", Uuid::now_v7()).context("writing the IDs").map_err(Failure::runtime)?;
             }
         }
-        Kind::Segment => {
-            return crate::on_runtime(|| async move {
-                let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-                segments(args, &mut out).await?;
-                out.flush().context("writing the IDs").map_err(Failure::runtime)?;
-                Ok(Outcome::Ok)
-            });
-        }
+        Kind::Segment => {}
     }
     out.flush().context("writing the IDs").map_err(Failure::runtime)?;
     Ok(Outcome::Ok)
 }
 
-fn snowflakes(args: &GenArgs, out: &mut impl Write) -> Result<(), Failure> {
+/// The target a segment counter or a lease lives on: it must outlive the run (an embedded
+/// server does not) and be one store.
+async fn connect(args: &GenArgs) -> Result<Target, Failure> {
+    let what = if args.kind == Kind::Segment {
+        "--kind segment claims IDs from a counter"
+    } else {
+        "--lease takes the worker id from a key"
+    };
+    let spec = args.target.spec();
+    match spec {
+        TargetSpec::Embedded => {
+            return Err(Failure::bad_input(anyhow!(
+                "{what} in Redis that must outlive this run: give --redis or --cluster"
+            )));
+        }
+        TargetSpec::Nodes(_) => {
+            return Err(Failure::bad_input(anyhow!("{what} in one Redis: give --redis or --cluster")));
+        }
+        _ => {}
+    }
+    let prefix = format!("distlab:id-{}:", args.tag);
+    Target::connect_with(&spec, &prefix, 1).await.map_err(Failure::bad_input)
+}
+
+fn snowflake(args: &GenArgs, worker: u64) -> Result<Snowflake, Failure> {
     let layout = args.layout.layout(args.kind)?;
     let rollback = match args.rollback {
         RollbackArg::Refuse => Rollback::Refuse,
         RollbackArg::Wait => Rollback::Wait { max_ms: args.max_rollback_ms },
         RollbackArg::Logical => Rollback::Logical { bound_ms: args.max_rollback_ms },
     };
-    let cfg = SnowflakeConfig { layout, datacenter: args.datacenter, worker: args.worker, rollback, reserve_ms: 0 };
-    let mut generator = Snowflake::new(cfg).map_err(layout_error)?;
-    let mut minted = 0;
-    while minted < args.count {
+    let cfg = SnowflakeConfig { layout, datacenter: args.datacenter, worker, rollback, reserve_ms: 0 };
+    Snowflake::new(cfg).map_err(layout_error)
+}
+
+/// The next ID on the system clock: a full tick or a small step back is waited out (a sleep,
+/// never a spin); a refusal ends the run.
+fn mint(generator: &mut Snowflake) -> Result<u64, Failure> {
+    loop {
         match generator.next(now_ms()) {
-            Mint::Id { id } => {
-                writeln!(out, "{id}").context("writing the IDs").map_err(Failure::runtime)?;
-                minted += 1;
-            }
-            // A full tick or a small step back: sleep to the moment, never spin.
-            Mint::Wait { until_ms, .. } => {
-                std::thread::sleep(
-                    Duration::from_millis(until_ms.saturating_sub(now_ms()).max(1)).min(Duration::from_millis(50)),
-                );
-            }
+            Mint::Id { id } => return Ok(id),
+            Mint::Wait { until_ms, .. } => wait_until_ms(until_ms),
             Mint::Refused { why } => {
+                let layout = generator.config().layout;
                 let why = match why {
                     Refusal::ClockBehind { behind_ms } => {
                         format!("the clock is {behind_ms} ms behind the last ID's time")
@@ -193,55 +259,176 @@ fn snowflakes(args: &GenArgs, out: &mut impl Write) -> Result<(), Failure> {
                     Refusal::BeforeEpoch => format!("the clock reads before the epoch ({} ms)", layout.epoch_ms),
                     Refusal::TimeExhausted => format!("the layout's {} time bits are used up", layout.time_bits),
                 };
-                return Err(Failure::runtime(anyhow!("stopped after {minted} IDs: {why}")));
+                return Err(Failure::runtime(anyhow!("stopped minting: {why}")));
             }
         }
     }
+}
+
+/// Snowflakes under a worker id leased from the target, renewed while minting; minting stops
+/// if the lease is lost.
+async fn leased_snowflakes(args: &GenArgs, target: &Target, out: &mut impl Write) -> Result<(), Failure> {
+    let backend = target.primary();
+    let layout = args.layout.layout(args.kind)?;
+    let owner = format!("{}-{}", std::process::id(), now_ms());
+    let lost = |e: distlab::backend::BackendError| Failure::runtime(anyhow!("leasing a worker id: {e}"));
+    let Some(mut lease) =
+        distlab::ids::lease_worker(backend, &owner, layout.max_worker(), args.lease_ms).await.map_err(lost)?
+    else {
+        return Err(Failure::runtime(anyhow!(
+            "every worker id (0 to {}) is leased by another process",
+            layout.max_worker()
+        )));
+    };
+    let worker = lease.worker(now_ms()).unwrap_or(0);
+    eprintln!("leased worker id {worker} under distlab:id-{}:worker:{worker}", args.tag);
+    let mut generator = snowflake(args, worker)?;
+    let mut renewed = now_ms();
+    for _ in 0..args.count {
+        if now_ms() >= renewed + lease.renew_every_ms() {
+            distlab::ids::renew(backend, &mut lease).await.map_err(lost)?;
+            renewed = now_ms();
+        }
+        if lease.worker(now_ms()) != Some(worker) {
+            return Err(Failure::runtime(anyhow!("lost the lease on worker id {worker}: stopped minting")));
+        }
+        let id = mint(&mut generator)?;
+        writeln!(out, "{id}").context("writing the IDs").map_err(Failure::runtime)?;
+    }
+    distlab::ids::release(backend, &lease, &owner).await.map_err(lost)?;
     Ok(())
 }
 
-/// Segment mode on the target: the counter's key outlives the run (it is what keeps IDs unique
-/// from one run to the next), so an embedded server, which does not, is refused.
-async fn segments(args: &GenArgs, out: &mut impl Write) -> Result<(), Failure> {
-    let spec = args.target.spec();
-    match spec {
-        TargetSpec::Embedded => {
-            return Err(Failure::bad_input(anyhow!(
-                "--kind segment claims IDs from a counter in Redis that must outlive this run: give --redis or --cluster"
-            )));
-        }
-        TargetSpec::Nodes(_) => {
-            return Err(Failure::bad_input(anyhow!("--kind segment uses one counter: give --redis or --cluster")));
-        }
-        _ => {}
+/// What each thread of a threaded run does: until the duration is up, or its share of --count.
+fn per_thread(args: &GenArgs) -> Limit {
+    match args.duration {
+        Some(d) => Limit::Duration(d),
+        None => Limit::Ops(args.count.div_ceil(args.threads)),
     }
-    let prefix = format!("distlab:id-{}:", args.tag);
-    let target = Target::connect_with(&spec, &prefix, 1).await.map_err(Failure::bad_input)?;
-    let backend = target.primary();
-    let mut segments = Segments::new(SegmentConfig::leaf("max_id", args.step)).map_err(layout_error)?;
-    let mut minted = 0;
-    while minted < args.count {
-        // A claim when both buffers are empty, or (the double buffer) when the current segment
-        // is a tenth used: here the one caller waits for it, as a thread of Leaf's would not.
-        if let Some(mut cmd) = segments.due(now_ms()) {
-            loop {
-                let reply =
-                    backend.exec(&cmd).await.map_err(|e| Failure::runtime(anyhow!("claiming a segment: {e}")))?;
-                if let Reply::Error(e) = &reply {
-                    return Err(Failure::runtime(anyhow!("claiming a segment: Redis answered {e}")));
+}
+
+/// --threads threads sharing one lock-free Snowflake, under --worker or a leased worker id
+/// renewed while they mint.
+async fn threaded_snowflakes(args: &GenArgs) -> Result<Vec<u64>, Failure> {
+    let layout = args.layout.layout(args.kind)?;
+    snowflake(args, args.worker)?;
+    let lease_target = if args.lease { Some(connect(args).await?) } else { None };
+    let owner = format!("{}-{}", std::process::id(), now_ms());
+    let lost = |e: distlab::backend::BackendError| Failure::runtime(anyhow!("leasing a worker id: {e}"));
+    let mut lease = None;
+    let worker = match &lease_target {
+        Some(target) => {
+            let Some(l) = distlab::ids::lease_worker(target.primary(), &owner, layout.max_worker(), args.lease_ms)
+                .await
+                .map_err(lost)?
+            else {
+                return Err(Failure::runtime(anyhow!(
+                    "every worker id (0 to {}) is leased by another process",
+                    layout.max_worker()
+                )));
+            };
+            let w = l.worker(now_ms()).unwrap_or(0);
+            eprintln!("leased worker id {w} under distlab:id-{}:worker:{w}", args.tag);
+            lease = Some(l);
+            w
+        }
+        None => args.worker,
+    };
+    let generator = std::sync::Arc::new(distlab::ids::AtomicSnowflake::new(layout, args.datacenter, worker));
+    let limit = per_thread(args);
+    let handles: Vec<_> = (0..args.threads)
+        .map(|_| {
+            let generator = std::sync::Arc::clone(&generator);
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                let started = std::time::Instant::now();
+                while match limit {
+                    Limit::Duration(d) => started.elapsed() < d,
+                    Limit::Ops(n) => (ids.len() as u64) < n,
+                } {
+                    ids.push(generator.next());
                 }
-                match segments.on_reply(&reply).map_err(|e| Failure::runtime(anyhow!("{e}")))? {
-                    Some(next) => cmd = next,
-                    None => break,
-                }
+                ids
+            })
+        })
+        .collect();
+    let mut renewed = now_ms();
+    while !handles.iter().all(std::thread::JoinHandle::is_finished) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if let (Some(target), Some(l)) = (&lease_target, &mut lease)
+            && now_ms() >= renewed + l.renew_every_ms()
+        {
+            renewed = now_ms();
+            distlab::ids::renew(target.primary(), l).await.map_err(lost)?;
+            if l.worker(now_ms()) != Some(worker) {
+                return Err(Failure::runtime(anyhow!("lost the lease on worker id {worker}: stopped")));
             }
         }
-        if let Some(id) = segments.take() {
-            writeln!(out, "{id}").context("writing the IDs").map_err(Failure::runtime)?;
-            minted += 1;
-        }
     }
-    Ok(())
+    let mut ids = Vec::new();
+    for h in handles {
+        ids.extend(h.join().map_err(|_| Failure::runtime(anyhow!("a minting thread failed")))?);
+    }
+    if let (Some(target), Some(l)) = (&lease_target, &lease) {
+        distlab::ids::release(target.primary(), l, &owner).await.map_err(lost)?;
+    }
+    Ok(ids)
+}
+
+/// --threads segment generators, each on a thread and a connection of its own, claiming from
+/// the one counter.
+async fn threaded_segments(args: &GenArgs) -> Result<Vec<u64>, Failure> {
+    connect(args).await?;
+    let spec = args.target.spec();
+    let prefix = format!("distlab:id-{}:", args.tag);
+    let (limit, step) = (per_thread(args), args.step);
+    let handles: Vec<_> = (0..args.threads)
+        .map(|_| {
+            let (spec, prefix) = (spec.clone(), prefix.clone());
+            std::thread::spawn(move || -> Result<Vec<u64>, String> {
+                let runtime =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
+                    let target = Target::connect_with(&spec, &prefix, 1).await.map_err(|e| e.to_string())?;
+                    let mut ids = Vec::new();
+                    distlab::ids::segment_stream(
+                        target.primary(),
+                        SegmentConfig::leaf("max_id", step),
+                        0,
+                        limit,
+                        |id| ids.push(id),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                    Ok(ids)
+                })
+            })
+        })
+        .collect();
+    while !handles.iter().all(std::thread::JoinHandle::is_finished) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut ids = Vec::new();
+    for h in handles {
+        let part = h.join().map_err(|_| Failure::runtime(anyhow!("a minting thread failed")))?;
+        ids.extend(part.map_err(|e| Failure::runtime(anyhow!("{e}")))?);
+    }
+    Ok(ids)
+}
+
+/// Segment mode on the target, claims overlapping the IDs still in hand (Leaf's double buffer).
+async fn segments(args: &GenArgs, target: &Target, out: &mut impl Write) -> Result<(), Failure> {
+    let mut written = Ok(());
+    let cfg = SegmentConfig::leaf("max_id", args.step);
+    distlab::ids::segment_stream(target.primary(), cfg, 0, Limit::Ops(args.count), |id| {
+        if written.is_ok() {
+            written = writeln!(out, "{id}");
+        }
+    })
+    .await
+    .map_err(|e| Failure::runtime(anyhow!("{e}")))?;
+    written.context("writing the IDs").map_err(Failure::runtime)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of Unix milliseconds (proleptic Gregorian, UTC).

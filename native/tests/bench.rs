@@ -66,8 +66,9 @@ fn embedded_default_starts_and_stops_its_own_server() {
         .filter_map(Result::ok)
         .any(|e| e.file_name().to_string_lossy().contains(&format!("-{port}-")));
     assert!(!leftovers, "its temporary directory was not removed");
-    // Four baselines, XADD for the queue rows and HTTP for the load balancer's.
-    let total = 6 + distlab::bench::PATTERNS.len();
+    // Four baselines, XADD for the queue rows, HTTP for the load balancer's, ID-LIMIT and
+    // COUNTER for the ID generators'.
+    let total = 8 + distlab::bench::PATTERNS.len();
     assert!(
         text(&o.stderr).contains(&format!("[{total}/{total}] ")),
         "a progress line per measurement: {}",
@@ -129,14 +130,22 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
     let single_store = distlab::bench::PATTERNS.iter().filter(|p| p.stores_min <= 1).count();
     assert_eq!(
         report["results"].as_array().unwrap().len(),
-        6 + single_store,
-        "every baseline (XADD for the queue rows, HTTP for the load balancer's) and pattern one store can run"
+        8 + single_store,
+        "every baseline (XADD for the queue rows, HTTP for the load balancer's, ID-LIMIT and COUNTER for the ID generators') and pattern one store can run"
     );
     assert_eq!(report["skipped"][0], "redlock: needs 3 independent stores, the target has 1 (use --redis-nodes)");
     assert_eq!(report["results"][0]["ratio"], 1.0);
     assert_eq!(report["results"][4]["name"], "baseline XADD");
     assert_eq!(report["results"][5]["name"], "baseline HTTP");
-    assert_eq!(report["results"][6]["baseline"], "baseline SET");
+    assert_eq!(report["results"][6]["name"], "baseline ID-LIMIT");
+    assert_eq!(report["results"][6]["ops"], 4_096_000);
+    assert_eq!(report["results"][7]["name"], "baseline COUNTER");
+    assert_eq!(report["results"][8]["baseline"], "baseline SET");
+    let row = |name: &str| report["results"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap().clone();
+    for name in ["id-snowflake", "id-uuidv7", "id-segment"] {
+        assert_eq!(row(name)["details"]["duplicates_or_disorder"], 0.0, "{name}");
+    }
+    assert_eq!(row("id-snowflake-threads")["details"]["duplicates"], 0.0);
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 300);
     for row in report["results"].as_array().unwrap() {
         assert_eq!(row["errors"], 0, "no error replies: {row}");

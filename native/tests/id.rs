@@ -150,3 +150,114 @@ fn the_engines_v7_counter_sits_where_the_crate_puts_it() {
         assert_eq!(unix_ms_of(&theirs), unix_ms_of(&ours));
     }
 }
+
+/// Two processes leasing worker ids from one Redis at once get different ids, so their IDs never
+/// collide; each gives its id back at the end.
+#[test]
+fn two_processes_lease_different_worker_ids() {
+    let server = LocalRedis::start().unwrap();
+    let url = server.url();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_distlab"))
+            .args(["id", "gen", "--lease", "--redis", &url, "--tag", "lease", "--count", "20000"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut workers = BTreeSet::new();
+    let mut all = BTreeSet::new();
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ids: Vec<u64> = String::from_utf8(out.stdout).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(ids.len(), 20_000);
+        let w: BTreeSet<u64> = ids.iter().map(|id| id >> 12 & 0x1f).collect();
+        assert_eq!(w.len(), 1, "one worker id per process");
+        workers.extend(w);
+        all.extend(ids);
+    }
+    assert_eq!((workers.len(), all.len()), (2, 40_000), "different worker ids, no ID twice");
+    let mut con = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let left: Vec<String> = redis::cmd("KEYS").arg("distlab:id-lease:*").query(&mut con).unwrap();
+    assert!(left.is_empty(), "the leases were given back: {left:?}");
+    // Without a target to lease from, it says so.
+    assert!(refused(&["id", "gen", "--lease"]).contains("--lease takes the worker id from a key in Redis"));
+}
+
+/// Redis paused for writes (`CLIENT PAUSE 200 WRITE`) while segment IDs flow at 20,000 a second:
+/// with Leaf's double buffer (and its step grown to the demand) no caller waits; the chapter's
+/// refill-when-empty makes callers wait out the pause.
+#[test]
+fn a_paused_redis_stalls_the_chapters_segments_and_not_the_double_buffer() {
+    use distlab::bench::Limit;
+    use distlab::target::{Target, TargetSpec};
+    use distlab_engine::id::segment::SegmentConfig;
+    use std::time::Duration;
+
+    let server = LocalRedis::start().unwrap();
+    let url = server.url();
+    let stall = |cfg: SegmentConfig| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async {
+            let target = Target::connect_with(&TargetSpec::Redis(url.clone()), "distlab:test-pause:", 1).await.unwrap();
+            let pauser = url.clone();
+            let pause = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(1_200));
+                let mut con = redis::Client::open(pauser.as_str()).unwrap().get_connection().unwrap();
+                let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(200).arg("WRITE").query(&mut con).unwrap();
+            });
+            let report = distlab::ids::segment_stream(
+                target.primary(),
+                cfg,
+                20_000,
+                Limit::Duration(Duration::from_secs(2)),
+                |_| {},
+            )
+            .await
+            .unwrap();
+            pause.join().unwrap();
+            assert_eq!(report.duplicates_or_disorder, 0);
+            target.cleanup().await.unwrap();
+            report.longest_stall
+        })
+    };
+    let leaf = stall(SegmentConfig::leaf("max_id", 1_000));
+    let chapter = stall(SegmentConfig::chapter("max_id", 1_000));
+    assert!(leaf < Duration::from_millis(20), "the double buffer stalled {leaf:?}");
+    assert!(chapter > Duration::from_millis(100), "the chapter's refill stalled only {chapter:?}");
+}
+
+/// `distlab bench id-audit`: processes × threads minting against one Redis, every ID collected
+/// and checked; the counter it wrote is deleted afterwards.
+#[test]
+fn the_uniqueness_audit_collects_every_id_from_every_process() {
+    let server = LocalRedis::start().unwrap();
+    let url = server.url();
+    let out = ok(&[
+        "bench",
+        "id-audit",
+        "--redis",
+        &url,
+        "--processes",
+        "3",
+        "--threads",
+        "2",
+        "--duration",
+        "0.5",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["unique"], true);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["snowflake", "segment"]);
+    for r in rows {
+        assert_eq!((r["duplicates"].as_u64(), r["processes"].as_u64()), (Some(0), Some(3)));
+        assert!(r["ids"].as_u64().unwrap() > 10_000, "{r}");
+    }
+    let mut con = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let left: Vec<String> = redis::cmd("KEYS").arg("distlab:*").query(&mut con).unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -150,7 +150,7 @@ impl IdNode {
             (GenKind::Snowflake, Some(ttl)) => {
                 let max = cfg.snowflake.config().layout.max_worker();
                 let first = kept.worker.unwrap_or(cfg.snowflake.config().worker);
-                let mut lease = WorkerLease::new("ids", owner, ttl, max, first);
+                let mut lease = WorkerLease::new("ids:", owner, ttl, max, first);
                 if let Some(w) = kept.worker {
                     lease = lease.resuming(w);
                 }

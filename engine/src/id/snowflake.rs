@@ -224,10 +224,9 @@ impl Snowflake {
         if tick > layout.max_tick() {
             return Mint::Refused { why: Refusal::TimeExhausted };
         }
-        let parts = Parts { tick, datacenter: self.cfg.datacenter, worker: self.cfg.worker, sequence };
-        let Ok(id) = layout.compose(parts) else {
-            return Mint::Refused { why: Refusal::TimeExhausted };
-        };
+        // The ids were checked when configured, the sequence is within its mask and the tick
+        // was just checked: every field fits.
+        let id = layout.pack(Parts { tick, datacenter: self.cfg.datacenter, worker: self.cfg.worker, sequence });
         self.last_tick = Some(tick);
         self.sequence = sequence;
         if self.cfg.reserve_ms > 0 && self.high_water.is_none_or(|mark| tick >= mark) {

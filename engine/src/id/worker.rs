@@ -1,6 +1,6 @@
 //! Worker ids leased from the store (46.7.2). The chapter configures a worker id by hand and
 //! nothing stops two processes from sharing one: they mint the same IDs. Here a generator claims
-//! `worker:<n>` with `SET NX PX` (the first free `n` from where it starts looking), renews it
+//! `<prefix>worker:<n>` with `SET NX PX` (the first free `n` from where it starts looking), renews it
 //! with a compare-and-pexpire (only while it still owns it) every third of the lease, and stops
 //! minting as soon as it cannot be sure it still holds it: when a renewal is refused, or when
 //! its own clock passes the lease it was last granted.
@@ -37,7 +37,8 @@ pub struct WorkerLease {
 }
 
 impl WorkerLease {
-    /// A lease for `owner` (unique per process), looking from `first`.
+    /// A lease for `owner` (unique per process) on keys `<prefix>worker:<n>`, looking from
+    /// `first`.
     pub fn new(prefix: impl Into<String>, owner: impl Into<String>, ttl_ms: u64, max_worker: u64, first: u64) -> Self {
         let worker = first % (max_worker + 1);
         WorkerLease {
@@ -70,7 +71,7 @@ impl WorkerLease {
     }
 
     fn key(&self, worker: u64) -> String {
-        format!("{}:worker:{worker}", self.prefix)
+        format!("{}worker:{worker}", self.prefix)
     }
 
     /// The worker id, while the lease is valid at `now_ms`.
@@ -135,8 +136,8 @@ mod tests {
     #[test]
     fn two_generators_lease_different_ids_and_a_lapsed_lease_stops_minting() {
         let mut ks = Keyspace::new();
-        let mut a = WorkerLease::new("ids", "a", 3_000, 3, 0);
-        let mut b = WorkerLease::new("ids", "b", 3_000, 3, 0);
+        let mut a = WorkerLease::new("ids:", "a", 3_000, 3, 0);
+        let mut b = WorkerLease::new("ids:", "b", 3_000, 3, 0);
         let r = ks.apply(0, &a.request(0));
         a.on_reply(&r);
         let r = ks.apply(0, &b.request(0));
@@ -151,7 +152,7 @@ mod tests {
         a.on_reply(&r);
         assert_eq!((a.worker(3_500), b.worker(3_001)), (Some(0), None));
         // Once b's key expired, a third generator may take id 1; b's renewal is then refused.
-        let mut c = WorkerLease::new("ids", "c", 3_000, 3, 1);
+        let mut c = WorkerLease::new("ids:", "c", 3_000, 3, 1);
         let r = ks.apply(4_000, &c.request(4_000));
         c.on_reply(&r);
         assert_eq!(c.worker(4_000), Some(1));
@@ -163,11 +164,11 @@ mod tests {
     #[test]
     fn a_restarted_generator_renews_the_id_it_held_and_waits_until_it_is_granted() {
         let mut ks = Keyspace::new();
-        let mut a = WorkerLease::new("ids", "a", 3_000, 3, 2);
+        let mut a = WorkerLease::new("ids:", "a", 3_000, 3, 2);
         let r = ks.apply(0, &a.request(0));
         a.on_reply(&r);
         assert_eq!(a.held_worker(), Some(2));
-        let mut again = WorkerLease::new("ids", "a", 3_000, 3, 0).resuming(2);
+        let mut again = WorkerLease::new("ids:", "a", 3_000, 3, 0).resuming(2);
         assert_eq!(again.worker(500), None, "not before the renewal");
         let r = ks.apply(500, &again.request(500));
         again.on_reply(&r);
@@ -177,8 +178,8 @@ mod tests {
     #[test]
     fn with_every_id_taken_the_lease_says_so() {
         let mut ks = Keyspace::new();
-        let mut a = WorkerLease::new("ids", "a", 3_000, 0, 0);
-        let mut b = WorkerLease::new("ids", "b", 3_000, 0, 0);
+        let mut a = WorkerLease::new("ids:", "a", 3_000, 0, 0);
+        let mut b = WorkerLease::new("ids:", "b", 3_000, 0, 0);
         let r = ks.apply(0, &a.request(0));
         a.on_reply(&r);
         let r = ks.apply(0, &b.request(0));

@@ -5,8 +5,11 @@
 //! (`compare_and_delete` on a key the client does not own: one `GET` inside Lua). Each pattern
 //! names the baseline it should be read against, and its figure is printed as a ratio to it.
 //! Later patterns (locks, queues, caches, IDs, rate limiters) add themselves to [`PATTERNS`].
+//! The ID generators run on this machine alone: they are read against their layout's limit or a
+//! local counter (see [`ids`]).
 
 mod histogram;
+mod ids;
 mod lb;
 pub mod limit;
 mod patterns;
@@ -109,6 +112,9 @@ pub enum BenchError {
     Driver { measurement: String, source: DriverError },
     #[error("{measurement}: {reason}")]
     Http { measurement: String, reason: String },
+    /// A measurement that could not be set up (its configuration refused).
+    #[error("{measurement}: {reason}")]
+    Setup { measurement: String, reason: String },
     #[error("unknown measurement {name:?}: the patterns are {known}")]
     UnknownPattern { name: String, known: String },
 }
@@ -139,8 +145,10 @@ impl Progress {
 
 const BASELINES: [&str; 4] = ["SET", "GET", "INCR", "EVALSHA"];
 /// Baselines measured only when a selected pattern is compared with them: `HTTP` is the load
-/// balancer's, requests straight to one HTTP backend (see [`lb`]).
-const BASELINES_ON_DEMAND: [&str; 2] = ["XADD", "HTTP"];
+/// balancer's, requests straight to one HTTP backend (see [`lb`]); `ID-LIMIT` the Snowflake
+/// layout's limit (4,096 IDs a millisecond: computed, not measured) and `COUNTER` a local
+/// counter, the ID generators' (see [`ids`]).
+const BASELINES_ON_DEMAND: [&str; 4] = ["XADD", "HTTP", "ID-LIMIT", "COUNTER"];
 
 pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let patterns: Vec<&patterns::Pattern> = if opts.only.is_empty() {
@@ -171,6 +179,13 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
         let label = format!("baseline {name}");
         let sample = if *name == "HTTP" {
             with_progress(i + 1, total, &label, opts.limit, |p| lb::baseline(opts, p)).await?
+        } else if *name == "ID-LIMIT" {
+            ids::limit_baseline()
+        } else if *name == "COUNTER" {
+            with_progress(i + 1, total, &label, opts.limit, |p| async move {
+                Ok::<_, BenchError>(ids::counter_baseline(opts, &p))
+            })
+            .await?
         } else {
             with_progress(i + 1, total, &label, opts.limit, |p| baseline(backend, name, opts, p))
                 .await

@@ -313,6 +313,34 @@ pub static PATTERNS: &[Pattern] = &[
         stores_min: 1,
         run: |target, opts, progress| Box::pin(super::limit::row(target, opts, progress, Algorithm::Gcra)),
     },
+    Pattern {
+        name: "id-snowflake",
+        baseline: "ID-LIMIT",
+        about: "the engine's Snowflake (41/5/5/12) on one thread and the system clock, waiting out full ticks; IDs checked to increase",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(async move { super::ids::snowflake(opts, &progress) }),
+    },
+    Pattern {
+        name: "id-snowflake-threads",
+        baseline: "ID-LIMIT",
+        about: "one lock-free Snowflake (an AtomicU64 compare-and-swap) shared by a thread per core; every ID collected and checked for duplicates",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(async move { Ok(super::ids::snowflake_threads(opts, &progress)) }),
+    },
+    Pattern {
+        name: "id-uuidv7",
+        baseline: "COUNTER",
+        about: "Uuid::now_v7 from the uuid crate (its 42-bit counter within a millisecond), checked to increase",
+        stores_min: 0,
+        run: |_, opts, progress| Box::pin(async move { Ok(super::ids::uuidv7(opts, &progress)) }),
+    },
+    Pattern {
+        name: "id-segment",
+        baseline: "COUNTER",
+        about: "Leaf segments claimed from the target with one INCRBY each, the next claimed at 10% of the current while IDs flow, the step adapting from 1,000",
+        stores_min: 1,
+        run: |target, opts, progress| Box::pin(super::ids::segment(target, opts, progress)),
+    },
 ];
 
 /// The longest an ops-limited pattern may run, so that a stuck backend cannot hang a benchmark.
