@@ -450,7 +450,7 @@ pub fn utc(unix_ms: u64) -> String {
 
 fn parse(args: &ParseArgs) -> Result<Outcome, Failure> {
     let text = args.id.trim();
-    let report = if text.contains('-') || (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())) {
+    let report = if distlab_engine::id::decode::looks_like_uuid(text) {
         let uuid = Uuid::parse_str(text).map_err(|e| Failure::bad_input(anyhow!("{text:?} is not a UUID: {e}")))?;
         let unix_ms = distlab_engine::id::uuids::unix_ms_of(&uuid);
         json!({

@@ -425,6 +425,23 @@ pub fn cap_sweep_point(samples: JsValue) -> Result<JsValue, JsError> {
     to_js(&scenario::cap::SweepPoint::of(&samples))
 }
 
+/// The ID decoder (46.7.2): `text` (a decimal ID or a UUID) read with the layout `bits`
+/// (time/datacenter/worker/sequence), or Sonyflake's when `sonyflake`, and the epoch.
+#[wasm_bindgen]
+pub fn decode_id(text: &str, bits: &str, sonyflake: bool, epoch_ms: f64) -> Result<JsValue, JsError> {
+    use distlab_engine::id::layout::Layout;
+    let epoch_ms = whole(epoch_ms, "epoch_ms")?;
+    // A UUID needs no layout: one being edited does not stand in its way.
+    let layout = if distlab_engine::id::decode::looks_like_uuid(text) {
+        Layout::CHAPTER
+    } else if sonyflake {
+        Layout { epoch_ms, ..Layout::SONYFLAKE }
+    } else {
+        Layout::from_bits_text(bits, 1, epoch_ms).map_err(|e| JsError::new(&e.to_string()))?
+    };
+    to_js(&distlab_engine::id::decode::decode(text, &layout).map_err(|e| JsError::new(&e.to_string()))?)
+}
+
 /// The cache view's policy comparison: several policies on one trace, advanced in steps.
 #[wasm_bindgen]
 #[derive(Debug)]

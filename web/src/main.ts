@@ -24,6 +24,7 @@ import { mountMqWalk } from "./views/mqWalk";
 import { mountLb } from "./views/lb";
 import { mountLbWalk } from "./views/lbWalk";
 import { mountHa } from "./views/ha";
+import { mountIds } from "./views/ids";
 
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
 /** A part of the chapter: its number and name, and its views. Each view's nav label is its page title. */
@@ -44,7 +45,7 @@ const CHAPTER: Group[] = [
   { title: "common.s.46.6", sections: [{ id: "choosing", title: "common.s.46.6" }] },
   { title: "common.s.46.7", sections: [
     { id: "locks", title: "locks.title", mount: mountLocks },
-    { id: "ids", title: "common.s.46.7.2" },
+    { id: "ids", title: "ids.title", mount: mountIds },
     { id: "transactions", title: "txn.title", mount: mountTransactions },
   ] },
 ];

@@ -129,7 +129,7 @@ await test("the start page lists the chapter's eight goals, each with its views,
   await open(page);
   assert((await page.textContent("main h2")) === "A hands-on lab for chapter 46", await page.textContent("main h2"));
   assert((await page.locator("#home-goals > li").count()) === 8, "eight learning goals");
-  assert((await page.locator("#home-goals > li[data-built='true']").count()) === 7, "seven of them have a view so far");
+  assert((await page.locator("#home-goals > li[data-built='true']").count()) === 8, "each of them has a view");
   assert((await page.locator("#home-path li").count()) === 5, "a first path through five views");
   const labels = await page.locator("nav a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.childNodes[0].textContent]));
   for (const [link, label] of labels.filter(([l]) => l !== "#/")) {
@@ -314,8 +314,8 @@ await test("the chapter's merge is caught by the checker", async (page) => {
 });
 
 await test("sections without a view say so in both languages", async (page) => {
-  await open(page, "#/ids");
-  assert((await page.textContent("main h2")) === "46.7.2 Distributed IDs", await page.textContent("main h2"));
+  await open(page, "#/exercise-5");
+  assert((await page.textContent("main h2")) === "Exercise 5: a distributed ID generator", await page.textContent("main h2"));
   await page.click("#lang");
   assert((await page.textContent("main p")).includes("尚未完成"), "the placeholder is Chinese too");
 });
@@ -785,6 +785,48 @@ await test("the transactions lanes, grid and event list take held presses while 
 });
 
 
+// The distributed-IDs view (46.7.2): each of the chapter's generators fails its story on the
+// default seed and the fix holds on the same seed; an ID pressed in the stream while the run
+// plays is decoded, and the decoder reads another layout where the chapter's parse_id misreads it.
+await test("distributed IDs: the chapter's generators fail their stories on the default seed, the fixes hold, and the decoder reads any layout", async (page) => {
+  const verdict = (p) => page.getAttribute(`#verdict-${p}`, "data-status");
+  const metric = (k) => page.textContent(`#ids-measured tr[data-metric='${k}'] td`);
+  for (const [story, property, key, value] of [["same-worker", "unique", "duplicates", "400"], ["clock-back", "available", "refused", "59"], ["segment-stall", "no_stall", "longest_wait_ms", "572.0 ms"], ["chapter-v7", "monotonic", "out_of_order", "3020"]]) {
+    await open(page, `#/ids?story=${story}&sim.t=11000000`);
+    await page.waitForSelector(`#verdict-${property}`);
+    assert((await verdict(property)) === "violated", `${story}: ${await page.textContent(`#verdict-${property}`)}`);
+    assert((await metric(key)) === value, `${story}: ${key} ${await metric(key)}, not ${value}`);
+    await page.click("#ids-chapter");
+    assert((await linkParams(page)).get("chapter") === "0", `the link keeps the fix: ${await href(page)}`);
+    await open(page, `#/ids?story=${story}&chapter=0&sim.t=11000000`);
+    await page.waitForSelector(`#verdict-${property}`);
+    assert((await verdict(property)) === "holds", `${story} fixed: ${await page.textContent(`#verdict-${property}`)}`);
+  }
+  await open(page, "#/ids?story=same-worker&sim.seed=1");
+  await page.click("#play");
+  await page.waitForFunction(() => document.querySelectorAll("#ids-stream li").length > 10, null, { timeout: 20000 });
+  assert((await page.getAttribute("#run-state", "data-state")) === "playing", "the run plays");
+  await heldClick(page, "#ids-stream li:nth-child(3)");
+  await page.waitForSelector("#ids-fields tr[data-field='worker']");
+  const worker = await page.textContent("#ids-fields tr[data-field='worker'] td:last-child");
+  assert(["1", "2"].includes(worker), `the pressed ID's worker: ${worker}`);
+  await page.click("#play");
+  await page.fill("#ids-layout", "43/0/8/12");
+  await page.fill("#ids-decode-input", String((5n << 20n) | (255n << 12n) | 7n));
+  await page.click("#ids-decode");
+  assert((await page.textContent("#ids-fields tr[data-field='worker'] td:last-child")) === "255", "read with its own layout");
+  assert((await page.getAttribute("#ids-chapter-reads", "class")).includes("bad"), "the chapter's parse_id reads something else");
+  assert((await page.textContent("#ids-chapter-reads")).includes("worker 31"), await page.textContent("#ids-chapter-reads"));
+  await page.fill("#ids-layout", "41/5/5/13");
+  await page.click("#ids-decode");
+  assert((await page.textContent("#ids-decoded")).includes("sums to 64"), await page.textContent("#ids-decoded"));
+  await page.fill("#ids-decode-input", "01a25048-61c9-730d-bb05-26eb11003698");
+  await page.click("#ids-decode");
+  assert((await page.textContent("#ids-decoded")).includes("version 7"), await page.textContent("#ids-decoded"));
+  await page.click("#lang");
+  assert((await page.textContent("main h2")) === "分布式 ID", await page.textContent("main h2"));
+});
+
 // Every simulation view: non-default parameters, a fault button pressed like a person while the
 // run plays (it must land: the buttons are no longer rebuilt under the pointer), an event chosen
 // in the list (a rewind), then the share link opened in a fresh page: the same parameters, trace
@@ -928,6 +970,7 @@ const VIEWS = [
   { name: "queues", hash: "#/queues?topology=pubsub&exchange=topic&fsync=every_ms&sim.seed=3", button: "#pause-consumer-2", inputs: { "#mq-topology": "pubsub", "#mq-exchange": "topic", "#mq-fsync": "every_ms" } },
   { name: "balancing", hash: "#/balancing?alg=smooth_wrr&w=5,1,1,1&passive=envoy&lbs=2&sim.seed=2", button: "#slow-c", inputs: { "#lb-algorithm": "smooth_wrr", "#lb-passive": "envoy", "#lb-balancers": "2", "#lb-weight-a": "5" } },
   { name: "availability", hash: "#/availability?story=retry-storm&on=budget&retries=2&sim.seed=2", button: "#slow", inputs: { "#ha-story": "retry-storm", "#ha-retries": "2", "#ha-incident": "outage" } },
+  { name: "ids", hash: "#/ids?story=restart-behind&chapter=0&sim.seed=2", button: "#clock-back", inputs: { "#ids-story": "restart-behind", "#ids-generator": "snowflake" } },
 ];
 
 for (const v of VIEWS) {
@@ -1182,6 +1225,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
     ["queues", "#mq-counters .card[data-counter='acked']", ".card[data-node='consumer-1']", "#mq-lanes .mq-lane[data-queue='tasks']"],
     ["balancing", ".card[data-node='b']", "#lb-health-timeline svg", "#lb-measured tr[data-metric='lb.m.p99']"],
     ["availability", ".card[data-node='service']", "#ha-calls", "#ha-measured tr[data-metric='ha.m.ok']"],
+    ["ids?generator=segment", ".ids-card[data-node='gen-1']", "#ids-measured tr[data-metric='minted']", "#ids-stream ol"],
   ];
   for (const [view, ...selectors] of views) {
     await open(page, `#/${view}${view.includes("?") ? "&" : "?"}sim.seed=1`);
@@ -1204,7 +1248,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
 await test("every view in English and Chinese, at three sizes, light and dark: legible, nothing clipped", async (page) => {
   const dir = join(shots, "matrix");
   mkdirSync(dir, { recursive: true });
-  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"], ["balancing", "balancing?sim.t=30000000"], ["exercise-4", "exercise-4?page=2"], ["availability", "availability?story=retry-storm&sim.t=20000000"]];
+  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"], ["balancing", "balancing?sim.t=30000000"], ["exercise-4", "exercise-4?page=2"], ["availability", "availability?story=retry-storm&sim.t=20000000"], ["ids", "ids?story=same-worker&sim.t=3000000"]];
   const sizes = [[1440, 900], [1024, 768], [390, 844]];
   const problems = [];
   for (const [name, hash] of views) {

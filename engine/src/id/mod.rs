@@ -8,6 +8,7 @@
 //! Each is a state machine fed the time and the store's replies, so the simulator, the native
 //! `distlab id` commands and the benchmarks run the same code.
 
+pub mod decode;
 pub mod layout;
 pub mod node;
 pub mod segment;

@@ -288,7 +288,12 @@ struct Analysis {
     /// The worst clock step a refusal reported (ms).
     behind_ms: u64,
     per_node: BTreeMap<String, u64>,
+    /// The last IDs handed out: (node, id, µs, whether it was handed out before).
+    recent: std::collections::VecDeque<(String, String, u64, bool)>,
 }
+
+/// IDs the page's stream shows.
+const RECENT: usize = 40;
 
 /// IDs compare as numbers (Snowflake, segments) or as their bytes (UUIDs' hex, which sorts the
 /// same way).
@@ -311,11 +316,17 @@ impl IdsJudge {
                     if *waited_us > a.longest_wait.0 {
                         a.longest_wait = (*waited_us, t);
                     }
-                    if let Some((node, at)) = seen.get(id.as_str()) {
+                    let again = if let Some((node, at)) = seen.get(id.as_str()) {
                         a.duplicates.push((id.clone(), (name(*node), *at), (name(o.node), t)));
+                        true
                     } else {
                         seen.insert(id, (o.node, t));
+                        false
+                    };
+                    if a.recent.len() == RECENT {
+                        a.recent.pop_front();
                     }
+                    a.recent.push_back((name(o.node), id.clone(), t, again));
                     if let Some(before) = last.insert(o.node, id)
                         && order_key(before) >= order_key(id)
                     {
@@ -453,6 +464,7 @@ impl Judge<IdProtocol> for IdsJudge {
             "duplicates": a.duplicates.iter().take(50).collect::<Vec<_>>(),
             "out_of_order": a.out_of_order.iter().take(50).collect::<Vec<_>>(),
             "outages": a.outages,
+            "recent": a.recent,
             "report": self.report(&a),
         })
     }
