@@ -25,6 +25,7 @@ import { mountLb } from "./views/lb";
 import { mountLbWalk } from "./views/lbWalk";
 import { mountHa } from "./views/ha";
 import { mountIds } from "./views/ids";
+import { mountIdsWalk } from "./views/idsWalk";
 
 interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
 /** A part of the chapter: its number and name, and its views. Each view's nav label is its page title. */
@@ -54,7 +55,7 @@ const EXERCISES: Section[] = [
   { id: "exercise-2", title: "walk2.title", mount: mountMqWalk },
   { id: "exercise-3", title: "walk3.title", mount: mountCacheWalk },
   { id: "exercise-4", title: "walk4.title", mount: mountLbWalk },
-  { id: "exercise-5", title: "ex.5" },
+  { id: "exercise-5", title: "walk5.title", mount: mountIdsWalk },
 ];
 const SECTIONS: Section[] = [...CHAPTER.flatMap((g) => g.sections), ...EXERCISES];
 

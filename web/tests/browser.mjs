@@ -314,8 +314,8 @@ await test("the chapter's merge is caught by the checker", async (page) => {
 });
 
 await test("sections without a view say so in both languages", async (page) => {
-  await open(page, "#/exercise-5");
-  assert((await page.textContent("main h2")) === "Exercise 5: a distributed ID generator", await page.textContent("main h2"));
+  await open(page, "#/choosing");
+  assert((await page.textContent("main h2")) === "46.6 Choosing technology", await page.textContent("main h2"));
   await page.click("#lang");
   assert((await page.textContent("main p")).includes("尚未完成"), "the placeholder is Chinese too");
 });
@@ -897,6 +897,26 @@ await test("the exercise-2 walkthrough can be stepped to the end, each page's ru
   assert((await page.textContent("main h2")).startsWith("练习 2"), await page.textContent("main h2"));
 });
 
+await test("the exercise-5 walkthrough can be stepped to the end, each page's runs telling its story", async (page) => {
+  await open(page, "#/exercise-5");
+  assert((await page.textContent("main h2")).startsWith("Exercise 5"), await page.textContent("main h2"));
+  const row = async (metric) => (await page.locator(`#walk-numbers tr[data-metric='${metric}'] td`).allTextContents()).slice(1).join(" ");
+  const expected = [["refused", "59 0 0"], ["duplicates", "400 0"], ["duplicates", "16 0"], ["duplicates", "200 0"], ["out_of_order", "3020 0"]];
+  for (let i = 0; i < 5; i++) {
+    assert((await page.getAttribute("#walk-step", "data-page")) === String(i), `page ${i}`);
+    assert((await page.locator("#walk-numbers").count()) === 0, "the runs wait for the reveal");
+    await page.locator("input[name='choice']").nth(i % 3).check();
+    await page.click("#reveal");
+    assert((await page.locator(".choice.right").count()) === 1, "the right answer is marked");
+    const [metric, values] = expected[i];
+    assert((await row(metric)) === values, `page ${i}: ${metric} ${await row(metric)}, not ${values}`);
+    await page.click("#next");
+  }
+  await page.waitForSelector("#walkthrough-done");
+  await page.click("#lang");
+  assert((await page.textContent("main h2")).startsWith("练习 5"), await page.textContent("main h2"));
+});
+
 await test("load balancing: the chapter's checker keeps a dead backend in rotation for 35 s, passive checks eject it in a second, and the chapter's algorithms compare worse", async (page) => {
   const metric = (k) => page.textContent(`#lb-measured tr[data-metric='${k}'] td:last-child`);
   await open(page, "#/balancing?health=chapter&passive=off&sim.t=92000000");
@@ -1248,7 +1268,7 @@ await test("while a run plays, every view's pictures are updated in place, not r
 await test("every view in English and Chinese, at three sizes, light and dark: legible, nothing clipped", async (page) => {
   const dir = join(shots, "matrix");
   mkdirSync(dir, { recursive: true });
-  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"], ["balancing", "balancing?sim.t=30000000"], ["exercise-4", "exercise-4?page=2"], ["availability", "availability?story=retry-storm&sim.t=20000000"], ["ids", "ids?story=same-worker&sim.t=3000000"]];
+  const views = [["home", ""], ["counter", "counter?sim.t=3000000"], ["ring", "ring"], ["cap", "cap?sim.t=3000000"], ["locks", "locks?sim.t=3000000"], ["exercise-1", "exercise-1"], ["coordination", "coordination?sim.t=3000000"], ["failure-detector", "failure-detector?sim.t=21000000"], ["caching", "caching?sim.t=3000000"], ["exercise-3", "exercise-3"], ["transactions", "transactions?sim.t=3000000"], ["queues", "queues?sim.t=1500000&msg=100004"], ["exercise-2", "exercise-2"], ["balancing", "balancing?sim.t=30000000"], ["exercise-4", "exercise-4?page=2"], ["availability", "availability?story=retry-storm&sim.t=20000000"], ["ids", "ids?story=same-worker&sim.t=3000000"], ["exercise-5", "exercise-5?page=4"]];
   const sizes = [[1440, 900], [1024, 768], [390, 844]];
   const problems = [];
   for (const [name, hash] of views) {

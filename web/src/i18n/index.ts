@@ -23,12 +23,13 @@ import * as lb from "./lb";
 import * as exercise4 from "./exercise4";
 import * as ha from "./ha";
 import * as ids from "./ids";
+import * as exercise5 from "./exercise5";
 
-const en = { ...common.en, ...home.en, ...exercises.en, ...counter.en, ...detector.en, ...ring.en, ...cap.en, ...locks.en, ...election.en, ...cache.en, ...txn.en, ...mq.en, ...exercise1.en, ...exercise2.en, ...exercise3.en, ...lb.en, ...exercise4.en, ...ha.en, ...ids.en };
+const en = { ...common.en, ...home.en, ...exercises.en, ...counter.en, ...detector.en, ...ring.en, ...cap.en, ...locks.en, ...election.en, ...cache.en, ...txn.en, ...mq.en, ...exercise1.en, ...exercise2.en, ...exercise3.en, ...lb.en, ...exercise4.en, ...ha.en, ...ids.en, ...exercise5.en };
 
 export type Key = keyof typeof en;
 
-const zh: Record<Key, string> = { ...common.zh, ...home.zh, ...exercises.zh, ...counter.zh, ...detector.zh, ...ring.zh, ...cap.zh, ...locks.zh, ...election.zh, ...cache.zh, ...txn.zh, ...mq.zh, ...exercise1.zh, ...exercise2.zh, ...exercise3.zh, ...lb.zh, ...exercise4.zh, ...ha.zh, ...ids.zh };
+const zh: Record<Key, string> = { ...common.zh, ...home.zh, ...exercises.zh, ...counter.zh, ...detector.zh, ...ring.zh, ...cap.zh, ...locks.zh, ...election.zh, ...cache.zh, ...txn.zh, ...mq.zh, ...exercise1.zh, ...exercise2.zh, ...exercise3.zh, ...lb.zh, ...exercise4.zh, ...ha.zh, ...ids.zh, ...exercise5.zh };
 
 export type Lang = "en" | "zh";
 
