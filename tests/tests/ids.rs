@@ -28,6 +28,8 @@ fn hostile() -> Vec<Value> {
         json!({ "restart": true, "clock_back_ms": 500 }),
         json!({ "worker_ids": [1, 1, 2] }),
         json!({ "partition_ms": 2_000 }),
+        json!({ "skew_ms": 2_000, "clock_back_ms": 300 }),
+        json!({ "generator": "segment", "skew_ms": 2_000 }),
         json!({ "generator": "segment" }),
         json!({ "generator": "segment", "store_pause_ms": 600 }),
         json!({ "generator": "segment", "restart": true, "clock_back_ms": 500 }),
@@ -45,9 +47,10 @@ fn the_fixed_generators_keep_every_id_unique_and_their_promises_under_every_faul
             if (unique.status, unique.promised) != (Status::Holds, true) {
                 return Err(format!("unique: {unique:?}"));
             }
-            // Nearly every request is served: at least 95% of the demand (200/s per generator).
+            // Nearly every request is served: at least 95% of the demand (200/s per generator;
+            // a skewed clock moves a node's demand, which stops by its own clock).
             let minted = number(run.as_ref(), "minted");
-            if minted < 5_700 && config.get("rate").is_none() {
+            if minted < 5_700 && config.get("rate").is_none() && config.get("skew_ms").is_none() {
                 return Err(format!("only {minted} IDs"));
             }
             Ok(())

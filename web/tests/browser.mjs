@@ -990,7 +990,7 @@ const VIEWS = [
   { name: "queues", hash: "#/queues?topology=pubsub&exchange=topic&fsync=every_ms&sim.seed=3", button: "#pause-consumer-2", inputs: { "#mq-topology": "pubsub", "#mq-exchange": "topic", "#mq-fsync": "every_ms" } },
   { name: "balancing", hash: "#/balancing?alg=smooth_wrr&w=5,1,1,1&passive=envoy&lbs=2&sim.seed=2", button: "#slow-c", inputs: { "#lb-algorithm": "smooth_wrr", "#lb-passive": "envoy", "#lb-balancers": "2", "#lb-weight-a": "5" } },
   { name: "availability", hash: "#/availability?story=retry-storm&on=budget&retries=2&sim.seed=2", button: "#slow", inputs: { "#ha-story": "retry-storm", "#ha-retries": "2", "#ha-incident": "outage" } },
-  { name: "ids", hash: "#/ids?story=restart-behind&chapter=0&sim.seed=2", button: "#clock-back", inputs: { "#ids-story": "restart-behind", "#ids-generator": "snowflake" } },
+  { name: "ids", hash: "#/ids?story=restart-behind&chapter=0&sim.seed=2", button: "#clock-back-gen-2", inputs: { "#ids-story": "restart-behind", "#ids-generator": "snowflake" } },
 ];
 
 for (const v of VIEWS) {

@@ -7,7 +7,7 @@
 //! Faults on `gen-1` at `incident_at_ms`: its clock steps back `clock_back_ms`; or, with
 //! `restart`, it crashes and restarts `restart_after_ms` later with its clock that much behind;
 //! the store pauses for `store_pause_ms` (a latency spike); `gen-1` is cut from the store for
-//! `partition_ms`. Stories: `clock-back`, `same-worker`, `restart-behind`, `segment-race`,
+//! `partition_ms`; from the start, `gen-2`'s clock is `skew_ms` ahead and `gen-3`'s behind. Stories: `clock-back`, `same-worker`, `restart-behind`, `segment-race`,
 //! `segment-stall`, `chapter-v7`, each the chapter's generator failing (add `"chapter": false`
 //! for the fix on the same seed).
 //!
@@ -73,6 +73,9 @@ pub struct IdsConfig {
     pub restart_after_ms: u64,
     pub store_pause_ms: u64,
     pub partition_ms: u64,
+    /// From the start, `gen-2`'s clock runs this far ahead of true time and `gen-3`'s this far
+    /// behind.
+    pub skew_ms: u64,
 }
 
 impl Default for IdsConfig {
@@ -99,6 +102,7 @@ impl Default for IdsConfig {
             restart_after_ms: 200,
             store_pause_ms: 0,
             partition_ms: 0,
+            skew_ms: 0,
         }
     }
 }
@@ -117,6 +121,7 @@ impl Knobs for IdsConfig {
         ConfigError::check_range("restart_after_ms", self.restart_after_ms, 1, 60_000)?;
         ConfigError::check_range("store_pause_ms", self.store_pause_ms, 0, 60_000)?;
         ConfigError::check_range("partition_ms", self.partition_ms, 0, 600_000)?;
+        ConfigError::check_range("skew_ms", self.skew_ms, 0, 3_600_000)?;
         if self.worker_ids.len() > self.generators as usize {
             return Err(ConfigError::out_of_range(
                 "worker_ids",
@@ -253,6 +258,14 @@ pub(super) fn build(mut setup: Setup) -> Result<Box<dyn ScenarioRun>, ScenarioEr
         }
     } else if cfg.clock_back_ms > 0 {
         sim.schedule(at, Fault::ClockJump { node: "gen-1".into(), delta_us: back });
+    }
+    if cfg.skew_ms > 0 {
+        let skew = i64::try_from(cfg.skew_ms * 1_000).unwrap_or(i64::MAX);
+        for (i, offset_us) in [(2, skew), (3, -skew)] {
+            if cfg.generators >= i {
+                sim.schedule(SimTime::ZERO, Fault::ClockSkew { node: format!("gen-{i}"), offset_us });
+            }
+        }
     }
     if cfg.store_pause_ms > 0 {
         sim.schedule(at, Fault::Pause { node: "store".into(), duration_us: cfg.store_pause_ms * 1_000 });

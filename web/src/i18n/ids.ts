@@ -3,7 +3,7 @@
 
 export const en = {
   "ids.title": "Distributed IDs",
-  "ids.intro": "Three generator nodes hand out IDs for a steady stream of requests, 200 a second each, beside the store they lease worker ids and claim segments from. Step a node's clock back, restart it, pause the store, and watch whether any ID is handed out twice.",
+  "ids.intro": "Three generator nodes hand out IDs for a steady stream of requests, 200 a second each, beside the store they lease worker ids and claim segments from. Step a node's clock back by an amount of your choosing, crash and restart it, pause the store, and watch whether any ID is handed out twice.",
   "ids.wrong": "What the chapter's code gets wrong: its Snowflake refuses while the clock is behind (an outage), forgets its last time across a restart and takes worker ids on trust (duplicates); its Leaf generator claims a segment in two statements (two nodes get the same one) and refills only when empty (callers wait); its v7 is a v4 with a timestamp glued on (version 4, unordered within a millisecond). Pick a story to see each, then untick \"the chapter's code\" for the fix on the same seed.",
   "ids.generator": "Generator",
   "ids.g.snowflake": "Snowflake (41/5/5/12)",
@@ -64,15 +64,16 @@ export const en = {
   "ids.m.outage_ms": "outage",
   "ids.m.longest_wait_ms": "longest wait",
   "ids.m.claims": "segments claimed",
-  "ids.clockBack": "step gen-1's clock back 300 ms",
-  "ids.crash": "crash gen-1",
-  "ids.restart": "restart gen-1",
+  "ids.backMs": "Clock step back (ms)",
+  "ids.clockBack": "{node}: clock back {ms} ms",
+  "ids.crash": "crash {node}",
+  "ids.restart": "restart {node}",
   "ids.pauseStore": "pause the store 0.6 s",
 };
 
 export const zh: Record<keyof typeof en, string> = {
   "ids.title": "分布式 ID",
-  "ids.intro": "三个生成节点为稳定的请求流发放 ID，每个每秒 200 个；旁边是它们租用 worker id、申请号段的存储。把某个节点的时钟往回拨、重启它、让存储暂停，看是否有 ID 被发放了两次。",
+  "ids.intro": "三个生成节点为稳定的请求流发放 ID，每个每秒 200 个；旁边是它们租用 worker id、申请号段的存储。把某个节点的时钟往回拨任意时长、让它崩溃再重启、让存储暂停，看是否有 ID 被发放了两次。",
   "ids.wrong": "本章代码的问题：它的雪花算法在时钟落后时直接拒绝（服务中断），重启后忘记上一次的时间，并且轻信手工配置的 worker id（产生重复）；它的 Leaf 生成器用两条语句申请号段（两个节点拿到同一段），并且只在用完时才补充（调用方要等待）；它的 v7 是在 v4 前面拼上时间戳（版本号为 4，同一毫秒内无序）。选一个故事看每个问题，再取消勾选“本章的代码”，在同一个种子上看修复后的结果。",
   "ids.generator": "生成器",
   "ids.g.snowflake": "雪花算法（41/5/5/12）",
@@ -133,8 +134,9 @@ export const zh: Record<keyof typeof en, string> = {
   "ids.m.outage_ms": "中断时长",
   "ids.m.longest_wait_ms": "最长等待",
   "ids.m.claims": "申请的号段数",
-  "ids.clockBack": "把 gen-1 的时钟回拨 300 毫秒",
-  "ids.crash": "让 gen-1 崩溃",
-  "ids.restart": "重启 gen-1",
+  "ids.backMs": "时钟回拨量（毫秒）",
+  "ids.clockBack": "{node}：时钟回拨 {ms} 毫秒",
+  "ids.crash": "让 {node} 崩溃",
+  "ids.restart": "重启 {node}",
   "ids.pauseStore": "让存储暂停 0.6 秒",
 };

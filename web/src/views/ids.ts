@@ -56,6 +56,20 @@ export function mountIds(root: HTMLElement, params: URLSearchParams): KeyHandler
   const [chapterLabel, chapterBox] = checkbox("ids-chapter", t("ids.chapter"), chapter);
   const options = el("div", "row panel");
   options.append(labelled(t("ids.story"), storySelect), labelled(t("ids.generator"), generatorSelect), chapterLabel);
+  // How far the learner's clock step goes: chosen beside the buttons, read when one is pressed.
+  const backInput = el("input");
+  backInput.id = "ids-back-ms";
+  backInput.type = "number";
+  backInput.min = "1";
+  backInput.max = "60000";
+  backInput.value = "300";
+  backInput.size = 6;
+  options.append(labelled(t("ids.backMs"), backInput));
+  const backMs = () => {
+    const v = Math.round(Number(backInput.value));
+    return Number.isFinite(v) && v >= 1 && v <= 60_000 ? v : 300;
+  };
+
   const parts = { controls: el("div"), faults: el("div"), verdicts: el("div"), timeline: el("div") };
   parts.verdicts.id = "ids-verdicts";
   const cards = el("div", "ids-cards");
@@ -105,14 +119,18 @@ export function mountIds(root: HTMLElement, params: URLSearchParams): KeyHandler
   });
 
   function faults(snap: Snapshot): FaultButton[] {
-    const gen1 = snap.nodes.find((n) => n.name === "gen-1");
     const store = snap.nodes.find((n) => n.name === "store");
-    const down = gen1?.status === "crashed";
+    const ms = backMs();
     return [
-      { id: "clock-back", label: t("ids.clockBack"), faults: [{ fault: "clock_jump", node: "gen-1", delta_us: -300_000 }], disabled: down },
-      down
-        ? { id: "restart", label: t("ids.restart"), faults: [{ fault: "restart", node: "gen-1" }] }
-        : { id: "crash", label: t("ids.crash"), faults: [{ fault: "crash", node: "gen-1" }] },
+      ...snap.nodes.filter((n) => n.name.startsWith("gen-")).flatMap((n): FaultButton[] => {
+        const down = n.status === "crashed";
+        return [
+          { id: `clock-back-${n.name}`, label: t("ids.clockBack", { node: n.name, ms }), faults: [{ fault: "clock_jump", node: n.name, delta_us: -ms * 1000 }], disabled: down },
+          down
+            ? { id: `restart-${n.name}`, label: t("ids.restart", { node: n.name }), faults: [{ fault: "restart", node: n.name }] }
+            : { id: `crash-${n.name}`, label: t("ids.crash", { node: n.name }), faults: [{ fault: "crash", node: n.name }] },
+        ];
+      }),
       { id: "pause-store", label: t("ids.pauseStore"), faults: [{ fault: "pause", node: "store", duration_us: 600_000 }], disabled: store?.status !== "up" },
     ];
   }
