@@ -11,6 +11,7 @@ use distlab_engine::id::IdError;
 use distlab_engine::id::layout::{Layout, Parsed, chapter_parse_id};
 use distlab_engine::id::segment::SegmentConfig;
 use distlab_engine::id::snowflake::{Mint, Refusal, Rollback, Snowflake, SnowflakeConfig};
+use distlab_engine::id::worker::WorkerLease;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -265,23 +266,35 @@ fn mint(generator: &mut Snowflake) -> Result<u64, Failure> {
     }
 }
 
+/// The owner name this process leases under: unique per process and start.
+fn lease_owner() -> String {
+    format!("{}-{}", std::process::id(), now_ms())
+}
+
+fn lease_lost(e: distlab::backend::BackendError) -> Failure {
+    Failure::runtime(anyhow!("leasing a worker id: {e}"))
+}
+
+/// A worker id leased from `target` for `owner`, said on stderr, or why none could be.
+async fn lease(args: &GenArgs, target: &Target, owner: &str) -> Result<(WorkerLease, u64), Failure> {
+    let max = args.layout.layout(args.kind)?.max_worker();
+    let Some(lease) =
+        distlab::ids::lease_worker(target.primary(), owner, max, args.lease_ms).await.map_err(lease_lost)?
+    else {
+        return Err(Failure::runtime(anyhow!("every worker id (0 to {max}) is leased by another process")));
+    };
+    let worker = lease.worker(now_ms()).unwrap_or(0);
+    eprintln!("leased worker id {worker} under distlab:id-{}:worker:{worker}", args.tag);
+    Ok((lease, worker))
+}
+
 /// Snowflakes under a worker id leased from the target, renewed while minting; minting stops
 /// if the lease is lost.
 async fn leased_snowflakes(args: &GenArgs, target: &Target, out: &mut impl Write) -> Result<(), Failure> {
     let backend = target.primary();
-    let layout = args.layout.layout(args.kind)?;
-    let owner = format!("{}-{}", std::process::id(), now_ms());
-    let lost = |e: distlab::backend::BackendError| Failure::runtime(anyhow!("leasing a worker id: {e}"));
-    let Some(mut lease) =
-        distlab::ids::lease_worker(backend, &owner, layout.max_worker(), args.lease_ms).await.map_err(lost)?
-    else {
-        return Err(Failure::runtime(anyhow!(
-            "every worker id (0 to {}) is leased by another process",
-            layout.max_worker()
-        )));
-    };
-    let worker = lease.worker(now_ms()).unwrap_or(0);
-    eprintln!("leased worker id {worker} under distlab:id-{}:worker:{worker}", args.tag);
+    let owner = lease_owner();
+    let lost = lease_lost;
+    let (mut lease, worker) = lease(args, target, &owner).await?;
     let mut generator = snowflake(args, worker)?;
     let mut renewed = now_ms();
     for _ in 0..args.count {
@@ -313,26 +326,14 @@ async fn threaded_snowflakes(args: &GenArgs) -> Result<Vec<u64>, Failure> {
     let layout = args.layout.layout(args.kind)?;
     snowflake(args, args.worker)?;
     let lease_target = if args.lease { Some(connect(args).await?) } else { None };
-    let owner = format!("{}-{}", std::process::id(), now_ms());
-    let lost = |e: distlab::backend::BackendError| Failure::runtime(anyhow!("leasing a worker id: {e}"));
-    let mut lease = None;
-    let worker = match &lease_target {
+    let owner = lease_owner();
+    let lost = lease_lost;
+    let (mut lease, worker) = match &lease_target {
         Some(target) => {
-            let Some(l) = distlab::ids::lease_worker(target.primary(), &owner, layout.max_worker(), args.lease_ms)
-                .await
-                .map_err(lost)?
-            else {
-                return Err(Failure::runtime(anyhow!(
-                    "every worker id (0 to {}) is leased by another process",
-                    layout.max_worker()
-                )));
-            };
-            let w = l.worker(now_ms()).unwrap_or(0);
-            eprintln!("leased worker id {w} under distlab:id-{}:worker:{w}", args.tag);
-            lease = Some(l);
-            w
+            let (l, w) = lease(args, target, &owner).await?;
+            (Some(l), w)
         }
-        None => args.worker,
+        None => (None, args.worker),
     };
     let generator = std::sync::Arc::new(distlab::ids::AtomicSnowflake::new(layout, args.datacenter, worker));
     let limit = per_thread(args);
