@@ -146,6 +146,12 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
         assert_eq!(row(name)["details"]["duplicates_or_disorder"], 0.0, "{name}");
     }
     assert_eq!(row("id-snowflake-threads")["details"]["duplicates"], 0.0);
+    // Never above the layout's ceiling: at most 4,096 IDs in each millisecond it ran, counting a
+    // part-used first one.
+    let snowflake = row("id-snowflake");
+    let ticks = snowflake["details"]["ticks"].as_f64().unwrap() + 1.0;
+    assert!(snowflake["ops"].as_f64().unwrap() <= 4_096.0 * ticks, "{snowflake}");
+    assert!(snowflake["details"]["full_ticks"].as_f64().unwrap() <= ticks, "{snowflake}");
     assert!(report["results"][0]["ops"].as_u64().unwrap() >= 300);
     for row in report["results"].as_array().unwrap() {
         assert_eq!(row["errors"], 0, "no error replies: {row}");

@@ -827,6 +827,31 @@ await test("distributed IDs: the chapter's generators fail their stories on the 
   assert((await page.textContent("main h2")) === "分布式 ID", await page.textContent("main h2"));
 });
 
+// The throughput race (46.7.2), pressed while the run plays: every mode's lap in a worker, the
+// page answering meanwhile; the Snowflake family never above its ceiling (Sonyflake's laps hold
+// whole ticks, so it is never even a part-tick over), only v7 and the ordered modes in order.
+await test("distributed IDs: the throughput race runs in a worker while the run plays, each mode under its ceiling", async (page) => {
+  await open(page, "#/ids?generator=segment");
+  await page.click("#play");
+  await page.click("#ids-race-go");
+  assert(await page.isDisabled("#ids-race-go"), "one race at a time");
+  await page.click("#play");
+  assert((await page.getAttribute("#run-state", "data-state")) !== "playing", "the page answers a click during the race");
+  await page.waitForSelector("#ids-race-table[data-done]", { timeout: 30000 });
+  const rows = await page.$$eval("#ids-race-table tr[data-mode]", (rs) => rs.map((r) => ({
+    mode: r.dataset.mode, rate: Number(r.dataset.rate), unordered: r.querySelector("td:last-child .bad") !== null, text: r.textContent,
+  })));
+  assert(rows.map((r) => r.mode).join(" ") === "snowflake sonyflake uuid-v4 uuid-v7 chapter-v7 segment", rows.map((r) => r.mode).join(" "));
+  const row = Object.fromEntries(rows.map((r) => [r.mode, r]));
+  assert(row.snowflake.rate > 100_000 && row.snowflake.rate <= 4_096_000, `Snowflake at ${row.snowflake.rate}/s`);
+  assert(row.sonyflake.rate > 20_000 && row.sonyflake.rate <= 25_600, `Sonyflake at ${row.sonyflake.rate}/s`);
+  for (const m of ["snowflake", "sonyflake", "uuid-v7", "segment"]) assert(!row[m].unordered, `${m} in order: ${row[m].text}`);
+  for (const m of ["uuid-v4", "chapter-v7"]) assert(row[m].unordered && row[m].text.includes("version 4"), `${m}: ${row[m].text}`);
+  assert(row["uuid-v7"].text.includes("version 7"), row["uuid-v7"].text);
+  assert(/\d+ segments claimed/.test(row.segment.text), row.segment.text);
+  assert(!(await page.isDisabled("#ids-race-go")), "the button is back");
+});
+
 // Every simulation view: non-default parameters, a fault button pressed like a person while the
 // run plays (it must land: the buttons are no longer rebuilt under the pointer), an event chosen
 // in the list (a rewind), then the share link opened in a fresh page: the same parameters, trace

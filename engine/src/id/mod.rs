@@ -3,7 +3,7 @@
 //! [`snowflake`] the generator with its clock-rollback policies and durable high-water mark,
 //! [`uuids`] UUIDv4 and UUIDv7 through the `uuid` crate (and the chapter's v7 that is not one),
 //! [`segment`] Leaf's segment allocation with its double buffer, and [`worker`] worker ids leased
-//! from the store.
+//! from the store; [`race`] races them for throughput.
 //!
 //! Each is a state machine fed the time and the store's replies, so the simulator, the native
 //! `distlab id` commands and the benchmarks run the same code.
@@ -11,6 +11,7 @@
 pub mod decode;
 pub mod layout;
 pub mod node;
+pub mod race;
 pub mod segment;
 pub mod snowflake;
 pub mod uuids;
@@ -25,6 +26,9 @@ pub enum IdError {
     /// The store answered a segment claim with something other than a number.
     #[error("the store answered a segment claim with {0}")]
     Store(String),
+    /// The clock stepped back further than a generator waits for.
+    #[error("the generator refused to mint: {0}")]
+    Refused(String),
 }
 
 impl IdError {

@@ -11,6 +11,7 @@ import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot as World } from "../engine";
 import { t, type Key } from "../i18n";
 import { checkbox, el, labelled, select, show } from "../dom";
+import type { Lap, RaceMessage, RaceMode, RaceRequest } from "../race.worker";
 
 type Generator = "snowflake" | "segment" | "uuidv7";
 const GENERATORS: Generator[] = ["snowflake", "segment", "uuidv7"];
@@ -24,6 +25,9 @@ const STORY_GENERATOR: Record<Story, Generator | null> = {
 /** Every node's clock zero in Unix milliseconds (the scenario's `UNIX_BASE_MS`). */
 const UNIX_BASE_MS = 1_767_225_600_000;
 const CHAPTER_EPOCH_MS = 1_704_067_200_000;
+const RACE_MODES: RaceMode[] = ["snowflake", "sonyflake", "uuid-v4", "uuid-v7", "chapter-v7", "segment"];
+/** Each lap's length on the browser's clock. */
+const LAP_MS = 300;
 
 interface Segment { start: number; next: number; end: number }
 interface GenState {
@@ -41,6 +45,8 @@ type Decoded =
   | { kind: "snowflake"; id: string; binary: string; parsed: Parsed; fields: Field[]; chapter: Parsed }
   | { kind: "uuid"; uuid: string; version: number; variant: string; unix_ms: number | null };
 
+/** A count with thousands separators. */
+const num = (n: number) => Math.round(n).toLocaleString("en-US");
 /** Unix milliseconds as UTC, to the millisecond. */
 const utc = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
 
@@ -80,7 +86,9 @@ export function mountIds(root: HTMLElement, params: URLSearchParams): KeyHandler
   measured.id = "ids-measured";
   const decoder = el("div", "panel");
   decoder.id = "ids-decoder";
-  root.append(options, parts.controls, parts.faults, el("h3", "", t("ids.generators")), cards, stream, el("h3", "", t("ids.measured")), measured, parts.verdicts, decoder, parts.timeline);
+  const race = el("div", "panel");
+  race.id = "ids-race";
+  root.append(options, parts.controls, parts.faults, el("h3", "", t("ids.generators")), cards, stream, el("h3", "", t("ids.measured")), measured, parts.verdicts, decoder, race, parts.timeline);
 
   const frame = mountScenario(parts, params, {
     view: "ids",
@@ -211,6 +219,98 @@ export function mountIds(root: HTMLElement, params: URLSearchParams): KeyHandler
       epochInput.value = String(CHAPTER_EPOCH_MS);
     }
     decodeNow();
+  });
+
+  // --- the throughput race --------------------------------------------------------------------
+  const raceButton = el("button", "", t("ids.raceGo"));
+  raceButton.id = "ids-race-go";
+  const raceStatus = el("span", "muted");
+  raceStatus.id = "ids-race-status";
+  raceStatus.setAttribute("aria-live", "polite");
+  const raceTable = el("table", "compare mono ids-race");
+  raceTable.id = "ids-race-table";
+  const raceRow = el("div", "row");
+  raceRow.append(raceButton, raceStatus);
+  const raceScroll = el("div", "chart");
+  raceScroll.append(raceTable);
+  show(race, el("h3", "", t("ids.race")), el("p", "muted", t("ids.raceHelp", { s: LAP_MS / 1000 })), raceRow, raceScroll);
+  let raceWorker: Worker | null = null;
+
+  /** The laps as rows; bars on a logarithmic scale (Sonyflake's 25,600 a second and a segment's
+   * tens of millions share it), a mark where the mode's ceiling is. */
+  function drawRace(laps: Lap[]): void {
+    const rate = (l: Lap) => (l.elapsed_ms ? (l.ids * 1000) / l.elapsed_ms : 0);
+    const top = Math.max(...laps.map((l) => Math.max(rate(l), l.limit_per_second ?? 0)), 1e4);
+    const scale = (v: number) => (v <= 1e3 ? 0 : (100 * Math.log10(v / 1e3)) / Math.log10(top / 1e3));
+    const head = el("tr", "head");
+    for (const k of ["mode", "rate", "limit", "order"] as const) head.append(el("th", "", t(`ids.r.${k}`)));
+    const rows = laps.map((l) => {
+      const tr = el("tr");
+      tr.dataset.mode = l.mode;
+      tr.dataset.rate = String(Math.round(rate(l)));
+      const track = el("div", "ids-track ids-race-track");
+      const fill = el("div", "ids-fill");
+      fill.style.width = `${scale(rate(l))}%`;
+      track.append(fill);
+      if (l.limit_per_second !== null) {
+        const mark = el("div", "ids-limit");
+        mark.style.left = `${scale(l.limit_per_second)}%`;
+        track.append(mark);
+      }
+      const mode = el("th");
+      mode.append(el("div", "", t(`ids.rm.${l.mode}` as Key)), el("div", "muted", t("ids.bits", { bits: l.bits })));
+      const rateCell = el("td");
+      rateCell.append(el("div", "nowrap", t("ids.r.perSecond", { n: num(rate(l)) })), track);
+      const limit = l.limit_per_second === null
+        ? t("ids.r.none")
+        : t("ids.r.ofLimit", { n: num(l.limit_per_second), pct: ((100 * rate(l)) / l.limit_per_second).toFixed(1) });
+      const notes = [
+        l.full_ticks ? t("ids.r.fullTicks", { n: num(l.full_ticks) }) : "",
+        l.claims ? t("ids.r.claims", { n: num(l.claims) }) : "",
+        l.version !== null ? t("ids.r.version", { v: l.version }) : "",
+      ].filter(Boolean).join(" · ");
+      const order = el("td");
+      order.append(
+        el("div", l.out_of_order ? "bad" : "", l.out_of_order ? t("ids.r.outOfOrder", { n: num(l.out_of_order), ids: num(l.ids) }) : t("ids.r.inOrder")),
+        el("div", "muted", notes),
+      );
+      tr.append(mode, rateCell, el("td", "", limit), order);
+      return tr;
+    });
+    show(raceTable, head, ...rows);
+  }
+
+  raceButton.addEventListener("click", () => {
+    raceWorker?.terminate();
+    const laps: Lap[] = [];
+    raceButton.disabled = true;
+    delete raceTable.dataset.done;
+    show(raceTable);
+    const worker = new Worker(new URL("../race.worker.ts", import.meta.url), { type: "module" });
+    raceWorker = worker;
+    const stop = () => {
+      worker.terminate();
+      raceButton.disabled = false;
+    };
+    worker.onmessage = (ev: MessageEvent<RaceMessage>) => {
+      // A view left behind stops its race.
+      if (!race.isConnected) return stop();
+      const m = ev.data;
+      if (m.kind === "running") raceStatus.textContent = t("ids.raceRunning", { mode: t(`ids.rm.${m.mode}` as Key), n: m.index + 1, total: RACE_MODES.length });
+      else if (m.kind === "lap") {
+        laps.push(m.lap);
+        drawRace(laps);
+      } else if (m.kind === "done") {
+        raceStatus.textContent = t("ids.raceDone");
+        raceTable.dataset.done = "1";
+        stop();
+      } else {
+        show(raceTable, el("p", "bad", m.message));
+        raceStatus.textContent = "";
+        stop();
+      }
+    };
+    worker.postMessage({ modes: RACE_MODES, budget_ms: LAP_MS, seed: Date.now() % 1_000_000 } satisfies RaceRequest);
   });
 
   // --- the run ------------------------------------------------------------------------------
