@@ -99,6 +99,16 @@ impl std::fmt::Debug for Backend {
     }
 }
 
+/// `cmdstat_<command>:calls=N,usec=M,…` of an `INFO commandstats` reply: (calls, usec).
+fn parse_command_stats(info: &str, command: &str) -> Option<(u64, u64)> {
+    let prefix = format!("cmdstat_{}:", command.to_ascii_lowercase());
+    let line = info.lines().find_map(|l| l.strip_prefix(prefix.as_str()))?;
+    let field = |name: &str| {
+        line.split(',').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).and_then(|v| v.trim().parse().ok())
+    };
+    Some((field("calls")?, field("usec")?))
+}
+
 impl Backend {
     pub fn standalone(con: ConnectionManager, client: redis::Client, prefix: &str) -> Self {
         Backend::new(Conn::Standalone(con, Box::new(client)), prefix, None)
@@ -112,6 +122,16 @@ impl Backend {
         let Conn::Standalone(_, client) = &self.conn else { return Ok(None) };
         let con = ConnectionManager::new_with_config((**client).clone(), manager_config()).await?;
         Ok(Some(Backend::standalone(con, (**client).clone(), &self.prefix)))
+    }
+
+    /// The server's own count of `command` calls so far and the microseconds of its thread they
+    /// took (`INFO commandstats`): what one call costs Redis, free of the client's and the
+    /// network's share. `None` where the target cannot say: a cluster (a node each), the
+    /// in-memory store, an `INFO` refused or never answered.
+    pub async fn command_stats(&self, command: &str) -> Option<(u64, u64)> {
+        let Conn::Standalone(con, _) = &self.conn else { return None };
+        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut con.clone()).await.ok()?;
+        Some(parse_command_stats(&info, command).unwrap_or((0, 0)))
     }
 
     pub fn cluster(con: ClusterConnection, info: redis::ConnectionInfo, prefix: &str) -> Self {
@@ -392,4 +412,17 @@ pub fn new_prefix() -> String {
     let nanos = now.as_secs().wrapping_mul(1_000_000_000) ^ u64::from(now.subsec_nanos());
     let mixed = nanos ^ (u64::from(std::process::id()) << 32);
     format!("distlab:{:08x}:", mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_command_stats;
+
+    #[test]
+    fn command_stats_are_read_from_their_line_and_nowhere_else() {
+        let info = "# Commandstats\r\ncmdstat_evalsha_ro:calls=9,usec=9,usec_per_call=1.00\r\ncmdstat_evalsha:calls=310300,usec=556243,usec_per_call=1.79,rejected_calls=0,failed_calls=0\r\n";
+        assert_eq!(parse_command_stats(info, "EVALSHA"), Some((310_300, 556_243)));
+        assert_eq!(parse_command_stats(info, "get"), None);
+        assert_eq!(parse_command_stats("cmdstat_get:calls=x,usec=1", "get"), None);
+    }
 }

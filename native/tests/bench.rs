@@ -146,6 +146,13 @@ fn foreign_keys_are_untouched_and_no_key_of_ours_remains() {
         assert_eq!(row(name)["details"]["duplicates_or_disorder"], 0.0, "{name}");
     }
     assert_eq!(row("id-snowflake-threads")["details"]["duplicates"], 0.0);
+    // What one script call cost the server, from its own INFO commandstats: a rate limiter's
+    // check (a clock, a read, a write and its arithmetic) costs more than the baseline's one GET.
+    let per_script = |name: &str| row(name)["details"]["server_us_per_script"].as_f64().unwrap();
+    assert!(per_script("baseline EVALSHA") > 0.0);
+    for limiter in ["limit-fixed-window", "limit-sliding-log", "limit-token-bucket", "limit-gcra"] {
+        assert!(per_script(limiter) > per_script("baseline EVALSHA"), "{limiter}");
+    }
     // Never above the layout's ceiling: at most 4,096 IDs in each millisecond it ran, counting a
     // part-used first one.
     let snowflake = row("id-snowflake");

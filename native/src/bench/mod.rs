@@ -187,9 +187,9 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
             })
             .await?
         } else {
-            with_progress(i + 1, total, &label, opts.limit, |p| baseline(backend, name, opts, p))
-                .await
-                .map_err(|source| BenchError::Backend { measurement: label.clone(), source })?
+            let run = with_progress(i + 1, total, &label, opts.limit, |p| baseline(backend, name, opts, p));
+            let run = script_cost(backend, *name == "EVALSHA", run);
+            run.await.map_err(|source| BenchError::Backend { measurement: label.clone(), source })?
         };
         let m = measurement(label, Kind::Baseline, sample, None);
         results.push(m);
@@ -198,7 +198,7 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
         let label = pattern.name.to_owned();
         let base = results.iter().find(|m| m.name == format!("baseline {}", pattern.baseline)).cloned();
         let run = with_progress(baselines.len() + i + 1, total, &label, opts.limit, |p| (pattern.run)(target, opts, p));
-        match run.await {
+        match script_cost(backend, pattern.baseline == "EVALSHA" && pattern.stores_min == 1, run).await {
             Ok(sample) => results.push(measurement(label, Kind::Pattern, sample, base.as_ref())),
             // Every request failing ends this row, not the run: the next rows say whether they
             // fail too, and the command exits 1 at the end.
@@ -232,6 +232,26 @@ pub async fn run(target: &Target, opts: &BenchOptions) -> Result<BenchReport, Be
         results,
         skipped,
     })
+}
+
+/// Runs a row and, when `measure`, adds what one script call cost the server's thread
+/// (`server_us_per_script`, from `INFO commandstats` before and after): on a busy machine
+/// throughput moves with everything else running, this far less. A target that cannot say
+/// (a cluster, an `INFO` refused) leaves it out.
+async fn script_cost<E>(
+    backend: &Backend,
+    measure: bool,
+    run: impl Future<Output = Result<Sample, E>>,
+) -> Result<Sample, E> {
+    let before = if measure { backend.command_stats("evalsha").await } else { None };
+    let mut sample = run.await?;
+    if let (Some((calls0, usec0)), Some((calls1, usec1))) = (before, backend.command_stats("evalsha").await)
+        && calls1 > calls0
+    {
+        let per_call = usec1.saturating_sub(usec0) as f64 / (calls1 - calls0) as f64;
+        sample.details.insert("server_us_per_script".to_owned(), (per_call * 100.0).round() / 100.0);
+    }
+    Ok(sample)
 }
 
 /// The pattern named `name`, or an error listing the known ones.

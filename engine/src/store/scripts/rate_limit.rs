@@ -4,7 +4,7 @@
 //! tests).
 
 use super::Lua;
-use crate::store::{Cmd, Reply, ScoreBound};
+use crate::store::{Cmd, Reply, ScoreBound, SetExpiry};
 
 /// 2^52: limit × period and burst × period stay at most this, so Lua's doubles hold every
 /// intermediate value exactly.
@@ -43,6 +43,24 @@ fn at(reply: Reply, now: u64) -> Reply {
     }
 }
 
+/// `ttl(us)`: the key lives one second past `us` µs from now, in whole milliseconds.
+fn ttl_ms(us: u64) -> i64 {
+    i64::try_from(us.div_ceil(1_000) + 1_000).unwrap_or(i64::MAX)
+}
+
+/// The script's `string.match(s, "^([%l_]+) (%d+) (%d+) (%d+) (%d+)$")` and its `tonumber`s: the
+/// algorithm's name and four numbers, or `None` for anything else.
+fn parse_state(state: &str) -> Option<(&str, [u64; 4])> {
+    let mut parts = state.split(' ');
+    let kind = parts.next().filter(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))?;
+    let mut fields = [0u64; 4];
+    for field in &mut fields {
+        let digits = parts.next().filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
+        *field = digits.parse().ok()?;
+    }
+    parts.next().is_none().then_some((kind, fields))
+}
+
 /// `ceil(a / b)` and `floor(a / b)`, as the script computes them on exact doubles.
 fn ceil_div(a: u64, b: u64) -> u64 {
     a.div_ceil(b)
@@ -78,18 +96,18 @@ impl Lua<'_> {
         if algorithm == "sliding_log" {
             return self.sliding_log(key, now, limit, period);
         }
-        let kind = match self.call(Cmd::HGet { key: key.to_owned(), field: "a".to_owned() })? {
-            Reply::Bulk(k) => Some(k),
-            _ => None,
+        // One GET: the algorithm's name and four numbers, or nothing yet.
+        let (held, [f1, f2, f3, f4]) = match self.call(Cmd::Get { key: key.to_owned() })? {
+            Reply::Bulk(state) => match parse_state(&state) {
+                Some((kind, fields)) if kind == algorithm => (true, fields),
+                Some((kind, _)) => return Ok(error(format!("{key} holds a {kind} limiter, not {algorithm}"))),
+                None => return Ok(error(format!("{key} holds something other than a limiter's state"))),
+            },
+            _ => (false, [0; 4]),
         };
-        if let Some(kind) = &kind
-            && kind != algorithm
-        {
-            return Ok(error(format!("{key} holds a {kind} limiter, not {algorithm}")));
-        }
         let (reply, fields, keep_us) = match algorithm {
             "fixed_window" => {
-                let (mut w, mut c) = (self.field(key, "w")?, self.field(key, "c")?);
+                let (mut w, mut c) = (f1, f2);
                 let window = (now / period).max(w);
                 if window != w {
                     (w, c) = (window, 0);
@@ -100,11 +118,10 @@ impl Lua<'_> {
                 } else {
                     admit(0, (w + 1) * period - now.max(w * period))
                 };
-                (reply, vec![("w", w), ("c", c)], (w + 1) * period - now.max(w * period))
+                (reply, [w, c, f3, f4], (w + 1) * period - now.max(w * period))
             }
             "sliding_window" => {
-                let (mut w, mut cur, mut prev, latest) =
-                    (self.field(key, "w")?, self.field(key, "c")?, self.field(key, "p")?, self.field(key, "l")?);
+                let (mut w, mut cur, mut prev, latest) = (f1, f2, f3, f4);
                 now = now.max(latest);
                 let window = now / period;
                 if window != w {
@@ -127,12 +144,11 @@ impl Lua<'_> {
                     };
                     admit(0, period - elapsed + after)
                 };
-                (reply, vec![("w", w), ("c", cur), ("p", prev), ("l", now)], (w + 2) * period - now)
+                (reply, [w, cur, prev, now], (w + 2) * period - now)
             }
             "token_bucket" => {
                 let full = burst * period;
-                let (mut level, last) =
-                    if kind.is_some() { (self.field(key, "v")?, self.field(key, "t")?) } else { (full, now) };
+                let (mut level, last) = if held { (f1, f2) } else { (full, now) };
                 now = now.max(last);
                 let elapsed = (now - last).min(ceil_div(full, limit));
                 level = (level + elapsed * limit).min(full);
@@ -142,10 +158,10 @@ impl Lua<'_> {
                 } else {
                     admit(0, ceil_div(period - level, limit))
                 };
-                (reply, vec![("v", level), ("t", now)], ceil_div(full - level, limit))
+                (reply, [level, now, f3, f4], ceil_div(full - level, limit))
             }
             "gcra" | "leaky_bucket" => {
-                let (mut q, mut r, latest) = (self.field(key, "q")?, self.field(key, "r")?, self.field(key, "l")?);
+                let (mut q, mut r, latest) = (f1, f2, f3);
                 now = now.max(latest);
                 if q < now {
                     (q, r) = (now, 0);
@@ -169,16 +185,16 @@ impl Lua<'_> {
                     }
                 };
                 (q, r) = (q + r / limit, r % limit);
-                (reply, vec![("q", q), ("r", r), ("l", now)], q - now + 1)
+                (reply, [q, r, now, f4], q - now + 1)
             }
             other => {
                 return Ok(error(format!("unknown algorithm {other} ({ALGORITHMS})")));
             }
         };
-        let mut hash = vec![("a".to_owned(), algorithm.to_owned())];
-        hash.extend(fields.into_iter().map(|(f, v)| (f.to_owned(), v.to_string())));
-        self.call(Cmd::HSet { key: key.to_owned(), fields: hash })?;
-        self.keep(key, keep_us)?;
+        let [a, b, c, d] = fields;
+        let state = format!("{algorithm} {a} {b} {c} {d}");
+        let expiry = Some(SetExpiry::Px(ttl_ms(keep_us)));
+        self.call(Cmd::Set { key: key.to_owned(), value: state, condition: None, expiry, get: false })?;
         Ok(at(reply, now))
     }
 
@@ -211,24 +227,10 @@ impl Lua<'_> {
             #[expect(clippy::cast_precision_loss, reason = "µs below 2^53 (checked): exact")]
             let score = now as f64;
             self.call(Cmd::ZAdd { key: key.to_owned(), members: vec![(score, format!("{now}-{held}"))] })?;
-            self.keep(key, period)?;
+            self.call(Cmd::PExpire { key: key.to_owned(), ms: ttl_ms(period) })?;
             return Ok(at(admit(1, limit - held - 1), now));
         }
         let oldest = log.iter().find(|(_, t)| t + period > now).map_or(now, |(_, t)| *t);
         Ok(at(admit(0, oldest + period - now), now))
-    }
-
-    /// `tonumber(redis.call("HGET", key, name) or "0")`.
-    fn field(&mut self, key: &str, name: &str) -> Result<u64, Reply> {
-        match self.call(Cmd::HGet { key: key.to_owned(), field: name.to_owned() })? {
-            Reply::Bulk(v) => Ok(v.parse().unwrap_or(0)),
-            _ => Ok(0),
-        }
-    }
-
-    /// `keep(us)`: the key lives one second past `us` µs from now, in whole milliseconds.
-    fn keep(&mut self, key: &str, us: u64) -> Result<Reply, Reply> {
-        let ms = i64::try_from(us.div_ceil(1_000) + 1_000).unwrap_or(i64::MAX);
-        self.call(Cmd::PExpire { key: key.to_owned(), ms })
     }
 }
