@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use distlab::memory::Bytes;
-use distlab_engine::check::linearizability::{self, Budget, Exhausted, KvOp, Operation, Outcome as Checked};
+use distlab_engine::check::linearizability::{self, Budget, Exhausted, KvOp, Operation, Outcome as Checked, Shrink};
 use distlab_engine::sim::{ParseDurationError, SimDuration};
 
 use crate::{Failure, Outcome};
@@ -39,6 +39,11 @@ pub enum CheckCommand {
         /// 512MiB, 8GiB, none.
         #[arg(long, value_name = "SIZE", default_value = "2GiB")]
         memory_max: Bytes,
+        /// Report a violation without shrinking it: the culprits are every operation on the key
+        /// called before the return no order could get past, found by the verdict's own search.
+        /// By default the shrinking takes at most as many search steps again as the verdict.
+        #[arg(long)]
+        no_shrink: bool,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -66,7 +71,7 @@ pub enum Model {
 }
 
 pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
-    let CheckCommand::Linearizability { model: Model::Kv, json, file, timeout, memory_max } = cmd;
+    let CheckCommand::Linearizability { model: Model::Kv, json, file, timeout, memory_max, no_shrink } = cmd;
     let text = if file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -94,7 +99,8 @@ pub fn run(cmd: CheckCommand) -> Result<Outcome, Failure> {
         }
         timeout.0.is_some_and(|limit| now.duration_since(started) >= limit)
     };
-    let outcome = linearizability::check_within(&history, budget, &mut stop).map_err(Failure::bad_input)?;
+    let shrink = if no_shrink { Shrink::Off } else { Shrink::DEFAULT };
+    let outcome = linearizability::check_shrinking(&history, budget, shrink, &mut stop).map_err(Failure::bad_input)?;
     if show && shown != started {
         eprintln!();
     }

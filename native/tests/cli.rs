@@ -172,6 +172,22 @@ fn check_linearizability_reads_a_history_file_and_exits_0_1_or_2() {
     let json: serde_json::Value =
         serde_json::from_slice(&distlab(&["check", "linearizability", "--json", &stale]).stdout).unwrap();
     assert_eq!((json["linearizable"].as_bool(), json["culprits"].clone()), (Some(false), serde_json::json!([0, 1, 2])));
+    // Unshrunk, the culprits are every operation called before the return no order gets past:
+    // the early read of nothing too.
+    let early = write(
+        "early.json",
+        r#"[{"client":2,"call":1,"return":5,"key":"x","op":"get","output":null},
+            {"client":0,"call":0,"return":10,"key":"x","op":"put","value":"1"},
+            {"client":0,"call":20,"return":30,"key":"x","op":"put","value":"2"},
+            {"client":1,"call":40,"return":50,"key":"x","op":"get","output":"1"}]"#,
+    );
+    let culprits = |extra: &[&str]| {
+        let o = distlab(&[&["check", "linearizability", "--json"], extra, &[early.as_str()]].concat());
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["culprits"].clone()
+    };
+    assert_eq!(culprits(&["--no-shrink"]), serde_json::json!([0, 1, 2, 3]));
+    assert_eq!(culprits(&[]), serde_json::json!([1, 2, 3]));
     let backwards = write("backwards.json", r#"[{"client":0,"call":10,"return":5,"key":"x","op":"put","value":"1"}]"#);
     let o = distlab(&["check", "linearizability", &backwards]);
     assert_eq!(o.status.code(), Some(2));

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use distlab_engine::check::linearizability::{self, Budget, Operation, Outcome};
+use distlab_engine::check::linearizability::{self, Budget, Operation, Outcome, Shrink};
 use distlab_engine::scenario;
 use distlab_engine::store::{Cmd, Keyspace};
 
@@ -123,7 +123,49 @@ fn main() {
     });
     row(&format!("baseline: sort a {}-op history's events", history.len()), sort_rate, "ops/s", sort_rate);
     row("linearizability: check the same history", check_rate, "ops/s", sort_rate);
+    violation();
     worst_case();
+}
+
+/// A 10,000-operation `cap` history that is not linearizable: quorums of one (a read may miss
+/// the latest write), otherwise `big_history`'s workload.
+fn violating_history() -> Vec<Operation> {
+    let config = serde_json::json!({ "clients": 20, "keys": 4, "op_interval_ms": 10, "latency_max_ms": 4,
+        "partition": "none", "duration_ms": 10000, "quiet_ms": 0, "consistency": "quorum",
+        "read_quorum": 1, "write_quorum": 1 });
+    let mut run = scenario::build("cap", &config, 7).expect("builds");
+    let until = run.default_until();
+    run.run_until(until).expect("runs");
+    scenario::cap::history(run.as_ref())
+}
+
+/// The cost of a counterexample: the verdict alone (`Shrink::Off`, its culprits the prefix the
+/// search could not get past) against the verdict with the default shrinking, on the same
+/// violating history.
+fn violation() {
+    let history = violating_history();
+    let min = Duration::from_secs(2);
+    let culprits = |shrink| match linearizability::check_shrinking(&history, Budget::UNLIMITED, shrink, &mut || false) {
+        Ok(Outcome::Violation { culprits, .. }) => culprits.len(),
+        other => panic!("the history should not be linearizable: {other:?}"),
+    };
+    let time = |shrink| {
+        measure(min, || {
+            black_box(linearizability::check_shrinking(&history, Budget::UNLIMITED, shrink, &mut || false).ok());
+            1
+        })
+        .0
+    };
+    let (alone, shrunk) = (time(Shrink::Off), time(Shrink::DEFAULT));
+    println!(
+        "\na violating {}-op history: verdict alone {:.2} ms ({} culprits: the failing prefix), shrunk {:.2} ms ({} culprits): {:.2}x",
+        history.len(),
+        1e3 / alone,
+        culprits(Shrink::Off),
+        1e3 / shrunk,
+        culprits(Shrink::DEFAULT),
+        alone / shrunk
+    );
 }
 
 /// The checker's scaling on its worst case, each size once (a run can take seconds).

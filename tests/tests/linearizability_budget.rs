@@ -1,9 +1,12 @@
 //! The linearizability checker within its budget (issue 20): a search that cannot finish says
 //! "unknown" (never a guess), the same budget gives the same answer every time, a violation on a
 //! small key is still found next to a key too big to decide, and whatever the budget, a
-//! violation's culprits really cannot be ordered.
+//! violation's culprits really cannot be ordered. A counterexample is cheap (issue 19): without
+//! shrinking it is the prefix the verdict's own search could not get past; shrunk, a few
+//! operations, found within as many steps again as the verdict took.
 
-use distlab_engine::check::linearizability::{self, Budget, Exhausted, KvOp, Operation, Outcome};
+use distlab_engine::check::linearizability::{self, Budget, Exhausted, KvOp, Operation, Outcome, Shrink};
+use distlab_engine::scenario;
 use distlab_tests::one_key_history;
 
 fn within(history: &[Operation], steps: u64) -> Outcome {
@@ -90,4 +93,63 @@ fn whatever_the_budget_a_violation_is_real_and_unknown_is_the_only_other_answer(
         }
     }
     assert!(unknown > 0 && violations > 0, "{unknown} unknown, {violations} violations: the budgets should span both");
+}
+
+/// Quorums of one on the `cap` workload: reads miss writes, and the history cannot be ordered.
+fn violating_cap_history(seed: u64) -> Vec<Operation> {
+    let config = serde_json::json!({ "clients": 20, "keys": 4, "op_interval_ms": 10, "latency_max_ms": 4,
+        "partition": "none", "duration_ms": 3000, "quiet_ms": 0, "partition_at_ms": 1000, "heal_at_ms": 2000, "consistency": "quorum",
+        "read_quorum": 1, "write_quorum": 1 });
+    let mut run = scenario::build("cap", &config, seed).unwrap();
+    let until = run.default_until();
+    run.run_until(until).unwrap();
+    scenario::cap::history(run.as_ref())
+}
+
+fn culprits(history: &[Operation], shrink: Shrink, steps: u64) -> Option<Vec<usize>> {
+    let budget = Budget { steps, memory_bytes: u64::MAX };
+    match linearizability::check_shrinking(history, budget, shrink, &mut || false).unwrap() {
+        Outcome::Violation { culprits, .. } => Some(culprits),
+        Outcome::Unknown { .. } => None,
+        Outcome::Linearizable { .. } => panic!("quorums of one should not be linearizable"),
+    }
+}
+
+#[test]
+fn a_counterexample_is_the_failing_prefix_unshrunk_and_a_few_operations_shrunk() {
+    for seed in 1..=4 {
+        let history = violating_cap_history(seed);
+        let prefix = culprits(&history, Shrink::Off, u64::MAX).unwrap();
+        let shrunk = culprits(&history, Shrink::DEFAULT, u64::MAX).unwrap();
+        for (what, set) in [("prefix", &prefix), ("shrunk", &shrunk)] {
+            let alone: Vec<Operation> = set.iter().map(|&i| history[i].clone()).collect();
+            assert!(
+                matches!(linearizability::check(&alone), Ok(Outcome::Violation { .. })),
+                "seed {seed}: the {what} {set:?} can be ordered"
+            );
+        }
+        assert!(shrunk.iter().all(|i| prefix.contains(i)), "seed {seed}: shrunk within the prefix");
+        assert!(shrunk.len() <= 6 && shrunk.len() < prefix.len(), "seed {seed}: {} of {}", shrunk.len(), prefix.len());
+    }
+}
+
+#[test]
+fn shrinking_spends_at_most_as_many_steps_again_as_the_verdict() {
+    let history = violating_cap_history(1);
+    // The fewest steps that decide without shrinking: found by doubling, then bisection.
+    let decides = |steps| culprits(&history, Shrink::Off, steps).is_some();
+    let (mut pass, mut fail) = (1u64, 2u64);
+    while !decides(fail) {
+        (pass, fail) = (fail, fail * 2);
+    }
+    while fail - pass > 1 {
+        let mid = pass + (fail - pass) / 2;
+        if decides(mid) { fail = mid } else { pass = mid }
+    }
+    let verdict = fail;
+    // With shrinking, the verdict plus at most max(verdict, SHRINK_FLOOR) steps is always enough,
+    // and shrinking a history this size needs far less than the floor anyway.
+    let cap = verdict.max(linearizability::SHRINK_FLOOR);
+    let shrunk = culprits(&history, Shrink::DEFAULT, verdict + cap).unwrap();
+    assert_eq!(Some(shrunk), culprits(&history, Shrink::DEFAULT, u64::MAX));
 }

@@ -124,6 +124,25 @@ impl Budget {
     pub const SCENARIO: Budget = Budget { steps: 10_000_000, memory_bytes: 256 << 20 };
 }
 
+/// How much a counterexample's shrinking may spend after the verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shrink {
+    /// Nothing: the culprits are the failing prefix the verdict's own search found (every
+    /// operation on the key called before the return no order could get past), free.
+    Off,
+    /// At most `times` the steps the verdict took (at least [`SHRINK_FLOOR`]): with 1, the
+    /// shrunk report costs at most about twice the verdict alone.
+    Times(u64),
+}
+
+impl Shrink {
+    /// What `check_within` uses.
+    pub const DEFAULT: Shrink = Shrink::Times(1);
+}
+
+/// The fewest steps shrinking may take, so that a small history is always shrunk fully.
+pub const SHRINK_FLOOR: u64 = 100_000;
+
 /// How often (in steps) the search polls its caller's `stop`.
 const POLL_EVERY: u64 = 1 << 16;
 
@@ -137,14 +156,20 @@ struct Spent<'s> {
 impl Spent<'_> {
     /// Counts one step; `Err` once anything is exhausted.
     fn step(&mut self, memory_bytes: u64) -> Result<(), Exhausted> {
-        self.steps += 1;
+        self.charge(1, memory_bytes)
+    }
+
+    /// Counts `steps` at once (a search's setup, in operations).
+    fn charge(&mut self, steps: u64, memory_bytes: u64) -> Result<(), Exhausted> {
+        let before = self.steps;
+        self.steps += steps;
         if self.steps > self.budget.steps {
             return Err(Exhausted::Steps);
         }
         if memory_bytes > self.budget.memory_bytes {
             return Err(Exhausted::Memory);
         }
-        if self.steps.is_multiple_of(POLL_EVERY) && (self.stop)() {
+        if before / POLL_EVERY != self.steps / POLL_EVERY && (self.stop)() {
             return Err(Exhausted::Stopped);
         }
         Ok(())
@@ -243,12 +268,23 @@ pub fn check(history: &[Operation]) -> Result<Outcome, HistoryError> {
     check_within(history, Budget::UNLIMITED, &mut || false)
 }
 
-/// Checks `history` within `budget`, polling `stop` every few thousand steps. Keys are checked
-/// smallest first, so that a violation on a small key is found before a big one spends the
-/// budget.
+/// Checks `history` within `budget`, polling `stop` every few thousand steps, and shrinks a
+/// counterexample as [`Shrink::DEFAULT`] allows.
 pub fn check_within(
     history: &[Operation],
     budget: Budget,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Outcome, HistoryError> {
+    check_shrinking(history, budget, Shrink::DEFAULT, stop)
+}
+
+/// Checks `history` within `budget` (the shrinking included), polling `stop` every few
+/// thousand steps. Keys are checked smallest first, so that a violation on a small key is found
+/// before a big one spends the budget.
+pub fn check_shrinking(
+    history: &[Operation],
+    budget: Budget,
+    shrink_by: Shrink,
     stop: &mut dyn FnMut() -> bool,
 ) -> Result<Outcome, HistoryError> {
     for (index, o) in history.iter().enumerate() {
@@ -295,9 +331,16 @@ pub fn check_within(
     for (decided, (key, ops)) in order.iter().enumerate() {
         let unknown = |exhausted| Outcome::Unknown { key: (*key).to_owned(), exhausted, decided, keys };
         match linearizable(history, ops, &mut spent) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Ok(Outcome::Violation { key: (*key).to_owned(), culprits: shrink(history, ops, &mut spent) });
+            Ok(Found::Linearizable) => {}
+            Ok(Found::Stuck(prefix)) => {
+                let culprits = match shrink_by {
+                    Shrink::Off => prefix,
+                    Shrink::Times(times) => {
+                        let cap = spent.steps.saturating_mul(times).max(SHRINK_FLOOR);
+                        shrink(history, prefix, &mut spent, cap)
+                    }
+                };
+                return Ok(Outcome::Violation { key: (*key).to_owned(), culprits });
             }
             Err(exhausted) => return Ok(unknown(exhausted)),
         }
@@ -305,44 +348,43 @@ pub fn check_within(
     Ok(Outcome::Linearizable { operations, keys })
 }
 
-/// The longest failing prefix the one-at-a-time shrinking works on.
+/// The longest failing set the one-at-a-time shrinking works on.
 const SHRINK_MAX: usize = 2_000;
 
-/// A small failing subset of `ops` (all on one key, known to fail). Each trial that runs out of
-/// budget counts as passing, so the subset is always known to fail; it is only less small.
-fn shrink(history: &[Operation], ops: &[usize], spent: &mut Spent) -> Vec<usize> {
-    let mut sorted = ops.to_vec();
+/// A small failing subset of `failing` (all on one key, known to fail on its own: the prefix
+/// the verdict's search could not get past), spending at most `cap` steps. A subset closed under
+/// "the writes whose values its reads returned" of a linearizable history is linearizable, so
+/// any such subset that fails is a counterexample of the whole. First the most recent
+/// operations of the prefix (8, 16, 32, …, with their writers): the violation is at its end.
+/// Then one operation at a time, while it still fails. A trial cut short by the cap counts as
+/// passing and ends the shrinking: the set is always known to fail; it is only less small.
+fn shrink(history: &[Operation], failing: Vec<usize>, spent: &mut Spent, cap: u64) -> Vec<usize> {
+    let budget = spent.budget.steps;
+    spent.budget.steps = budget.min(spent.steps.saturating_add(cap));
+    let mut sorted = failing;
     sorted.sort_by_key(|&i| (history[i].call, i));
-    let fails_on = |subset: &[usize], spent: &mut Spent| linearizable(history, subset, spent) == Ok(false);
-    // The shortest failing prefix, with the writers of the values its reads returned.
-    let fails = |len: usize, spent: &mut Spent| {
-        let prefix = with_writers(history, &sorted[..len], &sorted);
-        fails_on(&prefix, spent).then_some(prefix)
+    let fails_on = |subset: &[usize], spent: &mut Spent| {
+        spent.charge(subset.len() as u64, 0).is_ok()
+            && linearizable(history, subset, spent).is_ok_and(|f| f != Found::Linearizable)
     };
-    // Doubling, then bisection between the last passing and the first failing length.
-    let (mut pass, mut fail) = (0, sorted.len());
-    let mut len = 8;
-    while len < sorted.len() {
-        if fails(len, spent).is_some() {
-            fail = len;
+    let out_of_steps = |spent: &Spent| spent.steps >= spent.budget.steps;
+    let mut failing = sorted.clone();
+    let mut k = 8;
+    while k < sorted.len() && !out_of_steps(spent) {
+        let window = with_writers(history, &sorted[sorted.len() - k..], &sorted);
+        if window.len() < failing.len() && fails_on(&window, spent) {
+            failing = window;
             break;
         }
-        pass = len;
-        len *= 2;
+        k *= 2;
     }
-    while fail - pass > 1 {
-        let mid = pass + (fail - pass) / 2;
-        if fails(mid, spent).is_some() { fail = mid } else { pass = mid }
-    }
-    let mut failing = fails(fail, spent).unwrap_or_else(|| sorted.clone());
-    // Then one operation at a time, while it still fails (newest first: the end of the prefix
-    // is what broke it). Very long prefixes are left as they are.
-    // Removing one operation can make another removable: repeat until nothing changes.
+    // Removing one operation can make another removable: repeat until nothing changes (newest
+    // first: the end is what broke it). Very long sets are left as they are.
     let mut changed = failing.len() <= SHRINK_MAX;
-    while changed {
+    while changed && !out_of_steps(spent) {
         changed = false;
         let mut i = failing.len();
-        while i > 0 {
+        while i > 0 && !out_of_steps(spent) {
             i -= 1;
             let candidate = failing[i];
             let read_elsewhere = history[candidate].op.written().is_some_and(|value| {
@@ -356,6 +398,7 @@ fn shrink(history: &[Operation], ops: &[usize], spent: &mut Spent) -> Vec<usize>
             }
         }
     }
+    spent.budget.steps = budget;
     failing.sort_unstable();
     failing
 }
@@ -387,9 +430,18 @@ struct Entry {
 
 const NIL: usize = usize::MAX;
 
+/// What one search found.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    Linearizable,
+    /// No order gets past the return at some event: the operations called before it (indices
+    /// into the history), which cannot be ordered on their own either.
+    Stuck(Vec<usize>),
+}
+
 /// Porcupine's single-partition search over `ops` (indices into `history`, one key); `Err` when
 /// the budget runs out first.
-fn linearizable<'a>(history: &'a [Operation], ops: &[usize], spent: &mut Spent) -> Result<bool, Exhausted> {
+fn linearizable<'a>(history: &'a [Operation], ops: &[usize], spent: &mut Spent) -> Result<Found, Exhausted> {
     // Values as small integers: 0 is the absent key.
     let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
     let mut id = |v: &'a str| {
@@ -471,6 +523,8 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize], spent: &mut Spent) 
     let mut stack: Vec<(usize, u32)> = Vec::new();
     let mut state = 0u32;
     let mut entry = list[head].next;
+    // The furthest return the walk has stopped at: no order got past it.
+    let mut furthest = 0;
     // Unlinks a call and its return from the list; `lift` and `unlift` are exact inverses.
     fn lift(list: &mut [Entry], call: usize) {
         let (p, n) = (list[call].prev, list[call].next);
@@ -520,7 +574,13 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize], spent: &mut Spent) 
             entry = e.next;
         } else {
             // A return reached before its call was linearized: this branch fails.
-            let Some((call, previous)) = stack.pop() else { return Ok(false) };
+            furthest = furthest.max(entry);
+            let Some((call, previous)) = stack.pop() else {
+                let mut called: Vec<usize> =
+                    events[..furthest].iter().filter(|e| !e.1).map(|&(_, _, k)| ops[k]).collect();
+                called.sort_unstable();
+                return Ok(Found::Stuck(called));
+            };
             state = previous;
             let k = list[call].op;
             linearized[k / 64] &= !(1 << (k % 64));
@@ -528,7 +588,7 @@ fn linearizable<'a>(history: &'a [Operation], ops: &[usize], spent: &mut Spent) 
             entry = list[call].next;
         }
     }
-    Ok(true)
+    Ok(Found::Linearizable)
 }
 
 #[cfg(test)]
