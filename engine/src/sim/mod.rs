@@ -1,6 +1,7 @@
 //! The deterministic simulator: time, randomness, network, clocks, faults, trace and the world
 //! that ties them together. Nothing in here performs I/O or reads the ambient world.
 
+mod canonical;
 pub mod clock;
 mod fault;
 mod happened;

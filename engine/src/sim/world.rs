@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 mod invariants;
 
 use super::network::{Network, Route};
+use super::trace::to_json;
 use super::{Clock, DropReason, Fault, FaultError, LinkConfig, NetStats, Rng, SimDuration, SimTime, Trace, TraceKind};
 use crate::actor::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
 
@@ -737,7 +738,7 @@ impl<P: Protocol> Sim<P> {
                 Ok(())
             }
             Effect::Observe(obs) => {
-                self.trace.push(self.now, TraceKind::Observe { node, obs: to_json(&obs) });
+                self.trace.push_typed(self.now, &obs, |obs| TraceKind::Observe { node, obs });
                 self.observations.push(Observed { time: self.now, node, obs });
                 Ok(())
             }
@@ -750,7 +751,7 @@ impl<P: Protocol> Sim<P> {
         }
         let msg_id = self.msg_seq;
         self.msg_seq += 1;
-        self.trace.push(self.now, TraceKind::Send { msg_id, from, to, msg: to_json(&msg) });
+        self.trace.push_typed(self.now, &msg, |msg| TraceKind::Send { msg_id, from, to, msg });
         let deliveries = match self.network.route(&mut self.rng, self.now, from, to) {
             Route::Dropped(reason) => {
                 self.drop_message(msg_id, from, to, reason);
@@ -919,10 +920,4 @@ fn check_fault_range_i64(field: &'static str, value: i64, max_abs: i64) -> Resul
         return Ok(());
     }
     Err(FaultError::OutOfRange { field, value, allowed: format!("{}..={max_abs}", -max_abs) })
-}
-
-/// Messages and observations enter the trace as JSON. A value serde cannot represent (which
-/// would be a bug in a protocol's types) is recorded as a string saying so, never skipped.
-fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or_else(|e| serde_json::Value::String(format!("<unserializable: {e}>")))
 }
