@@ -2,7 +2,8 @@
 //! measured in the same run on the same machine (these machines are noisy; compare ratios).
 //!
 //! - simulator: events per second of the `pn-counter` scenario (actors, network, trace and its
-//!   hash included) against a bare `BTreeMap` event queue doing one insert and one pop per event;
+//!   hash included; then hashing the trace without holding it, as a headless run does) against
+//!   a bare `BTreeMap` event queue doing one insert and one pop per event;
 //! - store: `SET` + `GET` pairs through the Redis-semantics keyspace against the same pairs on a
 //!   bare `BTreeMap<String, String>`;
 //! - linearizability: operations per second checked in a 10,000-operation history of the `cap`
@@ -32,9 +33,12 @@ fn measure(min: Duration, mut f: impl FnMut() -> u64) -> (f64, u32) {
     (units as f64 / start.elapsed().as_secs_f64(), runs)
 }
 
-fn simulator(seconds: u64) -> u64 {
+/// `held`: the trace keeps its records (the page, `--trace`); otherwise it only hashes them (a
+/// headless run, a sweep).
+fn simulator(seconds: u64, held: bool) -> u64 {
     let config = serde_json::json!({ "chaos_ms": seconds * 1_000 / 2, "settle_ms": seconds * 1_000 / 2 });
     let mut run = scenario::build("pn-counter", &config, 1).expect("builds");
+    run.set_trace_held(held);
     let until = run.default_until();
     run.run_until(until).expect("runs");
     black_box(run.trace().hash());
@@ -106,11 +110,13 @@ fn row(what: &str, rate: f64, unit: &str, baseline: f64) {
 fn main() {
     let min = Duration::from_secs(2);
     println!("{:<48} {:>14} {:<8} {:>7}", "measurement", "rate", "unit", "ratio");
-    let (sim_rate, _) = measure(min, || simulator(20));
-    let events_per_run = simulator(20);
+    let (sim_rate, _) = measure(min, || simulator(20, true));
+    let (headless_rate, _) = measure(min, || simulator(20, false));
+    let events_per_run = simulator(20, true);
     let (queue_rate, _) = measure(min, || bare_queue(events_per_run));
     row("baseline: bare BTreeMap event queue", queue_rate, "events/s", queue_rate);
     row("simulator: pn-counter (20 s simulated)", sim_rate, "events/s", queue_rate);
+    row("simulator: the same, trace hashed only", headless_rate, "events/s", queue_rate);
     let (map_rate, _) = measure(min, bare_map_pairs);
     let (store_rate, _) = measure(min, store_pairs);
     row("baseline: bare BTreeMap SET+GET pairs", map_rate, "pairs/s", map_rate);
