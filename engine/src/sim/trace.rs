@@ -87,33 +87,29 @@ fn encode(buf: &mut Vec<u8>, record: &TraceRecord, typed: Option<&[u8]>) {
         None => payload(buf, name, value),
     };
     let node = |n: NodeId| u64::from(n.0);
+    // A message's id and its two ends: what a send, a delivery and a drop have in common.
+    let mut message_link = |buf: &mut Vec<u8>, kind: &str, msg_id: u64, from: NodeId, to: NodeId| {
+        tag(buf, kind);
+        field(buf, "msg_id", msg_id);
+        field(buf, "from", node(from));
+        field(buf, "to", node(to));
+    };
     match &record.kind {
         TraceKind::Start { node: n } => {
             tag(buf, "start");
             field(buf, "node", node(*n));
         }
         TraceKind::Send { msg_id, from, to, msg } => {
-            tag(buf, "send");
-            field(buf, "msg_id", *msg_id);
-            field(buf, "from", node(*from));
-            field(buf, "to", node(*to));
+            message_link(buf, "send", *msg_id, *from, *to);
             message(buf, "msg", msg);
         }
         TraceKind::Duplicate { msg_id } => {
             tag(buf, "duplicate");
             field(buf, "msg_id", *msg_id);
         }
-        TraceKind::Deliver { msg_id, from, to } => {
-            tag(buf, "deliver");
-            field(buf, "msg_id", *msg_id);
-            field(buf, "from", node(*from));
-            field(buf, "to", node(*to));
-        }
+        TraceKind::Deliver { msg_id, from, to } => message_link(buf, "deliver", *msg_id, *from, *to),
         TraceKind::Drop { msg_id, from, to, reason } => {
-            tag(buf, "drop");
-            field(buf, "msg_id", *msg_id);
-            field(buf, "from", node(*from));
-            field(buf, "to", node(*to));
+            message_link(buf, "drop", *msg_id, *from, *to);
             payload(buf, "reason", reason);
         }
         TraceKind::Timer { node: n, timer } => {
