@@ -1,8 +1,9 @@
 //! `distlab sweep cap`: the replicated store over many seeds for every (R, W) pair, or for the
 //! values of one parameter, with the violation rate and the availability of each (46.1). The page
-//! runs the same sweep in a Web Worker.
+//! runs the same sweep in a Web Worker. Natively the seeds of a point run on every core.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
@@ -31,6 +32,10 @@ pub struct SweepArgs {
     /// The parameter's values, comma-separated (numbers, booleans or names), unless it is `rw`.
     #[arg(long, value_delimiter = ',')]
     values: Vec<String>,
+    /// Runs at once, each on a thread of its own (default: one per core). The results do not
+    /// depend on it: each seed's run is the same, and a point sums them in seed order.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: Option<u64>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -78,24 +83,23 @@ pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
         distlab_engine::scenario::build("cap", config, 0).map_err(|e| Failure::bad_input(anyhow!("{label}: {e}")))?;
     }
     let total = points.len();
+    let cores = || std::thread::available_parallelism().map_or(1, usize::from);
+    let jobs = args.jobs.map_or_else(cores, |j| usize::try_from(j).unwrap_or(1));
     let mut rows = Vec::new();
     for (i, (label, config)) in points.into_iter().enumerate() {
         eprint!("  [{}/{total}] {label}: {} seeds...", i + 1, args.seeds);
         let _ = std::io::stderr().flush();
-        let mut samples = Vec::new();
-        for seed in 0..args.seeds {
-            let sample = || -> Result<cap::SweepSample, Failure> {
-                let mut run = distlab_engine::scenario::build("cap", &config, seed).map_err(Failure::bad_input)?;
-                run.set_trace_held(false);
-                let until = run.default_until();
-                crate::sim_cmd::run_bounded(run.as_mut(), until, args.memory_max).map_err(Failure::limit)?;
-                Ok(cap::sample(run.as_ref()))
-            };
-            samples.push(sample().map_err(|f| {
-                eprintln!();
-                Failure { error: f.error.context(format!("{label}, seed {seed}")), ..f }
-            })?);
-        }
+        let sample = |seed: u64| -> Result<cap::SweepSample, Failure> {
+            let mut run = distlab_engine::scenario::build("cap", &config, seed).map_err(Failure::bad_input)?;
+            run.set_trace_held(false);
+            let until = run.default_until();
+            crate::sim_cmd::run_bounded(run.as_mut(), until, args.memory_max).map_err(Failure::limit)?;
+            Ok(cap::sample(run.as_ref()))
+        };
+        let samples = seeds_on_threads(args.seeds, jobs, sample).map_err(|(seed, f)| {
+            eprintln!();
+            Failure { error: f.error.context(format!("{label}, seed {seed}")), ..f }
+        })?;
         let point = SweepPoint::of(&samples);
         let undecided = match point.undecided {
             0 => String::new(),
@@ -120,4 +124,40 @@ pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// `sample` of every seed in `0..seeds`, `jobs` at a time: each thread takes the next seed
+/// until none is left. In seed order; on failures, the lowest seed's.
+fn seeds_on_threads<T: Send>(
+    seeds: u64,
+    jobs: usize,
+    sample: impl Fn(u64) -> Result<T, Failure> + Sync,
+) -> Result<Vec<T>, (u64, Failure)> {
+    let next = AtomicU64::new(0);
+    let mut done: Vec<(u64, Result<T, Failure>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs.max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let seed = next.fetch_add(1, Ordering::Relaxed);
+                        if seed >= seeds {
+                            return mine;
+                        }
+                        let result = sample(seed);
+                        let failed = result.is_err();
+                        mine.push((seed, result));
+                        if failed {
+                            // The others finish their seeds; none takes a new one past this.
+                            next.fetch_max(seeds, Ordering::Relaxed);
+                            return mine;
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    done.sort_by_key(|(seed, _)| *seed);
+    done.into_iter().map(|(seed, r)| r.map_err(|f| (seed, f))).collect()
 }

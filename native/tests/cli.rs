@@ -260,6 +260,11 @@ fn sweep_cap_tabulates_every_quorum_pair_or_one_parameter() {
     );
     assert_eq!(points[4]["point"], "R=2 W=2 R+W>N");
     assert!(stderr(&o).contains("[9/9] R=3 W=3 R+W>N: 3 seeds..."), "progress on stderr: {}", stderr(&o));
+    // The seeds run on threads; how many does not change a figure.
+    for jobs in ["1", "2", "5"] {
+        let o = distlab(&["sweep", "cap", "--seeds", "3", "--config", config, "--json", "--jobs", jobs]);
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap(), json, "--jobs {jobs}");
+    }
     let o = distlab(&["sweep", "cap", "--seeds", "2", "--param", "consistency", "--values", "strong,eventual"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let table = stdout(&o);
