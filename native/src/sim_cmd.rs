@@ -1,5 +1,6 @@
-//! `distlab sim list` and `distlab sim run`: scenarios from the engine's catalogue, run in
-//! simulated time, with their summary, the checkers' verdicts and the trace hash.
+//! `distlab sim list`, `distlab sim run` and `distlab sim shrink`: scenarios from the engine's
+//! catalogue, run in simulated time, with their summary, the checkers' verdicts and the trace
+//! hash; a failing run cut down to its minimal fault schedule.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use distlab_engine::check::Status;
-use distlab_engine::scenario::{self, ScenarioRun};
+use distlab_engine::scenario::shrink::{self, ShrinkError, ShrinkOptions, ShrinkProgress};
+use distlab_engine::scenario::{self, ScenarioError, ScenarioRun};
 use distlab_engine::sim::{SimDuration, SimTime, format_hash};
 use serde_json::json;
 
@@ -27,6 +29,9 @@ pub enum SimCommand {
     },
     /// Run one scenario headless and print its summary, verdicts and trace hash.
     Run(RunArgs),
+    /// Cut a run that breaks a property down to a minimal fault schedule (and workload) that
+    /// still breaks it; print it as a replayable --config and a link to the page.
+    Shrink(ShrinkArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -63,6 +68,37 @@ pub struct RunArgs {
     trace: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// Scenario name (see `distlab sim list`).
+    scenario: String,
+    /// The seed of the failing run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The failing run's configuration, as a JSON object (it may hold an explicit "schedule").
+    #[arg(long, default_value = "{}")]
+    config: String,
+    /// The property that must stay broken (default: the first broken promise, else the first
+    /// broken property).
+    #[arg(long)]
+    property: Option<String>,
+    /// How much simulated time each run lasts (default: the scenario's own length).
+    #[arg(long, value_parser = parse_duration)]
+    until: Option<SimDuration>,
+    /// Keep the workload (clients, orders, duration) as given; cut only the fault schedule.
+    #[arg(long)]
+    keep_workload: bool,
+    /// The most runs to try; the smallest failing run found by then is printed.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    max_runs: u32,
+    /// The lab page the link points at (`cargo xtask lab` prints it).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/")]
+    page: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
     s.parse::<SimDuration>().map_err(|e| e.to_string())
 }
@@ -71,6 +107,7 @@ pub fn run(cmd: SimCommand) -> Result<Outcome, Failure> {
     match cmd {
         SimCommand::List { json, lang } => list(json, lang),
         SimCommand::Run(args) => run_one(&args),
+        SimCommand::Shrink(args) => shrink(&args),
     }
 }
 
@@ -125,6 +162,99 @@ fn run_one(args: &RunArgs) -> Result<Outcome, Failure> {
     } else {
         Outcome::Ok
     })
+}
+
+fn shrink(args: &ShrinkArgs) -> Result<Outcome, Failure> {
+    let config = crate::config_arg::parse_object("--config", &args.config)?;
+    let options = ShrinkOptions {
+        property: args.property.clone(),
+        workload: !args.keep_workload,
+        until: args.until.map(|d| SimTime::ZERO + d),
+        max_runs: args.max_runs,
+    };
+    let show = std::io::stderr().is_terminal();
+    let mut progress = |p: &ShrinkProgress| {
+        if show {
+            eprint!(
+                "\r  shrinking {}: run {}/{} ({}), {} faults  ",
+                args.scenario, p.runs, p.max_runs, p.phase, p.faults
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let shrunk = shrink::shrink(&args.scenario, &config, args.seed, &options, &mut progress);
+    if show {
+        eprintln!();
+    }
+    let shrunk = shrunk.map_err(|e| match e {
+        ShrinkError::Scenario(ScenarioError::Sim(_)) => Failure::limit(e),
+        _ => Failure::bad_input(e),
+    })?;
+    let link = page_link(&args.page, &shrunk.scenario, shrunk.seed, &shrunk.config);
+    if args.json {
+        let mut out = serde_json::to_value(&shrunk).context("encoding the result").map_err(Failure::limit)?;
+        out["link"] = link.map_or(serde_json::Value::Null, Into::into);
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(Outcome::Ok);
+    }
+    println!("scenario: {}, seed {}: {} still broken", shrunk.scenario, shrunk.seed, shrunk.property);
+    println!(
+        "faults: {} -> {} ({} runs{})",
+        shrunk.faults_before,
+        shrunk.faults_after,
+        shrunk.runs,
+        if shrunk.minimal { "" } else { ", stopped at --max-runs: not known to be minimal" }
+    );
+    for k in &shrunk.workload {
+        println!("{}: {} -> {}", k.knob, k.before, k.after);
+    }
+    if let Some(schedule) = shrunk.config.get(scenario::schedule::FIELD).and_then(|s| s.as_array()) {
+        for entry in schedule {
+            println!("  {entry}");
+        }
+    }
+    println!("counterexample: {}", shrunk.detail);
+    println!("replay: distlab sim run {} --seed {} --config '{}'", shrunk.scenario, shrunk.seed, shrunk.config);
+    match link {
+        Some(link) => println!("link: {link}"),
+        None => println!("link: no view of the page shows {}", shrunk.scenario),
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The page's view of each scenario, with the view's own parameter that picks it.
+const VIEWS: &[(&str, &str)] = &[
+    ("pn-counter", "counter"),
+    ("cap", "cap"),
+    ("failure-detector", "failure-detector"),
+    ("election", "coordination"),
+    ("mq", "queues"),
+    ("cache", "caching"),
+    ("lb", "balancing"),
+    ("ha", "availability"),
+    ("lock", "locks?kind=single"),
+    ("zk-lock", "locks?kind=zk"),
+    ("redlock", "locks?kind=redlock"),
+    ("ids", "ids"),
+    ("2pc", "transactions?protocol=2pc"),
+    ("tcc", "transactions?protocol=tcc"),
+    ("saga", "transactions?protocol=saga"),
+    ("saga-choreo", "transactions?protocol=saga-choreo"),
+    ("outbox", "transactions?protocol=outbox"),
+];
+
+/// A link that opens the run on the page: the scenario's view, the seed, and the whole
+/// configuration in `sim.config` (which the page runs instead of its own controls' settings).
+fn page_link(page: &str, scenario: &str, seed: u64, config: &serde_json::Value) -> Option<String> {
+    let (_, route) = VIEWS.iter().find(|(name, _)| *name == scenario)?;
+    let (view, query) = route.split_once('?').unwrap_or((route, ""));
+    let mut params = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        params.append_pair(&k, &v);
+    }
+    params.append_pair("sim.seed", &seed.to_string());
+    params.append_pair("sim.config", &config.to_string());
+    Some(format!("{}#/{view}?{}", page.trim_end_matches('#'), params.finish()))
 }
 
 /// Runs in twenty slices, printing progress to stderr when it is a terminal, within

@@ -125,6 +125,73 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
 }
 
 #[test]
+fn shrink_prints_a_minimal_schedule_that_replays_and_a_link_that_carries_it() {
+    let o = distlab(&["sim", "shrink", "lock", "--seed", "1", "--config", r#"{"fencing":false}"#]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("scenario: lock, seed 1: mutual_exclusion still broken\nfaults: 59 -> 1 ("), "{text}");
+    assert!(text.contains("\nclients: 3 -> 2\n"), "{text}");
+    let replay = text.lines().find_map(|l| l.strip_prefix("replay: distlab sim run lock --seed 1 --config '")).unwrap();
+    let config = replay.strip_suffix('\'').unwrap();
+    let again = distlab(&["sim", "run", "lock", "--seed", "1", "--config", config]);
+    assert_eq!(again.status.code(), Some(1), "the replayed run fails its promise again");
+    assert!(
+        stdout(&again).contains("  FAIL mutual_exclusion: a stale holder's write was accepted"),
+        "{}",
+        stdout(&again)
+    );
+    let link = text.lines().find_map(|l| l.strip_prefix("link: ")).unwrap();
+    assert!(
+        link.starts_with("http://127.0.0.1:8080/#/locks?kind=single&sim.seed=1&sim.config=%7B%22clients%22%3A2"),
+        "{link}"
+    );
+
+    let o = distlab(&[
+        "sim",
+        "shrink",
+        "cap",
+        "--seed",
+        "18",
+        "--keep-workload",
+        "--json",
+        "--page",
+        "https://lab.example/",
+        "--config",
+        r#"{"consistency":"quorum","keys":1,"clients":5,"op_interval_ms":20}"#,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((out["faults_before"].as_u64(), out["faults_after"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(out["workload"], serde_json::json!([]));
+    assert_eq!(out["config"]["schedule"], serde_json::json!([]));
+    assert!(out["link"].as_str().unwrap().starts_with("https://lab.example/#/cap?sim.seed=18&sim.config="), "{out}");
+
+    let o = distlab(&["sim", "shrink", "lock-kleppmann"]);
+    assert!(stdout(&o).contains("link: no view of the page shows lock-kleppmann"), "{}", stdout(&o));
+}
+
+#[test]
+fn shrink_refuses_a_run_with_nothing_to_shrink() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["sim", "shrink", "pn-counter"], "error: nothing to shrink: pn-counter with seed 1 breaks no property ("),
+        (
+            &["sim", "shrink", "lock", "--property", "mutual_exclusion"],
+            "error: nothing to shrink: lock with seed 1 keeps mutual_exclusion",
+        ),
+        (
+            &["sim", "shrink", "lock", "--property", "safety"],
+            "error: lock has no property \"safety\": its properties are mutual_exclusion, lock_belief",
+        ),
+        (&["sim", "shrink", "lock", "--max-runs", "0"], "error: max_runs = 0 is out of range: allowed 1.."),
+    ];
+    for (args, want) in cases {
+        let o = distlab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with(want), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
 fn a_run_that_hits_its_event_bound_exits_3() {
     let o = distlab(&["sim", "run", "pn-counter", "--events-max", "100"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));

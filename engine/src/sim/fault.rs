@@ -36,6 +36,24 @@ pub enum Fault {
     Slow { node: String, factor: u32 },
 }
 
+impl Fault {
+    /// The nodes the fault names, in the order it names them.
+    pub fn nodes(&self) -> Vec<&str> {
+        match self {
+            Fault::Partition { groups } => groups.iter().flatten().map(String::as_str).collect(),
+            Fault::Cut { from, to } | Fault::Repair { from, to } => vec![from, to],
+            Fault::Heal => Vec::new(),
+            Fault::Crash { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node, .. }
+            | Fault::ClockSkew { node, .. }
+            | Fault::ClockDrift { node, .. }
+            | Fault::ClockJump { node, .. }
+            | Fault::Slow { node, .. } => vec![node],
+        }
+    }
+}
+
 /// Why a fault could not apply.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {

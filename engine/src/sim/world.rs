@@ -372,6 +372,38 @@ impl<P: Protocol> Sim<P> {
         self.enqueue(at.max(self.now), Event::Fault(fault));
     }
 
+    /// Replaces the faults scheduled and not yet applied with `schedule`: a run's fault schedule
+    /// given explicitly (a shrunk counterexample, a learner's edited schedule). A pending fault
+    /// that `schedule` also holds (the same fault at the same time, matched in order) keeps its
+    /// place in the queue, so that giving a run its own schedule changes nothing, not even the
+    /// order of events that fall at the same instant; the rest are dropped, and the new ones
+    /// queued after everything already there. A fault naming an unknown node changes nothing.
+    pub fn replace_schedule(&mut self, schedule: &[(SimTime, Fault)]) -> Result<(), FaultError> {
+        for (_, fault) in schedule {
+            for node in fault.nodes() {
+                self.resolve(node)?;
+            }
+        }
+        let mut unmatched: Vec<Option<&(SimTime, Fault)>> = schedule.iter().map(Some).collect();
+        let pending: Vec<(SimTime, u64)> =
+            self.queue.iter().filter(|(_, e)| matches!(e, Event::Fault(_))).map(|(k, _)| *k).collect();
+        for key in pending {
+            let Some(Event::Fault(fault)) = self.queue.get(&key) else { continue };
+            let at = key.0.max(self.now);
+            let kept = unmatched.iter_mut().find(|s| s.is_some_and(|(t, f)| (*t).max(self.now) == at && f == fault));
+            match kept {
+                Some(slot) => *slot = None,
+                None => {
+                    self.queue.remove(&key);
+                }
+            }
+        }
+        for (at, fault) in unmatched.into_iter().flatten() {
+            self.schedule(*at, fault.clone());
+        }
+        Ok(())
+    }
+
     /// Applies `fault` now; a fault that cannot apply is returned as an error and changes nothing.
     pub fn inject(&mut self, fault: Fault) -> Result<(), SimError> {
         let needs_start = self.apply_fault(&fault)?;
