@@ -47,10 +47,17 @@ pub trait Knobs: Serialize + DeserializeOwned + Default {
 /// Reads a scenario's configuration from a JSON object of overrides: defaults filled, unknown
 /// fields refused by name, ranges checked.
 pub fn parse<C: Knobs>(raw: &serde_json::Value) -> Result<C, ConfigError> {
+    parse_written_back(raw).map(|(cfg, _)| cfg)
+}
+
+/// [`parse`], and the configuration written back as JSON, every default filled in (what unknown
+/// fields are checked against: written once, for both).
+pub fn parse_written_back<C: Knobs>(raw: &serde_json::Value) -> Result<(C, serde_json::Value), ConfigError> {
     let cfg: C = serde_json::from_value(raw.clone()).map_err(|e| name_the_field::<C>(raw, &e))?;
-    refuse_unknown_fields(raw, &cfg)?;
+    let written = serde_json::to_value(&cfg).unwrap_or_default();
+    refuse_unknown_fields(raw, &written)?;
     cfg.validate()?;
-    Ok(cfg)
+    Ok((cfg, written))
 }
 
 /// Reads a value from JSON, filling defaults (no range checks: for values that are not a whole
@@ -106,8 +113,8 @@ fn expected(serde_message: &str) -> String {
 /// by serde's `deny_unknown_fields`, because that attribute cannot be combined with
 /// `#[serde(flatten)]`, which lets scenarios share groups of knobs (the orders of the
 /// transaction scenarios, for one).
-fn refuse_unknown_fields<C: Serialize>(raw: &serde_json::Value, cfg: &C) -> Result<(), ConfigError> {
-    let (Some(given), Ok(serde_json::Value::Object(known))) = (raw.as_object(), serde_json::to_value(cfg)) else {
+fn refuse_unknown_fields(raw: &serde_json::Value, written: &serde_json::Value) -> Result<(), ConfigError> {
+    let (Some(given), Some(known)) = (raw.as_object(), written.as_object()) else {
         return Ok(());
     };
     match given.keys().find(|k| !known.contains_key(*k)) {

@@ -425,6 +425,49 @@ pub fn cap_sweep_point(samples: JsValue) -> Result<JsValue, JsError> {
     to_js(&scenario::cap::SweepPoint::of(&samples))
 }
 
+/// Shrinks the page's run to a minimal failing fault schedule (what the page's shrink worker
+/// calls): the scenario's own schedule with the learner's injected faults (`actions`, as the
+/// share link carries them) added at their times, cut by delta debugging while `property` stays
+/// broken. The view's workload is kept: the view's controls set it. `progress` is called after
+/// each run with `{runs, max_runs, faults, phase}`.
+#[wasm_bindgen]
+pub fn shrink_run(
+    scenario: &str,
+    config: JsValue,
+    seed: f64,
+    actions: JsValue,
+    property: &str,
+    progress: &js_sys::Function,
+) -> Result<JsValue, JsError> {
+    use distlab_engine::scenario::{schedule, shrink};
+    let js_error = |e: &dyn std::fmt::Display| JsError::new(&e.to_string());
+    let mut config: serde_json::Value = from_js(config, "configuration")?;
+    let seed = whole(seed, "seed")?;
+    let actions: Vec<Action> = from_js(actions, "faults")?;
+    let run = scenario::build(scenario, &config, seed).map_err(|e| js_error(&e))?;
+    let mut faults = run.pending_faults();
+    faults.extend(actions.into_iter().map(|a| (SimTime::from_micros(a.at_us), a.fault)));
+    faults.sort_by_key(|(at, _)| *at);
+    if let Some(fields) = config.as_object_mut() {
+        fields.insert(schedule::FIELD.into(), schedule::to_json(&faults));
+    }
+    let options = shrink::ShrinkOptions { property: Some(property.to_owned()), workload: false, ..Default::default() };
+    let mut failed = None;
+    let mut report = |p: &shrink::ShrinkProgress| {
+        if failed.is_none()
+            && let Err(e) =
+                to_js(p).and_then(|p| progress.call1(&JsValue::NULL, &p).map_err(|_| JsError::new("progress")))
+        {
+            failed = Some(e);
+        }
+    };
+    let shrunk = shrink::shrink(scenario, &config, seed, &options, &mut report).map_err(|e| js_error(&e))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    to_js(&shrunk)
+}
+
 /// The ID decoder (46.7.2): `text` (a decimal ID or a UUID) read with the layout `bits`
 /// (time/datacenter/worker/sequence), or Sonyflake's when `sonyflake`, and the epoch.
 #[wasm_bindgen]

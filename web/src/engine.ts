@@ -33,5 +33,16 @@ export interface Message { code: string; args?: Record<string, string | Message 
 /** One of `Lab.verdicts()`; `detail` is `message` in English. */
 export interface Verdict { property: string; holds: boolean; detail: string; message: Message; promised: boolean; marks?: Mark[]; status: VerdictStatus; final: boolean; at_us?: number }
 
+/** A fault at its true time, as an explicit `schedule` in a configuration holds it. */
+export type ScheduledFault = Fault & { at_us: number };
+
+/** `shrink_run`'s answer: the minimal run's configuration and what it took. */
+export interface Shrunk {
+  scenario: string; seed: number; property: string; faults_before: number; faults_after: number;
+  workload: { knob: string; before: number; after: number }[];
+  config: Record<string, unknown> & { schedule: ScheduledFault[] };
+  detail: string; at_us?: number; runs: number; minimal: boolean;
+}
+
 /** One of `Lab.fault_marks()`: a fault applied (with its trace record) or still to come. */
 export interface FaultMark { time: number; index: number | null; fault: Fault; by_learner: boolean }

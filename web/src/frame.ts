@@ -13,16 +13,17 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { scaleLinear } from "d3-scale";
 import { signal } from "@preact/signals";
 import { Lab } from "./pkg/distlab_wasm.js";
-import { detail, isKey, t } from "./i18n";
+import { detail, isKey, lang, t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
-import type { Action, Fault, FaultMark, Snapshot, TraceRecord, Verdict } from "./engine";
+import type { Action, Fault, FaultMark, Shrunk, Snapshot, TraceRecord, Verdict } from "./engine";
+import type { ShrinkMessage, ShrinkRequest } from "./shrink.worker";
 
 /**
  * The controls' own URL parameters, in a namespace of their own so that no view's knob (the
  * CAP view's replica count `n`, say) can ever be read back as one of them.
  */
 const SIM_PREFIX = "sim.";
-const SIM = { seed: "sim.seed", speed: "sim.speed", faults: "sim.faults", events: "sim.ev", time: "sim.t", selected: "sim.sel" } as const;
+const SIM = { seed: "sim.seed", speed: "sim.speed", faults: "sim.faults", events: "sim.ev", time: "sim.t", selected: "sim.sel", config: "sim.config" } as const;
 
 const SPEEDS = [0.1, 0.25, 1, 4];
 const EVENTS_SHOWN = 200;
@@ -94,6 +95,9 @@ function faultText(f: Fault): string {
   return `${isKey(`common.fault.${f.fault}`) ? t(`common.fault.${f.fault}` as "common.fault.crash") : f.fault}${node}`;
 }
 
+/** A shrink of one violated property: its progress while the worker runs, then its result. */
+interface ShrinkState { property: string; running: boolean; runs: number; max: number; faults: number; result?: Shrunk; error?: string }
+
 export class Frame implements KeyHandlers {
   lab: Lab;
   private seed: number;
@@ -110,12 +114,27 @@ export class Frame implements KeyHandlers {
   private readonly spec: ScenarioView;
   /** Node names by id, from the latest snapshot: the event list says `r0 → r2`, not `from=0 to=2`. */
   names = new Map<number, string>();
+  /** A whole configuration from the link (`sim.config`: a shrunk counterexample), run instead of
+   * the view's own until the view's settings change from what they were when it was opened. */
+  private override: Record<string, unknown> | null = null;
+  private overrideBase = "";
+  private readonly shrinking = signal<ShrinkState | null>(null);
+  private worker: Worker | null = null;
 
   constructor(parts: FrameParts, params: URLSearchParams, spec: ScenarioView) {
     this.spec = spec;
     this.seed = Math.max(0, Math.floor(Number(params.get(SIM.seed) ?? 1))) || 0;
     this.speed = SPEEDS.includes(Number(params.get(SIM.speed))) ? Number(params.get(SIM.speed)) : 1;
     const actions = JSON.parse(params.get(SIM.faults) ?? "[]") as Action[];
+    const linked = params.get(SIM.config);
+    if (linked !== null) {
+      try {
+        const parsed: unknown = JSON.parse(linked);
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) this.useConfig(parsed as Record<string, unknown>);
+      } catch {
+        this.errors.value = [`${SIM.config}: ${linked.slice(0, 80)}`];
+      }
+    }
     this.lab = this.build(actions, Number(params.get(SIM.events) ?? 0), Number(params.get(SIM.time) ?? 0));
     const sel = params.get(SIM.selected);
     if (sel !== null) this.seekQuietly(Number(sel));
@@ -136,8 +155,72 @@ export class Frame implements KeyHandlers {
     shown = { frame: this, anchor: parts.controls };
   }
 
+  /** Runs `config` instead of the view's own configuration, until the view's settings change. */
+  private useConfig(config: Record<string, unknown>): void {
+    this.override = config;
+    this.overrideBase = JSON.stringify(this.spec.config());
+  }
+
+  /** The configuration the run is built from: the link's, while the view's settings are as they
+   * were when it was opened; the view's own otherwise. */
+  config(): Record<string, unknown> {
+    if (this.override && JSON.stringify(this.spec.config()) !== this.overrideBase) this.override = null;
+    return this.override ?? this.spec.config();
+  }
+
+  get linkedConfig(): Record<string, unknown> | null {
+    return this.override;
+  }
+
+  get shrinkState(): ShrinkState | null {
+    return this.shrinking.value;
+  }
+
+  /** Shrinks the run toward `property` in a worker, reporting progress as it goes. */
+  shrink(property: string): void {
+    this.stopShrink();
+    const worker = new Worker(new URL("./shrink.worker.ts", import.meta.url), { type: "module" });
+    this.worker = worker;
+    const marks = this.lab.fault_marks() as FaultMark[];
+    const state: ShrinkState = { property, running: true, runs: 0, max: 0, faults: marks.length };
+    this.shrinking.value = state;
+    worker.onmessage = (ev: MessageEvent<ShrinkMessage>) => {
+      const m = ev.data;
+      const now = this.shrinking.value ?? state;
+      if (m.kind === "progress") this.shrinking.value = { ...now, runs: m.runs, max: m.max_runs, faults: m.faults };
+      else {
+        this.shrinking.value = m.kind === "done" ? { ...now, running: false, runs: m.result.runs, result: m.result } : { ...now, running: false, error: m.message };
+        worker.terminate();
+        if (this.worker === worker) this.worker = null;
+      }
+    };
+    const request: ShrinkRequest = { scenario: this.spec.scenario, config: this.config(), seed: this.seed, actions: this.actions(), property };
+    worker.postMessage(request);
+  }
+
+  /** Stops a running shrink and forgets its state. */
+  stopShrink(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.shrinking.value = null;
+  }
+
+  /** Opens the shrunk run: its configuration (with its explicit schedule) from the start. */
+  openShrunk(): void {
+    const result = this.shrinking.value?.result;
+    if (!result) return;
+    this.useConfig(result.config);
+    this.reset();
+  }
+
+  /** Leaves the link's configuration for the view's own. */
+  leaveLinked(): void {
+    this.override = null;
+    this.reset();
+  }
+
   private build(actions: Action[], events: number, timeUs: number): Lab {
-    const lab = new Lab(this.spec.scenario, this.spec.config(), this.seed);
+    const lab = new Lab(this.spec.scenario, this.config(), this.seed);
     lab.replay_link(actions, events, timeUs);
     return lab;
   }
@@ -257,6 +340,7 @@ export class Frame implements KeyHandlers {
   }
 
   reset(): void {
+    this.stopShrink();
     this.playing = false;
     this.selected = null;
     this.errors.value = [];
@@ -315,6 +399,7 @@ export class Frame implements KeyHandlers {
     p.set(SIM.events, String(this.lab.events_processed()));
     p.set(SIM.time, String(this.lab.live_now_us()));
     if (this.selected !== null) p.set(SIM.selected, String(this.selected));
+    if (this.override) p.set(SIM.config, JSON.stringify(this.override));
     writeParams(this.spec.view, p);
   }
 
@@ -351,6 +436,11 @@ function ControlsBar({ frame }: { frame: Frame }) {
       h("span", { class: "mono", id: "event-count" }, t("common.frame.labelled", { label: t("common.controls.events"), value: lab.shown_len() })),
       state),
     h("p", { class: "muted" }, `${t("common.controls.keys")} · ${t("common.controls.shareHint")}`),
+    frame.linkedConfig
+      ? h("p", { class: "notice", id: "linked-config" },
+        Array.isArray(frame.linkedConfig.schedule) ? t("common.shrink.banner", { faults: frame.linkedConfig.schedule.length }) : t("common.shrink.bannerPlain"), " ",
+        h("button", { id: "leave-linked", onClick: () => frame.leaveLinked() }, t("common.shrink.leave")))
+      : null,
     frame.errorList.map((e) => h("p", { class: "error", key: e }, e)));
 }
 
@@ -379,6 +469,9 @@ function VerdictLine({ v, frame }: { v: Verdict; frame: Frame }) {
     v.status === "violated" && v.at_us !== undefined
       ? h("button", { class: "jump", "data-jump": v.property, onClick: () => frame.jumpTo(v.at_us!) }, t("common.verdict.jump", { t: seconds(v.at_us) }))
       : null,
+    v.status === "violated" && !frame.shrinkState?.running
+      ? h("button", { class: "shrink", "data-shrink": v.property, title: t("common.shrink.hint"), onClick: () => frame.shrink(v.property) }, t("common.shrink.button"))
+      : null,
     h("div", { class: "detail mono muted" }, detail(v)));
 }
 
@@ -388,7 +481,32 @@ function VerdictPanel({ frame }: { frame: Frame }) {
   return h("div", { class: "panel verdicts", id: "verdicts" },
     h("h3", null, t("common.frame.verdicts")),
     verdicts.map((v) => h(VerdictLine, { v, frame, key: v.property })),
+    h(ShrinkPanel, { frame }),
     h("div", { class: "mono" }, t("common.frame.labelled", { label: t("counter.hash"), value: "" }), h("span", { id: "trace-hash" }, frame.lab.trace_hash())));
+}
+
+/** A shrink's progress, then what it found: the faults kept and the way to open that run. */
+function ShrinkPanel({ frame }: { frame: Frame }) {
+  frame.version;
+  const s = frame.shrinkState;
+  if (!s) return null;
+  const key = `common.prop.${s.property}`;
+  const property = isKey(key) ? t(key) : s.property;
+  if (s.running) {
+    return h("div", { class: "shrink-panel", id: "shrink", "data-state": "running" },
+      h("progress", { max: s.max || 1, value: s.runs }), " ",
+      h("span", { class: "mono" }, t("common.shrink.running", { runs: s.runs, max: s.max || "…", faults: s.faults })), " ",
+      h("button", { id: "shrink-stop", onClick: () => frame.stopShrink() }, t("common.shrink.cancel")));
+  }
+  if (s.error !== undefined || !s.result) return h("p", { class: "error", id: "shrink", "data-state": "error" }, t("common.shrink.error", { message: s.error ?? "" }));
+  const r = s.result;
+  return h("div", { class: "shrink-panel", id: "shrink", "data-state": "done", "data-before": r.faults_before, "data-after": r.faults_after },
+    h("p", null, t("common.shrink.done", { property, after: r.faults_after, before: r.faults_before, runs: r.runs }), lang() === "zh" ? "" : " ",
+      r.faults_after === 0 ? t("common.shrink.none") : r.minimal ? t("common.shrink.minimal") : t("common.shrink.notMinimal")),
+    r.faults_after > 0
+      ? h("ol", { class: "mono" }, r.config.schedule.map((f, i) => h("li", { key: i }, `${faultText(f)} @ ${seconds(f.at_us)}`)))
+      : null,
+    h("button", { id: "shrink-open", onClick: () => frame.openShrunk() }, t("common.shrink.open")));
 }
 
 /** The run's time strip: its faults (scheduled hollow, applied filled, the learner's own in the accent colour) and the shown moment. */

@@ -852,6 +852,71 @@ await test("distributed IDs: the throughput race runs in a worker while the run 
   assert(!(await page.isDisabled("#ids-race-go")), "the button is back");
 });
 
+// Minimal failing schedules: the lock storm without fencing (the CLI's configuration, opened on
+// the page through `sim.config`), shrunk in a worker by a click while it plays, to the same
+// schedule `distlab sim shrink --keep-workload` finds natively; the minimal run opened, replayed
+// from its share link with the native trace hash, and left for the view's own run.
+await test("a violated verdict shrinks in a worker to the native minimal schedule, and the minimal run replays from its link", async (page) => {
+  const bin = process.env.DISTLAB_BIN;
+  if (!bin) throw new Error("DISTLAB_BIN is not set: run the browser tests through `cargo xtask test`");
+  const native = JSON.parse(execFileSync(bin, ["sim", "shrink", "lock", "--seed", "1", "--config", '{"fencing":false}', "--keep-workload", "--json"], { encoding: "utf8" }));
+  const storm = encodeURIComponent(JSON.stringify({ fencing: false }));
+  await open(page, `#/locks?kind=single&sim.seed=1&sim.config=${storm}`);
+  assert(await page.isVisible("#linked-config"), "the banner says the run comes from the link");
+  assert((await page.locator("#fault-strip .fault-mark.scheduled").count()) === native.faults_before, `the storm's ${native.faults_before} faults are on the strip`);
+  await page.selectOption("#speed", "4");
+  await page.click("#play");
+  await page.waitForSelector("button[data-shrink='mutual_exclusion']", { timeout: 30000 });
+  await page.click("button[data-shrink='mutual_exclusion']");
+  assert((await page.getAttribute("#run-state", "data-state")) === "playing", "the run plays on while the worker shrinks");
+  await page.waitForSelector("#shrink[data-state='done']", { timeout: 60000 });
+  await page.click("#play");
+  const [before, after] = [Number(await page.getAttribute("#shrink", "data-before")), Number(await page.getAttribute("#shrink", "data-after"))];
+  assert(before === native.faults_before && after === native.faults_after, `page ${before} -> ${after}, native ${native.faults_before} -> ${native.faults_after}`);
+  assert((await page.locator("#shrink li").count()) === after, "each kept fault is listed");
+  for (const lang of ["en", "zh"]) {
+    if (lang === "zh") {
+      await page.click("#lang"); // the view is drawn again in Chinese: shrink again there
+      await page.click("button[data-shrink='mutual_exclusion']");
+      await page.waitForSelector("#shrink[data-state='done']", { timeout: 60000 });
+    }
+    for (const [w, h] of [[1440, 900], [1024, 768], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.locator("#shrink").scrollIntoViewIfNeeded();
+      await keepScreenshot(page, join(shots, `shrink-${lang}-${w}.png`), `the shrink result, ${lang}, ${w}`);
+    }
+  }
+  assert((await page.textContent("#shrink")).includes("仍被违反"), "the result speaks Chinese");
+  await page.setViewportSize({ width: 1400, height: 1000 });
+
+  await page.click("#shrink-open");
+  const link = await href(page);
+  const linked = JSON.parse(new URL(link).hash.split("?")[1].split("&").map((kv) => kv.split("=")).filter(([k]) => k === "sim.config").map(([, v]) => decodeURIComponent(v.replace(/\+/g, " ")))[0]);
+  assert(JSON.stringify(linked.schedule) === JSON.stringify(native.config.schedule), `the link holds the native schedule: ${JSON.stringify(linked.schedule)}`);
+  assert((await page.locator("#fault-strip .fault-mark").count()) === after, "only the kept faults are on the strip");
+  await page.click("#play");
+  await page.waitForSelector("#run-state[data-state='finished']", { timeout: 60000 });
+  assert((await page.getAttribute("#verdict-mutual_exclusion", "data-status")) === "violated", "the minimal run still breaks mutual exclusion");
+  const hash = await page.textContent("#trace-hash");
+
+  const again = await context.newPage();
+  await again.goto(await href(page));
+  await again.waitForSelector("#linked-config");
+  assert((await again.textContent("#trace-hash")) === hash, "the share link reopens the same finished run");
+  await again.close();
+  let out;
+  try {
+    out = execFileSync(bin, ["sim", "run", "lock", "--seed", "1", "--config", JSON.stringify(linked)], { encoding: "utf8" });
+  } catch (e) {
+    out = e.stdout;
+  }
+  assert(out.trim().endsWith(`trace hash: ${hash}`), `native replay of the link: ${out.trim().split("\n").pop()} vs ${hash}`);
+
+  await page.click("#watchdog");
+  assert(!(await page.isVisible("#linked-config")), "changing a setting of the view leaves the link's configuration");
+  assert(!(await href(page)).includes("sim.config"), "and the link no longer carries it");
+});
+
 // Every simulation view: non-default parameters, a fault button pressed like a person while the
 // run plays (it must land: the buttons are no longer rebuilt under the pointer), an event chosen
 // in the list (a rewind), then the share link opened in a fresh page: the same parameters, trace

@@ -342,8 +342,8 @@ impl Setup {
     }
 
     fn parsed<C: Knobs>(&self, raw: &serde_json::Value) -> Result<C, ConfigError> {
-        let cfg: C = config::parse(raw)?;
-        *self.effective.borrow_mut() = serde_json::to_value(&cfg).unwrap_or_default();
+        let (cfg, written) = config::parse_written_back(raw)?;
+        *self.effective.borrow_mut() = written;
         Ok(cfg)
     }
 

@@ -283,6 +283,28 @@ pub struct Sim<P: Protocol> {
     lost_in_crash: Vec<(u64, NodeId, NodeId)>,
 }
 
+/// An event's place in the queue: its time, then the order it was queued in.
+type QueueKey = (SimTime, u64);
+
+/// [`Sim::replace_schedule`]'s matching, outside the generic world so that it is compiled once:
+/// of the `pending` faults (queue key and fault, in queue order), the keys to drop, and the
+/// faults of `schedule` that no pending one matched, to queue.
+fn match_schedule(
+    pending: &[(QueueKey, &Fault)],
+    schedule: &[(SimTime, Fault)],
+    now: SimTime,
+) -> (Vec<QueueKey>, Vec<(SimTime, Fault)>) {
+    let mut unmatched: Vec<Option<&(SimTime, Fault)>> = schedule.iter().map(Some).collect();
+    let mut drop = Vec::new();
+    for &(key, fault) in pending {
+        match unmatched.iter_mut().find(|s| s.is_some_and(|(t, f)| (*t).max(now) == key.0 && f == fault)) {
+            Some(slot) => *slot = None,
+            None => drop.push(key),
+        }
+    }
+    (drop, unmatched.into_iter().flatten().cloned().collect())
+}
+
 impl<P: Protocol> std::fmt::Debug for Sim<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sim")
@@ -384,22 +406,20 @@ impl<P: Protocol> Sim<P> {
                 self.resolve(node)?;
             }
         }
-        let mut unmatched: Vec<Option<&(SimTime, Fault)>> = schedule.iter().map(Some).collect();
-        let pending: Vec<(SimTime, u64)> =
-            self.queue.iter().filter(|(_, e)| matches!(e, Event::Fault(_))).map(|(k, _)| *k).collect();
-        for key in pending {
-            let Some(Event::Fault(fault)) = self.queue.get(&key) else { continue };
-            let at = key.0.max(self.now);
-            let kept = unmatched.iter_mut().find(|s| s.is_some_and(|(t, f)| (*t).max(self.now) == at && f == fault));
-            match kept {
-                Some(slot) => *slot = None,
-                None => {
-                    self.queue.remove(&key);
-                }
-            }
+        let pending: Vec<(QueueKey, &Fault)> = self
+            .queue
+            .iter()
+            .filter_map(|(k, e)| match e {
+                Event::Fault(f) => Some((*k, f)),
+                _ => None,
+            })
+            .collect();
+        let (drop, add) = match_schedule(&pending, schedule, self.now);
+        for key in drop {
+            self.queue.remove(&key);
         }
-        for (at, fault) in unmatched.into_iter().flatten() {
-            self.schedule(*at, fault.clone());
+        for (at, fault) in add {
+            self.schedule(at, fault);
         }
         Ok(())
     }
