@@ -867,7 +867,7 @@ await test("a violated verdict shrinks in a worker to the native minimal schedul
   await page.selectOption("#speed", "4");
   await page.click("#play");
   await page.waitForSelector("button[data-shrink='mutual_exclusion']", { timeout: 30000 });
-  await page.click("button[data-shrink='mutual_exclusion']");
+  await heldClick(page, "button[data-shrink='mutual_exclusion']"); // a held press, while the run plays
   assert((await page.getAttribute("#run-state", "data-state")) === "playing", "the run plays on while the worker shrinks");
   await page.waitForSelector("#shrink[data-state='done']", { timeout: 60000 });
   await page.click("#play");
