@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use distlab_engine::check::Status;
+use distlab_engine::scenario::branch;
 use distlab_engine::scenario::shrink::{self, ShrinkError, ShrinkOptions, ShrinkProgress};
 use distlab_engine::scenario::{self, ScenarioError, ScenarioRun};
-use distlab_engine::sim::{SimDuration, SimTime, format_hash};
+use distlab_engine::sim::{SimDuration, SimError, SimTime, format_hash};
 use serde_json::json;
 
 use crate::{Failure, Outcome};
@@ -32,6 +33,9 @@ pub enum SimCommand {
     /// Cut a run that breaks a property down to a minimal fault schedule (and workload) that
     /// still breaks it; print it as a replayable --config and a link to the page.
     Shrink(ShrinkArgs),
+    /// Fork a run with one fault more (--add) or one of its faults less (--remove), run both
+    /// branches to the end, and show where they first part and both verdicts.
+    Branch(BranchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -99,6 +103,44 @@ pub struct ShrinkArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct BranchArgs {
+    /// Scenario name (see `distlab sim list`).
+    scenario: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The run's configuration, as a JSON object (it may hold an explicit "schedule").
+    #[arg(long, default_value = "{}")]
+    config: String,
+    /// Faults put in by hand in the run, as the page's share link carries them (sim.faults):
+    /// '[{"after":120,"at":2000000,"fault":{"fault":"crash","node":"c1"}}]'.
+    #[arg(long, value_name = "JSON", default_value = "[]")]
+    faults: String,
+    /// The second branch adds this fault, e.g. '{"fault":"crash","node":"c1"}'; needs --at or
+    /// --after-events.
+    #[arg(long, value_name = "FAULT", conflicts_with = "remove")]
+    add: Option<String>,
+    /// Where the added fault goes in: after every event by this time (e.g. 2.5s).
+    #[arg(long, value_parser = parse_duration, conflicts_with = "after_events")]
+    at: Option<SimDuration>,
+    /// Where the added fault goes in: after this many events (as the page forks at an event).
+    #[arg(long, value_name = "N")]
+    after_events: Option<u64>,
+    /// The second branch leaves out the run's N-th fault (1 = the earliest). Without --add or
+    /// --remove the run's faults are listed.
+    #[arg(long, value_name = "N")]
+    remove: Option<usize>,
+    /// How much simulated time both branches run (default: the scenario's own length).
+    #[arg(long, value_parser = parse_duration)]
+    until: Option<SimDuration>,
+    /// The lab page the link points at (`cargo xtask lab` prints it).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/")]
+    page: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
     s.parse::<SimDuration>().map_err(|e| e.to_string())
 }
@@ -108,6 +150,7 @@ pub fn run(cmd: SimCommand) -> Result<Outcome, Failure> {
         SimCommand::List { json, lang } => list(json, lang),
         SimCommand::Run(args) => run_one(&args),
         SimCommand::Shrink(args) => shrink(&args),
+        SimCommand::Branch(args) => branch_cmd(&args),
     }
 }
 
@@ -220,6 +263,160 @@ fn shrink(args: &ShrinkArgs) -> Result<Outcome, Failure> {
         None => println!("link: no view of the page shows {}", shrunk.scenario),
     }
     Ok(Outcome::Ok)
+}
+
+fn branch_cmd(args: &BranchArgs) -> Result<Outcome, Failure> {
+    let bad = |e: branch::BranchError| match e {
+        branch::BranchError::Sim(SimError::Fault(_)) => Failure::bad_input(e),
+        branch::BranchError::Sim(_) | branch::BranchError::Scenario(ScenarioError::Sim(_)) => Failure::limit(e),
+        _ => Failure::bad_input(e),
+    };
+    let config = crate::config_arg::parse_object("--config", &args.config)?;
+    let injected: Vec<branch::Injected> = serde_json::from_str(&args.faults).map_err(|e| {
+        Failure::bad_input(anyhow::anyhow!(
+            "--faults is not a list of faults put in by hand ({e}): {}",
+            cut(&args.faults)
+        ))
+    })?;
+    let base = branch::Branch { config, injected };
+    let until = args.until.map(|d| SimTime::ZERO + d);
+    let change = match (&args.add, args.remove) {
+        (Some(text), _) => {
+            let value: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| Failure::bad_input(anyhow::anyhow!("--add is not valid JSON ({e}): {}", cut(text))))?;
+            let fault = scenario::schedule::read_fault(&value).map_err(|why| {
+                Failure::bad_input(anyhow::anyhow!("--add = {} is not allowed: expected {why}", cut(text)))
+            })?;
+            let at = match (args.at, args.after_events) {
+                (Some(t), _) => branch::At::Time(SimTime::ZERO + t),
+                (None, Some(n)) => branch::At::Events(n),
+                (None, None) => {
+                    return Err(Failure::bad_input(anyhow::anyhow!(
+                        "--add needs where the fault goes in: --at TIME (e.g. 2.5s) or --after-events N"
+                    )));
+                }
+            };
+            branch::add_at(&args.scenario, args.seed, &base, at, fault).map_err(bad)?
+        }
+        (None, remove) => {
+            let faults = branch::faults(&args.scenario, args.seed, &base).map_err(bad)?;
+            let listed = || {
+                faults
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (t, f))| {
+                        format!("  {}. t = {t}: {}", i + 1, serde_json::to_string(f).unwrap_or_default())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let Some((at, fault)) = remove.and_then(|n| n.checked_sub(1)).and_then(|i| faults.get(i)) else {
+                let why = match remove {
+                    None => {
+                        "say what the second branch changes: --add FAULT (with --at or --after-events) or --remove N"
+                            .to_owned()
+                    }
+                    Some(n) => format!("--remove {n} is out of range: allowed 1..={}", faults.len()),
+                };
+                let list = if faults.is_empty() {
+                    "the run has no faults".to_owned()
+                } else {
+                    format!("the run's faults:\n{}", listed())
+                };
+                return Err(Failure::bad_input(anyhow::anyhow!("{why}; {list}")));
+            };
+            branch::Change::Remove { at_us: at.as_micros(), fault: fault.clone() }
+        }
+    };
+    let show = std::io::stderr().is_terminal();
+    let mut progress = |p: &branch::BranchProgress| {
+        if show {
+            eprint!("\r  comparing {}: t = {} µs of {} µs  ", args.scenario, p.a_us.min(p.b_us), p.until_us);
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let compared = branch::compare(&args.scenario, args.seed, &base, &change, until, &mut progress);
+    if show {
+        eprintln!();
+    }
+    let compared = compared.map_err(bad)?;
+    let link = branch_link(&args.page, &compared, &base);
+    if args.json {
+        let mut out = serde_json::to_value(&compared).context("encoding the result").map_err(Failure::limit)?;
+        out["link"] = link.map_or(serde_json::Value::Null, Into::into);
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(Outcome::Ok);
+    }
+    print_comparison(&compared);
+    match link {
+        Some(link) => println!("link: {link}"),
+        None => println!("link: no view of the page shows {}", compared.scenario),
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A value quoted in an error, cut to a readable length.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+fn print_comparison(c: &branch::Comparison) {
+    let fault = serde_json::to_string(c.change.fault()).unwrap_or_default();
+    println!("scenario: {}, seed {}", c.scenario, c.seed);
+    match &c.change {
+        branch::Change::Add(i) => {
+            println!("B = A + {fault} after {} events (t = {})", i.after, SimTime::from_micros(i.at_us));
+        }
+        branch::Change::Remove { at_us, .. } => println!("B = A - {fault} (t = {})", SimTime::from_micros(*at_us)),
+    }
+    let line = |r: &distlab_engine::sim::TraceRecord| serde_json::to_string(r).unwrap_or_default();
+    match &c.change_record {
+        Some(r) => println!("the change: {}", line(r)),
+        None => println!("the change: no record (the fault falls after the run's end)"),
+    }
+    match &c.divergence {
+        None => println!("no divergence: apart from the change itself, the two traces are the same record for record"),
+        Some(d) => {
+            println!("first divergence at t = {}:", SimTime::from_micros(d.at_us));
+            for (name, index, side) in [("A", d.a_index, &c.a), ("B", d.b_index, &c.b)] {
+                let record = index.and_then(|i| side.window.iter().find(|r| r.index == i));
+                match record {
+                    Some(r) => println!("  {name} {}", line(r)),
+                    None => println!("  {name} (the run had ended)"),
+                }
+            }
+        }
+    }
+    println!("verdicts:        A (as run)  B");
+    for (a, b) in c.a.verdicts.iter().zip(&c.b.verdicts) {
+        let label = |s: Status| match s {
+            Status::Holds => "PASS",
+            Status::Violated => "FAIL",
+            Status::Pending => "OPEN",
+            Status::Unknown => "UNKNOWN",
+        };
+        let mark = if a.status == b.status { "" } else { "  <- differs" };
+        println!("  {:24} {:11} {}{mark}", a.property, label(a.status), label(b.status));
+    }
+    println!("events:          {:11} {}", c.a.events, c.b.events);
+    println!("trace hash:      {} {}", c.a.trace_hash, c.b.trace_hash);
+}
+
+/// A link that opens the comparison on the page: the run (its configuration, seed and faults
+/// put in by hand) and the change, which the page runs beside it.
+fn branch_link(page: &str, c: &branch::Comparison, base: &branch::Branch) -> Option<String> {
+    let mut link = page_link(page, &c.scenario, c.seed, &base.config)?;
+    let mut params = form_urlencoded::Serializer::new(String::new());
+    if !base.injected.is_empty() {
+        params.append_pair("sim.faults", &serde_json::to_string(&base.injected).unwrap_or_default());
+    }
+    params.append_pair("sim.branch", &serde_json::to_string(&c.change).unwrap_or_default());
+    link.push('&');
+    link.push_str(&params.finish());
+    Some(link)
 }
 
 /// The page's view of each scenario, with the view's own parameter that picks it.

@@ -192,6 +192,78 @@ fn shrink_refuses_a_run_with_nothing_to_shrink() {
 }
 
 #[test]
+fn branch_shows_where_two_branches_part_and_both_verdicts() {
+    let o = distlab(&["sim", "branch", "lock", "--seed", "1", "--config", r#"{"fencing":false}"#, "--remove", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with(
+            "scenario: lock, seed 1\nB = A - {\"fault\":\"clock_jump\",\"node\":\"redis\",\"delta_us\":1978000} (t = 1.743 s)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\nfirst divergence at t = 1.868 797 s:\n  A {\"index\":211,"), "{text}");
+    assert!(text.contains("\n  mutual_exclusion         FAIL        PASS  <- differs\n"), "{text}");
+    let link = text.lines().find_map(|l| l.strip_prefix("link: ")).unwrap();
+    assert!(link.starts_with("http://127.0.0.1:8080/#/locks?kind=single&sim.seed=1&sim.config=%7B%22fencing%22%3Afalse%7D&sim.branch=%7B%22remove%22"), "{link}");
+
+    let o = distlab(&[
+        "sim",
+        "branch",
+        "lock",
+        "--add",
+        r#"{"fault":"crash","node":"redis"}"#,
+        "--at",
+        "5s",
+        "--json",
+        "--faults",
+        r#"[{"after":100,"at":0,"fault":{"fault":"pause","node":"c1","duration_us":300000}}]"#,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(out["change"]["add"]["at"], 5_000_000);
+    assert_eq!(out["change_record"]["kind"], "fault");
+    assert!(out["divergence"]["at_us"].as_u64().unwrap() >= 5_000_000, "{out}");
+    assert_ne!(out["a"]["trace_hash"], out["b"]["trace_hash"]);
+    assert!(out["link"].as_str().unwrap().contains("&sim.faults=%5B%7B%22after%22%3A100"), "{out}");
+}
+
+#[test]
+fn branch_refuses_what_it_cannot_compare_and_lists_the_runs_faults() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["sim", "branch", "cap", "--seed", "18"],
+            "error: say what the second branch changes: --add FAULT (with --at or --after-events) or --remove N; the run's faults:\n  1. t = 2.000 s: {\"fault\":\"partition\"",
+        ),
+        (
+            &["sim", "branch", "cap", "--seed", "18", "--remove", "3"],
+            "error: --remove 3 is out of range: allowed 1..=2; the run's faults:",
+        ),
+        (
+            &["sim", "branch", "pn-counter", "--config", r#"{"schedule":[]}"#, "--remove", "1"],
+            "error: --remove 1 is out of range: allowed 1..=0; the run has no faults",
+        ),
+        (
+            &["sim", "branch", "lock", "--add", r#"{"fault":"crash","node":"c0"}"#],
+            "error: --add needs where the fault goes in: --at TIME",
+        ),
+        (
+            &["sim", "branch", "lock", "--add", r#"{"fault":"melt"}"#, "--at", "1s"],
+            "error: --add = {\"fault\":\"melt\"} is not allowed: expected \"fault\" as one of partition,",
+        ),
+        (
+            &["sim", "branch", "lock", "--add", r#"{"fault":"crash","node":"store"}"#, "--at", "1s"],
+            "error: unknown node \"store\"",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = distlab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with(want), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
 fn a_run_that_hits_its_event_bound_exits_3() {
     let o = distlab(&["sim", "run", "pn-counter", "--events-max", "100"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));

@@ -2,6 +2,7 @@
 //! and a seed to a world of actors, a fault schedule and the properties it promises; the CLI, the
 //! page and the tests all start scenarios through [`build`], so they all run the same thing.
 
+pub mod branch;
 pub mod cache;
 pub mod cap;
 mod detector;

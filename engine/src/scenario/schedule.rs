@@ -41,6 +41,13 @@ pub fn parse(value: &Value) -> Result<Vec<(SimTime, Fault)>, ConfigError> {
         .collect()
 }
 
+/// Reads one fault as serde writes a [`Fault`], e.g. `{"fault": "crash", "node": "c1"}`: what
+/// `distlab sim branch --add` takes. The error says what is wrong with it.
+pub fn read_fault(value: &Value) -> Result<Fault, String> {
+    let fields = value.as_object().cloned().ok_or("an object, e.g. {\"fault\": \"crash\", \"node\": \"c1\"}")?;
+    fault(fields)
+}
+
 /// The fault kinds, by the name `"fault"` gives them.
 const KINDS: &str = "partition, cut, repair, heal, crash, restart, pause, clock_skew, clock_drift, clock_jump, slow";
 
