@@ -425,6 +425,28 @@ pub fn cap_sweep_point(samples: JsValue) -> Result<JsValue, JsError> {
     to_js(&scenario::cap::SweepPoint::of(&samples))
 }
 
+/// A worker's progress callback: each report passed to it as a plain object, the first failure
+/// kept and returned once the work is over (the engine's loops take no fallible callback).
+struct Progress<'a> {
+    callback: &'a js_sys::Function,
+    failed: Option<JsError>,
+}
+
+impl Progress<'_> {
+    fn report<T: Serialize>(&mut self, p: &T) {
+        if self.failed.is_none()
+            && let Err(e) =
+                to_js(p).and_then(|p| self.callback.call1(&JsValue::NULL, &p).map_err(|_| JsError::new("progress")))
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    fn done(self) -> Result<(), JsError> {
+        self.failed.map_or(Ok(()), Err)
+    }
+}
+
 /// Shrinks the page's run to a minimal failing fault schedule (what the page's shrink worker
 /// calls): the scenario's own schedule with the learner's injected faults (`actions`, as the
 /// share link carries them) added at their times, cut by delta debugging while `property` stays
@@ -452,20 +474,34 @@ pub fn shrink_run(
         fields.insert(schedule::FIELD.into(), schedule::to_json(&faults));
     }
     let options = shrink::ShrinkOptions { property: Some(property.to_owned()), workload: false, ..Default::default() };
-    let mut failed = None;
-    let mut report = |p: &shrink::ShrinkProgress| {
-        if failed.is_none()
-            && let Err(e) =
-                to_js(p).and_then(|p| progress.call1(&JsValue::NULL, &p).map_err(|_| JsError::new("progress")))
-        {
-            failed = Some(e);
-        }
-    };
-    let shrunk = shrink::shrink(scenario, &config, seed, &options, &mut report).map_err(|e| js_error(&e))?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let mut progress = Progress { callback: progress, failed: None };
+    let shrunk =
+        shrink::shrink(scenario, &config, seed, &options, &mut |p| progress.report(p)).map_err(|e| js_error(&e))?;
+    progress.done()?;
     to_js(&shrunk)
+}
+
+/// Branch and compare (what the page's branch worker calls): the page's run (`config`, `seed`
+/// and the learner's faults, as the share link carries them) beside the same run with `change`
+/// made (`{add: {after, at, fault}}` or `{remove: {at_us, fault}}`), both to their end, and
+/// where they first part. `progress` is called now and then with `{a_us, b_us, until_us}`.
+#[wasm_bindgen]
+pub fn branch_run(
+    scenario: &str,
+    config: JsValue,
+    seed: f64,
+    actions: JsValue,
+    change: JsValue,
+    progress: &js_sys::Function,
+) -> Result<JsValue, JsError> {
+    use distlab_engine::scenario::branch;
+    let base = branch::Branch { config: from_js(config, "configuration")?, injected: from_js(actions, "faults")? };
+    let change: branch::Change = from_js(change, "change")?;
+    let mut progress = Progress { callback: progress, failed: None };
+    let compared = branch::compare(scenario, whole(seed, "seed")?, &base, &change, None, &mut |p| progress.report(p))
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    progress.done()?;
+    to_js(&compared)
 }
 
 /// The ID decoder (46.7.2): `text` (a decimal ID or a UUID) read with the layout `bits`

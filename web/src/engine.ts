@@ -46,3 +46,19 @@ export interface Shrunk {
 
 /** One of `Lab.fault_marks()`: a fault applied (with its trace record) or still to come. */
 export interface FaultMark { time: number; index: number | null; fault: Fault; by_learner: boolean }
+
+/** What makes a branch (`branch_run`): one fault more, put in like a learner's, or one of the run's less. */
+export type Change = { add: Action } | { remove: { at_us: number; fault: Fault } };
+
+/** One branch of a comparison, run to its end: `window` holds its records around the first divergence. */
+export interface BranchSide { verdicts: Verdict[]; summary: Record<string, unknown>; trace_hash: string; records: number; events: number; window: TraceRecord[] }
+
+/** `branch_run`'s answer: the run (A) beside the run with the change made (B), and where they first part. */
+export interface Comparison {
+  scenario: string; seed: number; change: Change;
+  /** How to run B on its own: its configuration and the faults put in by hand. */
+  b_branch: { config: Record<string, unknown>; injected: Action[] };
+  change_record: TraceRecord | null;
+  a: BranchSide; b: BranchSide;
+  divergence: { a_index: number | null; b_index: number | null; at_us: number } | null;
+}

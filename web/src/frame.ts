@@ -15,15 +15,16 @@ import { signal } from "@preact/signals";
 import { Lab } from "./pkg/distlab_wasm.js";
 import { detail, isKey, lang, t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
-import type { Action, Fault, FaultMark, Shrunk, Snapshot, TraceRecord, Verdict } from "./engine";
+import type { Action, Change, Comparison, Fault, FaultMark, Shrunk, Snapshot, TraceRecord, Verdict } from "./engine";
 import type { ShrinkMessage, ShrinkRequest } from "./shrink.worker";
+import type { BranchMessage, BranchRequest } from "./branch.worker";
 
 /**
  * The controls' own URL parameters, in a namespace of their own so that no view's knob (the
  * CAP view's replica count `n`, say) can ever be read back as one of them.
  */
 const SIM_PREFIX = "sim.";
-const SIM = { seed: "sim.seed", speed: "sim.speed", faults: "sim.faults", events: "sim.ev", time: "sim.t", selected: "sim.sel", config: "sim.config" } as const;
+const SIM = { seed: "sim.seed", speed: "sim.speed", faults: "sim.faults", events: "sim.ev", time: "sim.t", selected: "sim.sel", config: "sim.config", branch: "sim.branch" } as const;
 
 const SPEEDS = [0.1, 0.25, 1, 4];
 const EVENTS_SHOWN = 200;
@@ -98,6 +99,12 @@ function faultText(f: Fault): string {
 /** A shrink of one violated property: its progress while the worker runs, then its result. */
 interface ShrinkState { property: string; running: boolean; runs: number; max: number; faults: number; result?: Shrunk; error?: string }
 
+/** A comparison of the run with a branch of it: its progress while the worker runs, then its result. */
+interface BranchState { change: Change; running: boolean; done: number; result?: Comparison; error?: string }
+
+/** One way to branch the run at the shown moment, for the branch menu. */
+export interface BranchOption { id: string; label: string; change: Change }
+
 export class Frame implements KeyHandlers {
   lab: Lab;
   private seed: number;
@@ -120,6 +127,8 @@ export class Frame implements KeyHandlers {
   private overrideBase = "";
   private readonly shrinking = signal<ShrinkState | null>(null);
   private worker: Worker | null = null;
+  private readonly branching = signal<BranchState | null>(null);
+  private branchWorker: Worker | null = null;
 
   constructor(parts: FrameParts, params: URLSearchParams, spec: ScenarioView) {
     this.spec = spec;
@@ -139,6 +148,14 @@ export class Frame implements KeyHandlers {
     const sel = params.get(SIM.selected);
     if (sel !== null) this.seekQuietly(Number(sel));
     this.parts = parts;
+    const branch = params.get(SIM.branch);
+    if (branch !== null) {
+      try {
+        this.startBranch(JSON.parse(branch) as Change);
+      } catch {
+        this.errors.value = [`${SIM.branch}: ${branch.slice(0, 80)}`];
+      }
+    }
   }
 
   /** The frame's parts, rendered at the first refresh: the view calls it once its own state is set up. */
@@ -213,6 +230,76 @@ export class Frame implements KeyHandlers {
     this.reset();
   }
 
+  get branchState(): BranchState | null {
+    return this.branching.value;
+  }
+
+  /** The ways to branch the run at the shown moment: each of the view's one-fault buttons there
+   * added after the shown event, or one of the run's faults from that moment on removed. */
+  branchOptions(): BranchOption[] {
+    const snap = this.lab.snapshot() as Snapshot;
+    const adds = this.faultButtons()
+      .filter((b) => b.faults.length === 1 && !b.disabled)
+      .map((b) => ({ id: `add-${b.id}`, label: t("common.branch.add", { fault: b.label }), change: { add: { after: snap.events_processed, at: snap.time, fault: b.faults[0] } } }));
+    const shown = this.lab.shown_len();
+    const removes = (this.lab.fault_marks() as FaultMark[])
+      .filter((m) => m.index === null || m.index >= shown)
+      .map((m, i) => ({ id: `remove-${m.time}-${i}`, label: t("common.branch.remove", { fault: faultText(m.fault), t: seconds(m.time) }), change: { remove: { at_us: m.time, fault: m.fault } } }));
+    return [...adds, ...removes];
+  }
+
+  /** Runs the run and its branch with `change` to their end in a worker, and compares them. */
+  branch(change: Change): void {
+    this.startBranch(change);
+    if (!this.playing) this.save();
+  }
+
+  private startBranch(change: Change): void {
+    this.stopBranch();
+    const worker = new Worker(new URL("./branch.worker.ts", import.meta.url), { type: "module" });
+    this.branchWorker = worker;
+    const state: BranchState = { change, running: true, done: 0 };
+    this.branching.value = state;
+    worker.onmessage = (ev: MessageEvent<BranchMessage>) => {
+      const m = ev.data;
+      const now = this.branching.value ?? state;
+      if (m.kind === "progress") this.branching.value = { ...now, done: m.done };
+      else {
+        this.branching.value = m.kind === "done" ? { ...now, running: false, done: 1, result: m.result } : { ...now, running: false, error: m.message };
+        worker.terminate();
+        if (this.branchWorker === worker) this.branchWorker = null;
+      }
+    };
+    const request: BranchRequest = { scenario: this.spec.scenario, config: this.config(), seed: this.seed, actions: this.actions(), change };
+    worker.postMessage(request);
+  }
+
+  private stopBranch(): void {
+    this.branchWorker?.terminate();
+    this.branchWorker = null;
+  }
+
+  /** Stops a comparison and puts it away. */
+  closeBranch(): void {
+    this.stopBranch();
+    this.branching.value = null;
+    this.save();
+  }
+
+  /** Opens branch B as the run, at the moment it parts from A. */
+  openBranch(): void {
+    const r = this.branching.value?.result;
+    if (!r) return;
+    if (JSON.stringify(r.b_branch.config) !== JSON.stringify(this.config())) this.useConfig(r.b_branch.config);
+    this.closeBranch();
+    this.playing = false;
+    this.selected = null;
+    this.lab.free();
+    this.lab = this.build(r.b_branch.injected, 0, r.divergence?.at_us ?? 0);
+    this.refresh();
+    this.save();
+  }
+
   /** Leaves the link's configuration for the view's own. */
   leaveLinked(): void {
     this.override = null;
@@ -270,6 +357,9 @@ export class Frame implements KeyHandlers {
 
   /** Injects `faults` in order; an engine error (an unknown node, restarting a node that is up) is shown, not thrown. */
   inject(faults: Fault[]): void {
+    // A comparison is of the run as it was asked for: with one more fault of the learner's it
+    // is another run (and the link would replay another comparison).
+    if (this.branching.value) this.closeBranch();
     try {
       for (const f of faults) this.lab.inject(f);
       this.errors.value = [];
@@ -341,6 +431,8 @@ export class Frame implements KeyHandlers {
 
   reset(): void {
     this.stopShrink();
+    this.stopBranch();
+    this.branching.value = null;
     this.playing = false;
     this.selected = null;
     this.errors.value = [];
@@ -400,6 +492,8 @@ export class Frame implements KeyHandlers {
     p.set(SIM.time, String(this.lab.live_now_us()));
     if (this.selected !== null) p.set(SIM.selected, String(this.selected));
     if (this.override) p.set(SIM.config, JSON.stringify(this.override));
+    const branch = this.branching.value;
+    if (branch) p.set(SIM.branch, JSON.stringify(branch.change));
     writeParams(this.spec.view, p);
   }
 
@@ -556,12 +650,85 @@ function Timeline({ frame }: { frame: Frame }) {
       h(EventList, { records, selected, frame })),
     h("div", null,
       h("h3", null, t("common.controls.event")),
-      h("pre", { class: "details mono panel", id: "event-details" }, chosen ? JSON.stringify(chosen, null, 2) : t("common.controls.noEvent"))),
+      h("pre", { class: "details mono panel", id: "event-details" }, chosen ? JSON.stringify(chosen, null, 2) : t("common.controls.noEvent")),
+      h(BranchMenu, { frame })),
   ];
   return h("div", { class: "frame-timeline" },
     h("h3", null, t("common.controls.timeline")),
     h(FaultStrip, { frame }),
-    h("div", { class: "grid2" }, children));
+    h("div", { class: "grid2" }, children),
+    h(BranchPanel, { frame }));
+}
+
+/** Branch here: one fault more after the shown event, or one of the run's faults from then on less. */
+function BranchMenu({ frame }: { frame: Frame }) {
+  frame.version;
+  const [choice, setChoice] = useState("");
+  const options = frame.branchOptions();
+  const picked = options.find((o) => o.id === choice) ?? options[0];
+  const running = frame.branchState?.running ?? false;
+  return h("div", { class: "branch-menu panel", id: "branch-menu" },
+    h("h3", null, t("common.branch.title")),
+    h("p", { class: "muted" }, t("common.branch.hint")),
+    options.length === 0
+      ? h("p", { class: "muted" }, t("common.branch.nothing"))
+      : h("div", { class: "row" },
+        h("select", { id: "branch-change", "aria-label": t("common.branch.title"), value: picked?.id, onChange: (e: Event) => setChoice((e.target as HTMLSelectElement).value) },
+          options.map((o) => h("option", { key: o.id, value: o.id }, o.label))),
+        h("button", { id: "branch-run", disabled: running || !picked, onClick: () => picked && frame.branch(picked.change) }, t("common.branch.run"))));
+}
+
+const changeText = (c: Change): string =>
+  "add" in c
+    ? t("common.branch.changeAdd", { fault: faultText(c.add.fault), after: c.add.after, t: seconds(c.add.at, 6) })
+    : t("common.branch.changeRemove", { fault: faultText(c.remove.fault), t: seconds(c.remove.at_us, 6) });
+
+/** The run (A) beside its branch (B): where they part, both verdicts, and their events around it. */
+function BranchPanel({ frame }: { frame: Frame }) {
+  frame.version;
+  const s = frame.branchState;
+  if (!s) return null;
+  const head = h("h3", null, t("common.branch.heading", { change: changeText(s.change) }));
+  const close = h("button", { id: "branch-close", onClick: () => frame.closeBranch() }, s.running ? t("common.branch.cancel") : t("common.branch.close"));
+  if (s.running) {
+    return h("section", { class: "branch-panel panel", id: "branch", "data-state": "running" }, head,
+      h("progress", { max: 1, value: s.done }), " ", h("span", { class: "mono" }, t("common.branch.running", { pct: Math.round(s.done * 100) })), " ", close);
+  }
+  if (s.error !== undefined || !s.result) {
+    return h("section", { class: "branch-panel panel", id: "branch", "data-state": "error" }, head, h("p", { class: "error" }, t("common.branch.error", { message: s.error ?? "" })), close);
+  }
+  const r = s.result;
+  const d = r.divergence;
+  const event = (i: number | null) => (i === null ? t("common.branch.ended") : `#${i}`);
+  const verdictRows = r.a.verdicts.map((va) => {
+    const vb = r.b.verdicts.find((v) => v.property === va.property);
+    const key = `common.prop.${va.property}`;
+    const cell = (v: Verdict | undefined) => h("td", { class: v?.status === "holds" ? "good" : v?.status === "violated" ? "bad" : "muted", "data-status": v?.status },
+      v ? `${STATUS_ICON[v.status]} ${t(`common.verdict.${v.status === "holds" ? "holds" : v.status}` as "common.verdict.holds")}` : "–");
+    const differs = va.status !== vb?.status;
+    return h("tr", { key: va.property, class: differs ? "differs" : undefined, "data-property": va.property },
+      h("th", { scope: "row" }, isKey(key) ? t(key) : va.property), cell(va), cell(vb), h("td", null, differs ? t("common.branch.differs") : ""));
+  });
+  // The change's own record is in B when a fault was added, in A when one was removed.
+  const changed = r.change_record?.index;
+  const column = (label: string, side: Comparison["a"], parted: number | null | undefined, change: number | undefined) =>
+    h("div", null,
+      h("h4", null, label, " ", h("span", { class: "mono muted" }, side.trace_hash)),
+      h("div", { class: "events mono" }, side.window.map((rec) =>
+        h("div", { key: rec.index, "data-index": rec.index, class: rec.index === parted ? "diverged" : rec.index === change ? "change" : undefined }, describe(rec, frame.names)))),
+      // The diverged record whole: two lines of the list can read alike (a reply to the same
+      // request) and differ in what they carry.
+      h("pre", { class: "details mono diverged-record" }, JSON.stringify(side.window.find((rec) => rec.index === parted) ?? null, null, 2)));
+  return h("section", { class: "branch-panel panel", id: "branch", "data-state": "done", "data-diverged": String(d !== null), "data-a-index": d?.a_index ?? "", "data-b-index": d?.b_index ?? "", "data-a-hash": r.a.trace_hash, "data-b-hash": r.b.trace_hash }, head,
+    r.change_record ? h("p", { class: "mono" }, `${t("common.branch.changeRecord")} ${describe(r.change_record, frame.names)}`) : null,
+    h("p", { id: "branch-verdict" }, d ? t("common.branch.parted", { t: seconds(d.at_us, 6), a: event(d.a_index), b: event(d.b_index) }) : t("common.branch.same")),
+    h("table", { class: "branch-verdicts" },
+      h("thead", null, h("tr", null, h("th", null, t("common.frame.verdicts")), h("th", null, "A"), h("th", null, "B"), h("th", null, ""))),
+      h("tbody", null, verdictRows,
+        h("tr", { key: "events" }, h("th", { scope: "row" }, t("common.controls.events")), h("td", { class: "mono" }, r.a.records), h("td", { class: "mono" }, r.b.records), h("td", null, "")))),
+    h("div", { class: "grid2" }, column(t("common.branch.a"), r.a, d?.a_index, "add" in r.change ? undefined : changed), column(t("common.branch.b"), r.b, d?.b_index, "add" in r.change ? changed : undefined)),
+    h("div", { class: "row" },
+      h("button", { id: "branch-open", onClick: () => frame.openBranch() }, t("common.branch.open")), close));
 }
 
 function EventList({ records, selected, frame }: { records: TraceRecord[]; selected: number | null; frame: Frame }) {

@@ -3,7 +3,8 @@
 // with a message before each lap and one with each lap's result. A lap holds its thread for the
 // whole budget; here that thread is not the page's.
 
-import init, { race_ids } from "./pkg/distlab_wasm.js";
+import { race_ids } from "./pkg/distlab_wasm.js";
+import { serve, type ErrorMessage } from "./worker";
 
 export type RaceMode = "snowflake" | "sonyflake" | "uuid-v4" | "uuid-v7" | "chapter-v7" | "segment";
 export interface Lap {
@@ -15,18 +16,12 @@ export type RaceMessage =
   | { kind: "running"; mode: RaceMode; index: number }
   | { kind: "lap"; lap: Lap }
   | { kind: "done" }
-  | { kind: "error"; message: string };
+  | ErrorMessage;
 
-self.onmessage = async (ev: MessageEvent<RaceRequest>) => {
-  const post = (m: RaceMessage) => (self as unknown as Worker).postMessage(m);
-  try {
-    await init();
-    for (const [index, mode] of ev.data.modes.entries()) {
-      post({ kind: "running", mode, index });
-      post({ kind: "lap", lap: race_ids(mode, ev.data.budget_ms, ev.data.seed) as Lap });
-    }
-    post({ kind: "done" });
-  } catch (e) {
-    post({ kind: "error", message: e instanceof Error ? e.message : String(e) });
+serve<RaceRequest, RaceMessage>(({ modes, budget_ms, seed }, post) => {
+  for (const [index, mode] of modes.entries()) {
+    post({ kind: "running", mode, index });
+    post({ kind: "lap", lap: race_ids(mode, budget_ms, seed) as Lap });
   }
-};
+  post({ kind: "done" });
+});

@@ -2,24 +2,18 @@
 // the fewest faults that still break a property, with a progress message after each run. The
 // page stays responsive and stops a shrink by terminating the worker.
 
-import init, { shrink_run } from "./pkg/distlab_wasm.js";
+import { shrink_run } from "./pkg/distlab_wasm.js";
 import type { Action, Shrunk } from "./engine";
+import { serve, type ErrorMessage } from "./worker";
 
 export interface ShrinkRequest { scenario: string; config: Record<string, unknown>; seed: number; actions: Action[]; property: string }
 export type ShrinkMessage =
   | { kind: "progress"; runs: number; max_runs: number; faults: number }
   | { kind: "done"; result: Shrunk }
-  | { kind: "error"; message: string };
+  | ErrorMessage;
 
-self.onmessage = async (ev: MessageEvent<ShrinkRequest>) => {
-  const post = (m: ShrinkMessage) => (self as unknown as Worker).postMessage(m);
-  try {
-    await init();
-    const { scenario, config, seed, actions, property } = ev.data;
-    const result = shrink_run(scenario, config, seed, actions, property, (p: { runs: number; max_runs: number; faults: number }) =>
-      post({ kind: "progress", runs: p.runs, max_runs: p.max_runs, faults: p.faults })) as Shrunk;
-    post({ kind: "done", result });
-  } catch (e) {
-    post({ kind: "error", message: e instanceof Error ? e.message : String(e) });
-  }
-};
+serve<ShrinkRequest, ShrinkMessage>(({ scenario, config, seed, actions, property }, post) => {
+  const result = shrink_run(scenario, config, seed, actions, property, (p: { runs: number; max_runs: number; faults: number }) =>
+    post({ kind: "progress", runs: p.runs, max_runs: p.max_runs, faults: p.faults })) as Shrunk;
+  post({ kind: "done", result });
+});

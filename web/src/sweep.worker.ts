@@ -2,33 +2,27 @@
 // its end by the engine, with a progress message after each seed and the summed-up point at the
 // end of each. The page stays responsive and can cancel by terminating the worker.
 
-import init, { cap_sweep_point, cap_sweep_sample } from "./pkg/distlab_wasm.js";
+import { cap_sweep_point, cap_sweep_sample } from "./pkg/distlab_wasm.js";
+import { serve, type ErrorMessage } from "./worker";
 
 export interface SweepRequest { points: { label: string; config: Record<string, unknown> }[]; seeds: number }
 export type SweepMessage =
   | { kind: "progress"; done: number; total: number }
   | { kind: "point"; label: string; result: { runs: number; violation_rate: number; availability: number; availability_minority: number; stale_reads_per_run: number } }
   | { kind: "done" }
-  | { kind: "error"; message: string };
+  | ErrorMessage;
 
-self.onmessage = async (ev: MessageEvent<SweepRequest>) => {
-  const post = (m: SweepMessage) => (self as unknown as Worker).postMessage(m);
-  try {
-    await init();
-    const { points, seeds } = ev.data;
-    const total = points.length * seeds;
-    let done = 0;
-    for (const p of points) {
-      const samples: unknown[] = [];
-      for (let seed = 0; seed < seeds; seed++) {
-        samples.push(cap_sweep_sample(p.config, seed));
-        done++;
-        post({ kind: "progress", done, total });
-      }
-      post({ kind: "point", label: p.label, result: cap_sweep_point(samples) });
+serve<SweepRequest, SweepMessage>(({ points, seeds }, post) => {
+  const total = points.length * seeds;
+  let done = 0;
+  for (const p of points) {
+    const samples: unknown[] = [];
+    for (let seed = 0; seed < seeds; seed++) {
+      samples.push(cap_sweep_sample(p.config, seed));
+      done++;
+      post({ kind: "progress", done, total });
     }
-    post({ kind: "done" });
-  } catch (e) {
-    post({ kind: "error", message: e instanceof Error ? e.message : String(e) });
+    post({ kind: "point", label: p.label, result: cap_sweep_point(samples) });
   }
-};
+  post({ kind: "done" });
+});

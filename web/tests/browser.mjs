@@ -917,6 +917,81 @@ await test("a violated verdict shrinks in a worker to the native minimal schedul
   assert(!(await href(page)).includes("sim.config"), "and the link no longer carries it");
 });
 
+// Branch and compare: the lock storm without fencing, rewound by a press on a fault of the strip
+// while it plays, forked there twice (the store's clock jump at 1.743 s removed, a crash of the
+// store added), each comparison the one `distlab sim branch` makes natively (the same first
+// divergence and both trace hashes), reopened from its share link, and branch B opened as a run.
+await test("branch and compare: forked while the run plays, the native comparison, reopened from its share link", async (page) => {
+  const bin = process.env.DISTLAB_BIN;
+  if (!bin) throw new Error("DISTLAB_BIN is not set: run the browser tests through `cargo xtask test`");
+  const config = JSON.stringify({ fencing: false });
+  const native = (args) => JSON.parse(execFileSync(bin, ["sim", "branch", "lock", "--seed", "1", "--config", config, ...args, "--json"], { encoding: "utf8" }));
+  const same = async (p, want, what) => {
+    const got = await p.evaluate(() => Object.fromEntries(["a-index", "b-index", "a-hash", "b-hash"].map((k) => [k, document.querySelector("#branch").getAttribute(`data-${k}`)])));
+    const expected = { "a-index": String(want.divergence.a_index), "b-index": String(want.divergence.b_index), "a-hash": want.a.trace_hash, "b-hash": want.b.trace_hash };
+    assert(JSON.stringify(got) === JSON.stringify(expected), `${what}: page ${JSON.stringify(got)}, native ${JSON.stringify(expected)}`);
+  };
+  await open(page, `#/locks?kind=single&sim.seed=1&sim.config=${encodeURIComponent(config)}`);
+  await page.selectOption("#speed", "0.25");
+  await page.click("#play");
+  await page.waitForSelector(".fault-mark.applied[data-time='938000']", { timeout: 30000 });
+  await heldClick(page, ".fault-mark.applied[data-time='938000']"); // the jump at 0.938 s, pressed while the run plays
+  assert((await page.getAttribute("#run-state", "data-state")) === "rewound", "the press rewinds to the jump");
+  const jump = await page.locator("#branch-change option[value^='remove-1743000-']").getAttribute("value");
+  await page.selectOption("#branch-change", jump);
+  await heldClick(page, "#branch-run");
+  await page.waitForSelector("#branch[data-state='done']", { timeout: 60000 });
+  const live = await page.evaluate(() => document.querySelector("#sim-time").textContent);
+  await page.waitForFunction((t) => document.querySelector("#sim-time").textContent !== t || document.querySelector("#run-state").dataset.state === "finished", live);
+  const removed = native(["--remove", "3"]);
+  await same(page, removed, "the jump removed");
+  assert((await page.locator("#branch tr.differs").evaluateAll((rows) => rows.map((r) => r.dataset.property)).then((p) => p.join())) === "mutual_exclusion,lock_belief", "both verdicts differ");
+  assert((await page.locator("#branch .events .diverged").count()) === 2, "the divergence is marked in both columns");
+  assert((await page.textContent("#branch-verdict")).includes("1.868797 s"), await page.textContent("#branch-verdict"));
+  if ((await page.getAttribute("#run-state", "data-state")) !== "finished") await page.click("#play");
+
+  const link = await href(page);
+  const params = new URLSearchParams(new URL(link).hash.split("?")[1]);
+  assert(JSON.parse(params.get("sim.branch")).remove.at_us === 1743000, `the link carries the change: ${params.get("sim.branch")}`);
+  const again = await context.newPage();
+  await again.goto(link);
+  await again.waitForSelector("#branch[data-state='done']", { timeout: 60000 });
+  await same(again, removed, "the comparison reopened from its link");
+  await again.close();
+
+  for (const lang of ["en", "zh"]) {
+    if (lang === "zh") {
+      await page.click("#lang"); // the view is drawn again in Chinese from its URL: the comparison with it
+      await page.waitForSelector("#branch[data-state='done']", { timeout: 60000 });
+      assert((await page.textContent("#branch")).includes("分道扬镳"), "the comparison speaks Chinese");
+    }
+    for (const [w, h] of [[1440, 900], [1024, 768], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.locator("#branch").scrollIntoViewIfNeeded();
+      await keepScreenshot(page, join(shots, `branch-${lang}-${w}.png`), `the comparison, ${lang}, ${w}`);
+    }
+  }
+  await page.click("#lang");
+  await page.setViewportSize({ width: 1400, height: 1000 });
+
+  await page.click(".fault-mark.applied[data-time='938000']");
+  await page.selectOption("#branch-change", "add-crash-redis");
+  await page.click("#branch-run");
+  await page.waitForSelector("#branch[data-state='done']", { timeout: 60000 });
+  const added = JSON.parse((await linkParams(page)).get("sim.branch")).add;
+  assert(added.fault.fault === "crash" && added.fault.node === "redis", JSON.stringify(added));
+  const crash = native(["--add", JSON.stringify(added.fault), "--after-events", String(added.after)]);
+  assert(crash.change.add.at === added.at, `the same moment: page ${added.at}, native ${crash.change.add.at}`);
+  await same(page, crash, "the store crashed");
+  await page.click("#branch-open");
+  assert((await page.locator("#branch").count()) === 0, "the comparison is put away");
+  assert((await page.locator("#fault-strip .fault-mark.learner").count()) === 1, "branch B's crash is the learner's fault on the strip");
+  await page.selectOption("#speed", "4");
+  await page.click("#play");
+  await page.waitForSelector("#run-state[data-state='finished']", { timeout: 60000 });
+  assert((await page.textContent("#trace-hash")) === crash.b.trace_hash, "branch B opened runs to B's trace hash");
+});
+
 // Every simulation view: non-default parameters, a fault button pressed like a person while the
 // run plays (it must land: the buttons are no longer rebuilt under the pointer), an event chosen
 // in the list (a rewind), then the share link opened in a fresh page: the same parameters, trace

@@ -103,6 +103,8 @@ pub struct Comparison {
     pub scenario: String,
     pub seed: u64,
     pub change: Change,
+    /// How to run the second branch on its own: what the page opens as a run of its own.
+    pub b_branch: Branch,
     /// The change's own record (the fault taking effect, or the one that no longer does), in
     /// the branch that has it; `None` when it never came (a fault after the run's end).
     pub change_record: Option<TraceRecord>,
@@ -212,6 +214,7 @@ pub fn compare(
     let other = fork(scenario, seed, base, change)?;
     let mut a = Stream::new(scenario, seed, base, until)?;
     let mut b = Stream::new(scenario, seed, &other, until)?;
+
     let is_change = |r: &TraceRecord| match &r.kind {
         TraceKind::Fault { fault } | TraceKind::FaultRejected { fault, .. } => fault == change.fault(),
         _ => false,
@@ -271,7 +274,16 @@ pub fn compare(
     progress(&BranchProgress { a_us: a.now(), b_us: b.now(), until_us: a.until.as_micros() });
     let a = a.finish(a_window)?;
     let b = b.finish(b_window)?;
-    Ok(Comparison { scenario: scenario.to_owned(), seed, change: change.clone(), change_record, a, b, divergence })
+    Ok(Comparison {
+        scenario: scenario.to_owned(),
+        seed,
+        change: change.clone(),
+        b_branch: other,
+        change_record,
+        a,
+        b,
+        divergence,
+    })
 }
 
 /// One branch's run, its trace read a record at a time as the run makes them.
