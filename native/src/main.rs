@@ -89,9 +89,6 @@ impl Failure {
     pub fn runtime(error: impl Into<anyhow::Error>) -> Self {
         Failure { code: 1, error: error.into() }
     }
-    pub fn interrupted() -> Self {
-        Failure { code: 130, error: anyhow::anyhow!("interrupted") }
-    }
 }
 
 fn main() -> ExitCode {
@@ -188,5 +185,8 @@ where
         .build()
         .map_err(|e| Failure::runtime(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, work())
+    local.block_on(&runtime, async {
+        signals::listen();
+        work().await
+    })
 }

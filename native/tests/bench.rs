@@ -340,6 +340,43 @@ fn every_stop_signal_ends_the_run_promptly_and_stops_every_embedded_server_and_d
     }
 }
 
+/// A stop signal while the embedded servers are still starting: whatever had started is stopped
+/// and its directory removed (the signal is caught from the runtime's start and seen as soon as
+/// the command looks; sent before that, it ends the process before any server starts). Each run
+/// gets its own TMPDIR, so a server left behind would be found by its `--dir`.
+#[test]
+fn a_stop_signal_during_start_up_leaves_no_server_and_no_directory() {
+    use std::os::unix::process::ExitStatusExt;
+    for (signal, code, _) in STOPS {
+        for delay_ms in [10, 40, 80, 160] {
+            let tmp = std::env::temp_dir().join(format!("distlab-early-{}-{signal}-{delay_ms}", std::process::id()));
+            std::fs::create_dir_all(&tmp).unwrap();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_distlab"))
+                .args(["bench", "--only", "lock", "--duration", "5"])
+                .env("TMPDIR", &tmp)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap();
+            let status = child.wait().unwrap();
+            let by_default = status.signal().is_some_and(|s| code - 128 == s);
+            assert!(status.code() == Some(code) || by_default, "SIG{signal} after {delay_ms} ms: {status:?}");
+            // redis-server rewrites its command line, but it works in its --dir.
+            let left: Vec<_> = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|p| std::fs::read_link(p.ok()?.path().join("cwd")).ok())
+                .filter(|cwd| cwd.starts_with(&tmp))
+                .collect();
+            assert!(left.is_empty(), "SIG{signal} after {delay_ms} ms left servers working in {left:?}");
+            let entries: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+            assert!(entries.is_empty(), "SIG{signal} after {delay_ms} ms left {entries:?}");
+            std::fs::remove_dir(&tmp).unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_server_that_dies_midway_ends_the_run_promptly_with_exit_1() {
     use std::io::{BufRead, BufReader};

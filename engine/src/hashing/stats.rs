@@ -82,7 +82,10 @@ pub fn moved_fraction(before: &HashRing, after: &HashRing, method: Method, keys:
     if keys.is_empty() {
         return 0.0;
     }
-    let moved = keys.iter().filter(|k| method.owner(before, k) != method.owner(after, k)).count();
+    let moved = match method {
+        Method::Rendezvous => rendezvous::moved(before.nodes(), after.nodes(), keys),
+        _ => keys.iter().filter(|k| method.owner(before, k) != method.owner(after, k)).count(),
+    };
     moved as f64 / keys.len() as f64
 }
 
