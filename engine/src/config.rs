@@ -5,10 +5,11 @@
 //! refused and [`Knobs::validate`] checks the ranges. [`parse`] does all three, once, for every
 //! scenario.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{self, Deserialize, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// A configuration value outside what the engine accepts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -46,13 +47,13 @@ pub trait Knobs: Serialize + DeserializeOwned + Default {
 
 /// Reads a scenario's configuration from a JSON object of overrides: defaults filled, unknown
 /// fields refused by name, ranges checked.
-pub fn parse<C: Knobs>(raw: &serde_json::Value) -> Result<C, ConfigError> {
+pub fn parse<C: Knobs>(raw: &Value) -> Result<C, ConfigError> {
     parse_written_back(raw).map(|(cfg, _)| cfg)
 }
 
 /// [`parse`], and the configuration written back as JSON, every default filled in (what unknown
 /// fields are checked against: written once, for both).
-pub fn parse_written_back<C: Knobs>(raw: &serde_json::Value) -> Result<(C, serde_json::Value), ConfigError> {
+pub fn parse_written_back<C: Knobs>(raw: &Value) -> Result<(C, Value), ConfigError> {
     let cfg: C = serde_json::from_value(raw.clone()).map_err(|e| name_the_field::<C>(raw, &e))?;
     let written = serde_json::to_value(&cfg).unwrap_or_default();
     refuse_unknown_fields(raw, &written)?;
@@ -62,7 +63,7 @@ pub fn parse_written_back<C: Knobs>(raw: &serde_json::Value) -> Result<(C, serde
 
 /// Reads a value from JSON, filling defaults (no range checks: for values that are not a whole
 /// scenario's configuration).
-pub fn from_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ConfigError> {
+pub fn from_json<T: DeserializeOwned>(value: &Value) -> Result<T, ConfigError> {
     serde_json::from_value(value.clone()).map_err(|e| ConfigError::Parse(e.to_string()))
 }
 
@@ -71,31 +72,66 @@ const ECHO_MAX: usize = 60;
 
 /// Turns serde's "invalid type: string \"3\", expected u32" into an error that names the field:
 /// each given field is tried alone over the defaults, and the first that fails is the culprit.
-fn name_the_field<C: Knobs>(raw: &serde_json::Value, error: &serde_json::Error) -> ConfigError {
-    let (Some(given), Ok(serde_json::Value::Object(defaults))) = (raw.as_object(), serde_json::to_value(C::default()))
-    else {
+fn name_the_field<C: Knobs>(raw: &Value, error: &serde_json::Error) -> ConfigError {
+    let (Some(given), Ok(Value::Object(defaults))) = (raw.as_object(), serde_json::to_value(C::default())) else {
         return ConfigError::Parse(error.to_string());
     };
     for (field, value) in given {
         let mut one = defaults.clone();
         one.insert(field.clone(), value.clone());
-        if let Err(e) = serde_json::from_value::<C>(serde_json::Value::Object(one)) {
+        if let Err(e) = serde_json::from_value::<C>(Value::Object(one)) {
             let mut echo = value.to_string();
             if echo.len() > ECHO_MAX {
                 let cut = (0..=ECHO_MAX).rev().find(|i| echo.is_char_boundary(*i)).unwrap_or(0);
                 echo.truncate(cut);
                 echo.push('…');
             }
-            return ConfigError::Invalid { field: field.clone(), value: echo, expected: expected(&e.to_string()) };
+            let said = serde_said(&e.to_string()).to_owned();
+            let expected = match knob_range::<C>(&defaults, field, &said) {
+                Some(allowed) => {
+                    format!("{} {allowed}", if said.starts_with('f') { "a number" } else { "a whole number" })
+                }
+                None => expected(&said),
+            };
+            return ConfigError::Invalid { field: field.clone(), value: echo, expected };
         }
     }
     ConfigError::Parse(error.to_string())
 }
 
-/// What serde's message says was expected, in words: `u32` becomes its range, a list of enum
-/// variants loses its backquotes.
-fn expected(serde_message: &str) -> String {
-    let said = serde_message.rsplit_once("expected ").map_or(serde_message, |(_, e)| e);
+/// What serde's message says was expected: `u32` in "invalid type: string \"3\", expected u32".
+fn serde_said(serde_message: &str) -> &str {
+    serde_message.rsplit_once("expected ").map_or(serde_message, |(_, e)| e)
+}
+
+/// The range the knob `field` itself allows (`1..=10` for a client count, not the `u32`'s
+/// `0..=4294967295`), found by asking [`Knobs::validate`] about the type's extremes over the
+/// defaults; `None` when the type is not a number or the knob takes all of it.
+fn knob_range<C: Knobs>(defaults: &Map<String, Value>, field: &str, said: &str) -> Option<String> {
+    let extremes: [Value; 2] = match said {
+        "u8" => [u8::MAX.into(), 0.into()],
+        "u16" => [u16::MAX.into(), 0.into()],
+        "u32" => [u32::MAX.into(), 0.into()],
+        "u64" | "usize" => [u64::MAX.into(), 0.into()],
+        "i32" => [i32::MAX.into(), i32::MIN.into()],
+        "i64" => [i64::MAX.into(), i64::MIN.into()],
+        "f64" | "f32" => [1e300.into(), (-1e300).into()],
+        _ => return None,
+    };
+    extremes.into_iter().find_map(|v| {
+        let mut one = defaults.clone();
+        one.insert(field.to_owned(), v);
+        let knobs: C = serde_json::from_value(Value::Object(one)).ok()?;
+        match knobs.validate() {
+            Err(ConfigError::OutOfRange { field: f, allowed, .. }) if f == field => Some(allowed),
+            _ => None,
+        }
+    })
+}
+
+/// What serde said was expected, in words: `u32` becomes its range, a list of enum variants
+/// loses its backquotes.
+fn expected(said: &str) -> String {
     match said {
         "u8" => "a whole number 0..=255".to_owned(),
         "u16" => "a whole number 0..=65535".to_owned(),
@@ -113,7 +149,7 @@ fn expected(serde_message: &str) -> String {
 /// by serde's `deny_unknown_fields`, because that attribute cannot be combined with
 /// `#[serde(flatten)]`, which lets scenarios share groups of knobs (the orders of the
 /// transaction scenarios, for one).
-fn refuse_unknown_fields(raw: &serde_json::Value, written: &serde_json::Value) -> Result<(), ConfigError> {
+fn refuse_unknown_fields(raw: &Value, written: &Value) -> Result<(), ConfigError> {
     let (Some(given), Some(known)) = (raw.as_object(), written.as_object()) else {
         return Ok(());
     };
@@ -123,6 +159,74 @@ fn refuse_unknown_fields(raw: &serde_json::Value, written: &serde_json::Value) -
             let expected: Vec<String> = known.keys().map(|k| format!("`{k}`")).collect();
             Err(ConfigError::Parse(format!("unknown field `{unknown}`, expected one of {}", expected.join(", "))))
         }
+    }
+}
+
+/// `text` read as JSON, refusing an object that names a field twice at any depth ("the field
+/// \"clients\" is given twice"): serde_json keeps the last silently, so `{"clients":3,
+/// "clients":5}` would run with 5, and a history operation with two `"value"`s would be checked
+/// against one of them, without a word.
+pub fn strict_json(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str::<Strict>(text).map(|Strict(v)| v)
+}
+
+/// A JSON value whose objects never repeat a key.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            if out.insert(key.clone(), value).is_some() {
+                return Err(de::Error::custom(format!("the field {key:?} is given twice")));
+            }
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -174,11 +278,12 @@ mod tests {
 
     #[test]
     fn a_value_of_the_wrong_kind_is_named_with_its_field_value_and_what_is_allowed() {
-        let err = |raw: serde_json::Value| parse::<Knobbed>(&raw).unwrap_err().to_string();
-        assert_eq!(err(json!({ "rate": "3" })), r#"rate = "3" is not allowed: expected a whole number 0..=4294967295"#);
+        let err = |raw: Value| parse::<Knobbed>(&raw).unwrap_err().to_string();
+        // The knob's own range, not its type's.
+        assert_eq!(err(json!({ "rate": "3" })), r#"rate = "3" is not allowed: expected a whole number 0..=10"#);
         assert_eq!(
             err(json!({ "orders": 1, "rate": 2.5 })),
-            "rate = 2.5 is not allowed: expected a whole number 0..=4294967295"
+            "rate = 2.5 is not allowed: expected a whole number 0..=10"
         );
         assert_eq!(
             err(json!({ "orders": -1 })),

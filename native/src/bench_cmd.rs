@@ -48,8 +48,9 @@ pub struct BenchArgs {
     /// Seconds per measurement (e.g. 5, 0.5).
     #[arg(long, value_name = "S", conflicts_with = "ops", value_parser = parse_seconds)]
     duration: Option<Duration>,
-    /// Operations per measurement instead of a duration.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Operations per measurement instead of a duration (at most a billion: an hour's worth of
+    /// the fastest row, as --duration is at most an hour).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     ops: Option<u64>,
     /// Commands per round trip for the baselines.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]

@@ -148,6 +148,19 @@ pub fn run(cmd: IdCommand) -> Result<Outcome, Failure> {
 }
 
 fn generate(args: &GenArgs) -> Result<Outcome, Failure> {
+    if matches!(args.kind, Kind::Snowflake | Kind::Sonyflake) {
+        let layout = args.layout.layout(args.kind)?;
+        // An ID's time counts from the epoch: one still to come would refuse every ID, so it
+        // is refused before any work (a worker id leased, a server connected).
+        if layout.epoch_ms > now_ms() {
+            return Err(Failure::bad_input(anyhow!(
+                "--epoch-ms {} ({}) is after the clock's now ({}): IDs count their time from the epoch",
+                layout.epoch_ms,
+                utc(layout.epoch_ms),
+                utc(now_ms())
+            )));
+        }
+    }
     if args.threads > 1 || args.duration.is_some() {
         if matches!(args.kind, Kind::Uuidv4 | Kind::Uuidv7) {
             return Err(Failure::bad_input(anyhow!(
@@ -155,17 +168,11 @@ fn generate(args: &GenArgs) -> Result<Outcome, Failure> {
             )));
         }
         return crate::on_runtime(|| async move {
-            let mut ids = if args.kind == Kind::Segment {
-                threaded_segments(args).await?
-            } else {
-                threaded_snowflakes(args).await?
-            };
-            if args.duration.is_none() {
-                ids.truncate(usize::try_from(args.count).unwrap_or(usize::MAX));
-            }
             let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            for id in ids {
-                writeln!(out, "{id}").context("writing the IDs").map_err(Failure::runtime)?;
+            if args.kind == Kind::Segment {
+                threaded_segments(args, &mut out).await?;
+            } else {
+                threaded_snowflakes(args, &mut out).await?;
             }
             out.flush().context("writing the IDs").map_err(Failure::runtime)?;
             Ok(Outcome::Ok)
@@ -320,9 +327,65 @@ fn per_thread(args: &GenArgs) -> Limit {
     }
 }
 
+/// Minting threads send their IDs in batches of this many, and at most [`BATCHES`] batches wait
+/// to be written: a long run holds a few megabytes of IDs, not every one it made (an hour at
+/// 4 M/s would be over 100 GB), and a thread waits while the output catches up.
+const BATCH: usize = 16_384;
+const BATCHES: usize = 64;
+
+/// A minting thread's end of the batches: IDs are added one at a time and sent a batch at once.
+struct Batcher {
+    batch: Vec<u64>,
+    to: std::sync::mpsc::SyncSender<Vec<u64>>,
+}
+
+impl Batcher {
+    /// Adds `id`; false once the writer is gone (the output failed), when minting should stop.
+    fn push(&mut self, id: u64) -> bool {
+        self.batch.push(id);
+        self.batch.len() < BATCH || self.to.send(std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH))).is_ok()
+    }
+
+    fn finish(self) {
+        let _ = self.to.send(self.batch);
+    }
+}
+
+/// The writer's end: what the threads have sent so far written, `--count` IDs at most in all.
+struct Batches {
+    from: std::sync::mpsc::Receiver<Vec<u64>>,
+    to: std::sync::mpsc::SyncSender<Vec<u64>>,
+    written: u64,
+    max: Option<u64>,
+}
+
+impl Batches {
+    fn new(args: &GenArgs) -> Batches {
+        let (to, from) = std::sync::mpsc::sync_channel(BATCHES);
+        Batches { from, to, written: 0, max: args.duration.is_none().then_some(args.count) }
+    }
+
+    fn batcher(&self) -> Batcher {
+        Batcher { batch: Vec::with_capacity(BATCH), to: self.to.clone() }
+    }
+
+    fn drain(&mut self, out: &mut impl Write) -> Result<(), Failure> {
+        for batch in self.from.try_iter() {
+            for id in batch {
+                if self.max.is_some_and(|m| self.written >= m) {
+                    return Ok(());
+                }
+                writeln!(out, "{id}").context("writing the IDs").map_err(Failure::runtime)?;
+                self.written += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// --threads threads sharing one lock-free Snowflake, under --worker or a leased worker id
-/// renewed while they mint.
-async fn threaded_snowflakes(args: &GenArgs) -> Result<Vec<u64>, Failure> {
+/// renewed while they mint; their IDs written as they come.
+async fn threaded_snowflakes(args: &GenArgs, out: &mut impl Write) -> Result<(), Failure> {
     let layout = args.layout.layout(args.kind)?;
     snowflake(args, args.worker)?;
     let lease_target = if args.lease { Some(connect(args).await?) } else { None };
@@ -337,25 +400,31 @@ async fn threaded_snowflakes(args: &GenArgs) -> Result<Vec<u64>, Failure> {
     };
     let generator = std::sync::Arc::new(distlab::ids::AtomicSnowflake::new(layout, args.datacenter, worker));
     let limit = per_thread(args);
+    let mut batches = Batches::new(args);
     let handles: Vec<_> = (0..args.threads)
         .map(|_| {
             let generator = std::sync::Arc::clone(&generator);
+            let mut batcher = batches.batcher();
             std::thread::spawn(move || {
-                let mut ids = Vec::new();
                 let started = std::time::Instant::now();
+                let mut made = 0u64;
                 while match limit {
                     Limit::Duration(d) => started.elapsed() < d,
-                    Limit::Ops(n) => (ids.len() as u64) < n,
+                    Limit::Ops(n) => made < n,
                 } {
-                    ids.push(generator.next());
+                    if !batcher.push(generator.next()) {
+                        return;
+                    }
+                    made += 1;
                 }
-                ids
+                batcher.finish();
             })
         })
         .collect();
     let mut renewed = now_ms();
     while !handles.iter().all(std::thread::JoinHandle::is_finished) {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        batches.drain(out)?;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         if let (Some(target), Some(l)) = (&lease_target, &mut lease)
             && now_ms() >= renewed + l.renew_every_ms()
         {
@@ -366,56 +435,60 @@ async fn threaded_snowflakes(args: &GenArgs) -> Result<Vec<u64>, Failure> {
             }
         }
     }
-    let mut ids = Vec::new();
     for h in handles {
-        ids.extend(h.join().map_err(|_| Failure::runtime(anyhow!("a minting thread failed")))?);
+        h.join().map_err(|_| Failure::runtime(anyhow!("a minting thread failed")))?;
     }
+    batches.drain(out)?;
     if let (Some(target), Some(l)) = (&lease_target, &lease) {
         distlab::ids::release(target.primary(), l, &owner).await.map_err(lost)?;
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// --threads segment generators, each on a thread and a connection of its own, claiming from
-/// the one counter.
-async fn threaded_segments(args: &GenArgs) -> Result<Vec<u64>, Failure> {
+/// the one counter; their IDs written as they come.
+async fn threaded_segments(args: &GenArgs, out: &mut impl Write) -> Result<(), Failure> {
     connect(args).await?;
     let spec = args.target.spec();
     let prefix = format!("distlab:id-{}:", args.tag);
     let (limit, step) = (per_thread(args), args.step);
+    let mut batches = Batches::new(args);
     let handles: Vec<_> = (0..args.threads)
         .map(|_| {
             let (spec, prefix) = (spec.clone(), prefix.clone());
-            std::thread::spawn(move || -> Result<Vec<u64>, String> {
+            let mut batcher = batches.batcher();
+            std::thread::spawn(move || -> Result<(), String> {
                 let runtime =
                     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&runtime, async move {
                     let target = Target::connect_with(&spec, &prefix, 1).await.map_err(|e| e.to_string())?;
-                    let mut ids = Vec::new();
                     distlab::ids::segment_stream(
                         target.primary(),
                         SegmentConfig::leaf("max_id", step),
                         0,
                         limit,
-                        |id| ids.push(id),
+                        |id| {
+                            batcher.push(id);
+                        },
                     )
                     .await
                     .map_err(|e| e.to_string())?;
-                    Ok(ids)
+                    batcher.finish();
+                    Ok(())
                 })
             })
         })
         .collect();
     while !handles.iter().all(std::thread::JoinHandle::is_finished) {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        batches.drain(out)?;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    let mut ids = Vec::new();
     for h in handles {
-        let part = h.join().map_err(|_| Failure::runtime(anyhow!("a minting thread failed")))?;
-        ids.extend(part.map_err(|e| Failure::runtime(anyhow!("{e}")))?);
+        let done = h.join().map_err(|_| Failure::runtime(anyhow!("a minting thread failed")))?;
+        done.map_err(|e| Failure::runtime(anyhow!("{e}")))?;
     }
-    Ok(ids)
+    batches.drain(out)
 }
 
 /// Segment mode on the target, claims overlapping the IDs still in hand (Leaf's double buffer).

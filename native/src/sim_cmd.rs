@@ -487,16 +487,20 @@ pub fn run_bounded(run: &mut dyn ScenarioRun, until: SimTime, memory_max: Bytes)
     if memory_max == Bytes::UNBOUNDED {
         return Ok(run.run_until(until)?);
     }
+    let over = |run: &dyn ScenarioRun| match memory::resident() {
+        Some(resident) if resident > memory_max => Err(anyhow::anyhow!(
+            "the process holds {resident}, past --memory-max {memory_max}, after {} events (raise --memory-max, shorten --until{})",
+            run.events_processed(),
+            if run.trace().records().is_empty() { "" } else { ", or leave out --trace" }
+        )),
+        _ => Ok(()),
+    };
+    // Looked at before the first event too: a bound below what the process already holds ends
+    // the run at once, however few events it has.
+    over(run)?;
     while run.step_within(until)?.is_some() {
-        if run.events_processed().is_multiple_of(MEMORY_EVERY)
-            && let Some(resident) = memory::resident()
-            && resident > memory_max
-        {
-            anyhow::bail!(
-                "the process holds {resident}, past --memory-max {memory_max}, after {} events (raise --memory-max, shorten --until{})",
-                run.events_processed(),
-                if run.trace().records().is_empty() { "" } else { ", or leave out --trace" }
-            );
+        if run.events_processed().is_multiple_of(MEMORY_EVERY) {
+            over(run)?;
         }
     }
     Ok(run.run_until(until)?)

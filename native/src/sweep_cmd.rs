@@ -52,6 +52,12 @@ pub fn run(cmd: SweepCommand) -> Result<Outcome, Failure> {
         if !args.values.is_empty() {
             return Err(Failure::bad_input(anyhow!("--values goes with a --param other than rw")));
         }
+        // The replica count bounds the n × n points: checked on its own first, so that a huge
+        // one is refused before any point is made.
+        let mut smallest = base.clone();
+        smallest["read_quorum"] = 1.into();
+        smallest["write_quorum"] = 1.into();
+        distlab_engine::scenario::build("cap", &smallest, 0).map_err(Failure::bad_input)?;
         let n = base.get("replicas").and_then(serde_json::Value::as_u64).unwrap_or(3);
         (1..=n)
             .flat_map(|r| (1..=n).map(move |w| (r, w)))

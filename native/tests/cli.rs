@@ -541,6 +541,12 @@ fn a_field_given_twice_is_refused_and_a_sweep_checks_every_value_before_any_work
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("replicas=99: replicas = 99 is out of range"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("[1/3]"), "no point ran before the bad one was found: {}", stderr(&o));
+    // A replica count that would make a million million quorum pairs is refused before any is made.
+    let started = std::time::Instant::now();
+    let o = distlab(&["sweep", "cap", "--seeds", "1", "--config", r#"{"replicas":1000000}"#]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), "error: replicas = 1000000 is out of range: allowed 1..=7\n");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "refused at once, not after building the points");
 }
 
 #[test]
@@ -592,6 +598,13 @@ fn a_run_holds_its_trace_only_when_it_writes_one_and_stops_at_its_memory_bound_w
     assert!(err.contains(", past --memory-max 64.0 MiB, after "), "{err}");
     assert!(err.trim_end().ends_with("events (raise --memory-max, shorten --until, or leave out --trace)"), "{err}");
     assert!(!trace.exists(), "no partial trace is written");
+    // A bound below what the process holds at the start ends even a run too short to be looked
+    // at every 4,096 events.
+    for args in [&["sim", "run", "pn-counter", "--until", "1s"][..], &["sweep", "cap", "--seeds", "1"][..]] {
+        let o = distlab(&[args, &["--memory-max", "1KiB"]].concat());
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("past --memory-max 1.0 KiB, after 0 events"), "{args:?}: {}", stderr(&o));
+    }
     let o = distlab(&["sim", "run", "lock", "--memory-max", "4GB"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(

@@ -207,8 +207,13 @@ fn fields_of(op: &str) -> Option<&'static [&'static str]> {
 /// with two operations at once is not a history of sequential clients. Every error names the
 /// operation by its index.
 pub fn parse_history(json: &str) -> Result<Vec<Operation>, HistoryError> {
-    let values: Vec<serde_json::Value> = serde_json::from_str(json)
-        .map_err(|e| HistoryError::NotAHistory(format!("expected a JSON array of operations ({e})")))?;
+    let not_a_history = |e: String| HistoryError::NotAHistory(format!("expected a JSON array of operations ({e})"));
+    let values: Vec<serde_json::Value> =
+        match crate::config::strict_json(json).map_err(|e| not_a_history(e.to_string()))? {
+            serde_json::Value::Array(values) => values,
+            serde_json::Value::Object(_) => return Err(not_a_history("got an object".into())),
+            _ => return Err(not_a_history("got a single value".into())),
+        };
     let mut history = Vec::with_capacity(values.len());
     for (index, value) in values.into_iter().enumerate() {
         let bad = |reason: String| HistoryError::BadOperation { index, reason };
@@ -737,6 +742,12 @@ mod tests {
             err(r#"[{"client":0,"call":0,"key":"x","op":"put","value":"1"}]"#),
             "operation 0: missing field \"return\" (null where the outcome is unknown or the key absent)"
         );
+        // Which of two values was meant cannot be known: refused where it is.
+        assert_eq!(
+            err(r#"[{"client":0,"call":0,"return":1,"key":"x","op":"put","value":"1","value":"2"}]"#),
+            "not a history: expected a JSON array of operations (the field \"value\" is given twice at line 1 column 78)"
+        );
+        assert_eq!(err("{}"), "not a history: expected a JSON array of operations (got an object)");
         assert!(
             err(r#"[{"client":0,"call":0,"return":1,"key":"x","op":"del"}]"#)
                 .starts_with("operation 0: \"op\" must be")
