@@ -109,10 +109,28 @@ async fn sagas(target: &Target, run: &SagaRun, timeout_s: u64) -> Result<SagaRep
         .run(stop(deadline.saturating_duration_since(Instant::now())), |o| matches!(o, SagaStoreObs::Finished))
         .await
         .map_err(Failure::runtime)?;
-    run.drain_world(backend, 2)
+    // Out of time: the sagas still running and the outbox events still on their way would read
+    // as dropped and undelivered. Say so instead, as the queue does, and judge nothing.
+    let gave_up = |what: String| {
+        Failure::limit(anyhow!(
+            "{what} after {:.0} s: giving up (raise --timeout; with --name, the same command resumes where this one stopped)",
+            started.elapsed().as_secs_f64()
+        ))
+    };
+    let finished = |observations: &[distlab_engine::sim::Observed<SagaStoreObs>], what: fn(&SagaStoreObs) -> bool| {
+        observations.iter().filter(|o| what(&o.obs)).count()
+    };
+    if finished(&sagas.observations, |o| matches!(o, SagaStoreObs::Finished)) < workers {
+        return Err(gave_up(format!("{} of {} sagas finished", done.get(), run.orders)));
+    }
+    let drained = run
+        .drain_world(backend, 2)
         .run(stop(deadline.saturating_duration_since(Instant::now())), |o| matches!(o, SagaStoreObs::Drained))
         .await
         .map_err(Failure::runtime)?;
+    if finished(&drained.observations, |o| matches!(o, SagaStoreObs::Drained)) < workers {
+        return Err(gave_up("every saga finished, the outbox not yet drained,".to_owned()));
+    }
     drop(ticker);
     let seconds = started.elapsed().as_secs_f64();
     let audit = run.audit(backend).await.map_err(|e| Failure::runtime(anyhow!("reading the saga state back: {e}")))?;

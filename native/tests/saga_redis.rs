@@ -126,6 +126,26 @@ fn an_unnamed_run_checks_its_sagas_and_deletes_its_keys() {
     assert_eq!(keys, Vec::<String>::new(), "nothing left behind");
 }
 
+/// Out of time, a run says how far it got and gives up with exit 3, rather than judging the sagas
+/// still running as dropped; its keys go as an unnamed run's do.
+#[test]
+fn a_run_out_of_time_gives_up_and_says_how_far_it_got() {
+    let server = LocalRedis::start().unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_distlab"))
+        .args(["saga", "--redis", &server.url(), "--orders", "1000000", "--timeout", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(" of 1000000 sagas finished after 1 s: giving up (raise --timeout;"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("FAIL"), "nothing is judged");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "it gave up promptly");
+    let mut con = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let keys: Vec<String> = con.keys("*").unwrap();
+    assert_eq!(keys, Vec::<String>::new(), "nothing left behind");
+}
+
 #[test]
 fn a_reader_that_goes_away_ends_nothing_badly() {
     use std::io::{BufRead, BufReader};
