@@ -131,7 +131,7 @@ fn an_unnamed_run_checks_its_sagas_and_deletes_its_keys() {
 #[test]
 fn a_run_out_of_time_gives_up_and_says_how_far_it_got() {
     let server = LocalRedis::start().unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_distlab"))
         .args(["saga", "--redis", &server.url(), "--orders", "1000000", "--timeout", "1"])
         .output()
@@ -140,7 +140,7 @@ fn a_run_out_of_time_gives_up_and_says_how_far_it_got() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains(" of 1000000 sagas finished after 1 s: giving up (raise --timeout;"), "{err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("FAIL"), "nothing is judged");
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "it gave up promptly");
+    assert!(started.elapsed() < Duration::from_secs(20), "it gave up promptly");
     let mut con = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
     let keys: Vec<String> = con.keys("*").unwrap();
     assert_eq!(keys, Vec::<String>::new(), "nothing left behind");
