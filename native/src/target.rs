@@ -36,7 +36,7 @@ pub enum TargetError {
     #[error("{url} is not a cluster (cluster_enabled:0); use --redis instead of --cluster")]
     NotACluster { url: String },
     #[error(
-        "--redis-nodes: {first} and {second} are the same server (host, port and database); Redlock and sharding need independent ones"
+        "--redis-nodes: {first} and {second} are the same server (host and port; its databases crash, pause and restart together); Redlock and sharding need independent ones"
     )]
     DuplicateNode { first: String, second: String },
     #[error("the embedded redis-server could not start: {0}")]
@@ -158,7 +158,6 @@ fn client(url: &str) -> Result<(redis::Client, redis::ConnectionInfo), TargetErr
 struct Server {
     addresses: Vec<String>,
     port: u16,
-    db: i64,
 }
 
 impl Server {
@@ -175,11 +174,11 @@ impl Server {
         if addresses.is_empty() {
             addresses.push(host);
         }
-        Server { addresses, port, db: info.redis_settings().db() }
+        Server { addresses, port }
     }
 
     fn same(&self, other: &Server) -> bool {
-        self.port == other.port && self.db == other.db && self.addresses.iter().any(|a| other.addresses.contains(a))
+        self.port == other.port && self.addresses.iter().any(|a| other.addresses.contains(a))
     }
 }
 

@@ -245,8 +245,12 @@ fn unusable_targets_fail_with_one_line_and_exit_2() {
         &["bench", "--redis-nodes", &same],
         &format!("redis://127.0.0.1:{p}/ and redis://localhost:{p}/0 are the same server"),
     );
-    let databases = format!("redis://127.0.0.1:{p}/1,redis://127.0.0.1:{p}/2,redis://127.0.0.1:{p}/1");
-    assert_one_line_error(&["bench", "--redis-nodes", &databases], "are the same server (host, port and database)");
+    // Two databases of one server are one server: they crash, pause and restart together.
+    let databases = format!("redis://127.0.0.1:{other}/,redis://127.0.0.1:{p}/1,redis://127.0.0.1:{p}/2");
+    assert_one_line_error(
+        &["bench", "--redis-nodes", &databases],
+        &format!("redis://127.0.0.1:{p}/1 and redis://127.0.0.1:{p}/2 are the same server (host and port;"),
+    );
     assert_one_line_error(&["bench", "shard", "--redis-nodes", &same], "are the same server");
 }
 
@@ -489,6 +493,12 @@ fn operations_redis_refuses_are_counted_with_its_error_and_exit_1() {
     let after =
         |row: &str| lines.iter().position(|l| l.starts_with(row)).map(|i| lines[i + 1].trim_start()).unwrap_or("");
     assert_eq!(after("baseline SET"), format!("! 300 × {oom}"), "{stdout}");
+    let rate = |row: &str| {
+        let line = lines.iter().find(|l| l.starts_with(row)).unwrap();
+        line[row.len()..].split_whitespace().next().unwrap().parse::<f64>().unwrap()
+    };
+    assert_eq!(rate("baseline SET"), 0.0, "refused commands are no throughput: {stdout}");
+    assert!(rate("baseline GET") > 0.0, "{stdout}");
     assert!(!after("baseline GET").starts_with('!'), "reads still answer: {stdout}");
     assert!(after("lock ").starts_with("! ") && after("lock ").ends_with(&format!(" × {oom}")), "{stdout}");
     assert!(stdout.contains(" requests in a row, over 2 s, were answered with an error"), "{stdout}");
@@ -507,6 +517,11 @@ fn operations_redis_refuses_are_counted_with_its_error_and_exit_1() {
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let lock = report["results"].as_array().unwrap().iter().find(|r| r["name"] == "lock").unwrap();
     assert_eq!(lock["ops"], 0);
+    let set = report["results"].as_array().unwrap().iter().find(|r| r["name"] == "baseline SET").unwrap();
+    assert_eq!(
+        (set["ops"].as_u64(), set["errors"].as_u64(), set["ops_per_sec"].as_f64()),
+        (Some(0), Some(100), Some(0.0))
+    );
     assert!(
         lock["redis_errors"]["OOM command not allowed when used memory > 'maxmemory'."].as_u64() >= Some(10),
         "{lock}"

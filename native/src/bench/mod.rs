@@ -417,12 +417,14 @@ async fn commands(
                 let replies =
                     if n == 1 { vec![backend.exec(&cmds[0]).await?] } else { backend.exec_pipeline(&cmds).await? };
                 hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                // Only answered commands count as throughput: a refused one is an error, not an
+                // operation (a full server refusing every SET is not fast).
                 for reply in &replies {
-                    if let Reply::Error(text) = reply {
-                        *errors.entry(crate::driver::error_key(text)).or_default() += 1;
+                    match reply {
+                        Reply::Error(text) => *errors.entry(crate::driver::error_key(text)).or_default() += 1,
+                        _ => ops += 1,
                     }
                 }
-                ops += n;
                 progress.add(n);
             }
             Ok::<_, BackendError>((ops, errors, hist))
