@@ -186,9 +186,18 @@ pub enum HistoryError {
     #[error("operation {index}: {reason}")]
     BadOperation { index: usize, reason: String },
     #[error(
-        "operations {first} and {second} of client {client} overlap ([{first_call} .. {first_ret}] and [{second_call} .. ]): a client does one operation at a time"
+        "operations {first} and {second} of client {client} overlap ([{first_call} .. {first_ret}] and [{second_call} .. {}]): a client does one operation at a time",
+        second_ret.map_or("no return".to_owned(), |r| r.to_string())
     )]
-    Overlap { client: u64, first: usize, second: usize, first_call: u64, first_ret: u64, second_call: u64 },
+    Overlap {
+        client: u64,
+        first: usize,
+        second: usize,
+        first_call: u64,
+        first_ret: u64,
+        second_call: u64,
+        second_ret: Option<u64>,
+    },
 }
 
 /// The fields each kind of operation has, every one required (`null` where the format allows:
@@ -258,6 +267,7 @@ fn refuse_overlaps(history: &[Operation]) -> Result<(), HistoryError> {
                     first_call: f.call,
                     first_ret: ret,
                     second_call: o.call,
+                    second_ret: o.ret,
                 });
             }
             if let Some(ret) = o.ret {
@@ -761,7 +771,7 @@ mod tests {
                               {"client":3,"call":5,"return":20,"key":"y","op":"put","value":"2"}]"#;
         assert_eq!(
             err(overlapping),
-            "operations 0 and 1 of client 3 overlap ([0 .. 10] and [5 .. ]): a client does one operation at a time"
+            "operations 0 and 1 of client 3 overlap ([0 .. 10] and [5 .. 20]): a client does one operation at a time"
         );
         // An abandoned operation (no return) does not hold its client back.
         let abandoned = r#"[{"client":3,"call":0,"return":null,"key":"x","op":"put","value":"1"},
