@@ -404,7 +404,7 @@ async fn shard(args: &ShardArgs) -> Result<Outcome, Failure> {
 
 /// Deletes this run's keys (a warning if it cannot) and drops the target, which stops the
 /// embedded servers, if any: the end of every bench command, stopped by a signal or not.
-async fn clean_up(target: Target) {
+pub(crate) async fn clean_up(target: Target) {
     if let Err(e) = target.cleanup().await {
         eprintln!("warning: could not delete this run's keys (under {}): {e}", target.primary().prefix());
     }

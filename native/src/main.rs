@@ -14,6 +14,7 @@ mod id_cmd;
 mod lb_cmd;
 mod mq_cmd;
 mod progress;
+mod replay_cmd;
 mod resume;
 mod ring_cmd;
 mod saga_cmd;
@@ -61,6 +62,9 @@ enum Command {
     /// Distributed IDs: mint Snowflake, Sonyflake, UUIDv4/v7 or Leaf-segment IDs, or read one back.
     #[command(subcommand)]
     Id(id_cmd::IdCommand),
+    /// A store-backed scenario in the simulator, then its store commands sent to a real Redis at
+    /// the same moments: the first answer that differs, and the events that led to it.
+    Replay(replay_cmd::ReplayArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Saga(args) => on_runtime(|| async move { saga_cmd::run(&args).await }),
         Command::Mq(args) => on_runtime(|| async move { mq_cmd::run(&args).await }),
         Command::Id(cmd) => id_cmd::run(cmd),
+        Command::Replay(args) => on_runtime(|| async move { replay_cmd::run(&args).await }),
     }));
     let result = match run {
         Ok(result) => result,

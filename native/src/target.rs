@@ -60,6 +60,12 @@ impl Target {
         Target::connect_with(spec, &new_prefix(), EMBEDDED_SERVERS).await
     }
 
+    /// Connects with a fresh prefix, starting `embedded_servers` private servers for the
+    /// embedded default (a replay starts one per store it replays).
+    pub async fn connect_servers(spec: &TargetSpec, embedded_servers: usize) -> Result<Target, TargetError> {
+        Target::connect_with(spec, &new_prefix(), embedded_servers).await
+    }
+
     /// Connects with the given prefix (`distlab:<name>:` for a run that resumes an earlier one),
     /// starting `embedded_servers` private servers for the embedded default.
     pub async fn connect_with(spec: &TargetSpec, prefix: &str, embedded_servers: usize) -> Result<Target, TargetError> {

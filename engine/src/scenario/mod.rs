@@ -17,6 +17,7 @@ mod mq_streams;
 mod orders;
 pub mod outbox;
 mod pn_counter;
+pub mod replay;
 pub mod saga;
 pub mod saga_choreo;
 pub mod saga_store;
