@@ -57,6 +57,8 @@ const LEADING: usize = 8;
 struct Answered {
     #[serde(flatten)]
     exchange: replay::Exchange,
+    /// The command as Redis reads it, for the page's table.
+    command: String,
     /// When Redis ran it, µs after the replay began.
     real_at_us: u64,
     real: Reply,
@@ -224,7 +226,7 @@ async fn send(
         }
         let real = ids.to_simulated(&real);
         let same = e.reply.as_ref().is_none_or(|simulated| replay::same_reply(&e.cmd, simulated, &real));
-        answered.push(Answered { exchange: e.clone(), real_at_us, real, same });
+        answered.push(Answered { exchange: e.clone(), command: e.cmd.to_string(), real_at_us, real, same });
         done.set(done.get() + 1);
     }
     Ok(answered)

@@ -62,3 +62,22 @@ export interface Comparison {
   a: BranchSide; b: BranchSide;
   divergence: { a_index: number | null; b_index: number | null; at_us: number } | null;
 }
+
+/** A Redis answer as the engine writes it (store/cmd.rs `Reply`). */
+export type StoreReply =
+  | { reply: "nil" } | { reply: "status"; value: string } | { reply: "int"; value: number }
+  | { reply: "bulk"; value: string } | { reply: "array"; value: StoreReply[] } | { reply: "error"; value: string };
+
+/** One command of a replay: as the simulated store ran and answered it, and as Redis did. */
+export interface ReplayedCommand {
+  n: number; client: string; store: string; req: number; at_us: number; record: number;
+  command: string; reply: StoreReply | null; real: StoreReply; real_at_us: number; same: boolean;
+}
+
+/** The file `distlab replay` writes: the report and both histories. */
+export interface ReplayFile {
+  scenario: string; seed: number; config: Record<string, unknown>; target: string; until_us: number; commands: number;
+  store_faults: { at_us: number; fault: Fault }[];
+  divergence: { n: number; at_us: number; real_at_us: number; client: string; store: string; command: string; simulated: StoreReply; real: StoreReply; leading: TraceRecord[] } | null;
+  flagged_by: string[]; verdicts: Verdict[]; history: ReplayedCommand[];
+}

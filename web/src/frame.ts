@@ -15,7 +15,7 @@ import { signal } from "@preact/signals";
 import { Lab } from "./pkg/distlab_wasm.js";
 import { detail, isKey, lang, t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
-import type { Action, Change, Comparison, Fault, FaultMark, Shrunk, Snapshot, TraceRecord, Verdict } from "./engine";
+import type { Action, Change, Comparison, Fault, FaultMark, ReplayFile, Shrunk, Snapshot, StoreReply, TraceRecord, Verdict } from "./engine";
 import type { ShrinkMessage, ShrinkRequest } from "./shrink.worker";
 import type { BranchMessage, BranchRequest } from "./branch.worker";
 
@@ -129,6 +129,8 @@ export class Frame implements KeyHandlers {
   private worker: Worker | null = null;
   private readonly branching = signal<BranchState | null>(null);
   private branchWorker: Worker | null = null;
+  /** A `distlab replay` file opened beside the run it replayed. */
+  private readonly replaying = signal<ReplayFile | null>(null);
 
   constructor(parts: FrameParts, params: URLSearchParams, spec: ScenarioView) {
     this.spec = spec;
@@ -300,6 +302,32 @@ export class Frame implements KeyHandlers {
     this.save();
   }
 
+  get replay(): ReplayFile | null {
+    return this.replaying.value;
+  }
+
+  /** Opens a `distlab replay` file: the run it replayed (its configuration and seed, from the
+   * start) with Redis's answers beside the simulated store's. A file of another scenario, or
+   * not one at all, is said, not thrown. */
+  openReplay(text: string): void {
+    let file: ReplayFile;
+    try {
+      file = JSON.parse(text) as ReplayFile;
+      if (typeof file.scenario !== "string" || !Array.isArray(file.history)) throw new Error("no history");
+    } catch {
+      this.errors.value = [t("common.replay.notAFile")];
+      return;
+    }
+    if (file.scenario !== this.spec.scenario) {
+      this.errors.value = [t("common.replay.otherScenario", { scenario: file.scenario })];
+      return;
+    }
+    this.seed = file.seed;
+    this.useConfig(file.config);
+    this.reset();
+    this.replaying.value = file;
+  }
+
   /** Leaves the link's configuration for the view's own. */
   leaveLinked(): void {
     this.override = null;
@@ -433,6 +461,7 @@ export class Frame implements KeyHandlers {
     this.stopShrink();
     this.stopBranch();
     this.branching.value = null;
+    this.replaying.value = null;
     this.playing = false;
     this.selected = null;
     this.errors.value = [];
@@ -631,7 +660,20 @@ function FaultStrip({ frame }: { frame: Frame }) {
       onClick: m.index !== null ? () => frame.seek(m.index!) : undefined },
       h("path", { d: "M0,-9 L6,0 L0,9 L-6,0 Z" }),
       h("title", null, `${faultText(m.fault)} @ ${seconds(m.time)}${m.index === null ? ` (${t("common.frame.scheduled")})` : ""}`))),
+    replayMark(frame, x),
     h("line", { x1: x(lab.now_us()), y1: 4, x2: x(lab.now_us()), y2: 32, class: "cursor" }));
+}
+
+/** Where a replay parted from Redis, on the strip: a press goes to the store's execution of the command. */
+function replayMark(frame: Frame, x: (us: number) => number) {
+  const d = frame.replay?.divergence;
+  if (!d) return null;
+  const record = frame.replay?.history[d.n]?.record ?? 0;
+  return h("g", { class: "replay-mark", id: "replay-mark", transform: `translate(${x(d.at_us)},18)`, onClick: () => frame.seek(record) },
+    h("rect", { x: -6, y: -16, width: 20, height: 32, class: "hit" }),
+    h("line", { x1: 0, y1: -14, x2: 0, y2: 14 }),
+    h("text", { x: 4, y: -6, class: "tick" }, "≠"),
+    h("title", null, t("common.replay.mark", { n: d.n, t: seconds(d.at_us, 6) })));
 }
 
 function Timeline({ frame }: { frame: Frame }) {
@@ -657,7 +699,57 @@ function Timeline({ frame }: { frame: Frame }) {
     h("h3", null, t("common.controls.timeline")),
     h(FaultStrip, { frame }),
     h("div", { class: "grid2" }, children),
-    h(BranchPanel, { frame }));
+    h(BranchPanel, { frame }),
+    h(ReplayPanel, { frame }));
+}
+
+/** A Redis answer in a few words: `OK`, `nil`, `3`, `"text"`, `[…]`. */
+function replyText(r: StoreReply | null): string {
+  if (!r) return "–";
+  switch (r.reply) {
+    case "nil": return "nil";
+    case "status": return r.value;
+    case "int": return String(r.value);
+    case "bulk": return JSON.stringify(r.value);
+    case "error": return `(error) ${r.value}`;
+    case "array": return `[${r.value.map(replyText).join(", ")}]`;
+  }
+}
+
+/** Against real Redis: open a `distlab replay` file and read Redis's answers beside the simulated store's. */
+function ReplayPanel({ frame }: { frame: Frame }) {
+  frame.version;
+  const file = frame.replay;
+  const open = h("label", { class: "file" }, `${t("common.replay.open")} `,
+    h("input", { type: "file", id: "replay-file", accept: ".json,application/json",
+      onChange: (e: Event) => {
+        const input = e.target as HTMLInputElement;
+        void input.files?.[0]?.text().then((text) => frame.openReplay(text));
+      } }));
+  if (!file) {
+    return h("details", { class: "replay-panel panel", id: "replay" },
+      h("summary", null, t("common.replay.title")),
+      h("p", { class: "muted" }, t("common.replay.hint")), open);
+  }
+  const d = file.divergence;
+  const at = d ? d.n : 0;
+  const rows = file.history.slice(Math.max(0, at - 6), at + 8);
+  return h("section", { class: "replay-panel panel", id: "replay", "data-diverged": String(d !== null), "data-n": d?.n ?? "" },
+    h("h3", null, t("common.replay.title")),
+    h("p", null, t("common.replay.summary", { commands: file.commands, target: file.target.replace(/^target: /, "") })),
+    file.store_faults.length
+      ? h("p", { class: "muted" }, t("common.replay.faults", { faults: file.store_faults.map((f) => `${faultText(f.fault)} @ ${seconds(f.at_us)}`).join(", ") }))
+      : null,
+    h("p", { id: "replay-verdict", class: d ? "bad" : "good" },
+      d ? t("common.replay.parted", { n: d.n, t: seconds(d.at_us, 6), late: ((d.real_at_us - d.at_us) / 1000).toFixed(3) }) : t("common.replay.same")),
+    file.flagged_by.length ? h("p", { class: "bad" }, t("common.replay.flagged", { properties: file.flagged_by.map((p) => (isKey(`common.prop.${p}`) ? t(`common.prop.${p}` as "common.prop.mutual_exclusion") : p)).join(", ") })) : null,
+    h("div", { class: "table-scroll" },
+      h("table", { class: "replay-table mono" },
+        h("thead", null, h("tr", null, ["#", "t", t("common.replay.who"), t("common.replay.command"), t("common.replay.simulated"), t("common.replay.real")].map((c) => h("th", { key: c }, c)))),
+        h("tbody", null, rows.map((r) => h("tr", { key: r.n, class: r.same ? undefined : "diverged", "data-n": r.n, onClick: () => frame.seek(r.record) },
+          h("td", null, r.n), h("td", null, seconds(r.at_us, 6)), h("td", null, `${r.client} → ${r.store}`), h("td", null, r.command),
+          h("td", null, replyText(r.reply)), h("td", null, replyText(r.real))))))),
+    open);
 }
 
 /** Branch here: one fault more after the shown event, or one of the run's faults from then on less. */

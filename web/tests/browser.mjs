@@ -9,7 +9,7 @@
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -915,6 +915,67 @@ await test("a violated verdict shrinks in a worker to the native minimal schedul
   await page.click("#watchdog");
   assert(!(await page.isVisible("#linked-config")), "changing a setting of the view leaves the link's configuration");
   assert(!(await href(page)).includes("sim.config"), "and the link no longer carries it");
+});
+
+// Against real Redis: `distlab replay` of the shrunk lock counterexample (a store clock jump the
+// simulator makes and Redis cannot), its file opened on the locks view while another run plays:
+// the run it replayed is rebuilt from the file, the table marks the command Redis answered
+// otherwise, the ≠ on the timeline takes the world to the store's execution of it, and a file of
+// another scenario is refused in words.
+await test("a replay file opens beside the run it replayed, the divergence on the timeline", async (page) => {
+  const bin = process.env.DISTLAB_BIN;
+  if (!bin) throw new Error("DISTLAB_BIN is not set: run the browser tests through `cargo xtask test`");
+  const dir = mkdtempSync(join(tmpdir(), "distlab-replay-"));
+  const file = join(dir, "replay-lock-1.json");
+  const config = '{"fencing":false,"clients":2,"duration_ms":1975,"schedule":[{"at_us":1743000,"fault":"clock_jump","node":"redis","delta_us":1978000}]}';
+  try {
+    execFileSync(bin, ["replay", "lock", "--seed", "1", "--config", config, "--out", file], { encoding: "utf8", stdio: "pipe" });
+  } catch (e) {
+    if (e.status !== 1) throw e; // 1: the divergence is flagged by mutual_exclusion, as it should be
+  }
+  const replayed = JSON.parse(readFileSync(file, "utf8"));
+  assert(replayed.divergence.n === 14, `the native replay parts at command 14: ${replayed.divergence?.n}`);
+  await open(page, "#/locks?kind=single&sim.seed=3");
+  await page.selectOption("#speed", "4");
+  await page.click("#play");
+  await page.click("#replay summary");
+  await page.setInputFiles("#replay-file", file); // while the view's own run plays
+  await page.waitForSelector("#replay[data-diverged='true']");
+  assert((await page.getAttribute("#replay", "data-n")) === "14", "the panel names command 14");
+  assert((await page.inputValue("#seed")) === "1", "the replayed run's seed");
+  assert(await page.isVisible("#linked-config"), "the replayed run's configuration, from the file");
+  assert((await page.locator("#replay tr.diverged").count()) === 1, "one row marked");
+  const row = await page.textContent("#replay tr.diverged");
+  assert(row.includes("SET {lock} n2.0:3 NX PX 2000") && row.includes("OK") && row.includes("nil"), row);
+  assert((await page.textContent("#replay-verdict")).includes("1.775064 s"), await page.textContent("#replay-verdict"));
+  await page.selectOption("#speed", "4");
+  await page.click("#play");
+  await page.waitForSelector("#run-state[data-state='finished']", { timeout: 30000 });
+  await heldClick(page, "#replay-mark");
+  const details = JSON.parse(await page.textContent("#event-details"));
+  const record = replayed.history[14].record;
+  assert(details.index === record && details.kind === "deliver", `the mark goes to the store's execution: ${JSON.stringify(details)}`);
+  for (const lang of ["en", "zh"]) {
+    if (lang === "zh") {
+      await page.click("#lang");
+      await page.click("#replay summary").catch(() => undefined);
+      await page.setInputFiles("#replay-file", file);
+      await page.waitForSelector("#replay[data-diverged='true']");
+      assert((await page.textContent("#replay")).includes("Redis 第一次给出不同回复"), "the panel speaks Chinese");
+    }
+    for (const [w, h] of [[1440, 900], [1024, 768], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.locator("#replay").scrollIntoViewIfNeeded();
+      await keepScreenshot(page, join(shots, `replay-${lang}-${w}.png`), `the replay beside its run, ${lang}, ${w}`);
+    }
+  }
+  await page.click("#lang");
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  const other = join(dir, "other.json");
+  writeFileSync(other, JSON.stringify({ ...replayed, scenario: "redlock" }));
+  await page.setInputFiles("#replay-file", other);
+  assert((await page.textContent(".frame-controls")).includes("This replay is of the scenario redlock"), "another scenario's file is refused in words");
+  rmSync(dir, { recursive: true, force: true });
 });
 
 // Branch and compare: the lock storm without fencing, rewound by a press on a fault of the strip
