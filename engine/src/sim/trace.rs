@@ -52,7 +52,7 @@ pub enum TraceKind {
 /// serde), without serde's `flatten`, which serializes every record through a map and was the
 /// largest share of a headless run's time. `encoding_is_serdes` in the tests holds them equal.
 /// `typed`, when given, is the canonical JSON of the record's message or observation, written
-/// in place of its `Value` (a placeholder then).
+/// in place of its `Value` (a placeholder then); that payload is always the record's last field.
 fn encode(buf: &mut Vec<u8>, record: &TraceRecord, typed: Option<&[u8]>) {
     let mut numbers = itoa::Buffer::new();
     let mut field = |buf: &mut Vec<u8>, name: &str, value: u64| {
@@ -216,10 +216,14 @@ impl Trace {
             self.payload.clear();
             if canonical::write(&mut self.payload, payload).is_ok() {
                 let record = TraceRecord { index: self.len() as u64, time, kind: kind(serde_json::Value::Null) };
+                // The payload is a record's last field: the record is hashed as the bytes before
+                // it, the payload where it is, then the closing brace, never copied together.
                 self.buf.clear();
-                encode(&mut self.buf, &record, Some(&self.payload));
-                self.buf.push(b'\n');
-                self.hash.update(&self.buf);
+                encode(&mut self.buf, &record, Some(b""));
+                let before = self.buf.len() - 1;
+                self.hash.update(&self.buf[..before]);
+                self.hash.update(&self.payload);
+                self.hash.update(b"}\n");
                 self.base += 1;
                 return;
             }
