@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use distlab::server::LocalRedis;
 use distlab::target::{Target, TargetSpec};
+use distlab_engine::scenario::replay;
 use distlab_engine::store::{
     Cmd, Keyspace, Reply, ScoreBound, ScriptName, SetCondition, SetExpiry, StreamId, XPendingRange,
 };
@@ -567,34 +568,13 @@ fn unix_ms() -> i64 {
     i64::try_from(std::time::UNIX_EPOCH.elapsed().unwrap().as_millis()).unwrap()
 }
 
-fn normalise(cmd: &Cmd, reply: Reply) -> Reply {
-    match (cmd, reply) {
-        (Cmd::HGetAll { .. }, Reply::Array(items)) => {
-            let mut pairs: Vec<Vec<Reply>> = items.chunks(2).map(<[Reply]>::to_vec).collect();
-            pairs.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-            Reply::Array(pairs.into_iter().flatten().collect())
-        }
-        (Cmd::Script { .. }, Reply::Error(e)) => Reply::Error(e.split_whitespace().next().unwrap_or("").to_owned()),
-        (_, reply) => reply,
-    }
-}
-
+/// The engine's own judgement of two answers (`scenario::replay`), with this test's tolerance.
 fn same(cmd: &Cmd, sim: Reply, real: Reply) -> Result<(), String> {
-    let (sim, real) = (normalise(cmd, sim), normalise(cmd, real));
-    if let (Cmd::PTtl { .. }, Reply::Int(a), Reply::Int(b)) = (cmd, &sim, &real)
-        && *a >= 0
-        && *b >= 0
-        && (a - b).abs() <= PTTL_TOLERANCE_MS
-    {
-        return Ok(());
+    if replay::same_reply_within(cmd, &sim, &real, PTTL_TOLERANCE_MS) {
+        Ok(())
+    } else {
+        Err(format!("{cmd}\n  simulated: {sim:?}\n  real Redis: {real:?}"))
     }
-    if let (Cmd::XPending { range: Some(_), .. }, Reply::Array(a), Reply::Array(b)) = (cmd, &sim, &real)
-        && a.len() == b.len()
-        && a.iter().zip(b).all(|(a, b)| same_pending_row(a, b))
-    {
-        return Ok(());
-    }
-    if sim == real { Ok(()) } else { Err(format!("{cmd}\n  simulated: {sim:?}\n  real Redis: {real:?}")) }
 }
 
 /// `cmd` with the ids that stand for pending ones ([`PENDING_FIRST`], [`PENDING_LAST`]) replaced
@@ -633,17 +613,6 @@ fn resolve_pending(sim: &mut Keyspace, cmd: &Cmd) -> Cmd {
         }
     }
     cmd
-}
-
-/// Two rows of the extended `XPENDING`: equal but for the idle time, within the tolerance.
-fn same_pending_row(a: &Reply, b: &Reply) -> bool {
-    match (a, b) {
-        (Reply::Array(a), Reply::Array(b)) if a.len() == 4 && b.len() == 4 => match (&a[2], &b[2]) {
-            (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= PTTL_TOLERANCE_MS && a[..2] == b[..2] && a[3] == b[3],
-            _ => a == b,
-        },
-        _ => a == b,
-    }
 }
 
 /// The clock the simulated store runs `cmd` on, given Redis's reply: the test's own, except

@@ -209,22 +209,28 @@ pub const TTL_TOLERANCE_MS: i64 = 25;
 /// hash's fields in any order, a script error's text after its code (`real` with its stream ids
 /// put back to the simulated ones: [`StreamIds`]).
 pub fn same_reply(cmd: &Cmd, simulated: &Reply, real: &Reply) -> bool {
+    same_reply_within(cmd, simulated, real, TTL_TOLERANCE_MS)
+}
+
+/// [`same_reply`] with times read up to `tolerance_ms` apart (the store's differential tests,
+/// which run each command on both stores in turn, allow more).
+pub fn same_reply_within(cmd: &Cmd, simulated: &Reply, real: &Reply, tolerance_ms: i64) -> bool {
     let (simulated, real) = (normalise(cmd, simulated.clone()), normalise(cmd, real.clone()));
     match (cmd, &simulated, &real) {
-        (Cmd::PTtl { .. }, Reply::Int(a), Reply::Int(b)) if *a >= 0 && *b >= 0 => (a - b).abs() <= TTL_TOLERANCE_MS,
+        (Cmd::PTtl { .. }, Reply::Int(a), Reply::Int(b)) if *a >= 0 && *b >= 0 => (a - b).abs() <= tolerance_ms,
         // A pending entry's idle time, read a little off its simulated moment.
         (Cmd::XPending { range: Some(_), .. }, Reply::Array(a), Reply::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_pending_row(a, b))
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_pending_row(a, b, tolerance_ms))
         }
         _ => simulated == real,
     }
 }
 
 /// `[id, consumer, idle ms, deliveries]`: the same but for the idle time, within tolerance.
-fn same_pending_row(a: &Reply, b: &Reply) -> bool {
+fn same_pending_row(a: &Reply, b: &Reply, tolerance_ms: i64) -> bool {
     match (a, b) {
         (Reply::Array(a), Reply::Array(b)) if a.len() == 4 && b.len() == 4 => match (&a[2], &b[2]) {
-            (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= TTL_TOLERANCE_MS && a[..2] == b[..2] && a[3] == b[3],
+            (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= tolerance_ms && a[..2] == b[..2] && a[3] == b[3],
             _ => a == b,
         },
         _ => a == b,
