@@ -249,7 +249,8 @@ fn print_text(r: &Report, out: &std::path::Path) {
         r.scenario,
         r.seed,
         r.commands,
-        r.target.trim_start_matches("target: "),
+        // The target line went to stderr whole; here, only which server it was.
+        r.target.trim_start_matches("target: ").split(" (").next().unwrap_or_default(),
         SimTime::from_micros(r.until_us)
     );
     if !r.store_faults.is_empty() {
