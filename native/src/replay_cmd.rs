@@ -290,13 +290,7 @@ fn print_text(r: &Report, out: &std::path::Path) {
     }
     println!("verdicts of the simulated run:");
     for v in &r.verdicts {
-        let label = match v.status {
-            Status::Holds => "PASS",
-            Status::Violated => "FAIL",
-            Status::Pending => "OPEN",
-            Status::Unknown => "UNKNOWN",
-        };
-        println!("  {label} {}: {}", v.property, v.detail);
+        println!("  {} {}: {}", crate::sim_cmd::status_label(v.status), v.property, v.detail);
     }
     if !r.flagged_by.is_empty() {
         println!(

@@ -392,14 +392,8 @@ fn print_comparison(c: &branch::Comparison) {
     }
     println!("verdicts:        A (as run)  B");
     for (a, b) in c.a.verdicts.iter().zip(&c.b.verdicts) {
-        let label = |s: Status| match s {
-            Status::Holds => "PASS",
-            Status::Violated => "FAIL",
-            Status::Pending => "OPEN",
-            Status::Unknown => "UNKNOWN",
-        };
         let mark = if a.status == b.status { "" } else { "  <- differs" };
-        println!("  {:24} {:11} {}{mark}", a.property, label(a.status), label(b.status));
+        println!("  {:24} {:11} {}{mark}", a.property, status_label(a.status), status_label(b.status));
     }
     println!("events:          {:11} {}", c.a.events, c.b.events);
     println!("trace hash:      {} {}", c.a.trace_hash, c.b.trace_hash);
@@ -526,17 +520,22 @@ fn print_text(run: &dyn ScenarioRun, until: SimTime) {
     println!("checks:");
     for v in run.verdicts() {
         let shown = if v.promised { "" } else { " (shown, not promised)" };
-        let label = match v.status {
-            Status::Holds => "PASS",
-            Status::Violated => "FAIL",
-            Status::Pending => "OPEN",
-            Status::Unknown => "UNKNOWN",
-        };
+        let label = status_label(v.status);
         let open =
             if v.status == Status::Pending { " (not yet decidable: the run stopped before its end)" } else { "" };
         println!("  {label} {}{shown}{open}: {}", v.property, v.detail);
     }
     println!("trace hash: {}", format_hash(run.trace().hash()));
+}
+
+/// A verdict's state as the CLI's text prints it.
+pub fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Holds => "PASS",
+        Status::Violated => "FAIL",
+        Status::Pending => "OPEN",
+        Status::Unknown => "UNKNOWN",
+    }
 }
 
 /// Scalars bare, objects as `k=v` lists, everything else as compact JSON.
