@@ -974,7 +974,9 @@ await test("a replay file opens beside the run it replayed, the divergence on th
   const other = join(dir, "other.json");
   writeFileSync(other, JSON.stringify({ ...replayed, scenario: "redlock" }));
   await page.setInputFiles("#replay-file", other);
-  assert((await page.textContent(".frame-controls")).includes("This replay is of the scenario redlock"), "another scenario's file is refused in words");
+  // The file is read asynchronously: wait for the words, which fail the test if they never come.
+  await page.waitForFunction(() => document.querySelector(".frame-controls").textContent.includes("This replay is of the scenario redlock"), null, { timeout: 5000 })
+    .catch(() => assert(false, "another scenario's file is refused in words"));
   rmSync(dir, { recursive: true, force: true });
 });
 
