@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use distlab_engine::check::linearizability::{self, Budget, Operation, Outcome, Shrink};
 use distlab_engine::scenario;
+use distlab_engine::scenario::speed::{bare_queue, pn_counter};
 use distlab_engine::store::{Cmd, Keyspace};
 
 /// Repeats `f` until at least `min` has passed; returns (units of work per second, runs).
@@ -31,32 +32,6 @@ fn measure(min: Duration, mut f: impl FnMut() -> u64) -> (f64, u32) {
         runs += 1;
     }
     (units as f64 / start.elapsed().as_secs_f64(), runs)
-}
-
-/// `held`: the trace keeps its records (the page, `--trace`); otherwise it only hashes them (a
-/// headless run, a sweep).
-fn simulator(seconds: u64, held: bool) -> u64 {
-    let config = serde_json::json!({ "chaos_ms": seconds * 1_000 / 2, "settle_ms": seconds * 1_000 / 2 });
-    let mut run = scenario::build("pn-counter", &config, 1).expect("builds");
-    run.set_trace_held(held);
-    let until = run.default_until();
-    run.run_until(until).expect("runs");
-    black_box(run.trace().hash());
-    run.events_processed()
-}
-
-fn bare_queue(events: u64) -> u64 {
-    let mut q: BTreeMap<(u64, u64), u64> = BTreeMap::new();
-    let mut x = 1u64;
-    for seq in 0..64 {
-        q.insert((seq, seq), seq);
-    }
-    for seq in 0..events {
-        let ((t, _), v) = q.pop_first().expect("never empty");
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        q.insert((t + (x >> 40), seq + 64), black_box(v));
-    }
-    events
 }
 
 const KEYS: u64 = 10_000;
@@ -107,16 +82,31 @@ fn row(what: &str, rate: f64, unit: &str, baseline: f64) {
     println!("{what:<48} {rate:>14.0} {unit:<8} {:>7.3}", rate / baseline);
 }
 
+/// The simulator's workload: 20 s of `pn-counter` (see `scenario::speed`).
+fn simulator(held: bool) -> u64 {
+    pn_counter(20, held).expect("pn-counter runs")
+}
+
+/// `-- simulator` measures the simulator's rows only; `-- simulator --raw` prints them as
+/// `name events/s` lines, which `cargo xtask speed` reads beside the same workloads in WebAssembly.
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let min = Duration::from_secs(2);
-    println!("{:<48} {:>14} {:<8} {:>7}", "measurement", "rate", "unit", "ratio");
-    let (sim_rate, _) = measure(min, || simulator(20, true));
-    let (headless_rate, _) = measure(min, || simulator(20, false));
-    let events_per_run = simulator(20, true);
+    let (sim_rate, _) = measure(min, || simulator(true));
+    let (headless_rate, _) = measure(min, || simulator(false));
+    let events_per_run = simulator(true);
     let (queue_rate, _) = measure(min, || bare_queue(events_per_run));
+    if args.iter().any(|a| a == "--raw") {
+        println!("queue {queue_rate:.0}\nheld {sim_rate:.0}\nhash_only {headless_rate:.0}");
+        return;
+    }
+    println!("{:<48} {:>14} {:<8} {:>7}", "measurement", "rate", "unit", "ratio");
     row("baseline: bare BTreeMap event queue", queue_rate, "events/s", queue_rate);
     row("simulator: pn-counter (20 s simulated)", sim_rate, "events/s", queue_rate);
     row("simulator: the same, trace hashed only", headless_rate, "events/s", queue_rate);
+    if args.iter().any(|a| a == "simulator") {
+        return;
+    }
     let (map_rate, _) = measure(min, bare_map_pairs);
     let (store_rate, _) = measure(min, store_pairs);
     row("baseline: bare BTreeMap SET+GET pairs", map_rate, "pairs/s", map_rate);

@@ -3,37 +3,52 @@
 //! message; a Rust panic, which would be a bug, is reported to the console by
 //! `console_error_panic_hook` instead of an opaque "unreachable".
 //!
-//! Three handles: [`Lab`] drives any scenario of the catalogue (step, run, faults, snapshots, trace
-//! slices, verdicts), [`RingLab`] is the consistent-hashing view's model and [`CacheLab`] the
-//! cache view's policy comparison.
+//! The page loads one module per part of the chapter (`parts/*.rs`, each built as a `cdylib`
+//! example of this crate: one cargo call links them all, two at a time on two cores). Every
+//! module has what this library exports: [`Lab`] drives any scenario of its part (step, run,
+//! faults, snapshots, trace slices, verdicts), with the shrink and the branch comparison. A part's
+//! own file adds what only its views use (the hash ring's model, the cache policies' comparison,
+//! the ID decoder), and names its worlds in [`part!`]: nothing else names the other parts', so
+//! the linker leaves them out and a module's size does not grow with the rest of the chapter.
 
-use distlab_engine::cache::bloom::BloomView;
-use distlab_engine::cache::compare::{CompareConfig, Comparison};
-use distlab_engine::hashing::stats::{self, Method};
-use distlab_engine::hashing::{HashRing, md5_u128};
+use distlab_engine::scenario::parts::Worlds;
 use distlab_engine::scenario::{self, ScenarioRun};
 use distlab_engine::sim::{Fault, SimTime, TraceKind, format_hash};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-/// Installs the panic hook; the page calls it once after loading the module.
-#[wasm_bindgen(start)]
-pub fn start() {
+/// What a module does once loaded: the panic hook, and the parts whose worlds it can build.
+pub fn start(parts: &'static [&'static Worlds]) -> Result<(), JsError> {
     console_error_panic_hook::set_once();
+    scenario::parts::install(parts).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A module of the page: `part!(LOCKS)` makes the file a module with the locks' worlds, its
+/// start installing them.
+#[macro_export]
+macro_rules! part {
+    ($($worlds:ident),+) => {
+        /// Runs once, when the page instantiates the module.
+        #[wasm_bindgen::prelude::wasm_bindgen(start)]
+        pub fn start() -> Result<(), wasm_bindgen::JsError> {
+            static PARTS: &[&distlab_engine::scenario::parts::Worlds] = &[$(&distlab_engine::scenario::parts::$worlds),+];
+            $crate::start(PARTS)
+        }
+    };
 }
 
 /// Plain JS objects (not `Map`s) and numbers: what the page's TypeScript expects.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
     value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
-fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsError> {
+pub fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsError> {
     serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("invalid {what}: {e}")))
 }
 
 /// Seeds and times cross as JS numbers: whole, non-negative, and exact (below 2^53).
 #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked whole and in range first")]
-fn whole(value: f64, what: &str) -> Result<u64, JsError> {
+pub fn whole(value: f64, what: &str) -> Result<u64, JsError> {
     const EXACT_MAX: f64 = 9_007_199_254_740_991.0;
     if value.fract() != 0.0 || !(0.0..=EXACT_MAX).contains(&value) {
         return Err(JsError::new(&format!("{what} = {value} is out of range: allowed whole numbers 0..=2^53-1")));
@@ -409,22 +424,6 @@ impl Lab {
     }
 }
 
-/// One seed of a `cap` sweep (run to its end): what the page's sweep worker calls.
-#[wasm_bindgen]
-pub fn cap_sweep_sample(config: JsValue, seed: f64) -> Result<JsValue, JsError> {
-    let config: serde_json::Value = from_js(config, "configuration")?;
-    let sample =
-        scenario::cap::sweep_sample(&config, whole(seed, "seed")?).map_err(|e| JsError::new(&e.to_string()))?;
-    to_js(&sample)
-}
-
-/// The samples of one sweep point, summed up.
-#[wasm_bindgen]
-pub fn cap_sweep_point(samples: JsValue) -> Result<JsValue, JsError> {
-    let samples: Vec<scenario::cap::SweepSample> = from_js(samples, "samples")?;
-    to_js(&scenario::cap::SweepPoint::of(&samples))
-}
-
 /// A worker's progress callback: each report passed to it as a plain object, the first failure
 /// kept and returned once the work is over (the engine's loops take no fallible callback).
 struct Progress<'a> {
@@ -502,197 +501,6 @@ pub fn branch_run(
         .map_err(|e| JsError::new(&e.to_string()))?;
     progress.done()?;
     to_js(&compared)
-}
-
-/// The ID decoder (46.7.2): `text` (a decimal ID or a UUID) read with the layout `bits`
-/// (time/datacenter/worker/sequence), or Sonyflake's when `sonyflake`, and the epoch.
-#[wasm_bindgen]
-pub fn decode_id(text: &str, bits: &str, sonyflake: bool, epoch_ms: f64) -> Result<JsValue, JsError> {
-    use distlab_engine::id::layout::Layout;
-    let epoch_ms = whole(epoch_ms, "epoch_ms")?;
-    // A UUID needs no layout: one being edited does not stand in its way.
-    let layout = if distlab_engine::id::decode::looks_like_uuid(text) {
-        Layout::CHAPTER
-    } else if sonyflake {
-        Layout { epoch_ms, ..Layout::SONYFLAKE }
-    } else {
-        Layout::from_bits_text(bits, 1, epoch_ms).map_err(|e| JsError::new(&e.to_string()))?
-    };
-    to_js(&distlab_engine::id::decode::decode(text, &layout).map_err(|e| JsError::new(&e.to_string()))?)
-}
-
-/// One lap of the IDs view's throughput race (46.7.2): `mode` (a `RaceMode` name) minting for
-/// `budget_ms` of the browser's clock. The page runs it in a worker: a lap holds its thread.
-#[wasm_bindgen]
-pub fn race_ids(mode: &str, budget_ms: f64, seed: f64) -> Result<JsValue, JsError> {
-    use distlab_engine::id::race::{RaceMode, run};
-    let mode = RaceMode::parse(mode).map_err(|e| JsError::new(&e.to_string()))?;
-    let (budget_ms, seed) = (whole(budget_ms, "budget_ms")?, whole(seed, "seed")?);
-    let lap = run(mode, budget_ms, unix_ms, seed).map_err(|e| JsError::new(&e.to_string()))?;
-    to_js(&lap)
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = Date, js_name = now)]
-    fn date_now() -> f64;
-}
-
-/// The browser's clock in Unix milliseconds.
-#[expect(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "Date.now is a whole, positive number of milliseconds below 2^53"
-)]
-fn unix_ms() -> u64 {
-    date_now() as u64
-}
-
-/// The cache view's policy comparison: several policies on one trace, advanced in steps.
-#[wasm_bindgen]
-#[derive(Debug)]
-pub struct CacheLab {
-    comparison: Comparison,
-}
-
-#[wasm_bindgen]
-impl CacheLab {
-    /// `config` is a `CompareConfig`: `{ workload, length, capacity, seed, policies }`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue) -> Result<CacheLab, JsError> {
-        let config: CompareConfig = from_js(config, "comparison")?;
-        Ok(CacheLab { comparison: Comparison::new(&config).map_err(|e| JsError::new(&e.to_string()))? })
-    }
-
-    /// Feeds the next `n` accesses; true once the trace is done.
-    pub fn advance(&mut self, n: usize) -> bool {
-        self.comparison.advance(n)
-    }
-
-    pub fn view(&self) -> Result<JsValue, JsError> {
-        to_js(&self.comparison.view())
-    }
-}
-
-/// A Bloom filter for `expected` keys at `fp_rate` after `inserted` keys: its bits by block and
-/// its false-positive rate measured on `probes` absent keys.
-#[wasm_bindgen]
-pub fn bloom_view(expected: f64, fp_rate: f64, inserted: f64, probes: f64, blocks: usize) -> Result<JsValue, JsError> {
-    let view = BloomView::measure(
-        whole(expected, "expected")?,
-        fp_rate,
-        whole(inserted, "inserted")?,
-        whole(probes, "probes")?,
-        blocks,
-    )
-    .map_err(|e| JsError::new(&e.to_string()))?;
-    to_js(&view)
-}
-
-/// The hash-ring view's model: a ring, a fixed set of sample keys, and what each change moved.
-#[wasm_bindgen]
-#[derive(Debug)]
-pub struct RingLab {
-    ring: HashRing,
-    keys: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct RingView<'a> {
-    nodes: Vec<NodeView<'a>>,
-    /// Every virtual node: position on the circle (0..1) and node index.
-    points: Vec<(f64, usize)>,
-    /// Every key: position on the circle (0..1) and owner index.
-    keys: Vec<(f64, usize)>,
-    load: stats::Load,
-    virtual_nodes: u32,
-}
-
-#[derive(Serialize)]
-struct NodeView<'a> {
-    name: &'a str,
-    weight: f64,
-    points: usize,
-    keys: u64,
-}
-
-/// A position on the circle as a fraction of a turn.
-fn turn(hash: u128) -> f64 {
-    hash as f64 / u128::MAX as f64
-}
-
-#[wasm_bindgen]
-impl RingLab {
-    /// A ring of `nodes` (weight 1 each) with `virtual_nodes` each, and `key_count` sample keys.
-    #[wasm_bindgen(constructor)]
-    pub fn new(virtual_nodes: u32, nodes: Vec<String>, key_count: usize) -> Result<RingLab, JsError> {
-        if key_count > 100_000 {
-            return Err(JsError::new(&format!("key_count = {key_count} is out of range: allowed 0..=100000")));
-        }
-        let ring = HashRing::with_nodes(virtual_nodes, &nodes).map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(RingLab { ring, keys: stats::sample_keys(key_count) })
-    }
-
-    /// Everything the view draws.
-    pub fn view(&self) -> Result<JsValue, JsError> {
-        let names = self.ring.nodes();
-        let index = |n: &str| names.iter().position(|m| m == n).unwrap_or(0);
-        let load = stats::load(&self.ring, Method::Ring, &self.keys);
-        let nodes = names
-            .iter()
-            .map(|n| NodeView {
-                name: n,
-                weight: self.ring.weight(n).unwrap_or(1.0),
-                points: self.ring.points().iter().filter(|(_, m)| m == n).count(),
-                keys: load.keys_per_node.get(n).copied().unwrap_or(0),
-            })
-            .collect();
-        let points = self.ring.points().iter().map(|(p, n)| (turn(*p), index(n))).collect();
-        let keys =
-            self.keys.iter().map(|k| (turn(md5_u128(k)), self.ring.get_node(k).map_or(usize::MAX, index))).collect();
-        to_js(&RingView { nodes, points, keys, load, virtual_nodes: self.ring.virtual_nodes() })
-    }
-
-    /// The sample key at `index` and its owners (owner first), for hovering.
-    pub fn owners(&self, index: usize, replicas: usize) -> Result<JsValue, JsError> {
-        let key = self.keys.get(index).ok_or_else(|| JsError::new(&format!("no key number {index}")))?;
-        to_js(&(key, self.ring.get_nodes(key, replicas)))
-    }
-
-    /// Applies a change and returns what it moved, per method, next to the ideal.
-    fn change(
-        &mut self,
-        what: String,
-        f: impl FnOnce(&mut HashRing) -> Result<(), String>,
-    ) -> Result<JsValue, JsError> {
-        let before = self.ring.clone();
-        f(&mut self.ring).map_err(|e| JsError::new(&e))?;
-        to_js(&stats::movement(&before, &self.ring, what, &self.keys))
-    }
-
-    pub fn add_node(&mut self, name: String, weight: f64) -> Result<JsValue, JsError> {
-        self.change(format!("add {name}"), |r| r.add_node(&name, weight).map_err(|e| e.to_string()))
-    }
-
-    pub fn remove_node(&mut self, name: String) -> Result<JsValue, JsError> {
-        self.change(format!("remove {name}"), |r| r.remove_node(&name).map_err(|e| e.to_string()))
-    }
-
-    pub fn set_weight(&mut self, name: String, weight: f64) -> Result<JsValue, JsError> {
-        self.change(format!("weight {name} = {weight}"), |r| r.set_weight(&name, weight).map_err(|e| e.to_string()))
-    }
-
-    /// Rebuilds the ring with `virtual_nodes` per node, keeping nodes and weights.
-    pub fn set_virtual_nodes(&mut self, virtual_nodes: u32) -> Result<JsValue, JsError> {
-        self.change(format!("virtual nodes = {virtual_nodes}"), |r| {
-            let mut next = HashRing::new(virtual_nodes).map_err(|e| e.to_string())?;
-            for n in r.nodes() {
-                next.add_node(n, r.weight(n).unwrap_or(1.0)).map_err(|e| e.to_string())?;
-            }
-            *r = next;
-            Ok(())
-        })
-    }
 }
 
 #[cfg(test)]

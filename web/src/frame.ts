@@ -12,7 +12,7 @@ import { h, render, type ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { scaleLinear } from "d3-scale";
 import { signal } from "@preact/signals";
-import { Lab } from "./pkg/distlab_wasm.js";
+import { newLab, partOf, type Lab } from "./modules";
 import { detail, isKey, lang, t } from "./i18n";
 import { shareUrl, writeParams } from "./url";
 import type { Action, Change, Comparison, Fault, FaultMark, ReplayFile, Shrunk, Snapshot, StoreReply, TraceRecord, Verdict } from "./engine";
@@ -213,7 +213,7 @@ export class Frame implements KeyHandlers {
         if (this.worker === worker) this.worker = null;
       }
     };
-    const request: ShrinkRequest = { scenario: this.spec.scenario, config: this.config(), seed: this.seed, actions: this.actions(), property };
+    const request: ShrinkRequest = { part: partOf(this.spec.scenario), scenario: this.spec.scenario, config: this.config(), seed: this.seed, actions: this.actions(), property };
     worker.postMessage(request);
   }
 
@@ -272,7 +272,7 @@ export class Frame implements KeyHandlers {
         if (this.branchWorker === worker) this.branchWorker = null;
       }
     };
-    const request: BranchRequest = { scenario: this.spec.scenario, config: this.config(), seed: this.seed, actions: this.actions(), change };
+    const request: BranchRequest = { part: partOf(this.spec.scenario), scenario: this.spec.scenario, config: this.config(), seed: this.seed, actions: this.actions(), change };
     worker.postMessage(request);
   }
 
@@ -335,7 +335,7 @@ export class Frame implements KeyHandlers {
   }
 
   private build(actions: Action[], events: number, timeUs: number): Lab {
-    const lab = new Lab(this.spec.scenario, this.config(), this.seed);
+    const lab = newLab(this.spec.scenario, this.config(), this.seed);
     lab.replay_link(actions, events, timeUs);
     return lab;
   }

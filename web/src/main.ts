@@ -1,74 +1,58 @@
 // The lab's shell: header, the chapter's sections, the language toggle, keyboard shortcuts, and
 // the view for the section in the URL.
 
-import init from "./pkg/distlab_wasm.js";
-import wasmUrl from "./pkg/distlab_wasm_bg.wasm?url";
 import "./style.css";
 import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { readRoute, writeParams } from "./url";
 import type { KeyHandlers } from "./frame";
-import { mountCache } from "./views/cache";
-import { mountCacheWalk } from "./views/cacheWalk";
-import { mountCap } from "./views/cap";
-import { mountCounter } from "./views/counter";
-import { mountDetector } from "./views/detector";
-import { mountElection } from "./views/election";
-import { mountLocks } from "./views/locks";
-import { mountWalkthrough } from "./views/walkthrough";
-import { mountRing } from "./views/ring";
+import { loadPart, type Part } from "./modules";
 import { mountSoon } from "./views/soon";
 import { mountHome } from "./views/home";
-import { mountTransactions } from "./views/txn";
-import { mountMq } from "./views/mq";
-import { mountMqWalk } from "./views/mqWalk";
-import { mountLb } from "./views/lb";
-import { mountLbWalk } from "./views/lbWalk";
-import { mountHa } from "./views/ha";
-import { mountIds } from "./views/ids";
-import { mountIdsWalk } from "./views/idsWalk";
 
-interface Section { id: string; title: Key; mount?: (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void }
+type Mount = (root: HTMLElement, params: URLSearchParams) => KeyHandlers | void;
+/** A view: its code (a chunk of its own, loaded when first opened) and its part's engine module. */
+interface Section { id: string; title: Key; part?: Part; mount?: () => Promise<Mount> }
 /** A part of the chapter: its number and name, and its views. Each view's nav label is its page title. */
 interface Group { title: Key; sections: Section[] }
 
 const CHAPTER: Group[] = [
   { title: "common.s.46.1", sections: [
-    { id: "cap", title: "cap.title", mount: mountCap },
-    { id: "ring", title: "ring.title", mount: mountRing },
-    { id: "counter", title: "counter.title", mount: mountCounter },
-    { id: "coordination", title: "election.title", mount: mountElection },
-    { id: "failure-detector", title: "detector.title", mount: mountDetector },
+    { id: "cap", title: "cap.title", part: "foundations", mount: () => import("./views/cap").then((m) => m.mountCap) },
+    { id: "ring", title: "ring.title", part: "foundations", mount: () => import("./views/ring").then((m) => m.mountRing) },
+    { id: "counter", title: "counter.title", part: "foundations", mount: () => import("./views/counter").then((m) => m.mountCounter) },
+    { id: "coordination", title: "election.title", part: "foundations", mount: () => import("./views/election").then((m) => m.mountElection) },
+    { id: "failure-detector", title: "detector.title", part: "foundations", mount: () => import("./views/detector").then((m) => m.mountDetector) },
   ] },
-  { title: "common.s.46.2", sections: [{ id: "queues", title: "mq.title", mount: mountMq }] },
-  { title: "common.s.46.3", sections: [{ id: "caching", title: "cache.title", mount: mountCache }] },
-  { title: "common.s.46.4", sections: [{ id: "balancing", title: "lb.title", mount: mountLb }] },
-  { title: "common.s.46.5", sections: [{ id: "availability", title: "ha.title", mount: mountHa }, { id: "map", title: "common.nav.map" }] },
+  { title: "common.s.46.2", sections: [{ id: "queues", title: "mq.title", part: "queues", mount: () => import("./views/mq").then((m) => m.mountMq) }] },
+  { title: "common.s.46.3", sections: [{ id: "caching", title: "cache.title", part: "caching", mount: () => import("./views/cache").then((m) => m.mountCache) }] },
+  { title: "common.s.46.4", sections: [{ id: "balancing", title: "lb.title", part: "balancing", mount: () => import("./views/lb").then((m) => m.mountLb) }] },
+  { title: "common.s.46.5", sections: [{ id: "availability", title: "ha.title", part: "availability", mount: () => import("./views/ha").then((m) => m.mountHa) }, { id: "map", title: "common.nav.map" }] },
   { title: "common.s.46.6", sections: [{ id: "choosing", title: "common.s.46.6" }] },
   { title: "common.s.46.7", sections: [
-    { id: "locks", title: "locks.title", mount: mountLocks },
-    { id: "ids", title: "ids.title", mount: mountIds },
-    { id: "transactions", title: "txn.title", mount: mountTransactions },
+    { id: "locks", title: "locks.title", part: "locks", mount: () => import("./views/locks").then((m) => m.mountLocks) },
+    { id: "ids", title: "ids.title", part: "ids", mount: () => import("./views/ids").then((m) => m.mountIds) },
+    { id: "transactions", title: "txn.title", part: "transactions", mount: () => import("./views/txn").then((m) => m.mountTransactions) },
   ] },
 ];
 const EXERCISES: Section[] = [
-  { id: "exercise-1", title: "walk.title", mount: mountWalkthrough },
-  { id: "exercise-2", title: "walk2.title", mount: mountMqWalk },
-  { id: "exercise-3", title: "walk3.title", mount: mountCacheWalk },
-  { id: "exercise-4", title: "walk4.title", mount: mountLbWalk },
-  { id: "exercise-5", title: "walk5.title", mount: mountIdsWalk },
+  { id: "exercise-1", title: "walk.title", part: "locks", mount: () => import("./views/walkthrough").then((m) => m.mountWalkthrough) },
+  { id: "exercise-2", title: "walk2.title", part: "queues", mount: () => import("./views/mqWalk").then((m) => m.mountMqWalk) },
+  { id: "exercise-3", title: "walk3.title", part: "caching", mount: () => import("./views/cacheWalk").then((m) => m.mountCacheWalk) },
+  { id: "exercise-4", title: "walk4.title", part: "balancing", mount: () => import("./views/lbWalk").then((m) => m.mountLbWalk) },
+  { id: "exercise-5", title: "walk5.title", part: "ids", mount: () => import("./views/idsWalk").then((m) => m.mountIdsWalk) },
 ];
 const SECTIONS: Section[] = [...CHAPTER.flatMap((g) => g.sections), ...EXERCISES];
 
 let keys: KeyHandlers | null = null;
 const app = document.getElementById("app")!;
 
-function navLink(s: Section, active: string): HTMLAnchorElement {
+function navLink(s: Section, active: string, built = s.mount !== undefined): HTMLAnchorElement {
   const a = document.createElement("a");
   a.href = `#/${s.id}`;
   a.textContent = t(s.title);
   a.dataset.section = s.id;
   if (s.id === active) a.className = "active";
-  if (!s.mount) {
+  if (!built) {
     const soon = document.createElement("span");
     soon.className = "soon";
     soon.textContent = t("common.nav.soon");
@@ -104,7 +88,7 @@ function render(): void {
   layout.className = "layout";
   const nav = document.createElement("nav");
   nav.id = "nav";
-  const home = navLink({ id: "home", title: "common.nav.home", mount: () => undefined }, route.view);
+  const home = navLink({ id: "home", title: "common.nav.home" }, route.view, true);
   home.href = "#/";
   const title = document.createElement("h2");
   title.textContent = t("common.nav.title");
@@ -138,18 +122,62 @@ function render(): void {
   app.append(header, layout);
   const section = SECTIONS.find((s) => s.id === route.view);
   keys = null;
+  const shown = ++renders;
+  if (!section) mountHome(main, SECTIONS.map((s) => ({ id: s.id, title: s.title, built: s.mount !== undefined })));
+  else if (!section.mount) mountSoon(main, section.title);
+  else void mountView(section, section.mount, main, route.params, shown);
+}
+
+/** Counts renders, so that a view whose code arrives after the learner has moved on is not mounted. */
+let renders = 0;
+
+/** Mounts a view once its code and its part's engine module are here, with the module's
+ * download progress meanwhile; a failure to load or to mount is shown in the view's place. */
+async function mountView(section: Section, load: () => Promise<Mount>, main: HTMLElement, params: URLSearchParams, shown: number): Promise<void> {
+  const screen = loadingScreen();
+  main.append(screen.root);
   try {
-    if (!section) mountHome(main, SECTIONS.map((s) => ({ id: s.id, title: s.title, built: s.mount !== undefined })));
-    else keys = (section.mount ? section.mount(main, route.params) : mountSoon(main, section.title)) ?? null;
+    const [mount] = await Promise.all([load(), section.part ? loadPart(section.part, screen.progress) : null]);
+    if (shown !== renders) return;
+    screen.root.remove();
+    keys = mount(main, params) ?? null;
   } catch (e) {
+    if (shown !== renders) return;
     main.innerHTML = "";
     const h = document.createElement("h2");
     h.textContent = t("common.error.title");
     const p = document.createElement("p");
-    p.className = "error";
     p.textContent = e instanceof Error ? e.message : String(e);
     main.append(h, p);
   }
+}
+
+/** The view's place while its engine module downloads: a bar against the decoded size, or the
+ * bytes so far when the server does not say it. */
+function loadingScreen(): { root: HTMLElement; progress: (received: number, total: number) => void } {
+  const root = document.createElement("div");
+  root.id = "loading";
+  root.className = "view-loading";
+  root.setAttribute("role", "status");
+  root.setAttribute("aria-live", "polite");
+  const what = document.createElement("div");
+  what.className = "what";
+  what.textContent = t("common.loading.engine");
+  const bar = document.createElement("progress");
+  bar.id = "loading-progress";
+  bar.setAttribute("aria-label", t("common.loading.engine"));
+  const bytes = document.createElement("div");
+  bytes.className = "bytes";
+  bytes.id = "loading-bytes";
+  root.append(what, bar, bytes);
+  const progress = (received: number, total: number): void => {
+    if (total > 0) {
+      bar.max = total;
+      bar.value = Math.min(received, total);
+    }
+    bytes.textContent = total > 0 ? `${mb(received)} / ${mb(total)} MB` : `${mb(received)} MB`;
+  };
+  return { root, progress };
 }
 
 document.addEventListener("keydown", (ev) => {
@@ -166,53 +194,15 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 
-/// Downloads the engine, showing progress on the loading screen of index.html: the bar fills
-/// against the decoded size (`X-Decoded-Length`, sent by `cargo xtask lab` with a precompressed
-/// file) or `Content-Length` (an uncompressed one); otherwise it only counts the bytes.
-async function fetchEngine(): Promise<ArrayBuffer> {
-  const response = await fetch(wasmUrl);
-  if (!response.ok || !response.body) throw new Error(`the engine did not load: HTTP ${response.status}`);
-  const encoded = response.headers.get("Content-Encoding");
-  const total = Number(response.headers.get("X-Decoded-Length") ?? (encoded ? 0 : response.headers.get("Content-Length") ?? 0));
-  const bar = document.getElementById("loading-progress") as HTMLProgressElement | null;
-  const bytes = document.getElementById("loading-bytes");
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-    if (bar && total > 0) {
-      bar.max = total;
-      bar.value = Math.min(received, total);
-    }
-    if (bytes) bytes.textContent = total > 0 ? `${mb(received)} / ${mb(total)} MB` : `${mb(received)} MB`;
-  }
-  const all = new Uint8Array(received);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all.buffer;
-}
-
 function mb(n: number): string {
   return (n / 1_048_576).toFixed(1);
 }
 
-async function start(): Promise<void> {
+function start(): void {
   const saved = readRoute().params.get("lang");
   setLang(saved === "zh" ? "zh" : navigator.language.startsWith("zh") && saved !== "en" ? "zh" : "en");
-  await init({ module_or_path: await fetchEngine() });
   window.addEventListener("hashchange", render);
   render();
 }
 
-start().catch((e: unknown) => {
-  const bytes = document.getElementById("loading-bytes");
-  if (bytes) bytes.textContent = `The engine could not load / 引擎加载失败：${String(e)}`;
-  throw e;
-});
+start();

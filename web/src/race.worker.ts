@@ -3,7 +3,6 @@
 // with a message before each lap and one with each lap's result. A lap holds its thread for the
 // whole budget; here that thread is not the page's.
 
-import { race_ids } from "./pkg/distlab_wasm.js";
 import { serve, type ErrorMessage } from "./worker";
 
 export type RaceMode = "snowflake" | "sonyflake" | "uuid-v4" | "uuid-v7" | "chapter-v7" | "segment";
@@ -18,10 +17,10 @@ export type RaceMessage =
   | { kind: "done" }
   | ErrorMessage;
 
-serve<RaceRequest, RaceMessage>(({ modes, budget_ms, seed }, post) => {
+serve(() => "ids" as const, (engine, { modes, budget_ms, seed }: RaceRequest, post: (m: RaceMessage) => void) => {
   for (const [index, mode] of modes.entries()) {
     post({ kind: "running", mode, index });
-    post({ kind: "lap", lap: race_ids(mode, budget_ms, seed) as Lap });
+    post({ kind: "lap", lap: engine.race_ids(mode, budget_ms, seed) as Lap });
   }
   post({ kind: "done" });
 });

@@ -2,7 +2,6 @@
 // its end by the engine, with a progress message after each seed and the summed-up point at the
 // end of each. The page stays responsive and can cancel by terminating the worker.
 
-import { cap_sweep_point, cap_sweep_sample } from "./pkg/distlab_wasm.js";
 import { serve, type ErrorMessage } from "./worker";
 
 export interface SweepRequest { points: { label: string; config: Record<string, unknown> }[]; seeds: number }
@@ -12,17 +11,17 @@ export type SweepMessage =
   | { kind: "done" }
   | ErrorMessage;
 
-serve<SweepRequest, SweepMessage>(({ points, seeds }, post) => {
+serve(() => "foundations" as const, (engine, { points, seeds }: SweepRequest, post: (m: SweepMessage) => void) => {
   const total = points.length * seeds;
   let done = 0;
   for (const p of points) {
     const samples: unknown[] = [];
     for (let seed = 0; seed < seeds; seed++) {
-      samples.push(cap_sweep_sample(p.config, seed));
+      samples.push(engine.cap_sweep_sample(p.config, seed));
       done++;
       post({ kind: "progress", done, total });
     }
-    post({ kind: "point", label: p.label, result: cap_sweep_point(samples) });
+    post({ kind: "point", label: p.label, result: engine.cap_sweep_point(samples) });
   }
   post({ kind: "done" });
 });

@@ -9,7 +9,7 @@
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -1336,23 +1336,75 @@ await test("scrubbing a run of over 100,000 events stays fast", async (page) => 
   console.log(`     scrub over ${len} events: engine rewind median ${median(seeks).toFixed(1)} ms (max ${Math.max(...seeks).toFixed(1)}), to the next frame median ${median(totals).toFixed(1)} ms (max ${Math.max(...totals).toFixed(1)})`);
 });
 
-await test("the first load at 10 Mbit/s shows a bilingual loading screen with progress and sends the engine compressed", async (page) => {
+/** Everything a fresh page sends over the wire until `ready` holds: bytes per request as
+ * transferred (encoded, with headers), from Chromium's own network log, cache off. */
+async function transfers(page, hash, ready) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const urls = new Map();
+  const sent = [];
+  cdp.on("Network.requestWillBeSent", (e) => urls.set(e.requestId, e.request.url));
+  cdp.on("Network.responseReceived", (e) => urls.set(e.requestId, e.response.url));
+  cdp.on("Network.loadingFinished", (e) => sent.push({ url: urls.get(e.requestId) ?? "?", bytes: e.encodedDataLength }));
+  await page.goto(base + hash);
+  await ready();
+  await page.waitForTimeout(300); // a request still under way at that moment counts too
+  await cdp.detach();
+  return sent;
+}
+
+await test("every view's first load transfers at most 400 KiB: its own part's engine module and code, compressed", async (page) => {
+  const limit = 400 * 1024;
+  const views = ["", ...(await (async () => {
+    await open(page);
+    return page.locator("nav a").evaluateAll((as) => as.map((a) => a.getAttribute("href")).filter((h) => h !== "#/"));
+  })())];
+  const rows = [];
+  for (const link of views) {
+    const fresh = await context.newPage();
+    const sent = await transfers(fresh, link.replace(/^#?/, "#"), async () => {
+      await fresh.waitForSelector("main#view h2");
+      await fresh.waitForFunction(() => !document.querySelector("main #loading"));
+    });
+    const total = sent.reduce((n, r) => n + r.bytes, 0);
+    const modules = sent.filter((r) => r.url.endsWith(".wasm")).map((r) => r.url.split("/").pop().replace(/_bg-.*$/, ""));
+    await fresh.close();
+    assert(modules.length <= 1, `${link || "#/"} loaded ${modules.length} engine modules: ${modules}`);
+    assert(link === "" || link.includes("map") || link.includes("choosing") || modules.length === 1, `${link} loaded no engine module`);
+    rows.push(`${(link || "#/").padEnd(20)} ${(total / 1024).toFixed(1).padStart(6)} KiB${modules.length ? ` (module ${modules[0]})` : ""}`);
+    assert(total <= limit, `${link || "#/"} transferred ${(total / 1024).toFixed(1)} KiB: ${sent.map((r) => `${r.url.split("/").pop()} ${r.bytes}`).join(", ")}`);
+  }
+  console.log(`     first load per view, everything transferred (brotli):\n       ${rows.join("\n       ")}`);
+  // Moving on to another part's view fetches that part's module only; coming back fetches nothing.
+  const fetched = [];
+  page.on("request", (r) => r.url().endsWith(".wasm") && fetched.push(r.url().split("/").pop().replace(/_bg-.*$/, "")));
+  await open(page, "#/ring");
+  await page.click("nav a[data-section='locks']");
+  await page.waitForSelector("#lock-timeline, main#view .frame");
+  await page.click("nav a[data-section='counter']");
+  await page.waitForSelector("main#view h2");
+  await page.waitForFunction(() => !document.querySelector("main #loading"));
+  assert(JSON.stringify(fetched) === JSON.stringify(["foundations", "locks"]), `modules fetched: ${fetched}`);
+});
+
+await test("at 10 Mbit/s a view shows a loading screen with progress until its module is here, and the module comes compressed", async (page) => {
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
   await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
   // 10 Mbit/s down, 5 up, 40 ms latency (bytes per second).
   await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 1_250_000, uploadThroughput: 625_000 });
-  const wasm = { id: null, encoding: null, transfer: 0 };
+  const wasm = { id: null, encoding: null, transfer: 0, url: "" };
   cdp.on("Network.responseReceived", (e) => {
     if (e.response.url.endsWith(".wasm") && wasm.id === null) {
-      wasm.id = e.requestId;
+      Object.assign(wasm, { id: e.requestId, url: e.response.url });
       wasm.encoding = e.response.headers["content-encoding"] ?? e.response.headers["Content-Encoding"] ?? null;
     }
   });
   cdp.on("Network.loadingFinished", (e) => {
     if (e.requestId === wasm.id) wasm.transfer = e.encodedDataLength;
   });
-  // The baseline, in the same run: the same page with the engine uncompressed.
+  // The baseline, in the same run: the same page with everything uncompressed.
   const plain = await context.newPage();
   const plainCdp = await context.newCDPSession(plain);
   await plainCdp.send("Network.enable");
@@ -1361,29 +1413,39 @@ await test("the first load at 10 Mbit/s shows a bilingual loading screen with pr
   await plainCdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 1_250_000, uploadThroughput: 625_000 });
   const plainStarted = Date.now();
   await plain.goto(base + "#/ring");
-  await plain.waitForSelector("main#view h2");
+  await plain.waitForSelector("#add-node");
   await plain.click("#add-node");
   await plain.waitForFunction(() => Number(document.getElementById("moved")?.dataset.ring ?? 0) > 0);
   const plainInteractive = Date.now() - plainStarted;
   await plainCdp.detach();
   await plain.close();
-  const started = Date.now();
-  await page.goto(base + "#/ring", { waitUntil: "commit" });
-  await page.waitForSelector("#loading progress");
-  const screen = await page.textContent("#loading");
-  assert(screen.includes("Loading the simulation engine") && screen.includes("正在加载模拟引擎"), `both languages: ${screen}`);
-  await page.waitForFunction(() => Number(document.getElementById("loading-progress")?.value ?? 0) > 0, null, { timeout: 20_000 });
-  await page.screenshot({ path: join(shots, "loading-screen-10mbit.png") });
-  const bytes = await page.textContent("#loading-bytes");
-  assert(/^\d+\.\d \/ \d+\.\d MB$/.test(bytes), `progress against the decoded size: ${bytes}`);
-  await page.waitForSelector("main#view h2");
-  await page.click("#add-node"); // interactive: the ring view answers a click
-  await page.waitForFunction(() => Number(document.getElementById("moved")?.dataset.ring ?? 0) > 0);
-  const interactive = Date.now() - started;
-  const raw = readdirSync(join(dist, "assets")).filter((f) => f.endsWith(".wasm")).map((f) => statSync(join(dist, "assets", f)).size)[0];
-  assert(wasm.encoding === "br", `the engine is sent brotli-compressed, got ${wasm.encoding}`);
-  assert(wasm.transfer > 0 && wasm.transfer < raw / 3, `transfer ${wasm.transfer} B against ${raw} B raw`);
-  console.log(`     first load at 10 Mbit/s: wasm ${(raw / 1024).toFixed(1)} KiB raw, ${(wasm.transfer / 1024).toFixed(1)} KiB transferred (${wasm.encoding}); interactive after ${interactive} ms, against ${plainInteractive} ms uncompressed in this run (${(interactive / plainInteractive).toFixed(2)}×)`);
+  const sizes = [[390, 844], [768, 1024], [1400, 1000]];
+  const loads = sizes.flatMap((size) => [["zh", "正在加载模拟引擎", size], ["en", "Loading the simulation engine", size]]);
+  for (const [lang, words, [width, height]] of loads) {
+    await page.setViewportSize({ width, height });
+    const started = Date.now();
+    Object.assign(wasm, { id: null, encoding: null, transfer: 0 });
+    await page.goto("about:blank"); // a new document: a hash change alone would keep the loaded module
+    await page.goto(base + `#/ring?lang=${lang}`, { waitUntil: "commit" });
+    await page.waitForSelector("main #loading progress");
+    const screen = await page.textContent("main #loading");
+    assert(screen.includes(words), `the loading screen in ${lang}: ${screen}`);
+    assert((await page.locator("main#view h2").count()) === 0, "no view before its module");
+    await page.waitForFunction(() => Number(document.getElementById("loading-progress")?.value ?? 0) > 0, null, { timeout: 20_000 });
+    await page.screenshot({ path: join(shots, `loading-screen-10mbit-${lang}-${width}.png`) });
+    const bytes = await page.textContent("#loading-bytes");
+    assert(/^\d+\.\d \/ \d+\.\d MB$/.test(bytes), `progress against the decoded size: ${bytes}`);
+    await page.waitForSelector("#add-node");
+    await page.click("#add-node"); // interactive: the ring view answers a click
+    await page.waitForFunction(() => Number(document.getElementById("moved")?.dataset.ring ?? 0) > 0);
+    const interactive = Date.now() - started;
+    const name = wasm.url.split("/").pop();
+    const raw = statSync(join(dist, "assets", name)).size;
+    assert(name.startsWith("foundations_bg-"), `the ring view loads the foundations module: ${name}`);
+    assert(wasm.encoding === "br", `the module is sent brotli-compressed, got ${wasm.encoding}`);
+    assert(wasm.transfer > 0 && wasm.transfer < raw / 3, `transfer ${wasm.transfer} B against ${raw} B raw`);
+    if (lang === "en" && width === 1400) console.log(`     first load at 10 Mbit/s: module ${(raw / 1024).toFixed(1)} KiB raw, ${(wasm.transfer / 1024).toFixed(1)} KiB transferred (${wasm.encoding}); interactive after ${interactive} ms, against ${plainInteractive} ms uncompressed in this run (${(interactive / plainInteractive).toFixed(2)}×)`);
+  }
   await cdp.detach();
 });
 

@@ -2,10 +2,12 @@
 //!
 //! `cargo xtask test` runs everything the project checks, in the order CI does, and installs
 //! what it can install on a fresh machine first. `cargo xtask lab` builds the WebAssembly and the
-//! page and serves the lab on 127.0.0.1.
+//! page and serves the lab on 127.0.0.1. `cargo xtask speed` times the simulator natively and in
+//! WebAssembly.
 
 mod compress;
 mod serve;
+mod speed;
 mod wasm;
 mod web;
 
@@ -22,13 +24,15 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   test               fmt check, clippy -D warnings, every test, the page built, browser tests
   lab [--port N]     build the WebAssembly and the page, then serve the lab on 127.0.0.1
-                     (default port 8080, or a free one when 8080 is taken)";
+                     (default port 8080, or a free one when 8080 is taken)
+  speed              the simulator's events/s natively and in WebAssembly (Node), back to back";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("lab") => lab(&args[1..]),
+        Some("speed") => ensure_toolchain().and_then(|()| ensure_node()).and_then(|()| speed::speed(&root())),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -61,7 +65,7 @@ fn lab(args: &[String]) -> Result<()> {
     let root = root();
     ensure_toolchain()?;
     ensure_node()?;
-    println!("==> [1/4] WebAssembly: distlab-wasm for {WASM_TARGET} (wasm-release profile) and its JS glue");
+    println!("==> [1/4] WebAssembly: a module per chapter part for {WASM_TARGET} (wasm-release) and their JS glue");
     wasm::build(&root)?;
     println!("==> [2/4] npm ci (web/package-lock.json)");
     web::install(&root)?;
@@ -100,6 +104,8 @@ const TEST_STEPS: &[Step] = &[
             "distlab-engine",
             "-p",
             "distlab-wasm",
+            "--lib",
+            "--examples",
             "--target",
             WASM_TARGET,
             "--",

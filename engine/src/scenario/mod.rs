@@ -16,6 +16,7 @@ mod mq;
 mod mq_streams;
 mod orders;
 pub mod outbox;
+pub mod parts;
 mod pn_counter;
 pub mod replay;
 pub mod saga;
@@ -23,6 +24,7 @@ pub mod saga_choreo;
 pub mod saga_store;
 pub mod schedule;
 pub mod shrink;
+pub mod speed;
 pub mod tcc;
 pub mod two_phase;
 
@@ -35,6 +37,7 @@ use crate::check::Verdict;
 use crate::config::{self, ConfigError, Knobs};
 use crate::sim::{Fault, FaultError, Sim, SimConfig, SimError, SimTime, Trace, WorldSnapshot};
 
+pub use parts::Part;
 pub use pn_counter::PnCounterConfig;
 
 /// Builds a scenario's world from what [`Setup`] hands it.
@@ -44,6 +47,8 @@ type BuildFn = fn(Setup) -> Result<Box<dyn ScenarioRun>, ScenarioError>;
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct ScenarioSpec {
     pub name: &'static str,
+    /// The part of the chapter whose module builds it (see [`parts`]).
+    pub part: Part,
     /// The chapter section it teaches, e.g. `46.1`.
     pub section: &'static str,
     pub title_en: &'static str,
@@ -55,8 +60,6 @@ pub struct ScenarioSpec {
     /// The whole-number knobs that size its workload (clients, orders, how long it runs), which a
     /// shrink may lower: smaller is always a valid, smaller run of the same world.
     pub workload: &'static [&'static str],
-    #[serde(skip)]
-    build: BuildFn,
 }
 
 /// A scenario that could not start.
@@ -64,6 +67,11 @@ pub struct ScenarioSpec {
 pub enum ScenarioError {
     #[error("unknown scenario {name:?}: the scenarios are {known}")]
     Unknown { name: String, known: String },
+    /// A scenario of a part this program does not have (a page module has only its own part).
+    #[error(
+        "scenario {name:?} is in the chapter's part \"{part}\" ({section}), which this program did not load (it has: {loaded})"
+    )]
+    NotLoaded { name: String, part: Part, section: &'static str, loaded: String },
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A run that hit one of the simulator's limits (only where a scenario is run to its end).
@@ -82,42 +90,43 @@ pub fn catalog() -> &'static [ScenarioSpec] {
 static CATALOG: &[ScenarioSpec] = &[
     ScenarioSpec {
         name: "pn-counter",
+        part: Part::Foundations,
         section: "46.1",
         title_en: "PN-Counter CRDT over 3 replicas with anti-entropy gossip (set \"merge\": \"chapter\" for the chapter's broken merge)",
         title_zh: "三副本 PN-Counter CRDT 与反熵 gossip（设 \"merge\": \"chapter\" 可重现本章错误的 merge）",
         properties: &["convergence"],
         workload: &[],
-        build: pn_counter::build,
     },
     ScenarioSpec {
         name: "cap",
+        part: Part::Foundations,
         section: "46.1",
         title_en: "A replicated key-value store under a partition: strong (CP), eventual (AP), causal, or bare quorums, judged by linearizability, causal and convergence checkers",
         title_zh: "分区下的复制键值存储：强一致（CP）、最终一致（AP）、因果一致或仅法定人数，由线性一致性、因果与收敛检查器判定",
         properties: &["linearizability", "causal_consistency", "convergence", "availability"],
         workload: &["clients", "keys", "duration_ms"],
-        build: cap::build,
     },
     ScenarioSpec {
         name: "failure-detector",
+        part: Part::Foundations,
         section: "46.1.2",
         title_en: "Heartbeats with jitter, GC pauses and a crash: fixed-timeout vs phi-accrual failure detection",
         title_zh: "带抖动、GC 暂停与崩溃的心跳：固定超时与 phi-accrual 故障检测对比",
         properties: &["crash_detected"],
         workload: &["duration_ms"],
-        build: detector::build,
     },
     ScenarioSpec {
         name: "election",
+        part: Part::Foundations,
         section: "46.1.2",
         title_en: "Raft-style leader election under crashes, partitions and pauses (set \"votes\": \"chapter\" to grant every vote)",
         title_zh: "Raft 式领导者选举，在崩溃、分区与暂停下（设 \"votes\": \"chapter\" 可重现“每票都投”的错误）",
         properties: &["one_leader_per_term", "failover"],
         workload: &["duration_ms"],
-        build: election::build,
     },
     ScenarioSpec {
         name: "mq",
+        part: Part::Queues,
         section: "46.2",
         title_en: "A broker with acks, visibility timeouts, retries with backoff, dead letters, delayed delivery, persistence and publisher confirms, under consumer and broker crashes (set \"topology\" to \"pubsub\" or \"partitioned\"; \"mode\": \"chapter\" for the chapter's queue)",
         title_zh: "带确认、可见性超时、退避重试、死信、延迟投递、持久化与发布确认的消息代理，在消费者与代理崩溃下（设 \"topology\" 为 \"pubsub\" 或 \"partitioned\"；\"mode\": \"chapter\" 为本章的队列）",
@@ -130,169 +139,168 @@ static CATALOG: &[ScenarioSpec] = &[
             "delay_respected",
         ],
         workload: &["producers", "consumers", "messages", "duration_ms"],
-        build: mq::build,
     },
     ScenarioSpec {
         name: "mq-streams",
+        part: Part::Queues,
         section: "46.2",
         title_en: "The reliable queue on Redis Streams: idempotent publishes, a consumer group, XAUTOCLAIM after the visibility timeout, dead letters and delayed messages by script, effects deduplicated in the same write; consumers crash (what `distlab mq` runs on Redis)",
         title_zh: "基于 Redis Streams 的可靠队列：幂等发布、消费者组、可见性超时后 XAUTOCLAIM、脚本实现的死信与延迟消息、与效果同一次写入的去重；消费者会崩溃（即 `distlab mq` 在 Redis 上运行的代码）",
         properties: &["settled", "no_loss", "effectively_once"],
         workload: &["producers", "consumers", "messages"],
-        build: mq_streams::build,
     },
     ScenarioSpec {
         name: "cache",
+        part: Part::Caching,
         section: "46.3",
         title_en: "Application servers, a cache and a slow database: cache-aside (and its stale-fill race), read-through, write-through, write-behind, and the protections against penetration, avalanche and breakdown",
         title_zh: "应用服务器、缓存与慢数据库：旁路缓存（及其回填竞态）、读穿透、写穿透、写回，以及针对穿透、雪崩与击穿的防护",
         properties: &["fresh_reads", "no_lost_writes"],
         workload: &["apps", "rate_per_s", "keys", "duration_ms"],
-        build: cache::build,
     },
     ScenarioSpec {
         name: "lb",
+        part: Part::Balancing,
         section: "46.4",
         title_en: "Clients, balancers and backends: every load-balancing algorithm with active and passive health checks and slow start, a backend crashing and coming back (set \"algorithm\" to one of the chapter's, \"health\": \"chapter\" for its checker)",
         title_zh: "客户端、负载均衡器与后端：各种负载均衡算法，配合主动与被动健康检查及慢启动，一个后端崩溃后恢复（设 \"algorithm\" 为本章的算法，\"health\": \"chapter\" 为本章的健康检查器）",
         properties: &["no_route_to_down", "weighted_shares", "bounded_remap"],
         workload: &["clients", "keys", "duration_ms"],
-        build: lb::build,
     },
     ScenarioSpec {
         name: "ha",
+        part: Part::Availability,
         section: "46.5",
         title_en: "Callers, a service and its dependency: rate limiting, adaptive load shedding, deadlines, a bulkhead, a circuit breaker, fallbacks, retries with backoff and a retry budget, through a slow or failed dependency (set \"story\" to \"cascade\" or \"retry-storm\" to turn every protection off)",
         title_zh: "调用方、服务与其依赖：限流、自适应降载、截止时间、舱壁隔离、熔断、降级兜底、退避重试与重试预算，应对变慢或故障的依赖（设 \"story\" 为 \"cascade\" 或 \"retry-storm\" 可关闭全部保护）",
         properties: &["limit_kept", "breaker_legal", "retries_within_budget", "goodput_recovers", "no_cascade"],
         workload: &["clients", "duration_ms"],
-        build: ha::build,
     },
     ScenarioSpec {
         name: "failover",
+        part: Part::Availability,
         section: "46.5",
         title_en: "An active–passive pair with heartbeats and a lease, writers and the storage: the primary paused or crashed, the standby promoted, and the split brain a paused primary causes unless the storage fences old epochs (set \"story\": \"split-brain\" for no fencing)",
         title_zh: "带心跳与租约的主备对、写入方与存储：主节点暂停或崩溃，备节点升主；若存储不隔离旧纪元，暂停的主节点会造成脑裂（设 \"story\": \"split-brain\" 可关闭隔离）",
         properties: &["single_writer", "failover"],
         workload: &["duration_ms"],
-        build: failover::build,
     },
     ScenarioSpec {
         name: "lock",
+        part: Part::Locks,
         section: "46.7.1",
         title_en: "Clients sharing a lock with lease, watchdog and fencing tokens under pauses, clock jumps, partitions and crashes",
         title_zh: "带租约、看门狗续期与 fencing token 的分布式锁，在暂停、时钟跳变、分区与崩溃下",
         properties: &["mutual_exclusion", "lock_belief"],
         workload: &["clients", "writes", "duration_ms"],
-        build: lock::build,
     },
     ScenarioSpec {
         name: "lock-kleppmann",
+        part: Part::Locks,
         section: "46.7.1",
         title_en: "Kleppmann's scenario: a client paused past its lease writes late (set \"fencing\": true to stop it)",
         title_zh: "Kleppmann 场景：暂停超过租约的客户端迟到写入（设 \"fencing\": true 可阻止）",
         properties: &["mutual_exclusion", "lock_belief"],
         workload: &[],
-        build: lock::build_kleppmann,
     },
     ScenarioSpec {
         name: "redlock",
+        part: Part::Locks,
         section: "46.7.1",
         title_en: "Redlock over 5 independent stores under the same storm (set \"story\": \"clock-jump\" for Kleppmann's clock-jump case)",
         title_zh: "基于 5 个独立存储的 Redlock，在同样的故障下（设 \"story\": \"clock-jump\" 重现 Kleppmann 的时钟跳变案例）",
         properties: &["mutual_exclusion", "lock_belief"],
         workload: &["clients", "writes", "duration_ms"],
-        build: lock::build_redlock,
     },
     ScenarioSpec {
         name: "zk-lock",
+        part: Part::Locks,
         section: "46.7.1",
         title_en: "The ZooKeeper lock recipe: ephemeral sequential nodes, a watch on the predecessor, sessions as leases",
         title_zh: "ZooKeeper 锁：临时顺序节点、只监听前驱、会话即租约",
         properties: &["mutual_exclusion", "lock_belief"],
         workload: &["clients", "writes", "duration_ms"],
-        build: lock::build_zk,
     },
     ScenarioSpec {
         name: "rw-lock",
+        part: Part::Locks,
         section: "46.7.1",
         title_en: "Redisson's reentrant read-write lock: writers re-entering their lock, readers sharing it",
         title_zh: "Redisson 的可重入读写锁：写者重入自己的锁，读者共享",
         properties: &["mutual_exclusion", "lock_belief"],
         workload: &["clients", "writes", "duration_ms"],
-        build: lock::build_rw,
     },
     ScenarioSpec {
         name: "exercise-1",
+        part: Part::Locks,
         section: "46.7.1",
         title_en: "Exercise 1 step by step (set \"step\": 1 crash while holding, 2 long work and the watchdog, 3 a pause beyond the lease, 4 a store restart without persistence)",
         title_zh: "练习 1 逐步演示（设 \"step\"：1 持锁时崩溃，2 长任务与看门狗，3 暂停超过租约，4 存储无持久化重启）",
         properties: &["mutual_exclusion", "lock_belief"],
         workload: &[],
-        build: lock::build_exercise1,
     },
     ScenarioSpec {
         name: "ids",
+        part: Part::Ids,
         section: "46.7.2",
         title_en: "ID generator nodes and their store (Snowflake, Leaf segments or UUIDv7) under clock steps, restarts, shared worker ids and store stalls: every ID unique? (set \"chapter\": true for the chapter's generators, \"story\" for one of their failures)",
         title_zh: "ID 生成节点与存储（雪花算法、Leaf 号段或 UUIDv7），在时钟回拨、重启、重复 worker id 与存储卡顿下：每个 ID 都唯一吗？（设 \"chapter\": true 使用本章的生成器，\"story\" 选择其一种失败）",
         properties: &["unique", "monotonic", "available", "no_stall"],
         workload: &["generators", "duration_ms"],
-        build: ids::build,
     },
     ScenarioSpec {
         name: "2pc",
+        part: Part::Transactions,
         section: "46.7.3",
         title_en: "Two-phase commit of orders over inventory, payment and shipping, with durable logs and recovery (set \"crash_coordinator_at_ms\" to leave the participants in doubt)",
         title_zh: "库存、支付、物流三个服务上的两阶段提交，带持久化日志与恢复（设 \"crash_coordinator_at_ms\" 可让参与者陷入不确定状态）",
         properties: &["atomicity", "conservation"],
         workload: &["orders"],
-        build: two_phase::build,
     },
     ScenarioSpec {
         name: "tcc",
+        part: Part::Transactions,
         section: "46.7.3",
         title_en: "Try-confirm-cancel of the same orders over a network that loses, repeats and reorders: empty rollbacks, suspended tries, idempotent steps",
         title_zh: "同样订单的 TCC（Try-Confirm-Cancel），网络会丢失、重复与乱序消息：空回滚、防悬挂、幂等",
         properties: &["atomicity", "conservation"],
         workload: &["orders"],
-        build: tcc::build,
     },
     ScenarioSpec {
         name: "saga",
+        part: Part::Transactions,
         section: "46.7.3",
         title_en: "Orchestrated sagas of the same orders: steps with compensations in reverse, a durable saga log, retries with backoff, manual intervention when a compensation keeps failing",
         title_zh: "同样订单的编排式 Saga：步骤与逆序补偿、持久化 Saga 日志、带退避的重试，补偿持续失败时转人工处理",
         properties: &["atomicity", "conservation", "nothing_dropped"],
         workload: &["orders"],
-        build: saga::build,
     },
     ScenarioSpec {
         name: "saga-choreo",
+        part: Part::Transactions,
         section: "46.7.3",
         title_en: "The same orders as a choreographed saga: no orchestrator; each service reacts to its neighbour's event, compensates on the way back, and republishes from its durable outbox until acknowledged",
         title_zh: "同一批订单的协同式 Saga：没有编排器；各服务响应相邻服务的事件，失败时沿原路补偿，并从持久化发件箱重发直到确认",
         properties: &["atomicity", "conservation", "nothing_dropped"],
         workload: &["orders"],
-        build: saga_choreo::build,
     },
     ScenarioSpec {
         name: "saga-store",
+        part: Part::Transactions,
         section: "46.7.3",
         title_en: "The saga with everything in the store: each step, its log entry and its outbox event in one script; the orchestrator resumes from the log after a crash (what `distlab saga` runs on Redis)",
         title_zh: "状态全部存于存储的 Saga：每一步、其日志项与发件箱事件由一个脚本原子写入；编排器崩溃后从日志恢复（即 `distlab saga` 在 Redis 上运行的代码）",
         properties: &["atomicity", "conservation", "nothing_dropped", "delivered"],
         workload: &["orders"],
-        build: saga_store::build,
     },
     ScenarioSpec {
         name: "outbox",
+        part: Part::Transactions,
         section: "46.7.3",
         title_en: "The transactional outbox: each order and its message in one local write, a relay publishing at least once, a consumer deduplicating (set \"dual_write\": true to lose messages)",
         title_zh: "事务性发件箱（本地消息表）：订单与消息同一次本地写入，中继至少一次投递，消费者去重（设 \"dual_write\": true 可重现消息丢失）",
         properties: &["delivered"],
         workload: &["orders"],
-        build: outbox::build,
     },
 ];
 
@@ -305,7 +313,8 @@ pub fn build(name: &str, config: &serde_json::Value, seed: u64) -> Result<Box<dy
     let mut raw = if config.is_null() { serde_json::json!({}) } else { config.clone() };
     let explicit =
         raw.as_object_mut().and_then(|o| o.remove(schedule::FIELD)).map(|s| schedule::parse(&s)).transpose()?;
-    let mut run = (spec.build)(Setup { spec, raw, seed, effective: RefCell::default() })?;
+    let build = parts::builder(parts::installed(), spec)?;
+    let mut run = build(Setup { spec, raw, seed, effective: RefCell::default() })?;
     if let Some(faults) = explicit {
         run.replace_schedule(&faults).map_err(ScenarioError::Schedule)?;
     }

@@ -3,7 +3,7 @@
 // rate; and the cache patterns with their protections, each run next to the same seed without
 // the learner's changes, with the database load over time and the expiry histogram.
 
-import { CacheLab, Lab, bloom_view } from "../pkg/distlab_wasm.js";
+import { loaded, newLab, type Lab, type Modules } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot } from "../engine";
 import { t, type Key } from "../i18n";
@@ -113,9 +113,9 @@ function policyPanel(): HTMLElement {
     const s = Number(skew.value);
     const wl = kind === "loop" || kind === "uniform" ? { kind, keys: n } : kind === "shifting" ? { kind, keys: n, s, shift_every: Math.max(1, Math.floor(Number(length.value) / 4)) } : { kind, keys: n, s };
     const policies = POLICIES.filter((p) => boxes.get(p)?.checked);
-    let lab: CacheLab;
+    let lab: InstanceType<Modules["caching"]["CacheLab"]>;
     try {
-      lab = new CacheLab({ workload: wl, length: Number(length.value), capacity: Number(capacity.value), seed: 1, policies });
+      lab = new (loaded("caching").CacheLab)({ workload: wl, length: Number(length.value), capacity: Number(capacity.value), seed: 1, policies });
     } catch (e) {
       error.textContent = String(e instanceof Error ? e.message : e);
       return;
@@ -176,7 +176,7 @@ function bloomPanel(): HTMLElement {
   const draw = () => {
     out.innerHTML = "";
     try {
-      const v = bloom_view(Number(expected.value), Number(rate.value), Number(inserted.value), 100000, 512) as BloomView;
+      const v = loaded("caching").bloom_view(Number(expected.value), Number(rate.value), Number(inserted.value), 100000, 512) as BloomView;
       const cols = 64;
       const pic = svg("svg", { viewBox: `0 0 ${cols * 10} ${(v.fill.length / cols) * 10}`, class: "bloom-bits", role: "img" });
       v.fill.forEach((f, i) => {
@@ -285,7 +285,7 @@ function patternPanel(root: HTMLElement, params: URLSearchParams): KeyHandlers {
     const key = `${JSON.stringify(base())}/${lab.seed()}`;
     if (!baseline || baselineKey !== key || baseline.now_us() > lab.now_us()) {
       baseline?.free();
-      baseline = new Lab("cache", base(), lab.seed());
+      baseline = newLab("cache", base(), lab.seed());
       baselineKey = key;
     }
     baseline.run_until(lab.now_us());

@@ -2,7 +2,7 @@
 // failure modes (penetration, avalanche, breakdown). Each page runs the same seed twice, without
 // and with one change, asks the learner what the change will do, and then shows both runs.
 
-import { CacheLab, Lab } from "../pkg/distlab_wasm.js";
+import { loaded, newLab } from "../modules";
 import { t, type Key } from "../i18n";
 import { el } from "../dom";
 import { chartWidth, lineChart } from "./cacheCharts";
@@ -20,7 +20,7 @@ interface Page {
 type Drawn = "db_series" | "late_stale_series";
 
 function scenario(config: Record<string, unknown>, metric: string, drawn: Drawn): { series: number[]; value: number } {
-  const lab = new Lab("cache", config, 1);
+  const lab = newLab("cache", config, 1);
   lab.run_until(lab.default_until_us());
   const summary = lab.summary() as Record<string, unknown>;
   lab.free();
@@ -38,7 +38,7 @@ function patterns(before: Record<string, unknown>, after: Record<string, unknown
 }
 
 function policies() {
-  const lab = new CacheLab({ workload: { kind: "zipf-scan", keys: 10000, s: 0.9 }, length: 100000, capacity: 500, seed: 1, policies: ["lru", "w-tinylfu"] });
+  const lab = new (loaded("caching").CacheLab)({ workload: { kind: "zipf-scan", keys: 10000, s: 0.9 }, length: 100000, capacity: 500, seed: 1, policies: ["lru", "w-tinylfu"] });
   lab.advance(100000);
   const view = lab.view() as { policies: { curve: number[]; hit_ratio: number }[] };
   lab.free();

@@ -4,7 +4,7 @@
 // verdicts with the offending operations outlined; live availability and staleness; and a
 // sweep over seeds and quorum sizes in a Web Worker.
 
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Fault, Snapshot as World, Verdict } from "../engine";
 import { t } from "../i18n";

@@ -8,7 +8,7 @@
 import { scaleLinear } from "d3-scale";
 import { mountScenario, type KeyHandlers } from "../frame";
 import type { FaultMark, Snapshot as World } from "../engine";
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import { t } from "../i18n";
 import { el, show, svg } from "../dom";
 import { chartWidth } from "./cacheCharts";

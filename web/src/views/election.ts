@@ -2,7 +2,7 @@
 // requests and votes in flight, and each node's election timer as a ring that empties as the
 // timeout nears. Crash the leader and watch a new one win.
 
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import { mountScenario, type KeyHandlers } from "../frame";
 import type { Snapshot as World } from "../engine";
 import { t } from "../i18n";

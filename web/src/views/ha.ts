@@ -8,7 +8,7 @@
 // snapshot.
 
 import { scaleLinear } from "d3-scale";
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot as World } from "../engine";
 import { t, type Key } from "../i18n";

@@ -6,7 +6,7 @@
 // fix on the same seed. Everything drawn comes from the snapshot and `IdsJudge::view`
 // (engine/src/scenario/ids.rs).
 
-import { decode_id, type Lab } from "../pkg/distlab_wasm.js";
+import { loaded, type Lab } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot as World } from "../engine";
 import { t, type Key } from "../i18n";
@@ -170,7 +170,7 @@ export function mountIds(root: HTMLElement, params: URLSearchParams): KeyHandler
     if (!text) return show(decoded);
     let d: Decoded;
     try {
-      d = decode_id(text, layoutInput.value, sonyBox.checked, Number(epochInput.value)) as Decoded;
+      d = loaded("ids").decode_id(text, layoutInput.value, sonyBox.checked, Number(epochInput.value)) as Decoded;
     } catch (e) {
       return show(decoded, el("p", "bad", String(e instanceof Error ? e.message : e)));
     }

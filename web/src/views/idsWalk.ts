@@ -5,7 +5,7 @@
 // the runs side by side: their measurements and their checkers. The stories are the ones
 // `tests/tests/ids.rs` pins.
 
-import { Lab } from "../pkg/distlab_wasm.js";
+import { newLab } from "../modules";
 import type { Verdict } from "../engine";
 import { t, type Key } from "../i18n";
 import { el } from "../dom";
@@ -35,7 +35,7 @@ const STORIES: Story[] = [
 
 /** Runs one side of a story to its end on seed 1. */
 function play(run: Run): Outcome {
-  const lab = new Lab("ids", run.config, 1);
+  const lab = newLab("ids", run.config, 1);
   lab.run_until(lab.default_until_us());
   const view = lab.view() as { report: Report; recent: [string, string, number, boolean][] };
   const out = { report: view.report, verdicts: lab.verdicts() as Verdict[], first: view.recent[0]?.[1] ?? "" };

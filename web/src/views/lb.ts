@@ -10,7 +10,7 @@
 import { axisBottom, axisLeft } from "d3-axis";
 import { scaleBand, scaleLinear, scaleLog } from "d3-scale";
 import { select as d3select } from "d3-selection";
-import { Lab } from "../pkg/distlab_wasm.js";
+import { newLab, type Lab } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot as World } from "../engine";
 import { t, type Key } from "../i18n";
@@ -410,7 +410,7 @@ export function mountLb(root: HTMLElement, params: URLSearchParams): KeyHandlers
     for (const a of names) {
       renderCompare(t("lb.comparing", { done: reports.length + 1, total: names.length }));
       await new Promise((r) => setTimeout(r, 0));
-      const lab = new Lab("lb", { ...config(), algorithm: a }, frame.seedValue);
+      const lab = newLab("lb", { ...config(), algorithm: a }, frame.seedValue);
       lab.run_until(lab.default_until_us());
       reports.push([a, (lab.view() as LbView).report]);
       lab.free();

@@ -6,7 +6,7 @@
 // checkers and, for the weights, their first picks. The stories are the ones `tests/tests/lb.rs`
 // pins.
 
-import { Lab } from "../pkg/distlab_wasm.js";
+import { newLab } from "../modules";
 import type { Verdict } from "../engine";
 import { t, type Key } from "../i18n";
 import { el } from "../dom";
@@ -76,7 +76,7 @@ const STORIES: Story[] = [
 
 /** Runs one side of a story to its end on seed 1. */
 function play(run: Run): Outcome {
-  const lab = new Lab("lb", run.config, 1);
+  const lab = newLab("lb", run.config, 1);
   lab.run_until(lab.default_until_us());
   const view = lab.view() as { report: LbReport; first_picks: string[] };
   const out = { report: view.report, verdicts: lab.verdicts() as Verdict[], picks: view.first_picks };

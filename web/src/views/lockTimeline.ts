@@ -4,7 +4,7 @@
 // marks are drawn over the rows they point at. The data is the lock judge's view: nothing here
 // reads the trace.
 
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import { detail, isKey, t } from "../i18n";
 import type { FaultMark, Verdict } from "../engine";
 import { scaleLinear } from "d3-scale";

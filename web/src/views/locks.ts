@@ -3,7 +3,7 @@
 // links) and watches hold intervals, tokens, accepted and rejected writes on a timeline, with the
 // checkers' verdicts and the violating interval highlighted.
 
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { Snapshot as World, Verdict } from "../engine";
 import { t } from "../i18n";

@@ -5,7 +5,7 @@
 // the poison message's failures or the chapter's mode, and clicks any message to follow its
 // journey. Everything drawn comes from the scenario's `Judge::view` (engine/src/scenario/mq.rs).
 
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import type { FaultMark, Snapshot as World } from "../engine";
 import { t, type Key } from "../i18n";

@@ -4,7 +4,7 @@
 // will happen, then shows the runs side by side: their counters, their checkers, and the journey
 // of the message that tells the story. The stories are the ones `tests/tests/mq.rs` pins.
 
-import { Lab } from "../pkg/distlab_wasm.js";
+import { newLab } from "../modules";
 import type { Fault, FaultMark, Verdict } from "../engine";
 import { t, type Key } from "../i18n";
 import { el } from "../dom";
@@ -108,7 +108,7 @@ interface Outcome { view: MqView; verdicts: Verdict[]; faults: FaultMark[]; end:
 
 /** Runs one side of a story to its end on seed 1, injecting its scripted faults on the way. */
 function play(run: Run): Outcome {
-  const lab = new Lab("mq", run.config, 1);
+  const lab = newLab("mq", run.config, 1);
   for (const s of run.script ?? []) {
     lab.run_until(s.at_us);
     lab.inject(s.fault);

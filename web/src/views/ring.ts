@@ -1,7 +1,7 @@
 // The consistent-hashing view (46.1.1): an SVG ring of virtual nodes and keys, node controls,
 // the load per node, and how many keys the last change moved next to the ideal and to hash % N.
 
-import { RingLab } from "../pkg/distlab_wasm.js";
+import { loaded, type Modules } from "../modules";
 import { t } from "../i18n";
 import { writeParams } from "../url";
 
@@ -16,7 +16,7 @@ const CENTER = SIZE / 2;
 const KEYS_DEFAULT = 10_000;
 
 /** What survives a language switch: the ring, the last movement, and each node's colour. */
-let kept: { signature: string; lab: RingLab; movement: Movement | null; colors: Map<string, number> } | null = null;
+let kept: { signature: string; lab: InstanceType<Modules["foundations"]["RingLab"]>; movement: Movement | null; colors: Map<string, number> } | null = null;
 
 function xy(fraction: number, radius: number): [number, number] {
   const angle = fraction * 2 * Math.PI - Math.PI / 2;
@@ -59,7 +59,7 @@ export function mountRing(root: HTMLElement, params: URLSearchParams): void {
   const signature = withoutLang(params);
   if (!kept || kept.signature !== signature) {
     // Nodes join in URL order, each with its weight: jump hash and hash % N number them that way.
-    const lab = new RingLab(state.vnodes, [], state.keys);
+    const lab = new (loaded("foundations").RingLab)(state.vnodes, [], state.keys);
     for (const n of state.nodes) lab.add_node(n, state.weights.get(n) ?? 1);
     kept = { signature, lab, movement: null, colors: new Map() };
   }

@@ -7,7 +7,7 @@
 // and the share link replays it all. Under 2PC the blocked participants are listed with their
 // in-doubt clocks beside a saga twin of the same run, which compensates instead of waiting.
 
-import { catalog, type Lab } from "../pkg/distlab_wasm.js";
+import { catalog, type Lab } from "../modules";
 import { mountScenario, type FaultButton, type KeyHandlers } from "../frame";
 import { isKey, lang, t } from "../i18n";
 import { el, labelled, select, show } from "../dom";
@@ -89,7 +89,7 @@ function summaryTable(summary: Record<string, unknown>): HTMLTableElement {
 }
 
 export function mountTransactions(root: HTMLElement, params: URLSearchParams): KeyHandlers {
-  const known = new Set((catalog() as { name: string }[]).map((s) => s.name));
+  const known = new Set(catalog().map((s) => s.name));
   const protocols = PROTOCOLS.filter((p) => known.has(p));
   let protocol = protocols.find((p) => p === params.get("protocol")) ?? protocols[0];
   let failOrder = Math.min(ORDERS, Math.max(0, Math.floor(Number(params.get("fail") ?? 0)) || 0));

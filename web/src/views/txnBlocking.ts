@@ -5,7 +5,7 @@
 // same crashes and restarts at the same times (the coordinator's become the orchestrator's). It
 // holds no lock between steps, so nothing waits in doubt: what it gives up instead is isolation.
 
-import { Lab } from "../pkg/distlab_wasm.js";
+import { newLab, type Lab } from "../modules";
 import { el } from "../dom";
 import { t } from "../i18n";
 import { drawGrid } from "./txnGrid";
@@ -67,7 +67,7 @@ export class SagaTwin {
     const key = JSON.stringify([seed, config, mapped]);
     if (!this.lab || key !== this.key || now < this.lab.now_us()) {
       this.lab?.free();
-      this.lab = new Lab("saga", config, seed);
+      this.lab = newLab("saga", config, seed);
       this.key = key;
       this.applied = 0;
     }

@@ -5,7 +5,7 @@
 // only what a message says before anyone observes anything (a request sent makes its receiver's
 // step pending, an undo sent makes it compensating).
 
-import type { Lab } from "../pkg/distlab_wasm.js";
+import type { Lab } from "../modules";
 import type { TraceRecord } from "../engine";
 
 /** The state of one order at one actor. */

@@ -2,7 +2,7 @@
 // `exercise-1` scenario, shows the run up to the fault, asks the learner what will happen, and
 // only then runs it to the end and explains the timeline and the verdicts.
 
-import { Lab } from "../pkg/distlab_wasm.js";
+import { newLab } from "../modules";
 import { t } from "../i18n";
 import { drawTimeline, lockView, verdictLine } from "./lockTimeline";
 import type { Verdict } from "../engine";
@@ -27,7 +27,7 @@ function page(s: Step): GuidedPage {
     key: s.key,
     answer: s.answer,
     body(root, revealed) {
-      const lab = new Lab("exercise-1", { step: s.step, fencing: s.fencing }, 1);
+      const lab = newLab("exercise-1", { step: s.step, fencing: s.fencing }, 1);
       lab.run_until(revealed ? lab.default_until_us() : s.faultAtUs);
       const snap = lab.snapshot() as { time: number; nodes: { id: number; name: string }[] };
       verdicts = lab.verdicts() as Verdict[];
