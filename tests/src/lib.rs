@@ -91,8 +91,9 @@ pub fn observed(run: &dyn ScenarioRun, kind: &str) -> Vec<(u64, serde_json::Valu
         .records()
         .iter()
         .filter_map(|r| match &r.kind {
-            distlab_engine::sim::TraceKind::Observe { node, obs } if obs["type"] == kind => {
-                Some((u64::from(node.0), obs.clone()))
+            distlab_engine::sim::TraceKind::Observe { node, obs } => {
+                let obs = obs.value();
+                (obs["type"] == kind).then(|| (u64::from(node.0), obs))
             }
             _ => None,
         })

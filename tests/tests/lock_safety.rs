@@ -166,7 +166,7 @@ fn observations(run: &dyn distlab_engine::scenario::ScenarioRun) -> Vec<(u32, se
         .records()
         .iter()
         .filter_map(|r| match &r.kind {
-            distlab_engine::sim::TraceKind::Observe { node, obs } => Some((node.0, obs.clone())),
+            distlab_engine::sim::TraceKind::Observe { node, obs } => Some((node.0, obs.value())),
             _ => None,
         })
         .collect()
@@ -257,7 +257,7 @@ fn acquisitions(run: &dyn distlab_engine::scenario::ScenarioRun) -> Vec<(u32, u6
         .records()
         .iter()
         .filter_map(|r| match &r.kind {
-            distlab_engine::sim::TraceKind::Observe { node, obs } if obs["type"] == "acquired" => {
+            distlab_engine::sim::TraceKind::Observe { node, obs } if obs.value()["type"] == "acquired" => {
                 Some((node.0, r.time.as_micros()))
             }
             _ => None,

@@ -101,7 +101,10 @@ fn an_in_doubt_lock_refuses_another_coordinators_orders() {
         .records()
         .iter()
         .filter_map(|r| match &r.kind {
-            TraceKind::Observe { obs, .. } if obs["type"] == "refused" && obs["why"] == "locked" => obs["tx"].as_u64(),
+            TraceKind::Observe { obs, .. } => {
+                let obs = obs.value();
+                if obs["type"] == "refused" && obs["why"] == "locked" { obs["tx"].as_u64() } else { None }
+            }
             _ => None,
         })
         .collect();

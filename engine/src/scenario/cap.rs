@@ -317,9 +317,7 @@ struct CapJudge {
 /// page draws (and `distlab check linearizability` reads, once saved as JSON).
 pub fn history(run: &dyn ScenarioRun) -> Vec<Operation> {
     let observed = run.trace().records().iter().filter_map(|r| match &r.kind {
-        TraceKind::Observe { node, obs } => {
-            serde_json::from_value::<CapObs>(obs.clone()).ok().map(|o| (r.time, *node, o))
-        }
+        TraceKind::Observe { node, obs } => obs.parse::<CapObs>().ok().map(|o| (r.time, *node, o)),
         _ => None,
     });
     CapJudge::history(&CapJudge::ops_from(observed))

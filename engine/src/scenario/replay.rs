@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ScenarioRun;
-use crate::sim::{Fault, TraceKind, TraceRecord};
+use crate::sim::{Fault, Payload, TraceKind, TraceRecord};
 use crate::store::{Cmd, Reply, StoreMsg};
 
 /// One command a store executed, in the order it executed them.
@@ -52,18 +52,20 @@ pub fn exchanges(run: &dyn ScenarioRun) -> Vec<Exchange> {
     let mut history: Vec<Exchange> = Vec::new();
     for r in run.trace().records() {
         match &r.kind {
-            TraceKind::Send { msg_id, from, to, msg } => match store_msg(msg) {
-                Some(StoreMsg::Request { req, cmd }) => {
-                    sent.insert(*msg_id, (u64::from(from.0), u64::from(to.0), req, cmd));
-                }
-                Some(StoreMsg::Reply { req, reply }) => {
-                    let key = (u64::from(from.0), u64::from(to.0), req);
-                    if let Some(i) = waiting.get_mut(&key).and_then(VecDeque::pop_front) {
-                        history[i].reply = Some(reply);
+            TraceKind::Send { msg_id, from, to, msg } => {
+                match carries_store_msg(msg).then(|| store_msg(&msg.value())).flatten() {
+                    Some(StoreMsg::Request { req, cmd }) => {
+                        sent.insert(*msg_id, (u64::from(from.0), u64::from(to.0), req, cmd));
                     }
+                    Some(StoreMsg::Reply { req, reply }) => {
+                        let key = (u64::from(from.0), u64::from(to.0), req);
+                        if let Some(i) = waiting.get_mut(&key).and_then(VecDeque::pop_front) {
+                            history[i].reply = Some(reply);
+                        }
+                    }
+                    None => {}
                 }
-                None => {}
-            },
+            }
             TraceKind::Deliver { msg_id, .. } => {
                 if let Some((client, store, req, cmd)) = sent.get(msg_id).cloned() {
                     waiting.entry((store, client, req)).or_default().push_back(history.len());
@@ -83,6 +85,12 @@ pub fn exchanges(run: &dyn ScenarioRun) -> Vec<Exchange> {
         }
     }
     history
+}
+
+/// Whether a message may carry a store message (most of a run's messages do not: they are not
+/// parsed).
+fn carries_store_msg(msg: &Payload) -> bool {
+    msg.as_bytes().windows(8).any(|w| w == b"\"store\":")
 }
 
 /// The store message a protocol message carries, wherever its wrapper put it (`{"type":

@@ -20,7 +20,7 @@ pub use happened::Happened;
 pub use network::{DropReason, LinkConfig, NetStats};
 pub use rng::{Ratio, RatioError, Rng};
 pub use time::{ParseDurationError, SimDuration, SimTime};
-pub use trace::{Trace, TraceKind, TraceRecord, format_hash};
+pub use trace::{Payload, Trace, TraceKind, TraceRecord, format_hash};
 pub use world::{
     CLOCK_OFFSET_US_MAX, InFlightSnapshot, NodeSnapshot, NodeStatus, Observed, PAUSE_US_MAX, Sim, SimConfig, SimError,
     WorldSnapshot,

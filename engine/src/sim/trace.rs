@@ -4,6 +4,10 @@
 //! observations pass through `serde_json::Value`) followed by a newline; the trace hash is 64-bit
 //! FNV-1a over those bytes. Two runs with the same hash took the same steps in the same order,
 //! which is how tests pin event order and how the page proves a replay is exact.
+//!
+//! A record holds its message or observation as that canonical JSON ([`Payload`]), written once
+//! from the typed value for the hash and kept as it is: a run that holds its trace (the page,
+//! `--trace`) builds no `serde_json::Value` per event; a reader parses the few it looks at.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +32,7 @@ pub enum TraceKind {
     /// A node started (at the beginning of the run).
     Start { node: NodeId },
     /// A message left `from`. The payload is recorded here only; later records refer to `msg_id`.
-    Send { msg_id: u64, from: NodeId, to: NodeId, msg: serde_json::Value },
+    Send { msg_id: u64, from: NodeId, to: NodeId, msg: Payload },
     /// The network will deliver a second copy of `msg_id`.
     Duplicate { msg_id: u64 },
     /// `msg_id` reached `to` and was handled.
@@ -38,13 +42,68 @@ pub enum TraceKind {
     /// A timer fired on `node`.
     Timer { node: NodeId, timer: u64 },
     /// An actor reported something for the checkers and the page.
-    Observe { node: NodeId, obs: serde_json::Value },
+    Observe { node: NodeId, obs: Payload },
     /// A fault took effect.
     Fault { fault: super::Fault },
     /// A scheduled fault could not apply (e.g. restarting a node that is up).
     FaultRejected { fault: super::Fault, reason: String },
     /// A paused node resumed.
     Resume { node: NodeId },
+}
+
+/// A message or an observation in a record: its canonical JSON (compact, object keys sorted),
+/// exactly the bytes the trace hash is over. It serializes as the JSON value it holds, so a
+/// record reads the same to the page and in a trace file as when it held a `serde_json::Value`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Payload(Box<[u8]>);
+
+impl Payload {
+    /// The canonical JSON.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The value, parsed.
+    pub fn value(&self) -> serde_json::Value {
+        self.parse().unwrap_or_else(|e| serde_json::Value::String(format!("<unreadable: {e}>")))
+    }
+
+    /// The payload read as `T` (a protocol's message or observation type).
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.0)
+    }
+}
+
+impl From<&serde_json::Value> for Payload {
+    fn from(value: &serde_json::Value) -> Payload {
+        // A `Value`'s objects are sorted maps: its compact JSON is canonical. Writing plain data
+        // into a Vec cannot fail.
+        Payload(serde_json::to_vec(value).unwrap_or_default().into_boxed_slice())
+    }
+}
+
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Payload {
+        Payload::from(&value)
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.parse::<serde_json::Value>().map_err(serde::ser::Error::custom)?.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(Payload::from)
+    }
 }
 
 /// A record's canonical encoding, written by hand: exactly the bytes `serde_json::to_writer`
@@ -77,14 +136,11 @@ fn encode(buf: &mut Vec<u8>, record: &TraceRecord, typed: Option<&[u8]>) {
         buf.extend_from_slice(b"\":");
         value.write(buf);
     };
-    let message = |buf: &mut Vec<u8>, name: &str, value: &serde_json::Value| match typed {
-        Some(bytes) => {
-            buf.extend_from_slice(b",\"");
-            buf.extend_from_slice(name.as_bytes());
-            buf.extend_from_slice(b"\":");
-            buf.extend_from_slice(bytes);
-        }
-        None => payload(buf, name, value),
+    let message = |buf: &mut Vec<u8>, name: &str, value: &Payload| {
+        buf.extend_from_slice(b",\"");
+        buf.extend_from_slice(name.as_bytes());
+        buf.extend_from_slice(b"\":");
+        buf.extend_from_slice(typed.unwrap_or(value.as_bytes()));
     };
     let node = |n: NodeId| u64::from(n.0);
     // A message's id and its two ends: what a send, a delivery and a drop have in common.
@@ -202,33 +258,39 @@ impl Trace {
         }
     }
 
-    /// [`Trace::push`] of a record whose payload (a message or an observation) is still typed:
-    /// a trace that only hashes writes the payload's canonical JSON straight from it, never
-    /// building the `Value`; one that holds its records, or a payload the canonical writer
-    /// leaves to `serde_json`, builds it. The bytes hashed are the same either way.
+    /// [`Trace::push`] of a record whose payload (a message or an observation, which `kind`
+    /// puts in a `Send` or an `Observe`) is still typed: its canonical JSON is written straight
+    /// from it, never through a `serde_json::Value` (a payload the canonical writer leaves to
+    /// `serde_json` goes through one), hashed where it lies, and kept as the record's [`Payload`]
+    /// when the trace holds its records.
     pub(crate) fn push_typed<T: Serialize>(
         &mut self,
         time: SimTime,
         payload: &T,
-        kind: impl FnOnce(serde_json::Value) -> TraceKind,
+        kind: impl FnOnce(Payload) -> TraceKind,
     ) {
-        if self.hash_only {
+        self.payload.clear();
+        if canonical::write(&mut self.payload, payload).is_err() {
             self.payload.clear();
-            if canonical::write(&mut self.payload, payload).is_ok() {
-                let record = TraceRecord { index: self.len() as u64, time, kind: kind(serde_json::Value::Null) };
-                // The payload is a record's last field: the record is hashed as the bytes before
-                // it, the payload where it is, then the closing brace, never copied together.
-                self.buf.clear();
-                encode(&mut self.buf, &record, Some(b""));
-                let before = self.buf.len() - 1;
-                self.hash.update(&self.buf[..before]);
-                self.hash.update(&self.payload);
-                self.hash.update(b"}\n");
-                self.base += 1;
-                return;
-            }
+            self.payload.extend_from_slice(Payload::from(to_json(payload)).as_bytes());
         }
-        self.push(time, kind(to_json(payload)));
+        let mut record = TraceRecord { index: self.len() as u64, time, kind: kind(Payload::default()) };
+        // The payload is a record's last field: the record is hashed as the bytes before it, the
+        // payload where it is, then the closing brace, never copied together.
+        self.buf.clear();
+        encode(&mut self.buf, &record, Some(b""));
+        let before = self.buf.len() - 1;
+        self.hash.update(&self.buf[..before]);
+        self.hash.update(&self.payload);
+        self.hash.update(b"}\n");
+        if self.hash_only {
+            self.base += 1;
+            return;
+        }
+        if let TraceKind::Send { msg: held, .. } | TraceKind::Observe { obs: held, .. } = &mut record.kind {
+            *held = Payload(self.payload.as_slice().into());
+        }
+        self.records.push(record);
     }
 
     /// Whether records from now on are held (the default) or only hashed and counted. A
@@ -306,13 +368,13 @@ mod tests {
                 msg_id: 7,
                 from: NodeId(0),
                 to: NodeId(12),
-                msg: serde_json::json!({"z": [1, 2.5, null], "a": {"s": "q\"\\\n\u{1}é"}}),
+                msg: serde_json::json!({"z": [1, 2.5, null], "a": {"s": "q\"\\\n\u{1}é"}}).into(),
             },
             TraceKind::Duplicate { msg_id: u64::MAX },
             TraceKind::Deliver { msg_id: 0, from: NodeId(u32::MAX), to: NodeId(1) },
             TraceKind::Drop { msg_id: 9, from: NodeId(1), to: NodeId(2), reason: DropReason::NodeDown },
             TraceKind::Timer { node: NodeId(4), timer: 1 << 40 },
-            TraceKind::Observe { node: NodeId(2), obs: serde_json::json!("text") },
+            TraceKind::Observe { node: NodeId(2), obs: serde_json::json!("text").into() },
             TraceKind::Fault { fault: Fault::Crash { node: "n1".into() } },
             TraceKind::FaultRejected {
                 fault: Fault::Restart { node: "n\"2".into() },
@@ -330,6 +392,51 @@ mod tests {
             encode(&mut ours, &record, None);
             assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&record).unwrap());
         }
+    }
+
+    #[test]
+    fn a_payload_reads_and_writes_as_the_json_it_holds() {
+        let value = serde_json::json!({"z": [1, 2.5, null], "a": {"s": "é\""}, "big": u64::MAX});
+        let payload = Payload::from(&value);
+        assert_eq!(payload.as_bytes(), r#"{"a":{"s":"é\""},"big":18446744073709551615,"z":[1,2.5,null]}"#.as_bytes());
+        assert_eq!(payload.value(), value);
+        assert_eq!(serde_json::to_value(&payload).unwrap(), value, "it serializes as its value");
+        let read: Payload =
+            serde_json::from_str(r#"{"z": [1, 2.5, null], "big": 18446744073709551615, "a": {"s": "é\""}}"#).unwrap();
+        assert_eq!(read, payload, "read back in canonical form, whatever the spacing and order");
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Inner {
+            s: String,
+        }
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Typed {
+            a: Inner,
+            big: u64,
+        }
+        assert_eq!(payload.parse::<Typed>().unwrap(), Typed { a: Inner { s: "é\"".into() }, big: u64::MAX });
+        assert!(payload.parse::<u64>().is_err());
+    }
+
+    #[test]
+    fn a_held_record_keeps_the_payload_it_hashed() {
+        let mut held = Trace::default();
+        let mut hashed = Trace::default();
+        hashed.set_held(false);
+        let msg = serde_json::json!({"type": "write", "key": "k", "value": 3});
+        for trace in [&mut held, &mut hashed] {
+            trace.push_typed(SimTime::from_micros(5), &msg, |msg| TraceKind::Send {
+                msg_id: 1,
+                from: NodeId(0),
+                to: NodeId(1),
+                msg,
+            });
+        }
+        assert_eq!(held.hash(), hashed.hash());
+        let record = &held.records()[0];
+        assert_eq!(record.kind, TraceKind::Send { msg_id: 1, from: NodeId(0), to: NodeId(1), msg: msg.clone().into() });
+        let mut again = TraceHash::default();
+        again.update(format!("{}\n", serde_json::to_string(record).unwrap()).as_bytes());
+        assert_eq!(again.value(), held.hash(), "the hash is over the record as serde writes it");
     }
 
     #[test]
