@@ -568,13 +568,14 @@ fn a_full_disk_ends_every_command_with_one_line_and_exit_1() {
 
 #[test]
 fn a_run_holds_its_trace_only_when_it_writes_one_and_stops_at_its_memory_bound_with_exit_3() {
-    // About 100,000 events: their records would take some 90 MB; the checkers need a few.
-    let config = r#"{"duration_ms":1800000}"#;
-    let lean = distlab(&["sim", "run", "lock", "--config", config, "--memory-max", "64MiB", "--json"]);
+    // About 200,000 events: held, their records take some 50 MB more (a held record keeps its
+    // payload's JSON, not a `serde_json::Value`); the checkers need a few.
+    let config = r#"{"duration_ms":3600000}"#;
+    let lean = distlab(&["sim", "run", "lock", "--config", config, "--memory-max", "56MiB", "--json"]);
     assert_eq!(lean.status.code(), Some(0), "{}", stderr(&lean));
     let json: serde_json::Value = serde_json::from_slice(&lean.stdout).unwrap();
     assert!(
-        json["trace_records"].as_u64().unwrap() > 100_000,
+        json["trace_records"].as_u64().unwrap() > 200_000,
         "every record counted and hashed: {}",
         json["trace_records"]
     );
@@ -588,14 +589,14 @@ fn a_run_holds_its_trace_only_when_it_writes_one_and_stops_at_its_memory_bound_w
         "--config",
         config,
         "--memory-max",
-        "64MiB",
+        "56MiB",
         "--trace",
         trace.to_str().unwrap(),
     ]);
     assert_eq!(held.status.code(), Some(3), "{}", stderr(&held));
     let err = stderr(&held);
     assert!(err.starts_with("error: the run stopped at t = "), "{err}");
-    assert!(err.contains(", past --memory-max 64.0 MiB, after "), "{err}");
+    assert!(err.contains(", past --memory-max 56.0 MiB, after "), "{err}");
     assert!(err.trim_end().ends_with("events (raise --memory-max, shorten --until, or leave out --trace)"), "{err}");
     assert!(!trace.exists(), "no partial trace is written");
     // A bound below what the process holds at the start ends even a run too short to be looked
