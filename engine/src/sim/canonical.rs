@@ -31,14 +31,21 @@ impl ser::Error for Unsupported {
 type Result<T = ()> = std::result::Result<T, Unsupported>;
 
 /// Appends `value`'s canonical JSON to `out`; on `Err`, `out` holds a partial write to discard.
-pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result {
-    value.serialize(Writer { out })
+pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, scratch: &mut Scratch, value: &T) -> Result {
+    scratch.entries.clear();
+    scratch.keys.clear();
+    value.serialize(Writer { out, scratch })
+}
+
+/// Text `serde_json` writes between quotes as it is: no control character, quote or backslash.
+fn plain(text: &[u8]) -> bool {
+    text.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// A string, quoted and escaped as `serde_json` does. Most are names and plain words, which
 /// need no escape and are copied as they are.
 fn string(out: &mut Vec<u8>, s: &str) -> Result {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if plain(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -49,6 +56,7 @@ fn string(out: &mut Vec<u8>, s: &str) -> Result {
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
+    scratch: &'a mut Scratch,
 }
 
 impl<'a> ser::Serializer for Writer<'a> {
@@ -153,13 +161,13 @@ impl<'a> ser::Serializer for Writer<'a> {
         self.out.push(b'{');
         string(self.out, variant)?;
         self.out.push(b':');
-        value.serialize(Writer { out: self.out })?;
+        value.serialize(Writer { out: self.out, scratch: self.scratch })?;
         self.out.push(b'}');
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>> {
         self.out.push(b'[');
-        Ok(Seq { out: self.out, first: true, close: b"]" })
+        Ok(Seq { out: self.out, scratch: self.scratch, first: true, close: b"]" })
     }
     fn serialize_tuple(self, len: usize) -> Result<Seq<'a>> {
         self.serialize_seq(Some(len))
@@ -171,22 +179,23 @@ impl<'a> ser::Serializer for Writer<'a> {
         self.out.push(b'{');
         string(self.out, variant)?;
         self.out.extend_from_slice(b":[");
-        Ok(Seq { out: self.out, first: true, close: b"]}" })
+        Ok(Seq { out: self.out, scratch: self.scratch, first: true, close: b"]}" })
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Object<'a>> {
-        Ok(Object::new(self.out, None))
+        Object::new(self.out, self.scratch, None)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Object<'a>> {
-        Ok(Object::new(self.out, None))
+        Object::new(self.out, self.scratch, None)
     }
     fn serialize_struct_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Object<'a>> {
-        Ok(Object::new(self.out, Some(variant)))
+        Object::new(self.out, self.scratch, Some(variant))
     }
 }
 
 /// An array being written.
 struct Seq<'a> {
     out: &'a mut Vec<u8>,
+    scratch: &'a mut Scratch,
     first: bool,
     close: &'static [u8],
 }
@@ -197,7 +206,7 @@ impl Seq<'_> {
             self.out.push(b',');
         }
         self.first = false;
-        value.serialize(Writer { out: self.out })
+        value.serialize(Writer { out: self.out, scratch: self.scratch })
     }
     fn close(self) -> Result {
         self.out.extend_from_slice(self.close);
@@ -249,100 +258,134 @@ impl ser::SerializeTupleVariant for Seq<'_> {
     }
 }
 
-/// An object being written: its entries go to the end of `out` as they come (each key and value
-/// noted by its range there), then are written again over them, sorted by key (a `Value`'s
-/// `BTreeMap` order; a repeated key keeps its last value, as an insert into it does). The
-/// entries' list and the copy they are sorted from are reused from one object to the next: a
-/// headless run writes millions, and allocating for each was a fifth of its time.
-struct Object<'a> {
-    out: &'a mut Vec<u8>,
-    /// `Some(name)` for a struct variant: `{"name":{…}}`.
-    variant: Option<&'static str>,
-    /// Where the object's entries begin in `out`.
-    start: usize,
-    entries: Entries,
-    /// A map's key, written and waiting for its value.
-    key: Option<std::ops::Range<usize>>,
+/// Buffers a write reuses from one payload to the next (a headless run writes millions, and
+/// allocating for each object was a fifth of its time): the entries of the objects being
+/// written, the copy an unsorted object is sorted out of, and map keys that needed escaping.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    /// Every open object's entries, the innermost's last (an object's entry is pushed once its
+    /// value, which may hold objects, is written; a closed object's entries are gone again).
+    entries: Vec<Entry>,
+    copy: Vec<u8>,
+    keys: Vec<u8>,
 }
 
-/// An object's entries: each key and the range of `out` its value was written to.
-type Entries = Vec<(Key, std::ops::Range<usize>)>;
+/// An entry of an object: its key, and the range of `out` that holds `"key":value`.
+#[derive(Clone, Debug)]
+struct Entry {
+    key: Key,
+    range: std::ops::Range<usize>,
+}
 
-/// An entry's key: a struct's field name, or a map key's text at a range of `out`.
-#[derive(Clone)]
+/// An entry's key, as its unescaped text sorts: a struct's field name, a map key's text at a
+/// range of `out` (between its quotes), or at a range of [`Scratch::keys`] when it was escaped.
+#[derive(Clone, Debug)]
 enum Key {
     Field(&'static str),
-    Written(std::ops::Range<usize>),
+    Out(std::ops::Range<usize>),
+    Escaped(std::ops::Range<usize>),
 }
 
-thread_local! {
-    /// Entry lists free for the next object (objects nest, so there may be several at once).
-    static ENTRIES: std::cell::RefCell<Vec<Entries>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// The copy an object's entries are sorted out of (closing does not nest).
-    static SORTING: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+/// An object being written: each entry goes to `out` as `"key":value` as it comes, after a
+/// comma; when the keys came in ascending order, as a struct's sorted fields do, that is already
+/// the canonical text. Otherwise, at its close, the entries are written again over themselves,
+/// sorted by key (a `Value`'s `BTreeMap` order; a repeated key keeps its last value, as an
+/// insert into it does).
+struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    scratch: &'a mut Scratch,
+    /// A struct variant, `{"name":{…}}`, closes twice.
+    variant: bool,
+    /// Where the object's entries begin in `Scratch::entries` and in `out`.
+    base: usize,
+    start: usize,
+    /// Every key so far came after the one before it.
+    ascending: bool,
+    /// A map's key, written and waiting for its value: its entry's start, and the key.
+    key: Option<(usize, Key)>,
 }
 
 impl<'a> Object<'a> {
-    fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Self {
-        let entries = ENTRIES.with(|free| free.borrow_mut().pop()).unwrap_or_default();
-        Object { start: out.len(), out, variant, entries, key: None }
+    fn new(out: &'a mut Vec<u8>, scratch: &'a mut Scratch, variant: Option<&'static str>) -> Result<Self> {
+        if let Some(variant) = variant {
+            out.push(b'{');
+            string(out, variant)?;
+            out.push(b':');
+        }
+        out.push(b'{');
+        let (base, start) = (scratch.entries.len(), out.len());
+        Ok(Object { out, scratch, variant: variant.is_some(), base, start, ascending: true, key: None })
     }
 
-    fn entry<T: Serialize + ?Sized>(&mut self, key: Key, value: &T) -> Result {
-        let start = self.out.len();
-        value.serialize(Writer { out: self.out })?;
-        self.entries.push((key, start..self.out.len()));
+    /// The key's text (valid while the object's entries are where they were written).
+    fn text<'k>(out: &'k [u8], keys: &'k [u8], key: &'k Key) -> &'k [u8] {
+        match key {
+            Key::Field(name) => name.as_bytes(),
+            Key::Out(range) => &out[range.clone()],
+            Key::Escaped(range) => &keys[range.clone()],
+        }
+    }
+
+    /// Begins an entry: the comma before any but the first.
+    fn begin(&mut self) -> usize {
+        if self.out.len() > self.start {
+            self.out.push(b',');
+        }
+        self.out.len()
+    }
+
+    fn entry<T: Serialize + ?Sized>(&mut self, begun: usize, key: Key, value: &T) -> Result {
+        value.serialize(Writer { out: self.out, scratch: self.scratch })?;
+        if let Some(last) = self.scratch.entries.get(self.base..).and_then(<[Entry]>::last) {
+            let keys = &self.scratch.keys;
+            self.ascending &= Self::text(self.out, keys, &key) > Self::text(self.out, keys, &last.key);
+        }
+        self.scratch.entries.push(Entry { key, range: begun..self.out.len() });
         Ok(())
     }
 
-    fn close(mut self) -> Result {
-        SORTING.with(|sorting| {
-            let mut copy = sorting.borrow_mut();
-            copy.clear();
-            copy.extend_from_slice(&self.out[self.start..]);
-            self.out.truncate(self.start);
+    fn field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result {
+        let begun = self.begin();
+        string(self.out, name)?;
+        self.out.push(b':');
+        self.entry(begun, Key::Field(name), value)
+    }
+
+    fn close(self) -> Result {
+        let Scratch { entries, copy, keys } = self.scratch;
+        if !self.ascending {
             let start = self.start;
-            let text = |key: &Key| -> &[u8] {
+            copy.clear();
+            copy.extend_from_slice(&self.out[start..]);
+            self.out.truncate(start);
+            let mine = &mut entries[self.base..];
+            // The entries now lie in `copy`, `start` bytes earlier.
+            fn text<'k>(copy: &'k [u8], keys: &'k [u8], start: usize, key: &'k Key) -> &'k [u8] {
                 match key {
-                    Key::Field(name) => name.as_bytes(),
-                    Key::Written(range) => &copy[range.start - start..range.end - start],
+                    Key::Out(range) => &copy[range.start - start..range.end - start],
+                    key => Object::text(&[], keys, key),
                 }
-            };
-            // Stable, so that of a repeated key the last comes last and is the one kept.
-            self.entries.sort_by(|a, b| text(&a.0).cmp(text(&b.0)));
-            if let Some(variant) = self.variant {
-                self.out.push(b'{');
-                string(self.out, variant)?;
-                self.out.push(b':');
             }
-            self.out.push(b'{');
-            let mut first = true;
-            for (i, (key, range)) in self.entries.iter().enumerate() {
-                if self.entries.get(i + 1).is_some_and(|next| text(&next.0) == text(key)) {
+            let (copy, keys) = (&copy[..], &keys[..]);
+            // Stable, so that of a repeated key the last comes last and is the one kept.
+            mine.sort_by(|a, b| text(copy, keys, start, &a.key).cmp(text(copy, keys, start, &b.key)));
+            for (i, entry) in mine.iter().enumerate() {
+                let key = text(copy, keys, start, &entry.key);
+                if mine.get(i + 1).is_some_and(|next| text(copy, keys, start, &next.key) == key) {
                     continue;
                 }
-                if !first {
+                if self.out.len() > start {
                     self.out.push(b',');
                 }
-                first = false;
-                string(self.out, std::str::from_utf8(text(key)).map_err(|_| Unsupported)?)?;
-                self.out.push(b':');
-                self.out.extend_from_slice(&copy[range.start - start..range.end - start]);
+                self.out.extend_from_slice(&copy[entry.range.start - start..entry.range.end - start]);
             }
+        }
+        entries.truncate(self.base);
+        self.out.push(b'}');
+        if self.variant {
             self.out.push(b'}');
-            if self.variant.is_some() {
-                self.out.push(b'}');
-            }
-            Ok(())
-        })
-    }
-}
-
-impl Drop for Object<'_> {
-    fn drop(&mut self) {
-        let mut entries = std::mem::take(&mut self.entries);
-        entries.clear();
-        ENTRIES.with(|free| free.borrow_mut().push(entries));
+        }
+        Ok(())
     }
 }
 
@@ -350,14 +393,29 @@ impl ser::SerializeMap for Object<'_> {
     type Ok = ();
     type Error = Unsupported;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result {
-        let start = self.out.len();
+        let begun = self.begin();
+        self.out.push(b'"');
+        let text = self.out.len();
         key.serialize(KeyWriter { out: self.out })?;
-        self.key = Some(start..self.out.len());
+        let written = text..self.out.len();
+        let key = if plain(&self.out[written.clone()]) {
+            self.out.push(b'"');
+            Key::Out(written)
+        } else {
+            let keys = &mut self.scratch.keys;
+            let kept = keys.len()..keys.len() + written.len();
+            keys.extend_from_slice(&self.out[written]);
+            self.out.truncate(begun);
+            string(self.out, std::str::from_utf8(&keys[kept.clone()]).map_err(|_| Unsupported)?)?;
+            Key::Escaped(kept)
+        };
+        self.out.push(b':');
+        self.key = Some((begun, key));
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        let key = self.key.take().ok_or(Unsupported)?;
-        self.entry(Key::Written(key), value)
+        let (begun, key) = self.key.take().ok_or(Unsupported)?;
+        self.entry(begun, key, value)
     }
     fn end(self) -> Result {
         self.close()
@@ -368,7 +426,7 @@ impl ser::SerializeStruct for Object<'_> {
     type Ok = ();
     type Error = Unsupported;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        self.entry(Key::Field(key), value)
+        self.field(key, value)
     }
     fn end(self) -> Result {
         self.close()
@@ -379,7 +437,7 @@ impl ser::SerializeStructVariant for Object<'_> {
     type Ok = ();
     type Error = Unsupported;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        self.entry(Key::Field(key), value)
+        self.field(key, value)
     }
     fn end(self) -> Result {
         self.close()
@@ -530,7 +588,7 @@ mod tests {
 
     fn ours<T: Serialize>(v: &T) -> Option<String> {
         let mut out = Vec::new();
-        write(&mut out, v).ok().map(|()| String::from_utf8(out).unwrap())
+        write(&mut out, &mut Default::default(), v).ok().map(|()| String::from_utf8(out).unwrap())
     }
 
     #[derive(Serialize)]

@@ -6,6 +6,7 @@ pub mod clock;
 mod fault;
 mod happened;
 pub mod network;
+mod queue;
 mod rng;
 mod time;
 pub mod trace;

@@ -240,6 +240,7 @@ pub struct Trace {
     buf: Vec<u8>,
     /// A typed payload's canonical JSON (see [`Trace::push_typed`]).
     payload: Vec<u8>,
+    scratch: canonical::Scratch,
     /// Hash and count records without holding them (see [`Trace::set_held`]).
     hash_only: bool,
 }
@@ -270,7 +271,7 @@ impl Trace {
         kind: impl FnOnce(Payload) -> TraceKind,
     ) {
         self.payload.clear();
-        if canonical::write(&mut self.payload, payload).is_err() {
+        if canonical::write(&mut self.payload, &mut self.scratch, payload).is_err() {
             self.payload.clear();
             self.payload.extend_from_slice(Payload::from(to_json(payload)).as_bytes());
         }
@@ -334,6 +335,7 @@ impl Trace {
             hash: self.hash,
             buf: Vec::new(),
             payload: Vec::new(),
+            scratch: canonical::Scratch::default(),
             hash_only: self.hash_only,
         }
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 mod invariants;
 
 use super::network::{Network, Route};
+use super::queue::{EventQueue, QueueKey};
 use super::trace::to_json;
 use super::{Clock, DropReason, Fault, FaultError, LinkConfig, NetStats, Rng, SimDuration, SimTime, Trace, TraceKind};
 use crate::actor::{Actor, Ctx, Effect, NodeId, Protocol, TimerId};
@@ -262,8 +263,7 @@ pub struct Sim<P: Protocol> {
     config: SimConfig,
     now: SimTime,
     rng: Rng,
-    queue: BTreeMap<(SimTime, u64), Event<P::Msg>>,
-    queue_seq: u64,
+    queue: EventQueue<Event<P::Msg>>,
     nodes: Vec<Node<P>>,
     network: Network,
     in_flight: usize,
@@ -282,9 +282,6 @@ pub struct Sim<P: Protocol> {
     /// Messages lost in a node's buffer by its crash, traced after the crash itself.
     lost_in_crash: Vec<(u64, NodeId, NodeId)>,
 }
-
-/// An event's place in the queue: its time, then the order it was queued in.
-type QueueKey = (SimTime, u64);
 
 /// [`Sim::replace_schedule`]'s matching, outside the generic world so that it is compiled once:
 /// of the `pending` faults (queue key and fault, in queue order), the keys to drop, and the
@@ -339,8 +336,7 @@ impl<P: Protocol> Sim<P> {
             network: Network::new(config.default_link),
             config,
             now: SimTime::ZERO,
-            queue: BTreeMap::new(),
-            queue_seq: 0,
+            queue: EventQueue::default(),
             nodes: Vec::new(),
             in_flight: 0,
             msg_seq: 0,
@@ -408,16 +404,15 @@ impl<P: Protocol> Sim<P> {
         }
         let pending: Vec<(QueueKey, &Fault)> = self
             .queue
-            .iter()
+            .in_order()
+            .into_iter()
             .filter_map(|(k, e)| match e {
-                Event::Fault(f) => Some((*k, f)),
+                Event::Fault(f) => Some((k, f)),
                 _ => None,
             })
             .collect();
         let (drop, add) = match_schedule(&pending, schedule, self.now);
-        for key in drop {
-            self.queue.remove(&key);
-        }
+        self.queue.remove(&drop);
         for (at, fault) in add {
             self.schedule(at, fault);
         }
@@ -466,16 +461,16 @@ impl<P: Protocol> Sim<P> {
             let (at, event) = if let Some(event) = self.resumed.pop_front() {
                 (self.now, event)
             } else {
-                let Some(((at, _), _)) = self.queue.first_key_value() else {
+                let Some(at) = self.queue.next_time() else {
                     return Ok(None);
                 };
-                if horizon.is_some_and(|h| *at > h) {
+                if horizon.is_some_and(|h| at > h) {
                     return Ok(None);
                 }
-                let Some(((at, _), event)) = self.queue.pop_first() else {
+                let Some(next) = self.queue.pop() else {
                     return Ok(None);
                 };
-                (at, event)
+                next
             };
             if !self.is_live(&event) {
                 continue;
@@ -537,9 +532,10 @@ impl<P: Protocol> Sim<P> {
     /// own schedule: the page draws it on the timeline before it happens).
     pub fn pending_faults(&self) -> Vec<(SimTime, &Fault)> {
         self.queue
-            .iter()
+            .in_order()
+            .into_iter()
             .filter_map(|((at, _), e)| match e {
-                Event::Fault(f) => Some((*at, f)),
+                Event::Fault(f) => Some((at, f)),
                 _ => None,
             })
             .collect()
@@ -584,7 +580,6 @@ impl<P: Protocol> Sim<P> {
             now: self.now,
             rng: self.rng.clone(),
             queue: self.queue.clone(),
-            queue_seq: self.queue_seq,
             nodes: self.nodes.clone(),
             network: self.network.clone(),
             in_flight: self.in_flight,
@@ -655,8 +650,9 @@ impl<P: Protocol> Sim<P> {
         });
         let in_flight = self
             .queue
-            .iter()
-            .map(|((at, _), e)| (*at, e))
+            .in_order()
+            .into_iter()
+            .map(|((at, _), e)| (at, e))
             .chain(buffered)
             .filter_map(|(at, e)| match e {
                 Event::Deliver { msg_id, from, to, msg, .. } => {
@@ -676,8 +672,7 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn enqueue(&mut self, at: SimTime, event: Event<P::Msg>) {
-        self.queue.insert((at, self.queue_seq), event);
-        self.queue_seq += 1;
+        self.queue.push(at, event);
     }
 
     /// False for events that no longer mean anything: cancelled or re-armed timers, superseded

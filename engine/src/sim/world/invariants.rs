@@ -84,9 +84,9 @@ impl<P: Protocol> Sim<P> {
     pub fn check_invariants(&self) -> Result<(), SimError> {
         self.check_message_accounts()?;
         let buffered = self.nodes.iter().flat_map(|n| n.deferred.iter());
-        let pending: Vec<&Event<P::Msg>> = self.queue.values().chain(&self.resumed).chain(buffered).collect();
-        if let Some(((first, _), _)) = self.queue.first_key_value()
-            && *first < self.now
+        let pending: Vec<&Event<P::Msg>> = self.queue.events().chain(&self.resumed).chain(buffered).collect();
+        if let Some(first) = self.queue.next_time()
+            && first < self.now
         {
             return Err(self.broken(format!("an event is queued at t = {first}, before now")));
         }
