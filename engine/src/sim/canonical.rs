@@ -37,13 +37,28 @@ pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, scratch: &mut Scratch, va
     value.serialize(Writer { out, scratch })
 }
 
+/// Appends `v` in decimal. Most numbers in a record are small (node ids, counts, a vector
+/// clock's entries): one or two digits are pushed as they are, without a copy from `itoa`'s
+/// buffer, which is a call of its own in WebAssembly.
+#[inline]
+pub(super) fn number(out: &mut Vec<u8>, v: u64) {
+    let digit = |d: u64| b'0' + u8::try_from(d % 10).unwrap_or(0);
+    match v {
+        0..10 => out.push(digit(v)),
+        10..100 => out.extend_from_slice(&[digit(v / 10), digit(v)]),
+        _ => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+    }
+}
+
 /// Text `serde_json` writes between quotes as it is: no control character, quote or backslash.
+#[inline]
 fn plain(text: &[u8]) -> bool {
     text.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// A string, quoted and escaped as `serde_json` does. Most are names and plain words, which
 /// need no escape and are copied as they are.
+#[inline]
 fn string(out: &mut Vec<u8>, s: &str) -> Result {
     if plain(s.as_bytes()) {
         out.push(b'"');
@@ -70,6 +85,7 @@ impl<'a> ser::Serializer for Writer<'a> {
     type SerializeStruct = Object<'a>;
     type SerializeStructVariant = Object<'a>;
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result {
         self.out.extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
@@ -83,8 +99,12 @@ impl<'a> ser::Serializer for Writer<'a> {
     fn serialize_i32(self, v: i32) -> Result {
         self.serialize_i64(i64::from(v))
     }
+    #[inline]
     fn serialize_i64(self, v: i64) -> Result {
-        self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        match u64::try_from(v) {
+            Ok(v) => number(self.out, v),
+            Err(_) => self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        }
         Ok(())
     }
     fn serialize_i128(self, v: i128) -> Result {
@@ -104,8 +124,9 @@ impl<'a> ser::Serializer for Writer<'a> {
     fn serialize_u32(self, v: u32) -> Result {
         self.serialize_u64(u64::from(v))
     }
+    #[inline]
     fn serialize_u64(self, v: u64) -> Result {
-        self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        number(self.out, v);
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> Result {
@@ -121,6 +142,7 @@ impl<'a> ser::Serializer for Writer<'a> {
     fn serialize_char(self, v: char) -> Result {
         string(self.out, v.encode_utf8(&mut [0; 4]))
     }
+    #[inline]
     fn serialize_str(self, v: &str) -> Result {
         string(self.out, v)
     }
@@ -201,6 +223,7 @@ struct Seq<'a> {
 }
 
 impl Seq<'_> {
+    #[inline]
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
         if !self.first {
             self.out.push(b',');
@@ -306,6 +329,7 @@ struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
+    #[inline]
     fn new(out: &'a mut Vec<u8>, scratch: &'a mut Scratch, variant: Option<&'static str>) -> Result<Self> {
         if let Some(variant) = variant {
             out.push(b'{');
@@ -318,6 +342,7 @@ impl<'a> Object<'a> {
     }
 
     /// The key's text (valid while the object's entries are where they were written).
+    #[inline]
     fn text<'k>(out: &'k [u8], keys: &'k [u8], key: &'k Key) -> &'k [u8] {
         match key {
             Key::Field(name) => name.as_bytes(),
@@ -327,6 +352,7 @@ impl<'a> Object<'a> {
     }
 
     /// Begins an entry: the comma before any but the first.
+    #[inline]
     fn begin(&mut self) -> usize {
         if self.out.len() > self.start {
             self.out.push(b',');
@@ -334,6 +360,7 @@ impl<'a> Object<'a> {
         self.out.len()
     }
 
+    #[inline]
     fn entry<T: Serialize + ?Sized>(&mut self, begun: usize, key: Key, value: &T) -> Result {
         value.serialize(Writer { out: self.out, scratch: self.scratch })?;
         if let Some(last) = self.scratch.entries.get(self.base..).and_then(<[Entry]>::last) {
@@ -344,6 +371,7 @@ impl<'a> Object<'a> {
         Ok(())
     }
 
+    #[inline]
     fn field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result {
         let begun = self.begin();
         string(self.out, name)?;
@@ -620,6 +648,19 @@ mod tests {
         k: u8,
         #[serde(flatten)]
         rest: BTreeMap<String, u8>,
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        let values = (0..1_000u64).chain([9_999, 10_000, u64::from(u32::MAX), u64::MAX - 1, u64::MAX]);
+        for v in values {
+            let mut out = Vec::new();
+            super::number(&mut out, v);
+            assert_eq!(out, serde_json::to_vec(&v).unwrap(), "{v}");
+        }
+        for v in [i64::MIN, -100, -10, -9, -1, 0, 9, 10, 99, 100, i64::MAX] {
+            assert_eq!(ours(&v), through_value(&v), "{v}");
+        }
     }
 
     #[test]

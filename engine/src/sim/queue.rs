@@ -34,6 +34,7 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     /// Queues `event` at `at`, after every event already queued at that time.
+    #[inline]
     pub(super) fn push(&mut self, at: SimTime, event: E) {
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -50,11 +51,13 @@ impl<E> EventQueue<E> {
     }
 
     /// The time of the next event.
+    #[inline]
     pub(super) fn next_time(&self) -> Option<SimTime> {
         self.heap.peek().map(|Reverse(((at, _), _))| *at)
     }
 
     /// Takes the next event.
+    #[inline]
     pub(super) fn pop(&mut self) -> Option<(SimTime, E)> {
         let Reverse(((at, _), slot)) = self.heap.pop()?;
         self.free.push(slot);
