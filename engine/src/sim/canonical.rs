@@ -341,12 +341,12 @@ impl<'a> Object<'a> {
         Ok(Object { out, scratch, variant: variant.is_some(), base, start, ascending: true, key: None })
     }
 
-    /// The key's text (valid while the object's entries are where they were written).
+    /// The key's text, its entry lying in `out` `shift` bytes before where it was written.
     #[inline]
-    fn text<'k>(out: &'k [u8], keys: &'k [u8], key: &'k Key) -> &'k [u8] {
+    fn text<'k>(out: &'k [u8], shift: usize, keys: &'k [u8], key: &'k Key) -> &'k [u8] {
         match key {
             Key::Field(name) => name.as_bytes(),
-            Key::Out(range) => &out[range.clone()],
+            Key::Out(range) => &out[range.start - shift..range.end - shift],
             Key::Escaped(range) => &keys[range.clone()],
         }
     }
@@ -365,7 +365,7 @@ impl<'a> Object<'a> {
         value.serialize(Writer { out: self.out, scratch: self.scratch })?;
         if let Some(last) = self.scratch.entries.get(self.base..).and_then(<[Entry]>::last) {
             let keys = &self.scratch.keys;
-            self.ascending &= Self::text(self.out, keys, &key) > Self::text(self.out, keys, &last.key);
+            self.ascending &= Self::text(self.out, 0, keys, &key) > Self::text(self.out, 0, keys, &last.key);
         }
         self.scratch.entries.push(Entry { key, range: begun..self.out.len() });
         Ok(())
@@ -388,18 +388,12 @@ impl<'a> Object<'a> {
             self.out.truncate(start);
             let mine = &mut entries[self.base..];
             // The entries now lie in `copy`, `start` bytes earlier.
-            fn text<'k>(copy: &'k [u8], keys: &'k [u8], start: usize, key: &'k Key) -> &'k [u8] {
-                match key {
-                    Key::Out(range) => &copy[range.start - start..range.end - start],
-                    key => Object::text(&[], keys, key),
-                }
-            }
             let (copy, keys) = (&copy[..], &keys[..]);
             // Stable, so that of a repeated key the last comes last and is the one kept.
-            mine.sort_by(|a, b| text(copy, keys, start, &a.key).cmp(text(copy, keys, start, &b.key)));
+            mine.sort_by(|a, b| Self::text(copy, start, keys, &a.key).cmp(Self::text(copy, start, keys, &b.key)));
             for (i, entry) in mine.iter().enumerate() {
-                let key = text(copy, keys, start, &entry.key);
-                if mine.get(i + 1).is_some_and(|next| text(copy, keys, start, &next.key) == key) {
+                let key = Self::text(copy, start, keys, &entry.key);
+                if mine.get(i + 1).is_some_and(|next| Self::text(copy, start, keys, &next.key) == key) {
                     continue;
                 }
                 if self.out.len() > start {
